@@ -1,0 +1,46 @@
+# savepoint — every command a developer or CI needs.
+#   make run    the example server, zero-config
+#   make test   every test (CI runs it with CI=true)
+#   make bench  the end-to-end throughput benchmark
+SHELL := /bin/bash
+GO ?= go
+CACHE := $(CURDIR)/.cache
+BIN := $(CACHE)/bin
+export PATH := $(BIN):$(PATH)
+export SAVEPOINT_TOOLS_DIR := $(BIN)
+
+# Files that `make generate` writes; check-generated fails when they drift.
+GENERATED := backup/ports/portsmock adapters/sidecar/sidecarpb openapi.yaml examples/dashboard/src/api
+
+.PHONY: test vet check-generated generate tools run bench test-go fuzz-short
+
+test: vet check-generated test-go fuzz-short
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+generate:
+	scripts/install-protoc.sh
+	$(GO) generate ./...
+
+# Regenerates and fails if anything generated differs from what is committed.
+check-generated: generate
+	@drift=$$(git status --porcelain -- $(GENERATED)); \
+	if [ -n "$$drift" ]; then echo "generated files differ from the committed ones (run make generate and commit):"; echo "$$drift"; git diff --stat -- $(GENERATED); exit 1; fi
+
+tools:
+	scripts/install-tools.sh
+
+test-go: tools
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fuzz-short:
+	scripts/fuzz-short.sh
+
+run:
+	$(GO) run ./examples/server
+
+bench: tools
+	$(GO) run ./internal/bench $(BENCH_FLAGS)

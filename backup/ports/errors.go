@@ -1,0 +1,31 @@
+package ports
+
+import "errors"
+
+// Errors that adapters return. Package backup re-exports them under the same names
+// (backup.ErrOperationInProgress == ports.ErrOperationInProgress), so errors.Is works
+// whichever package the caller imports.
+var (
+	// ErrNotFound: the record or object does not exist. The service turns it into
+	// the specific backup.ErrOrderNotFound, ErrProvisionNotFound or ErrBackupNotFound.
+	ErrNotFound = errors.New("not found")
+	// ErrOperationInProgress: the order already has a backup being created or restored.
+	ErrOperationInProgress = errors.New("another backup operation is in progress for this order")
+	// ErrLimitReached: the provision already holds the maximum number of backups.
+	ErrLimitReached = errors.New("backup limit reached for this provision")
+	// ErrStatusConflict: the backup is not in the status the operation requires
+	// (a compare-and-set lost, or the operation is not allowed from the current status).
+	ErrStatusConflict = errors.New("backup status does not allow this operation")
+	// ErrUnsupported: the peer does not offer an optional capability (for example a
+	// sidecar without streaming compression); callers fall back to another path.
+	ErrUnsupported = errors.New("not supported by this peer")
+	// ErrInvalidRange: a byte range lies outside the object.
+	ErrInvalidRange = errors.New("byte range not satisfiable")
+
+	// ErrDatabase wraps failures of the repository and catalog.
+	ErrDatabase = errors.New("database error")
+	// ErrStorage wraps failures of object storage.
+	ErrStorage = errors.New("object storage error")
+	// ErrCluster wraps failures reaching or using the sidecar in the game-server pod.
+	ErrCluster = errors.New("game server sidecar error")
+)
