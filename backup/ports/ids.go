@@ -42,13 +42,13 @@ type (
 	UserID = ID[userKind]
 )
 
-// NewID returns a fresh, time-ordered (version 7) ID, so that rows inserted together
-// sit together in indexes.
-func NewID[K kind]() ID[K] { return ID[K]{uuid.Must(uuid.NewV7())} }
+// newID returns a fresh, time-ordered (version 7) ID, so that rows inserted
+// together sit together in indexes.
+func newID[K kind]() ID[K] { return ID[K]{uuid.Must(uuid.NewV7())} }
 
-// ParseID parses the canonical textual form of a UUID. It refuses the other forms
+// parseID parses the canonical textual form of a UUID. It refuses the other forms
 // uuid.Parse accepts (braces, urn: prefix, no hyphens) so that one resource has one URL.
-func ParseID[K kind](s string) (ID[K], error) {
+func parseID[K kind](s string) (ID[K], error) {
 	var k K
 	if len(s) != 36 {
 		return ID[K]{}, fmt.Errorf("invalid %s id %q: want a UUID like 0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e", k.kindName(), truncate(s))
@@ -60,17 +60,35 @@ func ParseID[K kind](s string) (ID[K], error) {
 	return ID[K]{u}, nil
 }
 
-// MustParseID is ParseID for constants in tests and examples; it panics on error.
-func MustParseID[K kind](s string) ID[K] {
-	id, err := ParseID[K](s)
-	if err != nil {
-		panic(err)
-	}
-	return id
-}
+// NewBackupID returns a fresh, time-ordered backup ID.
+func NewBackupID() BackupID { return newID[backupKind]() }
 
-// IDFromUUID converts a raw UUID, for adapters that read IDs from storage.
-func IDFromUUID[K kind](u uuid.UUID) ID[K] { return ID[K]{u} }
+// NewOrderID returns a fresh, time-ordered order ID.
+func NewOrderID() OrderID { return newID[orderKind]() }
+
+// NewProvisionID returns a fresh, time-ordered provision ID.
+func NewProvisionID() ProvisionID { return newID[provisionKind]() }
+
+// NewAssetID returns a fresh, time-ordered asset ID.
+func NewAssetID() AssetID { return newID[assetKind]() }
+
+// NewUserID returns a fresh, time-ordered user ID.
+func NewUserID() UserID { return newID[userKind]() }
+
+// ParseBackupID parses a backup ID in canonical UUID form.
+func ParseBackupID(s string) (BackupID, error) { return parseID[backupKind](s) }
+
+// ParseOrderID parses an order ID in canonical UUID form.
+func ParseOrderID(s string) (OrderID, error) { return parseID[orderKind](s) }
+
+// ParseProvisionID parses a provision ID in canonical UUID form.
+func ParseProvisionID(s string) (ProvisionID, error) { return parseID[provisionKind](s) }
+
+// ParseAssetID parses an asset ID in canonical UUID form.
+func ParseAssetID(s string) (AssetID, error) { return parseID[assetKind](s) }
+
+// ParseUserID parses a user ID in canonical UUID form.
+func ParseUserID(s string) (UserID, error) { return parseID[userKind](s) }
 
 // UUID returns the raw UUID.
 func (id ID[K]) UUID() uuid.UUID { return id.u }
@@ -84,9 +102,9 @@ func (id ID[K]) String() string { return id.u.String() }
 // MarshalText implements encoding.TextMarshaler (JSON strings, logs).
 func (id ID[K]) MarshalText() ([]byte, error) { return id.u.MarshalText() }
 
-// UnmarshalText implements encoding.TextUnmarshaler with ParseID's rules.
+// UnmarshalText implements encoding.TextUnmarshaler with the Parse functions' rules.
 func (id *ID[K]) UnmarshalText(b []byte) error {
-	parsed, err := ParseID[K](string(b))
+	parsed, err := parseID[K](string(b))
 	if err != nil {
 		return err
 	}
