@@ -1,0 +1,40 @@
+// Package backup is the domain of savepoint: backups of a game server's data that
+// its owner can create, list, download, restore and delete.
+//
+// # Service
+//
+// A [Service] is built from the ports it needs ([Deps]: repository, order catalog,
+// permissions, assets, object storage, sidecar dialer) and [Options] whose zero value
+// means the documented defaults. Every method takes the calling user and checks that
+// the user owns the order or holds ViewAllOrders, and that the provision and backup
+// belong to that order.
+//
+// Creates and restores are accepted synchronously (the backup is returned in status
+// creating or restoring) and run in the background on the service's [Runner], never
+// on the request's context. While they run they heartbeat; [Service.RunRecovery] on
+// any replica settles operations whose heartbeat stopped.
+//
+// # Status lifecycle
+//
+//	creating ──stored──▶ ready ──restore requested──▶ restoring
+//	   │                  ▲  ▲                            │
+//	   failed             │  └──────restored──────────────┤
+//	   ▼                  └──failed (Error set)───────────┘
+//	failed
+//
+// ready and failed backups can be deleted. A failed restore returns the backup to
+// ready with Error set, because its archive is intact (the seed design set it to
+// failed, which its own restore flow then refused). [Apply] is the state machine.
+//
+// # Errors
+//
+// Methods return the sentinel errors of this package, usually wrapped; compare with
+// errors.Is. Infrastructure failures wrap [ErrDatabase], [ErrStorage] or [ErrCluster].
+//
+// # Invariants
+//
+// At most one operation (create or restore) runs per order and at most
+// Options.MaxBackupsPerProvision backups exist per provision. The repository enforces
+// both atomically, so several replicas sharing a database stay correct; the checks
+// the service makes first only give early, precise errors.
+package backup

@@ -1,0 +1,259 @@
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// failure is a background step that failed: reason is for the customer (it ends
+// up in Backup.Error), err is the cause, for the logs.
+type failure struct {
+	reason string
+	err    error
+}
+
+func (f *failure) Error() string { return f.reason + ": " + f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+func fail(reason string, err error) error { return &failure{reason: reason, err: err} }
+
+// reason is what the customer reads about a failed operation. Causes are logged,
+// never shown: they may name internal hosts or paths.
+func reason(err error) string {
+	var f *failure
+	switch {
+	case errors.Is(err, ErrShuttingDown), errors.Is(err, errInterrupted):
+		return "interrupted because the backup service was shutting down"
+	case errors.Is(err, errPanic):
+		return "an internal error stopped the operation"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the operation took too long and was stopped"
+	case errors.As(err, &f):
+		return f.reason
+	default:
+		return "the operation failed unexpectedly"
+	}
+}
+
+// hashingReader passes bytes through while counting and hashing them, and keeps
+// the first read error so a failed upload can be blamed on its source.
+type hashingReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func newHashingReader(r io.Reader) *hashingReader {
+	return &hashingReader{r: r, h: sha256.New()}
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	hr.h.Write(p[:n])
+	hr.n += int64(n)
+	if err != nil && err != io.EOF && hr.err == nil {
+		hr.err = err
+	}
+	return n, err
+}
+
+func (hr *hashingReader) sum() string { return hex.EncodeToString(hr.h.Sum(nil)) }
+
+// createJob is the background half of CreateBackup (seed steps 7–13): archive the
+// server data on the sidecar, stream it through a hasher into object storage,
+// record the asset, mark the backup ready.
+func (s *Service) createJob(b Backup, order ports.Order, sidecar ports.Provision) Job {
+	return Job{
+		ID: b.ID, Status: StatusCreating,
+		Run:  func(ctx context.Context) error { return s.runCreate(ctx, b, order, sidecar) },
+		Fail: func(ctx context.Context, cause error) { s.settleFailure(ctx, b, cause) },
+	}
+}
+
+func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, sidecar ports.Provision) (err error) {
+	log := s.logFor(b)
+	key := ObjectKey(b.OrderID, b.ID)
+	fio, err := s.deps.Sidecars.Dial(ctx, sidecar)
+	if err != nil {
+		return fail("could not reach the game server's file service", err)
+	}
+	defer fio.Close()
+
+	archive, tempFile, err := s.openArchive(ctx, fio, b.ID)
+	if tempFile != "" {
+		defer s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
+	}
+	if err != nil {
+		return err
+	}
+	defer archive.Close()
+
+	// From here on a failure must not leave an object or asset behind.
+	var asset ports.Asset
+	defer func() {
+		if err == nil {
+			return
+		}
+		s.cleanup(log, "deleting the partial archive", func(ctx context.Context) error { return s.deps.Objects.Delete(ctx, key) })
+		if !asset.ID.IsZero() {
+			s.cleanup(log, "deleting the asset", func(ctx context.Context) error { return s.deps.Assets.DeleteAsset(ctx, asset.ID) })
+		}
+	}()
+
+	src := newHashingReader(archive)
+	if err := s.deps.Objects.Put(ctx, key, src); err != nil {
+		if src.err != nil {
+			return fail("reading the archive from the game server failed", src.err)
+		}
+		return fail("uploading the archive to storage failed", err)
+	}
+
+	now := s.opts.Now()
+	asset = ports.Asset{
+		ID: ports.NewAssetID(), OwnerID: order.OwnerID, Key: key,
+		FileName: downloadFileName(b.Name), ContentType: "application/gzip",
+		SizeBytes: src.n, SHA256: src.sum(), CreatedAt: now,
+	}
+	if err := s.deps.Assets.CreateAsset(ctx, asset); err != nil {
+		asset = ports.Asset{} // not created: nothing to delete
+		return fail("recording the download failed", err)
+	}
+	ready, err := Apply(b, Event{Kind: EventStored, At: now, AssetID: asset.ID, SizeBytes: asset.SizeBytes, SHA256: asset.SHA256})
+	if err != nil {
+		return fail("recording the finished backup failed", err)
+	}
+	if err := s.deps.Repository.Update(ctx, ready, StatusCreating); err != nil {
+		return fail("recording the finished backup failed", err)
+	}
+	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256)
+	return nil
+}
+
+// openArchive streams the archive from the sidecar when it can, and otherwise
+// takes the seed's path: compress to a temp file in the pod, then read it. The
+// temp file's path is returned whenever one may exist, so the caller removes it.
+func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, id BackupID) (io.ReadCloser, string, error) {
+	sources := []string{s.opts.DataDir}
+	rc, err := fio.StreamArchive(ctx, sources)
+	if err == nil {
+		return rc, "", nil
+	}
+	if !errors.Is(err, ports.ErrUnsupported) {
+		return nil, "", fail("compressing the server files failed", err)
+	}
+	tempFile := tempBackupPath(s.opts.TempDir, id)
+	if err := fio.CompressFiles(ctx, sources, tempFile); err != nil {
+		return nil, tempFile, fail("compressing the server files failed", err)
+	}
+	rc, err = fio.ReadFile(ctx, tempFile)
+	if err != nil {
+		return nil, tempFile, fail("reading the archive from the game server failed", err)
+	}
+	return rc, tempFile, nil
+}
+
+// restoreJob is the background half of RestoreBackup (seed steps 4–9): stream the
+// archive from storage to the sidecar while hashing it, refuse it if the hash
+// differs from the recorded one, extract it, mark the backup ready again.
+func (s *Service) restoreJob(b Backup, sidecar ports.Provision) Job {
+	return Job{
+		ID: b.ID, Status: StatusRestoring,
+		Run:  func(ctx context.Context) error { return s.runRestore(ctx, b, sidecar) },
+		Fail: func(ctx context.Context, cause error) { s.settleFailure(ctx, b, cause) },
+	}
+}
+
+func (s *Service) runRestore(ctx context.Context, b Backup, sidecar ports.Provision) error {
+	log := s.logFor(b)
+	asset, err := s.deps.Assets.GetAsset(ctx, b.AssetID)
+	if err != nil {
+		return fail("the backup's archive record could not be read", err)
+	}
+	fio, err := s.deps.Sidecars.Dial(ctx, sidecar)
+	if err != nil {
+		return fail("could not reach the game server's file service", err)
+	}
+	defer fio.Close()
+
+	obj, info, err := s.deps.Objects.Get(ctx, asset.Key, nil)
+	if err != nil {
+		return fail("downloading the archive from storage failed", err)
+	}
+	defer obj.Close()
+
+	tempFile := tempRestorePath(s.opts.TempDir, b.ID)
+	defer s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
+	src := newHashingReader(obj)
+	if err := fio.WriteFile(ctx, tempFile, info.SizeBytes, src); err != nil {
+		if src.err != nil {
+			return fail("downloading the archive from storage failed", src.err)
+		}
+		return fail("copying the archive to the game server failed", err)
+	}
+	if got := src.sum(); got != b.SHA256 {
+		return fail("the stored archive is damaged (its checksum does not match); your server files were not changed",
+			fmt.Errorf("sha256 %s, recorded %s", got, b.SHA256))
+	}
+	if err := fio.ExtractTo(ctx, tempFile, s.opts.DataDir); err != nil {
+		return fail("extracting the archive failed; your server files were not changed", err)
+	}
+	done, err := Apply(b, Event{Kind: EventRestored, At: s.opts.Now()})
+	if err != nil {
+		return fail("recording the finished restore failed", err)
+	}
+	if err := s.deps.Repository.Update(ctx, done, StatusRestoring); err != nil {
+		return fail("recording the finished restore failed", err)
+	}
+	log.Info("restore done")
+	return nil
+}
+
+// settleFailure applies the failure transition to an active backup: a create ends
+// failed, a restore returns to ready. The compare-and-set makes it safe to call
+// more than once and from several replicas.
+func (s *Service) settleFailure(ctx context.Context, b Backup, cause error) {
+	log := s.logFor(b)
+	text := failedText(b.Status, reason(cause))
+	failed, err := Apply(b, Event{Kind: EventFailed, At: s.opts.Now(), Reason: text})
+	if err != nil {
+		log.Error("cannot record failure", "err", err, "cause", cause)
+		return
+	}
+	switch err := s.deps.Repository.Update(ctx, failed, b.Status); {
+	case err == nil:
+		log.Warn("operation failed", "status", failed.Status, "reason", text, "cause", cause)
+	case errors.Is(err, ErrStatusConflict), errors.Is(err, ports.ErrNotFound):
+		log.Info("operation already settled", "cause", cause)
+	default:
+		// The backup stays active; stale recovery will settle it.
+		log.Error("recording failure failed", "err", err, "cause", cause)
+	}
+}
+
+// failedText says which operation failed: a failed restore leaves the backup
+// ready, so its Error must make clear it is the restore that failed.
+func failedText(active Status, why string) string {
+	if active == StatusRestoring {
+		return "Restore failed: " + why
+	}
+	return "Backup failed: " + why
+}
+
+// cleanup runs a best-effort step on a fresh context: it must happen even when
+// the operation's context was cancelled, and must not block forever.
+func (s *Service) cleanup(log *slog.Logger, what string, step func(ctx context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CleanupTimeout)
+	defer cancel()
+	if err := step(ctx); err != nil {
+		log.Warn("cleanup failed", "step", what, "err", err)
+	}
+}

@@ -1,0 +1,136 @@
+package backup
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// Deps are the ports the Service uses. All are required.
+type Deps struct {
+	Repository  ports.Repository
+	Orders      ports.Orders
+	Permissions ports.Permissions
+	Assets      ports.Assets
+	Objects     ports.ObjectStore
+	Sidecars    ports.SidecarDialer
+}
+
+func (d Deps) validate() error {
+	var missing []error
+	for name, dep := range map[string]any{
+		"Repository": d.Repository, "Orders": d.Orders, "Permissions": d.Permissions,
+		"Assets": d.Assets, "Objects": d.Objects, "Sidecars": d.Sidecars,
+	} {
+		if dep == nil {
+			missing = append(missing, fmt.Errorf("backup: Deps.%s is nil", name))
+		}
+	}
+	return errors.Join(missing...)
+}
+
+// Options tune the Service. The zero value means every documented default.
+type Options struct {
+	// MaxBackupsPerProvision is how many backups one provision may hold. Default 10.
+	MaxBackupsPerProvision int
+	// MaxConcurrentOperations bounds the creates and restores this replica runs at
+	// once; more wait their turn (still heartbeating). Default 4.
+	MaxConcurrentOperations int
+	// HeartbeatInterval is how often a running operation proves it is alive.
+	// Default 15 s.
+	HeartbeatInterval time.Duration
+	// StaleAfter is how old a heartbeat may get before any replica's recovery
+	// settles the operation as failed. Default 2 min; must exceed HeartbeatInterval.
+	StaleAfter time.Duration
+	// RecoveryInterval is how often RunRecovery looks for stale operations.
+	// Default StaleAfter / 4.
+	RecoveryInterval time.Duration
+	// OperationTimeout ends a create or restore that runs longer (a hung stream
+	// would otherwise hold the order's one operation slot forever). Default 24 h.
+	OperationTimeout time.Duration
+	// CleanupTimeout bounds the best-effort cleanup and the recording of a failure,
+	// which run on a fresh context after the operation's own has ended. Default 30 s.
+	CleanupTimeout time.Duration
+	// DataDir is the game server's data directory as the sidecar sees it. Default /data.
+	DataDir string
+	// TempDir is the sidecar's scratch directory for archives. Default /tmp.
+	TempDir string
+	// Logger receives structured logs with backup_id and order_id. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBackupsPerProvision == 0 {
+		o.MaxBackupsPerProvision = 10
+	}
+	if o.MaxConcurrentOperations == 0 {
+		o.MaxConcurrentOperations = 4
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = 15 * time.Second
+	}
+	if o.StaleAfter == 0 {
+		o.StaleAfter = 2 * time.Minute
+	}
+	if o.RecoveryInterval == 0 {
+		o.RecoveryInterval = o.StaleAfter / 4
+	}
+	if o.OperationTimeout == 0 {
+		o.OperationTimeout = 24 * time.Hour
+	}
+	if o.CleanupTimeout == 0 {
+		o.CleanupTimeout = 30 * time.Second
+	}
+	if o.DataDir == "" {
+		o.DataDir = "/data"
+	}
+	if o.TempDir == "" {
+		o.TempDir = "/tmp"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Validate reports options that cannot work, after defaults are applied.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	var errs []error
+	if o.MaxBackupsPerProvision < 1 {
+		errs = append(errs, fmt.Errorf("MaxBackupsPerProvision %d: must be at least 1", o.MaxBackupsPerProvision))
+	}
+	if o.MaxConcurrentOperations < 1 {
+		errs = append(errs, fmt.Errorf("MaxConcurrentOperations %d: must be at least 1", o.MaxConcurrentOperations))
+	}
+	for name, d := range map[string]time.Duration{
+		"HeartbeatInterval": o.HeartbeatInterval, "StaleAfter": o.StaleAfter,
+		"RecoveryInterval": o.RecoveryInterval, "OperationTimeout": o.OperationTimeout,
+		"CleanupTimeout": o.CleanupTimeout,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative", name, d))
+		}
+	}
+	if o.StaleAfter <= o.HeartbeatInterval {
+		errs = append(errs, fmt.Errorf("StaleAfter %v must exceed HeartbeatInterval %v, or live operations would be recovered as stale", o.StaleAfter, o.HeartbeatInterval))
+	}
+	for name, dir := range map[string]string{"DataDir": o.DataDir, "TempDir": o.TempDir} {
+		if dir[0] != '/' {
+			errs = append(errs, fmt.Errorf("%s %q: must be an absolute path in the sidecar's pod", name, dir))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("backup: invalid options: %w", err)
+	}
+	return nil
+}

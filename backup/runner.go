@@ -1,0 +1,235 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// errInterrupted marks work cut short by Runner.Shutdown.
+var errInterrupted = errors.New("interrupted by shutdown")
+
+// errPanic marks work that panicked.
+var errPanic = errors.New("panic")
+
+// Job is one background operation: a create or a restore of one backup.
+type Job struct {
+	// ID is the backup the job works on (for heartbeats and logs).
+	ID BackupID
+	// Status is the active status the backup holds while the job runs; each
+	// heartbeat asserts the backup is still in it.
+	Status Status
+	// Run does the work. Its context is the runner's, never a request's; it is
+	// cancelled on shutdown, on timeout, or when a heartbeat finds that the
+	// operation was settled elsewhere.
+	Run func(ctx context.Context) error
+	// Fail records the failure. It gets a fresh context, and the cause is Run's
+	// error, a recovered panic (wrapping errPanic), or wraps errInterrupted. It may
+	// be called twice for one job (by the job and by Shutdown), so it must be
+	// idempotent; a compare-and-set on the status makes it so.
+	Fail func(ctx context.Context, cause error)
+}
+
+// RunnerOptions configure a Runner. Zero values mean the defaults of Options.
+type RunnerOptions struct {
+	MaxConcurrent     int
+	HeartbeatInterval time.Duration
+	OperationTimeout  time.Duration
+	CleanupTimeout    time.Duration
+	// Heartbeat is called every HeartbeatInterval while a job is queued or running.
+	// An error wrapping ErrStatusConflict or ports.ErrNotFound means the operation
+	// was settled elsewhere: the job is cancelled and Fail is not called.
+	Heartbeat func(ctx context.Context, id BackupID, status Status) error
+	Logger    *slog.Logger
+}
+
+// Runner runs background jobs on its own context with bounded concurrency,
+// heartbeats while they run, recovers panics into failures, and on Shutdown waits
+// for them and records what it had to interrupt.
+type Runner struct {
+	opts   RunnerOptions
+	sem    chan struct{}
+	base   context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closed  bool
+	running map[BackupID]*Job
+	wg      sync.WaitGroup
+}
+
+// NewRunner returns a Runner ready to accept jobs.
+func NewRunner(opts RunnerOptions) *Runner {
+	d := Options{
+		MaxConcurrentOperations: opts.MaxConcurrent, HeartbeatInterval: opts.HeartbeatInterval,
+		OperationTimeout: opts.OperationTimeout, CleanupTimeout: opts.CleanupTimeout, Logger: opts.Logger,
+	}.withDefaults()
+	opts.MaxConcurrent, opts.HeartbeatInterval = d.MaxConcurrentOperations, d.HeartbeatInterval
+	opts.OperationTimeout, opts.CleanupTimeout, opts.Logger = d.OperationTimeout, d.CleanupTimeout, d.Logger
+	if opts.Heartbeat == nil {
+		opts.Heartbeat = func(context.Context, BackupID, Status) error { return nil }
+	}
+	base, cancel := context.WithCancel(context.Background())
+	return &Runner{
+		opts: opts, sem: make(chan struct{}, opts.MaxConcurrent),
+		base: base, cancel: cancel, running: make(map[BackupID]*Job),
+	}
+}
+
+// Go starts the job in the background and returns at once. Returns ErrShuttingDown
+// after Shutdown began.
+func (r *Runner) Go(job Job) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrShuttingDown
+	}
+	r.running[job.ID] = &job
+	r.wg.Add(1)
+	go r.run(job)
+	return nil
+}
+
+// Running reports whether this runner is working on the backup.
+func (r *Runner) Running(id BackupID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.running[id]
+	return ok
+}
+
+func (r *Runner) run(job Job) {
+	defer r.wg.Done()
+	defer func() {
+		r.mu.Lock()
+		delete(r.running, job.ID)
+		r.mu.Unlock()
+	}()
+	log := r.opts.Logger.With("backup_id", job.ID, "status", job.Status)
+	ctx, cancel := context.WithTimeout(r.base, r.opts.OperationTimeout)
+	defer cancel()
+
+	settledElsewhere := make(chan struct{})
+	stopHeartbeat := r.heartbeat(ctx, job, log, func() { close(settledElsewhere); cancel() })
+
+	var err error
+	select {
+	case r.sem <- struct{}{}:
+		err = r.protect(ctx, job, log)
+		<-r.sem
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	stopHeartbeat()
+
+	select {
+	case <-settledElsewhere:
+		log.Warn("operation was settled elsewhere while running; its result is discarded")
+		return
+	default:
+	}
+	if err == nil {
+		return
+	}
+	if r.base.Err() != nil {
+		err = fmt.Errorf("%w: %w", errInterrupted, err)
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), r.opts.CleanupTimeout)
+	defer fcancel()
+	job.Fail(fctx, err)
+}
+
+// protect runs the job, turning a panic into an error so the backup is settled
+// instead of staying active until it goes stale.
+func (r *Runner) protect(ctx context.Context, job Job, log *slog.Logger) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("background operation panicked", "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", errPanic, p)
+		}
+	}()
+	return job.Run(ctx)
+}
+
+// heartbeat proves the job alive until stop is called; onSettled runs once if the
+// repository says the operation is no longer this job's.
+func (r *Runner) heartbeat(ctx context.Context, job Job, log *slog.Logger, onSettled func()) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(r.opts.HeartbeatInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := r.opts.Heartbeat(ctx, job.ID, job.Status)
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrStatusConflict) || errors.Is(err, ports.ErrNotFound):
+				onSettled()
+				return
+			case ctx.Err() == nil:
+				log.Warn("heartbeat failed; the operation continues", "err", err)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// Shutdown stops accepting jobs and waits for running ones until ctx ends. Jobs
+// still running then are cancelled and recorded as interrupted (with a fresh
+// context, through each job's Fail), and Shutdown returns ctx's error.
+func (r *Runner) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		r.cancel()
+		return nil
+	case <-ctx.Done():
+	}
+
+	r.mu.Lock()
+	left := make([]*Job, 0, len(r.running))
+	for _, job := range r.running {
+		left = append(left, job)
+	}
+	r.mu.Unlock()
+	r.cancel()
+
+	// Record the interruption ourselves rather than trusting every job to notice
+	// the cancellation promptly: a job stuck in a call that ignores its context
+	// must not leave its backup active until it goes stale.
+	fctx, fcancel := context.WithTimeout(context.Background(), r.opts.CleanupTimeout)
+	defer fcancel()
+	var wg sync.WaitGroup
+	for _, job := range left {
+		r.opts.Logger.Warn("interrupting background operation at shutdown", "backup_id", job.ID, "status", job.Status)
+		wg.Go(func() { job.Fail(fctx, fmt.Errorf("%w: %w", errInterrupted, ctx.Err())) })
+	}
+	wg.Wait()
+
+	// Give the cancelled jobs a moment to run their own cleanup (temp files,
+	// partial uploads) before the process exits.
+	select {
+	case <-done:
+	case <-fctx.Done():
+	}
+	return ctx.Err()
+}

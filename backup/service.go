@@ -1,0 +1,294 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// Service creates, lists, downloads, restores and deletes backups on behalf of
+// users. Every method checks that the caller owns the order or holds
+// ViewAllOrders, and that the provision and backup belong to that order. Creates
+// and restores are accepted synchronously and run in the background on the
+// service's Runner; their outcome is visible in the backup's Status and Error.
+type Service struct {
+	deps   Deps
+	opts   Options
+	log    *slog.Logger
+	runner *Runner
+}
+
+// NewService returns a Service using deps. Zero options mean the defaults (see
+// Options). Call Shutdown before the process exits, and run RunRecovery in the
+// background so operations of crashed replicas are settled.
+func NewService(deps Deps, opts Options) (*Service, error) {
+	if err := deps.validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	s := &Service{deps: deps, opts: opts, log: opts.Logger}
+	s.runner = NewRunner(RunnerOptions{
+		MaxConcurrent:     opts.MaxConcurrentOperations,
+		HeartbeatInterval: opts.HeartbeatInterval,
+		OperationTimeout:  opts.OperationTimeout,
+		CleanupTimeout:    opts.CleanupTimeout,
+		Logger:            opts.Logger,
+		Heartbeat: func(ctx context.Context, id BackupID, status Status) error {
+			return deps.Repository.Heartbeat(ctx, id, status, opts.Now())
+		},
+	})
+	return s, nil
+}
+
+// CreateBackup starts a backup of the provision's server data and returns it in
+// status creating. An empty name means DefaultName. The checks follow the seed
+// design's order: name; order, ownership; provision is the order's primary
+// deployment; a sidecar exists; no operation in progress; fewer than the limit of
+// backups. Returns ErrInvalidName, ErrOrderNotFound, ErrUnauthorized,
+// ErrProvisionNotFound, ErrNoSidecar, ErrOperationInProgress, ErrLimitReached,
+// ErrShuttingDown, or an error wrapping ErrDatabase.
+func (s *Service) CreateBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, name string) (Backup, error) {
+	now := s.opts.Now()
+	if strings.TrimSpace(name) == "" {
+		name = DefaultName(now)
+	} else {
+		var err error
+		if name, err = NewName(name); err != nil {
+			return Backup{}, err
+		}
+	}
+	order, prov, err := s.authorize(ctx, user, orderID, provisionID)
+	if err != nil {
+		return Backup{}, err
+	}
+	if prov.Kind != ports.KindDeployment || !prov.Primary {
+		return Backup{}, fmt.Errorf("%w: only the order's primary deployment can be backed up", ErrProvisionNotFound)
+	}
+	sidecar, err := s.sidecar(ctx, order.ID)
+	if err != nil {
+		return Backup{}, err
+	}
+	if err := s.ensureIdle(ctx, order.ID, ErrOperationInProgress); err != nil {
+		return Backup{}, err
+	}
+	count, err := s.deps.Repository.CountByProvision(ctx, prov.ID)
+	if err != nil {
+		return Backup{}, wrapInfra(ErrDatabase, "counting backups", err)
+	}
+	if count >= s.opts.MaxBackupsPerProvision {
+		return Backup{}, fmt.Errorf("%w: %d of %d", ErrLimitReached, count, s.opts.MaxBackupsPerProvision)
+	}
+	b := newBackup(order.ID, prov.ID, name, now)
+	if err := s.deps.Repository.Create(ctx, b, s.opts.MaxBackupsPerProvision); err != nil {
+		return Backup{}, wrapInfra(ErrDatabase, "creating backup", err)
+	}
+	s.logFor(b).Info("backup accepted", "name", b.Name)
+	if err := s.start(b, s.createJob(b, order, sidecar)); err != nil {
+		return Backup{}, err
+	}
+	return b, nil
+}
+
+// ListBackups returns the provision's backups, newest first. Returns
+// ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound, or an error wrapping
+// ErrDatabase.
+func (s *Service) ListBackups(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID) ([]Backup, error) {
+	_, prov, err := s.authorize(ctx, user, orderID, provisionID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.deps.Repository.ListByProvision(ctx, prov.ID)
+	if err != nil {
+		return nil, wrapInfra(ErrDatabase, "listing backups", err)
+	}
+	if list == nil {
+		list = []Backup{}
+	}
+	return list, nil
+}
+
+// GetBackup returns one backup, which must belong to the order and provision.
+// Returns ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound,
+// ErrBackupNotFound, or an error wrapping ErrDatabase.
+func (s *Service) GetBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) (Backup, error) {
+	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
+	return b, err
+}
+
+// RestoreBackup starts restoring a ready backup into the provision's server data
+// and returns it in status restoring. When the restore ends the backup is ready
+// again, with Error set if the restore failed (the archive is intact, so it can be
+// retried). Returns ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound,
+// ErrBackupNotFound, ErrStatusConflict (not ready, or being deleted), ErrNoSidecar,
+// ErrOperationInProgress, ErrShuttingDown, or an error wrapping ErrDatabase.
+func (s *Service) RestoreBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) (Backup, error) {
+	order, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
+	if err != nil {
+		return Backup{}, err
+	}
+	next, err := Apply(b, Event{Kind: EventRestoreRequested, At: s.opts.Now()})
+	if err != nil {
+		return Backup{}, err
+	}
+	sidecar, err := s.sidecar(ctx, order.ID)
+	if err != nil {
+		return Backup{}, err
+	}
+	if err := s.ensureIdle(ctx, order.ID, ErrOperationInProgress); err != nil {
+		return Backup{}, err
+	}
+	if err := s.deps.Repository.Update(ctx, next, b.Status); err != nil {
+		return Backup{}, wrapInfra(ErrDatabase, "starting restore", s.notFound(err, ErrBackupNotFound))
+	}
+	s.logFor(next).Info("restore accepted")
+	if err := s.start(next, s.restoreJob(next, sidecar)); err != nil {
+		return Backup{}, err
+	}
+	return next, nil
+}
+
+// DeleteBackup deletes a ready or failed backup: its archive, its asset and its
+// record, in that order. The backup is first claimed so no restore can start on
+// it; if a step fails the claimed record stays, and calling DeleteBackup again
+// finishes the job. Returns ErrOrderNotFound, ErrUnauthorized,
+// ErrProvisionNotFound, ErrBackupNotFound, ErrStatusConflict (creating or
+// restoring), or an error wrapping ErrStorage or ErrDatabase.
+func (s *Service) DeleteBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) error {
+	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
+	if err != nil {
+		return err
+	}
+	if _, err := Apply(b, Event{Kind: EventDeleteRequested, At: s.opts.Now()}); err != nil {
+		return err
+	}
+	if b, err = s.deps.Repository.ClaimForDelete(ctx, b.ID); err != nil {
+		return wrapInfra(ErrDatabase, "claiming backup for deletion", s.notFound(err, ErrBackupNotFound))
+	}
+	if err := s.deps.Objects.Delete(ctx, ObjectKey(b.OrderID, b.ID)); err != nil {
+		return wrapInfra(ErrStorage, "deleting archive", err)
+	}
+	if !b.AssetID.IsZero() {
+		if err := s.deps.Assets.DeleteAsset(ctx, b.AssetID); err != nil {
+			return wrapInfra(ErrDatabase, "deleting asset", err)
+		}
+	}
+	if err := s.deps.Repository.Delete(ctx, b.ID); err != nil && !errors.Is(err, ports.ErrNotFound) {
+		return wrapInfra(ErrDatabase, "deleting backup", err)
+	}
+	s.logFor(b).Info("backup deleted")
+	return nil
+}
+
+// EnsureNoActiveOperation is the reprovision guard: the host calls it before
+// tearing down an order's game server, and must not proceed while a backup is
+// being created or restored. Returns ErrBackupInProgress, or an error wrapping
+// ErrDatabase.
+func (s *Service) EnsureNoActiveOperation(ctx context.Context, orderID OrderID) error {
+	return s.ensureIdle(ctx, orderID, ErrBackupInProgress)
+}
+
+// Shutdown stops accepting creates and restores and waits for running ones until
+// ctx ends; those still running then are recorded as interrupted (a create as
+// failed, a restore as ready with Error) and Shutdown returns ctx's error.
+func (s *Service) Shutdown(ctx context.Context) error {
+	return s.runner.Shutdown(ctx)
+}
+
+// authorize loads the order and the provision and checks the caller may act on
+// them: the seed's step 1.
+func (s *Service) authorize(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID) (ports.Order, ports.Provision, error) {
+	order, err := s.deps.Orders.GetOrder(ctx, orderID)
+	if err != nil {
+		return ports.Order{}, ports.Provision{}, wrapInfra(ErrDatabase, "loading order", s.notFound(err, ErrOrderNotFound))
+	}
+	if order.OwnerID != user {
+		admin, err := s.deps.Permissions.CanViewAllOrders(ctx, user)
+		if err != nil {
+			return ports.Order{}, ports.Provision{}, wrapInfra(ErrDatabase, "checking permissions", err)
+		}
+		if !admin {
+			return ports.Order{}, ports.Provision{}, ErrUnauthorized
+		}
+	}
+	prov, err := s.deps.Orders.GetProvision(ctx, provisionID)
+	if err != nil {
+		return ports.Order{}, ports.Provision{}, wrapInfra(ErrDatabase, "loading provision", s.notFound(err, ErrProvisionNotFound))
+	}
+	if prov.OrderID != order.ID {
+		return ports.Order{}, ports.Provision{}, ErrProvisionNotFound
+	}
+	return order, prov, nil
+}
+
+// authorizeBackup is authorize plus the backup, which must sit under the same
+// order and provision: a backup is only reachable through its own path.
+func (s *Service) authorizeBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) (ports.Order, ports.Provision, Backup, error) {
+	order, prov, err := s.authorize(ctx, user, orderID, provisionID)
+	if err != nil {
+		return order, prov, Backup{}, err
+	}
+	b, err := s.deps.Repository.Find(ctx, id)
+	if err != nil {
+		return order, prov, Backup{}, wrapInfra(ErrDatabase, "loading backup", s.notFound(err, ErrBackupNotFound))
+	}
+	if b.OrderID != order.ID || b.ProvisionID != prov.ID {
+		return order, prov, Backup{}, ErrBackupNotFound
+	}
+	return order, prov, b, nil
+}
+
+// sidecar finds the order's sidecar provision, which reads and writes its files.
+func (s *Service) sidecar(ctx context.Context, orderID OrderID) (ports.Provision, error) {
+	provs, err := s.deps.Orders.ListProvisions(ctx, orderID)
+	if err != nil {
+		return ports.Provision{}, wrapInfra(ErrDatabase, "listing provisions", err)
+	}
+	for _, p := range provs {
+		if p.Role == ports.RoleSidecar && p.OrderID == orderID {
+			return p, nil
+		}
+	}
+	return ports.Provision{}, ErrNoSidecar
+}
+
+func (s *Service) ensureIdle(ctx context.Context, orderID OrderID, busy error) error {
+	active, err := s.deps.Repository.HasActiveOperation(ctx, orderID)
+	if err != nil {
+		return wrapInfra(ErrDatabase, "checking for active operations", err)
+	}
+	if active {
+		return busy
+	}
+	return nil
+}
+
+// notFound turns the ports' generic ErrNotFound into the specific domain error.
+func (s *Service) notFound(err, specific error) error {
+	if errors.Is(err, ports.ErrNotFound) {
+		return specific
+	}
+	return err
+}
+
+// start hands an accepted operation to the runner. If the runner refuses
+// (shutting down), the operation is settled at once rather than left active.
+func (s *Service) start(b Backup, job Job) error {
+	if err := s.runner.Go(job); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.CleanupTimeout)
+		defer cancel()
+		job.Fail(ctx, err)
+		return err
+	}
+	return nil
+}
+
+func (s *Service) logFor(b Backup) *slog.Logger {
+	return s.log.With("backup_id", b.ID, "order_id", b.OrderID)
+}

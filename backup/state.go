@@ -1,0 +1,115 @@
+package backup
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// EventKind names what happens to a backup; see Apply for the transitions.
+type EventKind int
+
+// The events of a backup's lifecycle.
+const (
+	// EventStored: the archive is uploaded and its asset recorded (creating → ready).
+	EventStored EventKind = iota + 1
+	// EventFailed: the running operation failed, was interrupted, or was found stale.
+	// A failed create ends in failed; a failed restore returns to ready with Error
+	// set, because the stored archive is still intact and can be restored again.
+	EventFailed
+	// EventRestoreRequested: a restore was accepted (ready → restoring).
+	EventRestoreRequested
+	// EventRestored: the archive was extracted into the server's data (restoring → ready).
+	EventRestored
+	// EventDeleteRequested: a delete was accepted (ready or failed → removed).
+	EventDeleteRequested
+)
+
+var eventNames = map[EventKind]string{
+	EventStored:           "stored",
+	EventFailed:           "failed",
+	EventRestoreRequested: "restore requested",
+	EventRestored:         "restored",
+	EventDeleteRequested:  "delete requested",
+}
+
+// String returns the event's name, for errors and logs.
+func (k EventKind) String() string {
+	if name, ok := eventNames[k]; ok {
+		return name
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is something that happens to a backup, with the data the transition records.
+type Event struct {
+	Kind EventKind
+	// At is when it happened.
+	At time.Time
+	// AssetID, SizeBytes and SHA256 describe the stored archive (EventStored).
+	AssetID   AssetID
+	SizeBytes int64
+	SHA256    string
+	// Reason says, in words a customer can read, why the operation failed (EventFailed).
+	Reason string
+}
+
+// newBackup is the "create accepted" transition: a backup that starts its life creating.
+func newBackup(order OrderID, provision ProvisionID, name string, at time.Time) Backup {
+	return Backup{
+		ID:          ports.NewBackupID(),
+		OrderID:     order,
+		ProvisionID: provision,
+		Name:        name,
+		Status:      StatusCreating,
+		CreatedAt:   at,
+		HeartbeatAt: at,
+	}
+}
+
+// Apply is the state machine: it returns b after the event, or an error wrapping
+// ErrStatusConflict if the event is not allowed in b's status. It is pure; the
+// caller stores the result with a compare-and-set on b.Status.
+//
+//	from               event              to
+//	creating           stored             ready (asset, size, sha256, completed)
+//	creating           failed             failed (error, completed)
+//	ready              restore requested  restoring (error cleared)
+//	restoring          restored           ready (last restored)
+//	restoring          failed             ready (error)
+//	ready, failed      delete requested   (removed; b is returned unchanged)
+//
+// A backup claimed by a delete accepts no event but another delete.
+func Apply(b Backup, e Event) (Backup, error) {
+	if b.Deleting && e.Kind != EventDeleteRequested {
+		return b, fmt.Errorf("%w: the backup is being deleted", ErrStatusConflict)
+	}
+	next := b
+	switch {
+	case e.Kind == EventStored && b.Status == StatusCreating:
+		next.Status = StatusReady
+		next.AssetID, next.SizeBytes, next.SHA256 = e.AssetID, e.SizeBytes, e.SHA256
+		next.CompletedAt = e.At
+		next.Error = ""
+	case e.Kind == EventFailed && b.Status == StatusCreating:
+		next.Status = StatusFailed
+		next.CompletedAt = e.At
+		next.Error = e.Reason
+	case e.Kind == EventRestoreRequested && b.Status == StatusReady:
+		next.Status = StatusRestoring
+		next.HeartbeatAt = e.At
+		next.Error = ""
+	case e.Kind == EventRestored && b.Status == StatusRestoring:
+		next.Status = StatusReady
+		next.LastRestoredAt = e.At
+		next.Error = ""
+	case e.Kind == EventFailed && b.Status == StatusRestoring:
+		next.Status = StatusReady
+		next.Error = e.Reason
+	case e.Kind == EventDeleteRequested && (b.Status == StatusReady || b.Status == StatusFailed):
+	default:
+		return b, fmt.Errorf("%w: cannot apply %q to a backup that is %s", ErrStatusConflict, e.Kind, b.Status)
+	}
+	return next, nil
+}
