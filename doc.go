@@ -1,0 +1,90 @@
+// Package savepoint gives the customers of a game-server hosting platform backups of
+// their server data (Minecraft, FiveM, …): create, list, download, restore, delete.
+// It is a library: the platform imports it and plugs in its own orders, permissions
+// and storage; a standalone example server (examples/server) and a React dashboard
+// (examples/dashboard) show the whole system working on their own.
+//
+// This package holds only documentation; the code lives in the packages below.
+//
+// # Overview
+//
+//	browser ─▶ adapters/http (huma, OpenAPI) ─▶ backup.Service ─▶ backup/ports
+//	                                                                 │
+//	           adapters/postgres · adapters/s3 · adapters/sidecar · adapters/local · host code
+//
+//   - backup: the domain. [backup.Service] runs the flows, [backup.Apply] is the
+//     status state machine, [backup.Runner] runs creates and restores in the
+//     background, and the sentinel errors say what went wrong.
+//   - backup/ports: the interfaces the service needs (repository, order catalog,
+//     permissions, assets, object storage, sidecar FileIO) and the records they
+//     carry. Adapters implement them; they never import the domain.
+//   - adapters/postgres: the repository on PostgreSQL (pgx v5), with the invariants
+//     enforced by the database, embedded migrations, and an assets table and order
+//     catalog for hosts without their own.
+//   - adapters/s3: object storage on any S3-compatible service, streaming multipart
+//     uploads of unknown length with bounded memory.
+//   - adapters/sidecar: the gRPC FileIO protocol, the client the service dials, and
+//     the hardened server that runs beside the game server and is the only thing
+//     that touches the customer's files.
+//   - adapters/http: the HTTP API (huma v2) with its OpenAPI document
+//     (openapi.yaml) and RFC 9457 errors carrying a stable code.
+//   - adapters/local: in-memory and directory-backed implementations of the ports,
+//     keeping the same invariants; the example server's zero-config default.
+//
+// # Data path
+//
+// Create: the sidecar archives /data as a gzip-compressed tar and streams it over
+// gRPC (falling back to staging it in the pod's /tmp on older sidecars); the
+// service pipes it into object storage while hashing it, records an asset and marks
+// the backup ready with its size and SHA-256. Nothing is held whole in memory and
+// nothing is written to the customer's volume. Restore: the archive streams from
+// storage to the sidecar's /tmp while being hashed; only if the hash matches is it
+// extracted, safely (no entry can escape the destination), and on success the data
+// directory holds exactly the archive's contents.
+//
+// # Status lifecycle
+//
+//	creating ─▶ ready ─▶ restoring ─▶ ready
+//	   └──────▶ failed        └──(failed: back to ready, Error set)
+//
+// At most one create or restore runs per order, and at most ten backups (by
+// default) exist per provision; the repository enforces both atomically. A failed
+// restore returns the backup to ready with Error set: the archive is intact. Running
+// operations heartbeat; any replica's recovery loop settles those whose heartbeat
+// stopped (a crashed replica), so nothing stays stuck.
+//
+// # Errors
+//
+// [backup.ErrOrderNotFound], [backup.ErrProvisionNotFound], [backup.ErrBackupNotFound],
+// [backup.ErrAssetNotFound], [backup.ErrNoSidecar], [backup.ErrOperationInProgress],
+// [backup.ErrLimitReached], [backup.ErrStatusConflict], [backup.ErrUnauthorized],
+// [backup.ErrBackupInProgress] (the reprovision guard), [backup.ErrInvalidName];
+// infrastructure failures wrap [backup.ErrDatabase], [backup.ErrStorage] or
+// [backup.ErrCluster]. Compare with errors.Is. adapters/http maps each to one HTTP
+// status and code.
+//
+// # Embedding
+//
+// Build the service from the ports, run its recovery loop, mount the HTTP API on
+// your mux, and shut it down before exiting:
+//
+//	svc, err := backup.NewService(backup.Deps{
+//		Repository:  postgres.NewRepository(pool),
+//		Orders:      myOrders,      // your catalog, or postgres.NewCatalog(pool)
+//		Permissions: myPermissions, // ViewAllOrders
+//		Assets:      postgres.NewAssets(pool),
+//		Objects:     store,         // s3.New(ctx, s3.Config{...})
+//		Sidecars:    dialer,        // sidecar.NewDialer(sidecar.DialerOptions{...})
+//	}, backup.Options{Logger: logger})
+//	go svc.RunRecovery(ctx)
+//	defer svc.Shutdown(shutdownCtx)
+//
+// Your reprovision flow calls [backup.Service.EnsureNoActiveOperation] before tearing
+// a game server down.
+//
+// # Testing
+//
+// backup/ports/portstest holds one contract suite per port, run against both the
+// local and the real adapters; integration tests talk to real PostgreSQL, an
+// S3-protocol server and the gRPC sidecar on loopback. See the README.
+package savepoint
