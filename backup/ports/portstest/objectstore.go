@@ -1,0 +1,509 @@
+package portstest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// ObjectStoreHarness describes an ports.ObjectStore implementation to the contract
+// suite. Only New is required.
+type ObjectStoreHarness struct {
+	// New returns a store holding no objects, for one subtest. It registers its own
+	// cleanup (and may check, at cleanup, that nothing was left behind).
+	New func(t *testing.T) ports.ObjectStore
+	// PartSize is the size in which the store uploads, 0 if it has none. With it
+	// the suite also round-trips objects of exactly one part and one byte either
+	// side, reads ranges across a part boundary, and fails uploads after a part
+	// has been sent.
+	PartSize int64
+	// LargeSize is the size of the object streamed from a non-seekable reader;
+	// default 2 parts + 1 byte, or 1 MiB + 1 byte for a store without parts.
+	LargeSize int64
+}
+
+// RunObjectStoreTests runs the contract suite against stores from newStore.
+func RunObjectStoreTests(t *testing.T, newStore func(t *testing.T) ports.ObjectStore) {
+	t.Helper()
+	ObjectStoreHarness{New: newStore}.Run(t)
+}
+
+// Run runs the contract suite. What it requires beyond the port's doc comments:
+//
+//   - A range is valid when Offset >= 0, Length >= 1 and Offset+Length <= size;
+//     anything else, including every range of an empty object, is ErrInvalidRange
+//     (never a shortened read).
+//   - A Put that fails (reader error, cancelled context) leaves no object under a
+//     new key, and leaves an existing object under the key exactly as it was: a
+//     store replaces atomically on success only.
+//   - Keys are slash-separated relative paths; "", absolute paths, empty
+//     segments and "." or ".." segments are rejected with an error by every
+//     method.
+func (h ObjectStoreHarness) Run(t *testing.T) {
+	t.Helper()
+	if h.New == nil {
+		t.Fatal("portstest: ObjectStoreHarness.New is nil")
+	}
+	large := h.LargeSize
+	if large == 0 {
+		large = 1<<20 + 1
+		if h.PartSize > 0 {
+			large = 2*h.PartSize + 1
+		}
+	}
+	t.Run("round trips", func(t *testing.T) { h.testRoundTrips(t, large) })
+	t.Run("ranged reads return exactly the requested bytes", h.testRanges)
+	t.Run("rejects ranges outside the object", h.testInvalidRanges)
+	t.Run("reports missing objects as not found", h.testMissing)
+	t.Run("delete is idempotent", h.testDelete)
+	t.Run("put replaces an existing object", h.testReplace)
+	t.Run("a put whose reader fails stores nothing", h.testReaderFails)
+	t.Run("a put whose context is cancelled stores nothing", h.testCancel)
+	t.Run("rejects keys that are not relative slash paths", h.testInvalidKeys)
+	t.Run("concurrent puts to different keys do not mix", h.testConcurrent)
+}
+
+func (h ObjectStoreHarness) testRoundTrips(t *testing.T, large int64) {
+	sizes := []struct {
+		name string
+		size int64
+	}{
+		{"an empty object", 0},
+		{"a one-byte object", 1},
+		{"a 1000-byte object", 1000},
+	}
+	if p := h.PartSize; p > 0 {
+		sizes = append(sizes,
+			struct {
+				name string
+				size int64
+			}{"an object one byte short of a part", p - 1},
+			struct {
+				name string
+				size int64
+			}{"an object of exactly one part", p},
+			struct {
+				name string
+				size int64
+			}{"an object one byte over a part", p + 1},
+		)
+	}
+	sizes = append(sizes, struct {
+		name string
+		size int64
+	}{fmt.Sprintf("a %d-byte object from a non-seekable reader", large), large})
+
+	for i, tc := range sizes {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			store := h.New(t)
+			key := fmt.Sprintf("roundtrip/%d.bin", i)
+			src := NewPatternReader(tc.size, byte(i))
+			want := sha256.New()
+			if err := store.Put(ctx, key, io.TeeReader(src, want)); err != nil {
+				t.Fatalf("Put(%d bytes): %v", tc.size, err)
+			}
+			info, err := store.Stat(ctx, key)
+			if err != nil {
+				t.Fatalf("Stat: %v", err)
+			}
+			if info.SizeBytes != tc.size || info.Key != key || info.ModTime.IsZero() {
+				t.Errorf("Stat = %+v, want key %q, size %d and a modification time", info, key, tc.size)
+			}
+			body, info, err := store.Get(ctx, key, nil)
+			if err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			got := sha256.New()
+			n, err := io.Copy(got, body)
+			if cerr := body.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatalf("reading the object: %v", err)
+			}
+			if info.SizeBytes != tc.size || info.Key != key {
+				t.Errorf("Get info = %+v, want key %q, size %d", info, key, tc.size)
+			}
+			if n != tc.size || !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+				t.Errorf("read back %d bytes with SHA-256 %x, stored %d bytes with SHA-256 %x", n, got.Sum(nil), tc.size, want.Sum(nil))
+			}
+		})
+	}
+}
+
+func (h ObjectStoreHarness) testRanges(t *testing.T) {
+	ctx := t.Context()
+	store := h.New(t)
+	size := int64(10_000)
+	if h.PartSize > 0 {
+		size = h.PartSize + h.PartSize/2
+	}
+	content := mustPut(t, store, "ranges/object.bin", size, 7)
+
+	cases := []struct {
+		name string
+		rng  ports.ByteRange
+	}{
+		{"the first byte", ports.ByteRange{Offset: 0, Length: 1}},
+		{"a middle slice", ports.ByteRange{Offset: size / 3, Length: size / 5}},
+		{"the last byte", ports.ByteRange{Offset: size - 1, Length: 1}},
+		{"the whole object", ports.ByteRange{Offset: 0, Length: size}},
+		{"the tail from an offset", ports.ByteRange{Offset: size - 100, Length: 100}},
+	}
+	if h.PartSize > 0 {
+		cases = append(cases, struct {
+			name string
+			rng  ports.ByteRange
+		}{"a slice across the part boundary", ports.ByteRange{Offset: h.PartSize - 10, Length: 20}})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := tc.rng
+			body, info, err := store.Get(ctx, "ranges/object.bin", &rng)
+			if err != nil {
+				t.Fatalf("Get(%+v): %v", rng, err)
+			}
+			got, err := io.ReadAll(body)
+			if cerr := body.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatalf("reading range %+v: %v", rng, err)
+			}
+			if info.SizeBytes != size {
+				t.Errorf("info.SizeBytes = %d, want the whole object's %d", info.SizeBytes, size)
+			}
+			want := content[rng.Offset : rng.Offset+rng.Length]
+			if !bytes.Equal(got, want) {
+				t.Errorf("range %+v: got %d bytes, want %d; equal=%v", rng, len(got), len(want), bytes.Equal(got, want))
+			}
+		})
+	}
+}
+
+func (h ObjectStoreHarness) testInvalidRanges(t *testing.T) {
+	ctx := t.Context()
+	store := h.New(t)
+	const size = 1000
+	mustPut(t, store, "ranges/small.bin", size, 3)
+	mustPut(t, store, "ranges/empty.bin", 0, 3)
+
+	cases := []struct {
+		name string
+		key  string
+		rng  ports.ByteRange
+	}{
+		{"a range starting at the end", "ranges/small.bin", ports.ByteRange{Offset: size, Length: 1}},
+		{"a range starting past the end", "ranges/small.bin", ports.ByteRange{Offset: size + 10, Length: 5}},
+		{"a range running past the end", "ranges/small.bin", ports.ByteRange{Offset: size - 10, Length: 20}},
+		{"an empty range", "ranges/small.bin", ports.ByteRange{Offset: 10, Length: 0}},
+		{"a negative offset", "ranges/small.bin", ports.ByteRange{Offset: -1, Length: 5}},
+		{"a negative length", "ranges/small.bin", ports.ByteRange{Offset: 5, Length: -1}},
+		{"a range whose end overflows", "ranges/small.bin", ports.ByteRange{Offset: 5, Length: 1<<63 - 1}},
+		{"any range of an empty object", "ranges/empty.bin", ports.ByteRange{Offset: 0, Length: 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := tc.rng
+			body, _, err := store.Get(ctx, tc.key, &rng)
+			if err == nil {
+				body.Close()
+			}
+			if !errors.Is(err, ports.ErrInvalidRange) {
+				t.Errorf("Get(%s, %+v) error = %v, want ErrInvalidRange", tc.key, rng, err)
+			}
+		})
+	}
+}
+
+func (h ObjectStoreHarness) testMissing(t *testing.T) {
+	ctx := t.Context()
+	store := h.New(t)
+	if _, err := store.Stat(ctx, "missing/object.bin"); !errors.Is(err, ports.ErrNotFound) {
+		t.Errorf("Stat of a missing object: error = %v, want ErrNotFound", err)
+	}
+	for _, rng := range []*ports.ByteRange{nil, {Offset: 0, Length: 1}} {
+		body, _, err := store.Get(ctx, "missing/object.bin", rng)
+		if err == nil {
+			body.Close()
+		}
+		if !errors.Is(err, ports.ErrNotFound) {
+			t.Errorf("Get(missing, %+v): error = %v, want ErrNotFound", rng, err)
+		}
+	}
+}
+
+func (h ObjectStoreHarness) testDelete(t *testing.T) {
+	ctx := t.Context()
+	store := h.New(t)
+	mustPut(t, store, "delete/object.bin", 100, 1)
+	mustPut(t, store, "delete/other.bin", 100, 2)
+	for i := range 2 {
+		if err := store.Delete(ctx, "delete/object.bin"); err != nil {
+			t.Fatalf("Delete #%d: %v", i+1, err)
+		}
+	}
+	if _, err := store.Stat(ctx, "delete/object.bin"); !errors.Is(err, ports.ErrNotFound) {
+		t.Errorf("Stat after Delete: error = %v, want ErrNotFound", err)
+	}
+	if err := store.Delete(ctx, "delete/never-existed.bin"); err != nil {
+		t.Errorf("Delete of an object that never existed: %v", err)
+	}
+	if info, err := store.Stat(ctx, "delete/other.bin"); err != nil || info.SizeBytes != 100 {
+		t.Errorf("a neighbouring object after Delete: Stat = %+v, %v; want it untouched", info, err)
+	}
+}
+
+func (h ObjectStoreHarness) testReplace(t *testing.T) {
+	store := h.New(t)
+	mustPut(t, store, "replace/object.bin", 5000, 1)
+	want := mustPut(t, store, "replace/object.bin", 300, 2)
+	assertContent(t, store, "replace/object.bin", want)
+}
+
+// failAfter is the number of bytes a failing reader delivers: past the first part
+// when the store has parts, so a multipart upload is under way when it fails.
+func (h ObjectStoreHarness) failAfter() int64 {
+	if h.PartSize > 0 {
+		return h.PartSize + h.PartSize/2
+	}
+	return 100_000
+}
+
+func (h ObjectStoreHarness) testReaderFails(t *testing.T) {
+	errBroken := errors.New("source broke")
+	cases := []struct {
+		name     string
+		existing bool
+	}{
+		{"under a new key", false},
+		{"and keeps the object it would have replaced", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			store := h.New(t)
+			var old []byte
+			if tc.existing {
+				old = mustPut(t, store, "failing/object.bin", 2000, 9)
+			}
+			src := &failingReader{r: NewPatternReader(1<<62, 1), remaining: h.failAfter(), err: errBroken}
+			err := store.Put(ctx, "failing/object.bin", src)
+			if !errors.Is(err, errBroken) {
+				t.Fatalf("Put with a failing reader: error = %v, want it to wrap the reader's error", err)
+			}
+			if tc.existing {
+				assertContent(t, store, "failing/object.bin", old)
+				return
+			}
+			if _, err := store.Stat(ctx, "failing/object.bin"); !errors.Is(err, ports.ErrNotFound) {
+				t.Errorf("Stat after the failed Put: error = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func (h ObjectStoreHarness) testCancel(t *testing.T) {
+	t.Run("mid-stream", func(t *testing.T) {
+		store := h.New(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		src := &callbackReader{r: NewPatternReader(1<<62, 4), at: h.failAfter(), fn: cancel}
+		err := store.Put(ctx, "cancel/object.bin", src)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Put cancelled mid-stream: error = %v, want context.Canceled", err)
+		}
+		if _, err := store.Stat(t.Context(), "cancel/object.bin"); !errors.Is(err, ports.ErrNotFound) {
+			t.Errorf("Stat after the cancelled Put: error = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("before it starts", func(t *testing.T) {
+		store := h.New(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		err := store.Put(ctx, "cancel/early.bin", NewPatternReader(10, 1))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Put with a cancelled context: error = %v, want context.Canceled", err)
+		}
+		if _, err := store.Stat(t.Context(), "cancel/early.bin"); !errors.Is(err, ports.ErrNotFound) {
+			t.Errorf("Stat after the cancelled Put: error = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func (h ObjectStoreHarness) testInvalidKeys(t *testing.T) {
+	ctx := t.Context()
+	store := h.New(t)
+	for _, key := range []string{"", "/absolute/key", "../escape", "a/../../b", "a//b", "a/", ".", "a/./b"} {
+		t.Run(fmt.Sprintf("%q", key), func(t *testing.T) {
+			if err := store.Put(ctx, key, NewPatternReader(10, 1)); err == nil {
+				t.Errorf("Put(%q) succeeded, want an error", key)
+			}
+			if _, err := store.Stat(ctx, key); err == nil || errors.Is(err, ports.ErrNotFound) {
+				t.Errorf("Stat(%q) error = %v, want an invalid-key error", key, err)
+			}
+			if body, _, err := store.Get(ctx, key, nil); err == nil || errors.Is(err, ports.ErrNotFound) {
+				if err == nil {
+					body.Close()
+				}
+				t.Errorf("Get(%q) error = %v, want an invalid-key error", key, err)
+			}
+			if err := store.Delete(ctx, key); err == nil {
+				t.Errorf("Delete(%q) succeeded, want an error", key)
+			}
+		})
+	}
+}
+
+func (h ObjectStoreHarness) testConcurrent(t *testing.T) {
+	ctx := t.Context()
+	store := h.New(t)
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = store.Put(ctx, fmt.Sprintf("concurrent/%d.bin", i), NewPatternReader(int64(50_000+i), byte(i)))
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Put #%d: %v", i, errs[i])
+		}
+		assertContent(t, store, fmt.Sprintf("concurrent/%d.bin", i), readPattern(t, int64(50_000+i), byte(i)))
+	}
+}
+
+// mustPut stores size pattern bytes from seed under key and returns them.
+func mustPut(t *testing.T, store ports.ObjectStore, key string, size int64, seed byte) []byte {
+	t.Helper()
+	if err := store.Put(t.Context(), key, NewPatternReader(size, seed)); err != nil {
+		t.Fatalf("Put(%q, %d bytes): %v", key, size, err)
+	}
+	return readPattern(t, size, seed)
+}
+
+func readPattern(t *testing.T, size int64, seed byte) []byte {
+	t.Helper()
+	b, err := io.ReadAll(NewPatternReader(size, seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func assertContent(t *testing.T, store ports.ObjectStore, key string, want []byte) {
+	t.Helper()
+	body, info, err := store.Get(t.Context(), key, nil)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	got, err := io.ReadAll(body)
+	if cerr := body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("reading %q: %v", key, err)
+	}
+	if !bytes.Equal(got, want) || info.SizeBytes != int64(len(want)) {
+		t.Errorf("%q holds %d bytes (info says %d), want the %d bytes last stored; equal=%v",
+			key, len(got), info.SizeBytes, len(want), bytes.Equal(got, want))
+	}
+}
+
+// patternLen is prime, so the pattern never lines up with a power-of-two part
+// size: every part of a large object differs, and a swapped, repeated or dropped
+// part changes the object's hash.
+const patternLen = 65521
+
+// PatternReader produces a deterministic pseudo-random byte stream of a given
+// length. It only implements Read (it is deliberately not seekable and has no
+// WriteTo), and Read allocates nothing, so it can feed memory measurements.
+type PatternReader struct {
+	pattern   []byte
+	pos       int64
+	remaining int64
+}
+
+// NewPatternReader returns a reader of size bytes; different seeds give
+// different streams.
+func NewPatternReader(size int64, seed byte) *PatternReader {
+	p := make([]byte, patternLen)
+	x := uint64(seed)*0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D
+	for i := range p {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		p[i] = byte(x >> 32)
+	}
+	return &PatternReader{pattern: p, remaining: size}
+}
+
+// Read fills b with the next bytes of the stream.
+func (r *PatternReader) Read(b []byte) (int, error) {
+	if r.remaining <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > r.remaining {
+		b = b[:r.remaining]
+	}
+	n := 0
+	for n < len(b) {
+		off := int(r.pos % patternLen)
+		c := copy(b[n:], r.pattern[off:])
+		n += c
+		r.pos += int64(c)
+	}
+	r.remaining -= int64(n)
+	return n, nil
+}
+
+// failingReader delivers remaining bytes of r and then fails with err.
+type failingReader struct {
+	r         io.Reader
+	remaining int64
+	err       error
+}
+
+func (f *failingReader) Read(b []byte) (int, error) {
+	if f.remaining <= 0 {
+		return 0, f.err
+	}
+	if int64(len(b)) > f.remaining {
+		b = b[:f.remaining]
+	}
+	n, err := f.r.Read(b)
+	f.remaining -= int64(n)
+	return n, err
+}
+
+// callbackReader calls fn once, after at bytes have been read, and keeps reading.
+type callbackReader struct {
+	r    io.Reader
+	at   int64
+	read int64
+	fn   func()
+	done bool
+}
+
+func (c *callbackReader) Read(b []byte) (int, error) {
+	if !c.done && c.read+int64(len(b)) > c.at {
+		b = b[:max(c.at-c.read, 1)]
+	}
+	n, err := c.r.Read(b)
+	c.read += int64(n)
+	if !c.done && c.read >= c.at {
+		c.done = true
+		c.fn()
+	}
+	return n, err
+}
