@@ -1,0 +1,299 @@
+package local
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// Repository is an in-memory ports.Repository. One mutex guards every method, so
+// each check and the write that depends on it happen atomically, which is what the
+// database's index and locks give the PostgreSQL adapter.
+type Repository struct {
+	mu      sync.Mutex
+	backups map[ports.BackupID]ports.Backup
+	now     func() time.Time
+}
+
+var _ ports.Repository = (*Repository)(nil)
+
+// NewRepository returns an empty Repository.
+func NewRepository() *Repository {
+	return &Repository{backups: make(map[ports.BackupID]ports.Backup), now: time.Now}
+}
+
+// Create stores b in status creating if the order has no active operation and the
+// provision holds fewer than limit backups; when both refuse,
+// ErrOperationInProgress wins. b.ID, b.OrderID and b.ProvisionID must be set; a
+// zero b.CreatedAt means now. Returns ErrOperationInProgress or ErrLimitReached.
+func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local: create backup: %w", err)
+	}
+	switch {
+	case b.ID.IsZero():
+		return errors.New("local: create backup: the backup has no ID")
+	case b.OrderID.IsZero() || b.ProvisionID.IsZero():
+		return fmt.Errorf("local: create backup %s: order and provision are required", b.ID)
+	case b.Status != ports.StatusCreating:
+		return fmt.Errorf("local: create backup %s: status is %q, want %q", b.ID, b.Status, ports.StatusCreating)
+	case b.SizeBytes < 0:
+		return fmt.Errorf("local: create backup %s: negative size", b.ID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.backups[b.ID]; ok {
+		return fmt.Errorf("local: create backup: backup %s already exists", b.ID)
+	}
+	count := 0
+	for _, o := range r.backups {
+		if o.OrderID == b.OrderID && o.Status.Active() {
+			return fmt.Errorf("local: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
+		}
+		if o.ProvisionID == b.ProvisionID {
+			count++
+		}
+	}
+	if count >= limit {
+		return fmt.Errorf("local: create backup for provision %s (%d of %d): %w", b.ProvisionID, count, limit, ports.ErrLimitReached)
+	}
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = r.now()
+	}
+	b.Deleting = false
+	r.backups[b.ID] = normalize(b)
+	return nil
+}
+
+// Find returns the backup. Returns ErrNotFound.
+func (r *Repository) Find(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Backup{}, fmt.Errorf("local: find backup: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.backups[id]
+	if !ok {
+		return ports.Backup{}, fmt.Errorf("local: backup %s: %w", id, ports.ErrNotFound)
+	}
+	return b, nil
+}
+
+// ListByProvision returns the provision's backups, newest first (ties broken by
+// ID, newest first, as in PostgreSQL).
+func (r *Repository) ListByProvision(ctx context.Context, provision ports.ProvisionID) ([]ports.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("local: list backups: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var list []ports.Backup
+	for _, b := range r.backups {
+		if b.ProvisionID == provision {
+			list = append(list, b)
+		}
+	}
+	slices.SortFunc(list, func(a, b ports.Backup) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), compareIDs(b.ID.UUID(), a.ID.UUID()))
+	})
+	return list, nil
+}
+
+// CountByProvision returns how many backups the provision holds, in any status.
+func (r *Repository) CountByProvision(ctx context.Context, provision ports.ProvisionID) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("local: count backups: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, b := range r.backups {
+		if b.ProvisionID == provision {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// HasActiveOperation reports whether a backup of the order is creating or
+// restoring.
+func (r *Repository) HasActiveOperation(ctx context.Context, order ports.OrderID) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("local: check active operation: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.activeLocked(order, ports.BackupID{}), nil
+}
+
+// activeLocked reports whether a backup of the order other than except is active.
+func (r *Repository) activeLocked(order ports.OrderID, except ports.BackupID) bool {
+	for _, b := range r.backups {
+		if b.OrderID == order && b.ID != except && b.Status.Active() {
+			return true
+		}
+	}
+	return false
+}
+
+// Update writes b's status and mutable fields (asset, size, sha256, error,
+// completed, heartbeat and last-restored times) if the stored backup is in status
+// from and not claimed for deletion. The name, IDs and creation time are never
+// changed. Returns ErrNotFound, ErrStatusConflict, or ErrOperationInProgress when
+// b.Status is active and the order already has another active operation.
+func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Status) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local: update backup: %w", err)
+	}
+	if !b.Status.Valid() {
+		return fmt.Errorf("local: update backup %s: invalid status %q", b.ID, b.Status)
+	}
+	if b.SizeBytes < 0 {
+		return fmt.Errorf("local: update backup %s: negative size", b.ID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.backups[b.ID]
+	switch {
+	case !ok:
+		return fmt.Errorf("local: update backup %s: %w", b.ID, ports.ErrNotFound)
+	case cur.Status != from || cur.Deleting:
+		return fmt.Errorf("local: update backup %s: want %s, is %s: %w", b.ID, from, state(cur), ports.ErrStatusConflict)
+	case b.Status.Active() && r.activeLocked(cur.OrderID, cur.ID):
+		return fmt.Errorf("local: update backup %s to %s: %w", b.ID, b.Status, ports.ErrOperationInProgress)
+	}
+	cur.Status = b.Status
+	cur.AssetID = b.AssetID
+	cur.SizeBytes = b.SizeBytes
+	cur.SHA256 = b.SHA256
+	cur.Error = b.Error
+	cur.CompletedAt = b.CompletedAt
+	cur.HeartbeatAt = b.HeartbeatAt
+	cur.LastRestoredAt = b.LastRestoredAt
+	r.backups[b.ID] = normalize(cur)
+	return nil
+}
+
+// Heartbeat sets the backup's heartbeat time if it is still in status. Returns
+// ErrStatusConflict or ErrNotFound.
+func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local: heartbeat: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.backups[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("local: heartbeat of backup %s: %w", id, ports.ErrNotFound)
+	case cur.Status != status:
+		return fmt.Errorf("local: heartbeat of backup %s: want %s, is %s: %w", id, status, state(cur), ports.ErrStatusConflict)
+	}
+	cur.HeartbeatAt = at
+	r.backups[id] = normalize(cur)
+	return nil
+}
+
+// ListStale returns the creating and restoring backups whose heartbeat (or, if
+// they never had one, creation time) is older than before, oldest first.
+func (r *Repository) ListStale(ctx context.Context, before time.Time) ([]ports.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("local: list stale backups: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var list []ports.Backup
+	for _, b := range r.backups {
+		if b.Status.Active() && lastSignOfLife(b).Before(before) {
+			list = append(list, b)
+		}
+	}
+	slices.SortFunc(list, func(a, b ports.Backup) int {
+		return cmp.Or(lastSignOfLife(a).Compare(lastSignOfLife(b)), compareIDs(a.ID.UUID(), b.ID.UUID()))
+	})
+	return list, nil
+}
+
+func lastSignOfLife(b ports.Backup) time.Time {
+	if b.HeartbeatAt.IsZero() {
+		return b.CreatedAt
+	}
+	return b.HeartbeatAt
+}
+
+// ClaimForDelete marks a ready or failed backup as being deleted and returns it.
+// Claiming twice succeeds. Returns ErrNotFound, or ErrStatusConflict for an active
+// backup.
+func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Backup{}, fmt.Errorf("local: claim backup for deletion: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.backups[id]
+	switch {
+	case !ok:
+		return ports.Backup{}, fmt.Errorf("local: claim backup %s for deletion: %w", id, ports.ErrNotFound)
+	case cur.Status != ports.StatusReady && cur.Status != ports.StatusFailed:
+		return ports.Backup{}, fmt.Errorf("local: claim backup %s for deletion: is %s: %w", id, state(cur), ports.ErrStatusConflict)
+	}
+	cur.Deleting = true
+	r.backups[id] = cur
+	return cur, nil
+}
+
+// Delete removes a backup claimed by ClaimForDelete. Returns ErrNotFound, or
+// ErrStatusConflict if it was not claimed.
+func (r *Repository) Delete(ctx context.Context, id ports.BackupID) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local: delete backup: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.backups[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("local: delete backup %s: %w", id, ports.ErrNotFound)
+	case !cur.Deleting:
+		return fmt.Errorf("local: delete backup %s: is %s, not claimed for deletion: %w", id, state(cur), ports.ErrStatusConflict)
+	}
+	delete(r.backups, id)
+	return nil
+}
+
+func state(b ports.Backup) string {
+	if b.Deleting {
+		return string(b.Status) + ", claimed for deletion"
+	}
+	return string(b.Status)
+}
+
+// compareIDs orders IDs as PostgreSQL orders uuid values: bytewise.
+func compareIDs(a, b uuid.UUID) int {
+	return bytes.Compare(a[:], b[:])
+}
+
+// normalize stores times as PostgreSQL does: microsecond precision, in UTC.
+func normalize(b ports.Backup) ports.Backup {
+	b.CreatedAt = dbTime(b.CreatedAt)
+	b.CompletedAt = dbTime(b.CompletedAt)
+	b.HeartbeatAt = dbTime(b.HeartbeatAt)
+	b.LastRestoredAt = dbTime(b.LastRestoredAt)
+	return b
+}
+
+func dbTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Truncate(time.Microsecond).UTC()
+}
