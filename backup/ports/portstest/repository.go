@@ -1,0 +1,1007 @@
+package portstest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// Host records the host platform's rows that backups refer to. A repository with
+// foreign keys (PostgreSQL) needs a real order, provision and asset behind every
+// backup; the suite creates them through Host before it creates backups.
+type Host interface {
+	CreateOrder(ctx context.Context, o ports.Order) error
+	CreateProvision(ctx context.Context, p ports.Provision) error
+	CreateAsset(ctx context.Context, a ports.Asset) error
+}
+
+// RepositoryHarness describes a ports.Repository implementation to the contract
+// suite.
+type RepositoryHarness struct {
+	// New returns a repository holding no backups, for one subtest, and the Host
+	// whose orders, provisions and assets its backups may refer to. It registers
+	// its own cleanup. Subtests run in parallel, so New must be safe to call
+	// concurrently.
+	New func(t *testing.T) (ports.Repository, Host)
+}
+
+// RunRepositoryTests runs the Repository contract suite; see
+// RepositoryHarness.Run.
+func RunRepositoryTests(t *testing.T, h RepositoryHarness) {
+	t.Helper()
+	h.Run(t)
+}
+
+// repoLimit is the service's default number of backups per provision.
+const repoLimit = 10
+
+// repoEpoch is where the suite's clock starts: fixed, so that stored times can be
+// compared exactly, and with microseconds, the precision PostgreSQL keeps.
+func repoEpoch() time.Time { return time.Date(2026, time.March, 14, 15, 9, 26, 535_897_000, time.UTC) }
+
+// Run runs the contract suite: every Repository method's documented semantics,
+// and concurrency tests that only an implementation enforcing the invariants
+// atomically passes. What it requires beyond the port's doc comments:
+//
+//   - Create takes a backup in status creating with its ID, order and provision
+//     set, and refuses anything else with an error; a zero CreatedAt means now.
+//     When the order has an active operation and the provision is also at the
+//     limit, ErrOperationInProgress is reported (the seed design checks it first).
+//     A duplicate ID is an error but neither ErrOperationInProgress nor
+//     ErrLimitReached.
+//   - Update never changes the name, IDs or creation time, and refuses an invalid
+//     status with an error.
+//   - ListByProvision orders backups created at the same instant by ID, newest
+//     first.
+//   - ListStale uses the creation time of a backup that never had a heartbeat, and
+//     "older than before" is strict.
+//   - Times round-trip exactly at microsecond precision.
+func (h RepositoryHarness) Run(t *testing.T) {
+	t.Helper()
+	if h.New == nil {
+		t.Fatal("portstest: RepositoryHarness.New is nil")
+	}
+	run := func(name string, test func(t *testing.T, e *repoEnv)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			repo, host := h.New(t)
+			test(t, &repoEnv{t: t, repo: repo, host: host})
+		})
+	}
+
+	run("a created backup is found with every field it was created with", func(t *testing.T, e *repoEnv) {
+		b := e.newBackup(e.newServer())
+		b.Name = "Before the 1.21 update ⛏"
+		if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		e.assertStored(b)
+	})
+
+	run("a backup created without a creation time is stamped with the current time", func(t *testing.T, e *repoEnv) {
+		b := e.newBackup(e.newServer())
+		b.CreatedAt = time.Time{}
+		b.HeartbeatAt = time.Time{}
+		if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		got := e.find(b.ID)
+		// The store's clock may be another machine's (a database server).
+		if d := time.Since(got.CreatedAt); d < -5*time.Minute || d > 5*time.Minute {
+			t.Errorf("CreatedAt = %v, want about now (%v)", got.CreatedAt, time.Now())
+		}
+	})
+
+	run("finding an unknown backup reports not found", func(t *testing.T, e *repoEnv) {
+		_, err := e.repo.Find(t.Context(), ports.NewBackupID())
+		repoWantErr(t, "Find", err, ports.ErrNotFound)
+	})
+
+	run("create refuses a backup that is not in status creating, or lacks an ID", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		for _, tc := range []struct {
+			name string
+			edit func(*ports.Backup)
+		}{
+			{"status ready", func(b *ports.Backup) { b.Status = ports.StatusReady }},
+			{"status restoring", func(b *ports.Backup) { b.Status = ports.StatusRestoring }},
+			{"no status", func(b *ports.Backup) { b.Status = "" }},
+			{"no order", func(b *ports.Backup) { b.OrderID = ports.OrderID{} }},
+			{"no provision", func(b *ports.Backup) { b.ProvisionID = ports.ProvisionID{} }},
+		} {
+			b := e.newBackup(s)
+			tc.edit(&b)
+			if err := e.repo.Create(t.Context(), b, repoLimit); err == nil {
+				t.Errorf("Create with %s succeeded, want an error", tc.name)
+			}
+		}
+		b := e.newBackup(s)
+		b.ID = ports.BackupID{}
+		if err := e.repo.Create(t.Context(), b, repoLimit); err == nil {
+			t.Error("Create without an ID succeeded, want an error")
+		}
+		e.assertCount(s.prov.ID, 0)
+	})
+
+	run("create refuses a second backup while the order has one being created", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		first := e.create(s)
+		err := e.repo.Create(t.Context(), e.newBackup(s), repoLimit)
+		repoWantErr(t, "second Create", err, ports.ErrOperationInProgress)
+		e.assertCount(s.prov.ID, 1)
+		e.assertStored(first)
+	})
+
+	run("create refuses a backup while the order has one being restored", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		e.restoring(s)
+		err := e.repo.Create(t.Context(), e.newBackup(s), repoLimit)
+		repoWantErr(t, "Create during a restore", err, ports.ErrOperationInProgress)
+		e.assertCount(s.prov.ID, 1)
+	})
+
+	run("one order's operation does not hold up another order", func(t *testing.T, e *repoEnv) {
+		e.create(e.newServer())
+		e.create(e.newServer())
+	})
+
+	run("create succeeds again once the running backup has finished or failed", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		e.finish(e.create(s))
+		e.fail(e.create(s))
+		e.create(s)
+		e.assertCount(s.prov.ID, 3)
+	})
+
+	run("create enforces the limit per provision, counting every status", func(t *testing.T, e *repoEnv) {
+		for _, tc := range []struct {
+			name     string
+			limit    int
+			existing []ports.Status
+			want     error
+		}{
+			{"one below the limit", 3, []ports.Status{ports.StatusReady, ports.StatusFailed}, nil},
+			{"at the limit with ready and failed backups", 3, []ports.Status{ports.StatusReady, ports.StatusFailed, ports.StatusReady}, ports.ErrLimitReached},
+			{"over a limit that was lowered", 2, []ports.Status{ports.StatusFailed, ports.StatusFailed, ports.StatusFailed}, ports.ErrLimitReached},
+			{"a limit of zero", 0, nil, ports.ErrLimitReached},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s := e.newServer()
+				for _, st := range tc.existing {
+					e.settled(s, st)
+				}
+				err := e.repo.Create(t.Context(), e.newBackup(s), tc.limit)
+				if tc.want == nil {
+					if err != nil {
+						t.Fatalf("Create: %v, want success", err)
+					}
+					e.assertCount(s.prov.ID, len(tc.existing)+1)
+					return
+				}
+				repoWantErr(t, "Create", err, tc.want)
+				e.assertCount(s.prov.ID, len(tc.existing))
+			})
+		}
+	})
+
+	run("a provision at its limit does not limit another provision", func(t *testing.T, e *repoEnv) {
+		full := e.newServer()
+		e.settled(full, ports.StatusReady)
+		e.settled(full, ports.StatusReady)
+		other := e.newServer()
+		if err := e.repo.Create(t.Context(), e.newBackup(other), 2); err != nil {
+			t.Fatalf("Create on another provision: %v", err)
+		}
+	})
+
+	run("when the order is busy and the provision full, the operation in progress is reported", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		e.create(s)
+		err := e.repo.Create(t.Context(), e.newBackup(s), 1)
+		repoWantErr(t, "Create", err, ports.ErrOperationInProgress)
+	})
+
+	run("create refuses a duplicate ID without blaming an invariant", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		b := e.finish(e.create(s))
+		again := e.newBackup(s)
+		again.ID = b.ID
+		err := e.repo.Create(t.Context(), again, repoLimit)
+		if err == nil || errors.Is(err, ports.ErrOperationInProgress) || errors.Is(err, ports.ErrLimitReached) {
+			t.Fatalf("Create with a duplicate ID: %v, want an error that is neither ErrOperationInProgress nor ErrLimitReached", err)
+		}
+		e.assertStored(b)
+	})
+
+	run("list returns the provision's backups newest first and nothing else", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		// Inserted out of creation order, so insertion order cannot pass for it.
+		mid := e.newBackup(s)
+		old := e.newBackup(s)
+		old.CreatedAt = mid.CreatedAt.Add(-time.Hour)
+		newest := e.newBackup(s)
+		for _, b := range []ports.Backup{mid, old, newest} {
+			if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			e.finish(b)
+		}
+		e.create(e.newServer()) // another provision's backup
+		got := e.list(s.prov.ID)
+		repoAssertIDs(t, "ListByProvision", got, []ports.BackupID{newest.ID, mid.ID, old.ID})
+		for _, b := range got {
+			e.assertStored(b) // the listed records are the stored ones
+		}
+	})
+
+	run("backups created at the same instant are listed by ID, newest first", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		first, second := e.newBackup(s), e.newBackup(s)
+		second.CreatedAt = first.CreatedAt
+		if first.ID.String() > second.ID.String() {
+			first, second = second, first
+		}
+		for _, b := range []ports.Backup{first, second} {
+			if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			e.finish(b)
+		}
+		repoAssertIDs(t, "ListByProvision", e.list(s.prov.ID), []ports.BackupID{second.ID, first.ID})
+	})
+
+	run("an unknown provision has no backups", func(t *testing.T, e *repoEnv) {
+		e.create(e.newServer())
+		unknown := ports.NewProvisionID()
+		if got := e.list(unknown); len(got) != 0 {
+			t.Errorf("ListByProvision = %d backups, want none", len(got))
+		}
+		e.assertCount(unknown, 0)
+	})
+
+	run("count includes backups in every status, claimed ones too", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		e.settled(s, ports.StatusReady)
+		e.settled(s, ports.StatusFailed)
+		e.claim(e.settled(s, ports.StatusReady).ID)
+		e.restoring(s)
+		e.assertCount(s.prov.ID, 4)
+	})
+
+	run("an order has an operation in progress only while creating or restoring", func(t *testing.T, e *repoEnv) {
+		s, other := e.newServer(), e.newServer()
+		e.assertActive(s.order.ID, false, "with no backups")
+		b := e.create(s)
+		e.assertActive(s.order.ID, true, "while creating")
+		e.assertActive(other.order.ID, false, "for another order")
+		b = e.finish(b)
+		e.assertActive(s.order.ID, false, "once ready")
+		b = e.startRestore(b)
+		e.assertActive(s.order.ID, true, "while restoring")
+		e.move(b, ports.StatusRestoring, func(b *ports.Backup) { b.Status = ports.StatusReady })
+		e.assertActive(s.order.ID, false, "after the restore")
+		e.fail(e.create(s))
+		e.assertActive(s.order.ID, false, "once failed")
+	})
+
+	run("update moves the status and writes every mutable field, and nothing else", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		b := e.create(s)
+		asset := e.newAsset(s)
+		next := b
+		next.Status = ports.StatusReady
+		next.AssetID = asset.ID
+		next.SizeBytes = 5 << 30
+		next.SHA256 = repoDigest(b.ID.String())
+		next.Error = "a warning worth keeping"
+		next.CompletedAt = e.next()
+		next.HeartbeatAt = e.next()
+		next.LastRestoredAt = e.next()
+		// Immutable fields: an update must not touch them.
+		next.Name = "renamed"
+		next.CreatedAt = e.next()
+		next.OrderID = ports.NewOrderID()
+		next.ProvisionID = ports.NewProvisionID()
+		if err := e.repo.Update(t.Context(), next, ports.StatusCreating); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		want := next
+		want.Name, want.CreatedAt, want.OrderID, want.ProvisionID = b.Name, b.CreatedAt, b.OrderID, b.ProvisionID
+		e.assertStored(want)
+	})
+
+	run("update clears fields set to their zero value", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		b := e.move(e.ready(s), ports.StatusReady, func(b *ports.Backup) {
+			b.Status = ports.StatusRestoring
+			b.Error = "the last restore failed"
+			b.HeartbeatAt = e.next()
+		})
+		cleared := b
+		cleared.Status = ports.StatusReady
+		cleared.Error = ""
+		cleared.HeartbeatAt = time.Time{}
+		cleared.AssetID = ports.AssetID{}
+		cleared.SizeBytes = 0
+		cleared.SHA256 = ""
+		cleared.CompletedAt = time.Time{}
+		if err := e.repo.Update(t.Context(), cleared, ports.StatusRestoring); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		e.assertStored(cleared)
+	})
+
+	run("update from a status the backup has left is a status conflict", func(t *testing.T, e *repoEnv) {
+		for _, tc := range []struct {
+			name string
+			from ports.Status
+			to   ports.Status
+		}{
+			{"a creating backup updated as if ready", ports.StatusReady, ports.StatusRestoring},
+			{"a creating backup updated as if restoring", ports.StatusRestoring, ports.StatusReady},
+			{"a creating backup updated as if failed", ports.StatusFailed, ports.StatusFailed},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				b := e.create(e.newServer())
+				next := b
+				next.Status = tc.to
+				err := e.repo.Update(t.Context(), next, tc.from)
+				repoWantErr(t, "Update", err, ports.ErrStatusConflict)
+				e.assertStored(b)
+			})
+		}
+	})
+
+	run("of two updates from the same status only the first applies", func(t *testing.T, e *repoEnv) {
+		b := e.create(e.newServer())
+		failed := e.fail(b)
+		ready := b
+		ready.Status = ports.StatusReady
+		err := e.repo.Update(t.Context(), ready, ports.StatusCreating)
+		repoWantErr(t, "second Update", err, ports.ErrStatusConflict)
+		e.assertStored(failed)
+	})
+
+	run("update of an unknown backup reports not found", func(t *testing.T, e *repoEnv) {
+		b := e.newBackup(e.newServer())
+		b.Status = ports.StatusFailed
+		err := e.repo.Update(t.Context(), b, ports.StatusCreating)
+		repoWantErr(t, "Update", err, ports.ErrNotFound)
+	})
+
+	run("a restore while the order has another active backup reports the operation in progress", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		b := e.ready(s)
+		e.create(s)
+		next := b
+		next.Status = ports.StatusRestoring
+		err := e.repo.Update(t.Context(), next, ports.StatusReady)
+		repoWantErr(t, "Update to restoring", err, ports.ErrOperationInProgress)
+		e.assertStored(b)
+	})
+
+	run("update refuses a backup claimed for deletion", func(t *testing.T, e *repoEnv) {
+		for _, to := range []ports.Status{ports.StatusRestoring, ports.StatusFailed, ports.StatusReady} {
+			t.Run("to "+string(to), func(t *testing.T) {
+				claimed := e.claim(e.ready(e.newServer()).ID)
+				next := claimed
+				next.Status = to
+				next.Error = "must not be written"
+				err := e.repo.Update(t.Context(), next, ports.StatusReady)
+				repoWantErr(t, "Update", err, ports.ErrStatusConflict)
+				e.assertStored(claimed)
+			})
+		}
+	})
+
+	run("update refuses an invalid status", func(t *testing.T, e *repoEnv) {
+		b := e.create(e.newServer())
+		next := b
+		next.Status = "archived"
+		if err := e.repo.Update(t.Context(), next, ports.StatusCreating); err == nil {
+			t.Fatal("Update to an invalid status succeeded")
+		}
+		e.assertStored(b)
+	})
+
+	run("heartbeat records the time while the backup is in the given status", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		b := e.create(s)
+		at := e.next()
+		if err := e.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, at); err != nil {
+			t.Fatalf("Heartbeat: %v", err)
+		}
+		b.HeartbeatAt = at
+		e.assertStored(b)
+
+		r := e.startRestore(e.ready(e.newServer()))
+		at = e.next()
+		if err := e.repo.Heartbeat(t.Context(), r.ID, ports.StatusRestoring, at); err != nil {
+			t.Fatalf("Heartbeat of a restore: %v", err)
+		}
+		r.HeartbeatAt = at
+		e.assertStored(r)
+	})
+
+	run("heartbeat after the operation was settled is a status conflict", func(t *testing.T, e *repoEnv) {
+		b := e.fail(e.create(e.newServer()))
+		err := e.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, e.next())
+		repoWantErr(t, "Heartbeat", err, ports.ErrStatusConflict)
+		e.assertStored(b)
+	})
+
+	run("heartbeat of an unknown backup reports not found", func(t *testing.T, e *repoEnv) {
+		err := e.repo.Heartbeat(t.Context(), ports.NewBackupID(), ports.StatusCreating, e.next())
+		repoWantErr(t, "Heartbeat", err, ports.ErrNotFound)
+	})
+
+	run("stale operations are the active backups silent since before the cutoff", func(t *testing.T, e *repoEnv) {
+		cutoff := repoEpoch().Add(24 * time.Hour)
+		longAgo, recently := cutoff.Add(-10*time.Minute), cutoff.Add(time.Minute)
+		creating := func(created, heartbeat time.Time) ports.Backup {
+			b := e.newBackup(e.newServer())
+			b.CreatedAt, b.HeartbeatAt = created, heartbeat
+			if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			return b
+		}
+		restoring := func(heartbeat time.Time) ports.Backup {
+			return e.move(e.ready(e.newServer()), ports.StatusReady, func(b *ports.Backup) {
+				b.Status = ports.StatusRestoring
+				b.HeartbeatAt = heartbeat
+			})
+		}
+		settled := func(st ports.Status) ports.Backup {
+			b := e.settled(e.newServer(), st)
+			return e.move(b, st, func(b *ports.Backup) { b.HeartbeatAt = longAgo })
+		}
+
+		staleCreate := creating(longAgo, longAgo)
+		staleRestore := restoring(longAgo)
+		neverBeat := creating(longAgo, time.Time{})
+		creating(longAgo, recently)            // beat since
+		creating(recently, time.Time{})        // young, no heartbeat yet
+		creating(longAgo, cutoff)              // exactly at the cutoff: not older
+		restoring(recently)                    // restore alive
+		settled(ports.StatusReady)             // old heartbeats, but settled
+		settled(ports.StatusFailed)            //
+		e.claim(settled(ports.StatusReady).ID) //
+
+		got, err := e.repo.ListStale(t.Context(), cutoff)
+		if err != nil {
+			t.Fatalf("ListStale: %v", err)
+		}
+		slices.SortFunc(got, func(a, b ports.Backup) int { return strings.Compare(a.ID.String(), b.ID.String()) })
+		want := []ports.Backup{staleCreate, staleRestore, neverBeat}
+		slices.SortFunc(want, func(a, b ports.Backup) int { return strings.Compare(a.ID.String(), b.ID.String()) })
+		if len(got) != len(want) {
+			t.Fatalf("ListStale returned %d backups, want %d:\n%s", len(got), len(want), describeBackups(got))
+		}
+		for i := range want {
+			if !sameBackup(got[i], want[i]) {
+				t.Errorf("ListStale[%d]:\n got %s\nwant %s", i, describeBackup(got[i]), describeBackup(want[i]))
+			}
+		}
+	})
+
+	run("a ready or failed backup can be claimed for deletion, and claimed again", func(t *testing.T, e *repoEnv) {
+		for _, st := range []ports.Status{ports.StatusReady, ports.StatusFailed} {
+			t.Run(string(st), func(t *testing.T) {
+				b := e.settled(e.newServer(), st)
+				got, err := e.repo.ClaimForDelete(t.Context(), b.ID)
+				if err != nil {
+					t.Fatalf("ClaimForDelete: %v", err)
+				}
+				b.Deleting = true
+				if !sameBackup(got, b) {
+					t.Errorf("ClaimForDelete returned\n %s\nwant %s", describeBackup(got), describeBackup(b))
+				}
+				e.assertStored(b)
+				if _, err := e.repo.ClaimForDelete(t.Context(), b.ID); err != nil {
+					t.Errorf("second ClaimForDelete: %v, want success (a retried delete)", err)
+				}
+				e.assertStored(b)
+			})
+		}
+	})
+
+	run("a backup being created or restored cannot be claimed for deletion", func(t *testing.T, e *repoEnv) {
+		for _, tc := range []struct {
+			name string
+			make func(repoServer) ports.Backup
+		}{
+			{"creating", e.create},
+			{"restoring", e.restoring},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				b := tc.make(e.newServer())
+				_, err := e.repo.ClaimForDelete(t.Context(), b.ID)
+				repoWantErr(t, "ClaimForDelete", err, ports.ErrStatusConflict)
+				e.assertStored(b)
+			})
+		}
+	})
+
+	run("claiming an unknown backup reports not found", func(t *testing.T, e *repoEnv) {
+		_, err := e.repo.ClaimForDelete(t.Context(), ports.NewBackupID())
+		repoWantErr(t, "ClaimForDelete", err, ports.ErrNotFound)
+	})
+
+	run("delete removes a claimed backup, and a second delete reports not found", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		keep := e.settled(s, ports.StatusReady)
+		b := e.claim(e.settled(s, ports.StatusFailed).ID)
+		if err := e.repo.Delete(t.Context(), b.ID); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		_, err := e.repo.Find(t.Context(), b.ID)
+		repoWantErr(t, "Find after Delete", err, ports.ErrNotFound)
+		repoAssertIDs(t, "ListByProvision after Delete", e.list(s.prov.ID), []ports.BackupID{keep.ID})
+		repoWantErr(t, "second Delete", e.repo.Delete(t.Context(), b.ID), ports.ErrNotFound)
+	})
+
+	run("delete refuses a backup that was not claimed", func(t *testing.T, e *repoEnv) {
+		for _, tc := range []struct {
+			name string
+			make func(repoServer) ports.Backup
+		}{
+			{"ready", e.ready},
+			{"creating", e.create},
+			{"restoring", e.restoring},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				b := tc.make(e.newServer())
+				repoWantErr(t, "Delete", e.repo.Delete(t.Context(), b.ID), ports.ErrStatusConflict)
+				e.assertStored(b)
+			})
+		}
+	})
+
+	run("deleting an unknown backup reports not found", func(t *testing.T, e *repoEnv) {
+		repoWantErr(t, "Delete", e.repo.Delete(t.Context(), ports.NewBackupID()), ports.ErrNotFound)
+	})
+
+	// Concurrency: each of these fails for an implementation that checks in one
+	// step and writes in another.
+
+	run("exactly one of 50 concurrent creates for one order succeeds", func(t *testing.T, e *repoEnv) {
+		s := e.newServer()
+		errs := repoRace(50, func(int) ports.Backup { return e.newBackup(s) }, func(b ports.Backup) error {
+			return e.repo.Create(t.Context(), b, repoLimit)
+		})
+		ok, inProgress, other := repoTally(errs, ports.ErrOperationInProgress)
+		if ok != 1 || inProgress != 49 {
+			t.Errorf("%d succeeded and %d got ErrOperationInProgress, want 1 and 49; other errors: %v", ok, inProgress, other)
+		}
+		e.assertCount(s.prov.ID, 1)
+		e.assertActive(s.order.ID, true, "after the race")
+	})
+
+	run("exactly one of 50 concurrent creates for one order across five provisions succeeds", func(t *testing.T, e *repoEnv) {
+		// Per-provision locking cannot serialise these: only the one-operation-per-
+		// order rule itself can.
+		s := e.newServer()
+		provs := []ports.Provision{s.prov}
+		for range 4 {
+			provs = append(provs, e.newProvision(s.order.ID, false))
+		}
+		errs := repoRace(50, func(i int) ports.Backup {
+			b := e.newBackup(s)
+			b.ProvisionID = provs[i%len(provs)].ID
+			return b
+		}, func(b ports.Backup) error {
+			return e.repo.Create(t.Context(), b, repoLimit)
+		})
+		ok, inProgress, other := repoTally(errs, ports.ErrOperationInProgress)
+		if ok != 1 || inProgress != 49 {
+			t.Errorf("%d succeeded and %d got ErrOperationInProgress, want 1 and 49; other errors: %v", ok, inProgress, other)
+		}
+		total := 0
+		for _, p := range provs {
+			total += e.count(p.ID)
+		}
+		if total != 1 {
+			t.Errorf("the order's provisions hold %d backups, want 1", total)
+		}
+	})
+
+	run("concurrent creates for different orders all succeed", func(t *testing.T, e *repoEnv) {
+		servers := make([]repoServer, 20)
+		for i := range servers {
+			servers[i] = e.newServer()
+		}
+		errs := repoRace(len(servers), func(i int) ports.Backup { return e.newBackup(servers[i]) }, func(b ports.Backup) error {
+			return e.repo.Create(t.Context(), b, repoLimit)
+		})
+		if ok, _, other := repoTally(errs, nil); ok != len(servers) {
+			t.Errorf("%d of %d creates succeeded; errors: %v", ok, len(servers), other)
+		}
+	})
+
+	run("30 racing create-and-finish calls never take a provision holding 8 backups past 10", func(t *testing.T, e *repoEnv) {
+		// Each winner finishes its backup at once, which frees the order again, so
+		// the one-operation rule does not serialise the racers: only the limit,
+		// counted and inserted atomically, holds the line.
+		s := e.newServer()
+		for range 8 {
+			e.settled(s, ports.StatusReady)
+		}
+		var finishErrs atomic.Int64
+		errs := repoRace(30, func(int) ports.Backup { return e.newBackup(s) }, func(b ports.Backup) error {
+			if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+				return err
+			}
+			done := b
+			done.Status = ports.StatusFailed
+			done.Error = "finished by the race"
+			done.CompletedAt = b.CreatedAt
+			if err := e.repo.Update(t.Context(), done, ports.StatusCreating); err != nil {
+				finishErrs.Add(1)
+				t.Errorf("finishing a created backup: %v", err)
+			}
+			return nil
+		})
+		ok, refused, other := repoTally(errs, ports.ErrLimitReached, ports.ErrOperationInProgress)
+		if len(other) > 0 {
+			t.Errorf("errors other than ErrLimitReached and ErrOperationInProgress: %v", other)
+		}
+		n := e.count(s.prov.ID)
+		t.Logf("%d creates succeeded, %d refused; the provision holds %d backups", ok, refused, n)
+		if n > repoLimit {
+			t.Errorf("the provision holds %d backups, more than the limit of %d", n, repoLimit)
+		}
+		if n != 8+ok {
+			t.Errorf("the provision holds %d backups, want 8 + %d created", n, ok)
+		}
+		if ok < 1 {
+			t.Errorf("no create succeeded, want at least one")
+		}
+	})
+
+	run("a restore and a delete racing on one backup never both win", func(t *testing.T, e *repoEnv) {
+		const rounds = 20
+		var restores, deletes int
+		for range rounds {
+			b := e.ready(e.newServer())
+			restoring := b
+			restoring.Status = ports.StatusRestoring
+			restoring.HeartbeatAt = e.next()
+			var restoreErr, claimErr error
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				<-start
+				restoreErr = e.repo.Update(t.Context(), restoring, ports.StatusReady)
+			})
+			wg.Go(func() {
+				<-start
+				_, claimErr = e.repo.ClaimForDelete(t.Context(), b.ID)
+			})
+			close(start)
+			wg.Wait()
+
+			switch {
+			case restoreErr == nil && claimErr == nil:
+				t.Fatalf("both the restore and the delete claimed backup %s", b.ID)
+			case restoreErr == nil:
+				restores++
+				repoWantErr(t, "losing ClaimForDelete", claimErr, ports.ErrStatusConflict)
+				e.assertStored(restoring)
+				repoWantErr(t, "Delete after the restore won", e.repo.Delete(t.Context(), b.ID), ports.ErrStatusConflict)
+			case claimErr == nil:
+				deletes++
+				repoWantErr(t, "losing restore", restoreErr, ports.ErrStatusConflict)
+				b.Deleting = true
+				e.assertStored(b)
+				repoWantErr(t, "restore after the delete won", e.repo.Update(t.Context(), restoring, ports.StatusReady), ports.ErrStatusConflict)
+			default:
+				t.Fatalf("neither won: restore %v, claim %v", restoreErr, claimErr)
+			}
+		}
+		t.Logf("of %d races the restore won %d and the delete %d", rounds, restores, deletes)
+	})
+
+	run("exactly one of 20 concurrent compare-and-set updates applies", func(t *testing.T, e *repoEnv) {
+		b := e.create(e.newServer())
+		errs := repoRace(20, func(i int) ports.Backup {
+			next := b
+			next.Status = ports.StatusFailed
+			next.Error = fmt.Sprintf("settled by worker %d", i)
+			return next
+		}, func(next ports.Backup) error {
+			return e.repo.Update(t.Context(), next, ports.StatusCreating)
+		})
+		ok, conflicts, other := repoTally(errs, ports.ErrStatusConflict)
+		if ok != 1 || conflicts != 19 {
+			t.Fatalf("%d updates applied and %d got ErrStatusConflict, want 1 and 19; other errors: %v", ok, conflicts, other)
+		}
+		winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
+		if got, want := e.find(b.ID).Error, fmt.Sprintf("settled by worker %d", winner); got != want {
+			t.Errorf("stored Error = %q, want the winner's %q", got, want)
+		}
+	})
+}
+
+// repoEnv is one subtest's repository, host and clock, with helpers that fail
+// the test when a step that should work does not.
+type repoEnv struct {
+	t    *testing.T
+	repo ports.Repository
+	host Host
+	tick atomic.Int64
+}
+
+// repoServer is an order with its primary game-server provision: what backups belong to.
+type repoServer struct {
+	order ports.Order
+	prov  ports.Provision
+}
+
+// next returns a time one second after the previous one, so that backups are
+// created in a known order.
+func (e *repoEnv) next() time.Time {
+	return repoEpoch().Add(time.Duration(e.tick.Add(1)) * time.Second)
+}
+
+func (e *repoEnv) newServer() repoServer {
+	e.t.Helper()
+	o := ports.Order{ID: ports.NewOrderID(), OwnerID: ports.NewUserID()}
+	if err := e.host.CreateOrder(e.t.Context(), o); err != nil {
+		e.t.Fatalf("host: creating order: %v", err)
+	}
+	return repoServer{order: o, prov: e.newProvision(o.ID, true)}
+}
+
+func (e *repoEnv) newProvision(order ports.OrderID, primary bool) ports.Provision {
+	e.t.Helper()
+	p := ports.Provision{ID: ports.NewProvisionID(), OrderID: order, Kind: ports.KindDeployment, Primary: primary, Role: ports.RoleGameServer}
+	if err := e.host.CreateProvision(e.t.Context(), p); err != nil {
+		e.t.Fatalf("host: creating provision: %v", err)
+	}
+	return p
+}
+
+func (e *repoEnv) newAsset(s repoServer) ports.Asset {
+	e.t.Helper()
+	a := ports.Asset{
+		ID: ports.NewAssetID(), OwnerID: s.order.OwnerID, Key: "backups/" + s.order.ID.String() + "/archive.tar.gz",
+		FileName: "archive.tar.gz", ContentType: "application/gzip", SizeBytes: 1234, SHA256: repoDigest("asset"), CreatedAt: e.next(),
+	}
+	if err := e.host.CreateAsset(e.t.Context(), a); err != nil {
+		e.t.Fatalf("host: creating asset: %v", err)
+	}
+	return a
+}
+
+// newBackup returns a backup as the service creates it; it is not stored.
+func (e *repoEnv) newBackup(s repoServer) ports.Backup {
+	at := e.next()
+	return ports.Backup{
+		ID: ports.NewBackupID(), OrderID: s.order.ID, ProvisionID: s.prov.ID,
+		Name: "Backup " + at.Format("2006-01-02 15:04:05 UTC"), Status: ports.StatusCreating,
+		CreatedAt: at, HeartbeatAt: at,
+	}
+}
+
+func (e *repoEnv) create(s repoServer) ports.Backup {
+	e.t.Helper()
+	b := e.newBackup(s)
+	if err := e.repo.Create(e.t.Context(), b, repoLimit); err != nil {
+		e.t.Fatalf("Create: %v", err)
+	}
+	return b
+}
+
+// move stores edit(b) with a compare-and-set from status from, and returns it.
+func (e *repoEnv) move(b ports.Backup, from ports.Status, edit func(*ports.Backup)) ports.Backup {
+	e.t.Helper()
+	edit(&b)
+	if err := e.repo.Update(e.t.Context(), b, from); err != nil {
+		e.t.Fatalf("Update %s → %s: %v", from, b.Status, err)
+	}
+	return b
+}
+
+func (e *repoEnv) finish(b ports.Backup) ports.Backup {
+	e.t.Helper()
+	asset := e.newAsset(repoServer{order: ports.Order{ID: b.OrderID, OwnerID: ports.NewUserID()}})
+	return e.move(b, ports.StatusCreating, func(b *ports.Backup) {
+		b.Status = ports.StatusReady
+		b.AssetID = asset.ID
+		b.SizeBytes = asset.SizeBytes
+		b.SHA256 = repoDigest(b.ID.String())
+		b.CompletedAt = e.next()
+	})
+}
+
+func (e *repoEnv) fail(b ports.Backup) ports.Backup {
+	e.t.Helper()
+	return e.move(b, ports.StatusCreating, func(b *ports.Backup) {
+		b.Status = ports.StatusFailed
+		b.Error = "compressing the server files failed"
+		b.CompletedAt = e.next()
+	})
+}
+
+func (e *repoEnv) startRestore(b ports.Backup) ports.Backup {
+	e.t.Helper()
+	return e.move(b, ports.StatusReady, func(b *ports.Backup) {
+		b.Status = ports.StatusRestoring
+		b.HeartbeatAt = e.next()
+	})
+}
+
+func (e *repoEnv) ready(s repoServer) ports.Backup { e.t.Helper(); return e.finish(e.create(s)) }
+func (e *repoEnv) restoring(s repoServer) ports.Backup {
+	e.t.Helper()
+	return e.startRestore(e.ready(s))
+}
+
+// settled creates a backup that ends ready or failed.
+func (e *repoEnv) settled(s repoServer, st ports.Status) ports.Backup {
+	e.t.Helper()
+	switch st {
+	case ports.StatusReady:
+		return e.ready(s)
+	case ports.StatusFailed:
+		return e.fail(e.create(s))
+	}
+	e.t.Fatalf("portstest: settled(%s)", st)
+	return ports.Backup{}
+}
+
+func (e *repoEnv) claim(id ports.BackupID) ports.Backup {
+	e.t.Helper()
+	b, err := e.repo.ClaimForDelete(e.t.Context(), id)
+	if err != nil {
+		e.t.Fatalf("ClaimForDelete: %v", err)
+	}
+	return b
+}
+
+func (e *repoEnv) find(id ports.BackupID) ports.Backup {
+	e.t.Helper()
+	b, err := e.repo.Find(e.t.Context(), id)
+	if err != nil {
+		e.t.Fatalf("Find %s: %v", id, err)
+	}
+	return b
+}
+
+func (e *repoEnv) list(p ports.ProvisionID) []ports.Backup {
+	e.t.Helper()
+	list, err := e.repo.ListByProvision(e.t.Context(), p)
+	if err != nil {
+		e.t.Fatalf("ListByProvision: %v", err)
+	}
+	return list
+}
+
+func (e *repoEnv) count(p ports.ProvisionID) int {
+	e.t.Helper()
+	n, err := e.repo.CountByProvision(e.t.Context(), p)
+	if err != nil {
+		e.t.Fatalf("CountByProvision: %v", err)
+	}
+	return n
+}
+
+func (e *repoEnv) assertStored(want ports.Backup) {
+	e.t.Helper()
+	if got := e.find(want.ID); !sameBackup(got, want) {
+		e.t.Errorf("stored backup differs:\n got %s\nwant %s", describeBackup(got), describeBackup(want))
+	}
+}
+
+func (e *repoEnv) assertCount(p ports.ProvisionID, want int) {
+	e.t.Helper()
+	if got := e.count(p); got != want {
+		e.t.Errorf("CountByProvision = %d, want %d", got, want)
+	}
+	if got := len(e.list(p)); got != want {
+		e.t.Errorf("ListByProvision returned %d backups, want %d", got, want)
+	}
+}
+
+func (e *repoEnv) assertActive(order ports.OrderID, want bool, when string) {
+	e.t.Helper()
+	got, err := e.repo.HasActiveOperation(e.t.Context(), order)
+	if err != nil {
+		e.t.Fatalf("HasActiveOperation: %v", err)
+	}
+	if got != want {
+		e.t.Errorf("HasActiveOperation %s = %v, want %v", when, got, want)
+	}
+}
+
+// repoRace prepares n inputs, then runs do on all of them at once and returns each
+// call's error, by input.
+func repoRace[T any](n int, prepare func(i int) T, do func(T) error) []error {
+	inputs := make([]T, n)
+	for i := range inputs {
+		inputs[i] = prepare(i)
+	}
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range inputs {
+		wg.Go(func() {
+			<-start
+			errs[i] = do(inputs[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// repoTally counts successes and errors matching any of expected, and returns the rest.
+func repoTally(errs []error, expected ...error) (ok, matched int, other []error) {
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case slices.ContainsFunc(expected, func(target error) bool { return target != nil && errors.Is(err, target) }):
+			matched++
+		default:
+			other = append(other, err)
+		}
+	}
+	return ok, matched, other
+}
+
+func repoWantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: got error %v, want %v", what, err, target)
+	}
+}
+
+func repoAssertIDs(t *testing.T, what string, got []ports.Backup, want []ports.BackupID) {
+	t.Helper()
+	ids := make([]ports.BackupID, len(got))
+	for i, b := range got {
+		ids[i] = b.ID
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("%s: got IDs %v, want %v", what, ids, want)
+	}
+}
+
+// sameBackup compares backups with times as instants (stores may hand them back
+// in another location).
+func sameBackup(a, b ports.Backup) bool { return backupInUTC(a) == backupInUTC(b) }
+
+func backupInUTC(b ports.Backup) ports.Backup {
+	b.CreatedAt = b.CreatedAt.UTC()
+	b.CompletedAt = b.CompletedAt.UTC()
+	b.HeartbeatAt = b.HeartbeatAt.UTC()
+	b.LastRestoredAt = b.LastRestoredAt.UTC()
+	return b
+}
+
+func describeBackup(b ports.Backup) string { return fmt.Sprintf("%+v", backupInUTC(b)) }
+
+func describeBackups(list []ports.Backup) string {
+	var s strings.Builder
+	for _, b := range list {
+		s.WriteString("  " + describeBackup(b) + "\n")
+	}
+	return s.String()
+}
+
+func repoDigest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
