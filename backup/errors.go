@@ -16,7 +16,7 @@ var (
 	// or is not the order's primary deployment (only that one can be backed up).
 	ErrProvisionNotFound = errors.New("provision not found")
 	// ErrBackupNotFound: the backup does not exist, or not under this order and
-	// provision; also returned for an asset the caller may not download.
+	// provision.
 	ErrBackupNotFound = errors.New("backup not found")
 	// ErrAssetNotFound: the asset does not exist or belongs to someone else (the two
 	// are indistinguishable on purpose), or its archive is gone from storage.

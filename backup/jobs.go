@@ -97,10 +97,12 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 	}
 	defer archive.Close()
 
-	// From here on a failure must not leave an object or asset behind.
+	// From here on a failure must not leave an object or asset behind. A flag set
+	// on success, not err, decides: a panic unwinds through here with err still nil.
 	var asset ports.Asset
+	stored := false
 	defer func() {
-		if err == nil {
+		if stored {
 			return
 		}
 		s.cleanup(log, "deleting the partial archive", func(ctx context.Context) error { return s.deps.Objects.Delete(ctx, key) })
@@ -115,6 +117,11 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 			return fail("reading the archive from the game server failed", src.err)
 		}
 		return fail("uploading the archive to storage failed", err)
+	}
+	if src.err != nil {
+		// The store kept what it got, but the archive was cut short (the sidecar
+		// reports an unfinished archive only as a read error): never mark it ready.
+		return fail("reading the archive from the game server failed", src.err)
 	}
 
 	now := s.opts.Now()
@@ -134,6 +141,7 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 	if err := s.deps.Repository.Update(ctx, ready, StatusCreating); err != nil {
 		return fail("recording the finished backup failed", err)
 	}
+	stored = true
 	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256)
 	return nil
 }

@@ -12,12 +12,18 @@ import (
 
 // Deps are the ports the Service uses. All are required.
 type Deps struct {
-	Repository  ports.Repository
-	Orders      ports.Orders
+	// Repository stores the backups and enforces their invariants.
+	Repository ports.Repository
+	// Orders looks up the host's orders and provisions.
+	Orders ports.Orders
+	// Permissions answers whether a user holds ViewAllOrders.
 	Permissions ports.Permissions
-	Assets      ports.Assets
-	Objects     ports.ObjectStore
-	Sidecars    ports.SidecarDialer
+	// Assets records the downloadable archives.
+	Assets ports.Assets
+	// Objects stores the archives.
+	Objects ports.ObjectStore
+	// Sidecars connects to the file service beside each game server.
+	Sidecars ports.SidecarDialer
 }
 
 func (d Deps) validate() error {
@@ -117,8 +123,11 @@ func (o Options) Validate() error {
 		"RecoveryInterval": o.RecoveryInterval, "OperationTimeout": o.OperationTimeout,
 		"CleanupTimeout": o.CleanupTimeout,
 	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s %v: must not be negative", name, d))
+		// Zero here is not "default": defaults are already applied, so a zero can
+		// only come from a derived value (RecoveryInterval = StaleAfter/4 of a
+		// nanosecond StaleAfter), and a zero ticker interval panics.
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must be positive", name, d))
 		}
 	}
 	if o.StaleAfter <= o.HeartbeatInterval {

@@ -29,24 +29,30 @@ type Job struct {
 	// cancelled on shutdown, on timeout, or when a heartbeat finds that the
 	// operation was settled elsewhere.
 	Run func(ctx context.Context) error
-	// Fail records the failure. It gets a fresh context, and the cause is Run's
-	// error, a recovered panic (wrapping errPanic), or wraps errInterrupted. It may
-	// be called twice for one job (by the job and by Shutdown), so it must be
-	// idempotent; a compare-and-set on the status makes it so.
+	// Fail records the failure. It gets a fresh context; the cause is Run's error,
+	// a recovered panic turned into an error, or an error saying Shutdown
+	// interrupted the job. It may be called twice for one job (by the job and by
+	// Shutdown), so it must be idempotent; a compare-and-set on the status makes it so.
 	Fail func(ctx context.Context, cause error)
 }
 
-// RunnerOptions configure a Runner. Zero values mean the defaults of Options.
+// RunnerOptions configure a Runner. Zero (or negative) values mean the defaults
+// of the corresponding Options fields.
 type RunnerOptions struct {
-	MaxConcurrent     int
+	// MaxConcurrent bounds the jobs running at once (Options.MaxConcurrentOperations).
+	MaxConcurrent int
+	// HeartbeatInterval is how often Heartbeat is called for each job.
 	HeartbeatInterval time.Duration
-	OperationTimeout  time.Duration
-	CleanupTimeout    time.Duration
+	// OperationTimeout cancels a job that runs longer (Options.OperationTimeout).
+	OperationTimeout time.Duration
+	// CleanupTimeout bounds each call of a job's Fail (Options.CleanupTimeout).
+	CleanupTimeout time.Duration
 	// Heartbeat is called every HeartbeatInterval while a job is queued or running.
 	// An error wrapping ErrStatusConflict or ports.ErrNotFound means the operation
 	// was settled elsewhere: the job is cancelled and Fail is not called.
 	Heartbeat func(ctx context.Context, id BackupID, status Status) error
-	Logger    *slog.Logger
+	// Logger receives warnings about heartbeats, panics and interrupted jobs.
+	Logger *slog.Logger
 }
 
 // Runner runs background jobs on its own context with bounded concurrency,
@@ -66,6 +72,12 @@ type Runner struct {
 
 // NewRunner returns a Runner ready to accept jobs.
 func NewRunner(opts RunnerOptions) *Runner {
+	// Non-positive values would panic (a negative channel size, a non-positive
+	// ticker interval inside a job's goroutine), so they mean the default too.
+	opts.MaxConcurrent = max(opts.MaxConcurrent, 0)
+	opts.HeartbeatInterval = max(opts.HeartbeatInterval, 0)
+	opts.OperationTimeout = max(opts.OperationTimeout, 0)
+	opts.CleanupTimeout = max(opts.CleanupTimeout, 0)
 	d := Options{
 		MaxConcurrentOperations: opts.MaxConcurrent, HeartbeatInterval: opts.HeartbeatInterval,
 		OperationTimeout: opts.OperationTimeout, CleanupTimeout: opts.CleanupTimeout, Logger: opts.Logger,
@@ -83,8 +95,11 @@ func NewRunner(opts RunnerOptions) *Runner {
 }
 
 // Go starts the job in the background and returns at once. Returns ErrShuttingDown
-// after Shutdown began.
+// after Shutdown began, or an error if the job lacks Run or Fail.
 func (r *Runner) Go(job Job) error {
+	if job.Run == nil || job.Fail == nil {
+		return errors.New("backup: a Job needs both Run and Fail")
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -128,14 +143,16 @@ func (r *Runner) run(job Job) {
 	}
 	stopHeartbeat()
 
+	if err == nil {
+		// The job's own compare-and-set succeeded, so a heartbeat conflict seen
+		// meanwhile only means the backup had already left its active status.
+		return
+	}
 	select {
 	case <-settledElsewhere:
-		log.Warn("operation was settled elsewhere while running; its result is discarded")
+		log.Warn("operation was settled elsewhere while running; its result is discarded", "err", err)
 		return
 	default:
-	}
-	if err == nil {
-		return
 	}
 	if r.base.Err() != nil {
 		err = fmt.Errorf("%w: %w", errInterrupted, err)

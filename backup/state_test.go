@@ -1,0 +1,153 @@
+package backup_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/backup"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+var allEvents = []backup.EventKind{
+	backup.EventStored, backup.EventFailed, backup.EventRestoreRequested,
+	backup.EventRestored, backup.EventDeleteRequested,
+}
+
+// TestApplyEveryStatusAndEvent walks the whole (status, deleting, event) space.
+// The legal moves are DESIGN §3, written out here rather than derived from the
+// code under test; everything else must be refused and leave the backup alone.
+func TestApplyEveryStatusAndEvent(t *testing.T) {
+	type key struct {
+		from     backup.Status
+		deleting bool
+		event    backup.EventKind
+	}
+	legal := map[key]backup.Status{
+		{backup.StatusCreating, false, backup.EventStored}:        backup.StatusReady,
+		{backup.StatusCreating, false, backup.EventFailed}:        backup.StatusFailed,
+		{backup.StatusReady, false, backup.EventRestoreRequested}: backup.StatusRestoring,
+		{backup.StatusRestoring, false, backup.EventRestored}:     backup.StatusReady,
+		{backup.StatusRestoring, false, backup.EventFailed}:       backup.StatusReady,
+		{backup.StatusReady, false, backup.EventDeleteRequested}:  backup.StatusReady,
+		{backup.StatusFailed, false, backup.EventDeleteRequested}: backup.StatusFailed,
+		{backup.StatusReady, true, backup.EventDeleteRequested}:   backup.StatusReady,
+		{backup.StatusFailed, true, backup.EventDeleteRequested}:  backup.StatusFailed,
+	}
+	seen := 0
+	for _, from := range ports.Statuses {
+		for _, deleting := range []bool{false, true} {
+			for _, ev := range append(allEvents, 0, 99) {
+				k := key{from, deleting, ev}
+				want, ok := legal[k]
+				name := fmt.Sprintf("%s backup (deleting=%t) given %q", from, deleting, ev)
+				if ok {
+					seen++
+					name += " becomes " + string(want)
+				} else {
+					name += " is refused"
+				}
+				t.Run(name, func(t *testing.T) {
+					b := backup.Backup{ID: ports.NewBackupID(), Status: from, Deleting: deleting, Error: "earlier failure"}
+					got, err := backup.Apply(b, backup.Event{Kind: ev, At: fixedNow, Reason: "why"})
+					if !ok {
+						if !errors.Is(err, backup.ErrStatusConflict) {
+							t.Fatalf("Apply = %v, want ErrStatusConflict", err)
+						}
+						if got != b {
+							t.Fatalf("a refused event changed the backup: %+v", got)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatalf("Apply: %v", err)
+					}
+					if got.Status != want {
+						t.Fatalf("status %s, want %s", got.Status, want)
+					}
+					if got.Deleting != deleting || got.ID != b.ID {
+						t.Fatalf("Apply changed identity or the delete claim: %+v", got)
+					}
+				})
+			}
+		}
+	}
+	if seen != len(legal) {
+		t.Fatalf("walked %d legal moves, the table lists %d", seen, len(legal))
+	}
+}
+
+func TestApplyRecordsWhatEachTransitionSays(t *testing.T) {
+	at := fixedNow.Add(time.Minute)
+	asset := ports.NewAssetID()
+
+	t.Run("stored records the archive and when it completed", func(t *testing.T) {
+		b := backup.Backup{Status: backup.StatusCreating, Error: "stale text"}
+		got, err := backup.Apply(b, backup.Event{Kind: backup.EventStored, At: at, AssetID: asset, SizeBytes: 42, SHA256: "ab12"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.AssetID != asset || got.SizeBytes != 42 || got.SHA256 != "ab12" || !got.CompletedAt.Equal(at) || got.Error != "" {
+			t.Fatalf("stored backup %+v", got)
+		}
+	})
+	t.Run("a failed create keeps the reason and when it ended", func(t *testing.T) {
+		got, err := backup.Apply(backup.Backup{Status: backup.StatusCreating}, backup.Event{Kind: backup.EventFailed, At: at, Reason: "disk on fire"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != backup.StatusFailed || got.Error != "disk on fire" || !got.CompletedAt.Equal(at) {
+			t.Fatalf("failed backup %+v", got)
+		}
+	})
+	t.Run("a restore request clears the last error and refreshes the heartbeat", func(t *testing.T) {
+		b := backup.Backup{Status: backup.StatusReady, Error: "Restore failed: earlier", HeartbeatAt: fixedNow.Add(-time.Hour)}
+		got, err := backup.Apply(b, backup.Event{Kind: backup.EventRestoreRequested, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Error != "" || !got.HeartbeatAt.Equal(at) {
+			t.Fatalf("restoring backup %+v", got)
+		}
+	})
+	t.Run("a finished restore records when and keeps the archive", func(t *testing.T) {
+		b := backup.Backup{Status: backup.StatusRestoring, AssetID: asset, SizeBytes: 7, SHA256: "cd"}
+		got, err := backup.Apply(b, backup.Event{Kind: backup.EventRestored, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.LastRestoredAt.Equal(at) || got.AssetID != asset || got.SizeBytes != 7 || got.SHA256 != "cd" {
+			t.Fatalf("restored backup %+v", got)
+		}
+	})
+	t.Run("a failed restore leaves the archive usable and says why", func(t *testing.T) {
+		b := backup.Backup{Status: backup.StatusRestoring, AssetID: asset, SizeBytes: 7, SHA256: "cd", LastRestoredAt: fixedNow}
+		got, err := backup.Apply(b, backup.Event{Kind: backup.EventFailed, At: at, Reason: "Restore failed: no space"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != backup.StatusReady || got.Error != "Restore failed: no space" || got.AssetID != asset || got.SHA256 != "cd" || !got.LastRestoredAt.Equal(fixedNow) {
+			t.Fatalf("backup after a failed restore %+v", got)
+		}
+	})
+	t.Run("a refusal names the event and the status", func(t *testing.T) {
+		_, err := backup.Apply(backup.Backup{Status: backup.StatusCreating}, backup.Event{Kind: backup.EventRestoreRequested})
+		if err == nil || !strings.Contains(err.Error(), "restore requested") || !strings.Contains(err.Error(), "creating") {
+			t.Fatalf("error %v should name the event and the status", err)
+		}
+	})
+}
+
+func TestEventKindString(t *testing.T) {
+	for kind, want := range map[backup.EventKind]string{
+		backup.EventStored: "stored", backup.EventFailed: "failed",
+		backup.EventRestoreRequested: "restore requested", backup.EventRestored: "restored",
+		backup.EventDeleteRequested: "delete requested", 0: "EventKind(0)", 42: "EventKind(42)",
+	} {
+		if got := kind.String(); got != want {
+			t.Errorf("EventKind(%d).String() = %q, want %q", int(kind), got, want)
+		}
+	}
+}
