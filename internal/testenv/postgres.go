@@ -23,7 +23,7 @@ const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disa
 // postgresMaxConns bounds each test's pool. Tests run in parallel against one
 // server (max_connections is 100 by default), while the concurrency tests still
 // need several connections in flight at once.
-const postgresMaxConns = 8
+const postgresMaxConns = 16
 
 // PostgresBaseURL returns the test database's connection string:
 // SAVEPOINT_TEST_DATABASE_URL, or DefaultPostgresURL.

@@ -573,46 +573,51 @@ func (h RepositoryHarness) Run(t *testing.T) {
 	})
 
 	// Concurrency: each of these fails for an implementation that checks in one
-	// step and writes in another.
+	// step and writes in another. A lost race is a matter of timing, so each race
+	// is run for several rounds, each on fresh orders.
 
 	run("exactly one of 50 concurrent creates for one order succeeds", func(t *testing.T, e *repoEnv) {
-		s := e.newServer()
-		errs := repoRace(50, func(int) ports.Backup { return e.newBackup(s) }, func(b ports.Backup) error {
-			return e.repo.Create(t.Context(), b, repoLimit)
-		})
-		ok, inProgress, other := repoTally(errs, ports.ErrOperationInProgress)
-		if ok != 1 || inProgress != 49 {
-			t.Errorf("%d succeeded and %d got ErrOperationInProgress, want 1 and 49; other errors: %v", ok, inProgress, other)
+		for round := range 5 {
+			s := e.newServer()
+			errs := repoRace(50, func(int) ports.Backup { return e.newBackup(s) }, func(b ports.Backup) error {
+				return e.repo.Create(t.Context(), b, repoLimit)
+			})
+			ok, inProgress, other := repoTally(errs, ports.ErrOperationInProgress)
+			if ok != 1 || inProgress != 49 {
+				t.Errorf("round %d: %d succeeded and %d got ErrOperationInProgress, want 1 and 49; other errors: %v", round, ok, inProgress, other)
+			}
+			e.assertCount(s.prov.ID, 1)
+			e.assertActive(s.order.ID, true, "after the race")
 		}
-		e.assertCount(s.prov.ID, 1)
-		e.assertActive(s.order.ID, true, "after the race")
 	})
 
 	run("exactly one of 50 concurrent creates for one order across five provisions succeeds", func(t *testing.T, e *repoEnv) {
 		// Per-provision locking cannot serialise these: only the one-operation-per-
 		// order rule itself can.
-		s := e.newServer()
-		provs := []ports.Provision{s.prov}
-		for range 4 {
-			provs = append(provs, e.newProvision(s.order.ID, false))
-		}
-		errs := repoRace(50, func(i int) ports.Backup {
-			b := e.newBackup(s)
-			b.ProvisionID = provs[i%len(provs)].ID
-			return b
-		}, func(b ports.Backup) error {
-			return e.repo.Create(t.Context(), b, repoLimit)
-		})
-		ok, inProgress, other := repoTally(errs, ports.ErrOperationInProgress)
-		if ok != 1 || inProgress != 49 {
-			t.Errorf("%d succeeded and %d got ErrOperationInProgress, want 1 and 49; other errors: %v", ok, inProgress, other)
-		}
-		total := 0
-		for _, p := range provs {
-			total += e.count(p.ID)
-		}
-		if total != 1 {
-			t.Errorf("the order's provisions hold %d backups, want 1", total)
+		for round := range 5 {
+			s := e.newServer()
+			provs := []ports.Provision{s.prov}
+			for range 4 {
+				provs = append(provs, e.newProvision(s.order.ID, false))
+			}
+			errs := repoRace(50, func(i int) ports.Backup {
+				b := e.newBackup(s)
+				b.ProvisionID = provs[i%len(provs)].ID
+				return b
+			}, func(b ports.Backup) error {
+				return e.repo.Create(t.Context(), b, repoLimit)
+			})
+			ok, inProgress, other := repoTally(errs, ports.ErrOperationInProgress)
+			if ok != 1 || inProgress != 49 {
+				t.Errorf("round %d: %d succeeded and %d got ErrOperationInProgress, want 1 and 49; other errors: %v", round, ok, inProgress, other)
+			}
+			total := 0
+			for _, p := range provs {
+				total += e.count(p.ID)
+			}
+			if total != 1 {
+				t.Errorf("round %d: the order's provisions hold %d backups, want 1", round, total)
+			}
 		}
 	})
 
@@ -633,40 +638,43 @@ func (h RepositoryHarness) Run(t *testing.T) {
 		// Each winner finishes its backup at once, which frees the order again, so
 		// the one-operation rule does not serialise the racers: only the limit,
 		// counted and inserted atomically, holds the line.
-		s := e.newServer()
-		for range 8 {
-			e.settled(s, ports.StatusReady)
-		}
-		var finishErrs atomic.Int64
-		errs := repoRace(30, func(int) ports.Backup { return e.newBackup(s) }, func(b ports.Backup) error {
-			if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
-				return err
+		const rounds = 20
+		outcomes := map[int]int{} // backups held after a round → rounds
+		for round := range rounds {
+			s := e.newServer()
+			for range 8 {
+				e.settled(s, ports.StatusReady)
 			}
-			done := b
-			done.Status = ports.StatusFailed
-			done.Error = "finished by the race"
-			done.CompletedAt = b.CreatedAt
-			if err := e.repo.Update(t.Context(), done, ports.StatusCreating); err != nil {
-				finishErrs.Add(1)
-				t.Errorf("finishing a created backup: %v", err)
+			errs := repoRace(30, func(int) ports.Backup { return e.newBackup(s) }, func(b ports.Backup) error {
+				if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+					return err
+				}
+				done := b
+				done.Status = ports.StatusFailed
+				done.Error = "finished by the race"
+				done.CompletedAt = b.CreatedAt
+				if err := e.repo.Update(t.Context(), done, ports.StatusCreating); err != nil {
+					t.Errorf("round %d: finishing a created backup: %v", round, err)
+				}
+				return nil
+			})
+			ok, _, other := repoTally(errs, ports.ErrLimitReached, ports.ErrOperationInProgress)
+			if len(other) > 0 {
+				t.Errorf("round %d: errors other than ErrLimitReached and ErrOperationInProgress: %v", round, other)
 			}
-			return nil
-		})
-		ok, refused, other := repoTally(errs, ports.ErrLimitReached, ports.ErrOperationInProgress)
-		if len(other) > 0 {
-			t.Errorf("errors other than ErrLimitReached and ErrOperationInProgress: %v", other)
+			n := e.count(s.prov.ID)
+			outcomes[n]++
+			if n > repoLimit {
+				t.Errorf("round %d: the provision holds %d backups, more than the limit of %d", round, n, repoLimit)
+			}
+			if n != 8+ok {
+				t.Errorf("round %d: the provision holds %d backups, want 8 + %d created", round, n, ok)
+			}
+			if ok < 1 {
+				t.Errorf("round %d: no create succeeded, want at least one", round)
+			}
 		}
-		n := e.count(s.prov.ID)
-		t.Logf("%d creates succeeded, %d refused; the provision holds %d backups", ok, refused, n)
-		if n > repoLimit {
-			t.Errorf("the provision holds %d backups, more than the limit of %d", n, repoLimit)
-		}
-		if n != 8+ok {
-			t.Errorf("the provision holds %d backups, want 8 + %d created", n, ok)
-		}
-		if ok < 1 {
-			t.Errorf("no create succeeded, want at least one")
-		}
+		t.Logf("backups held after each of %d rounds (count: rounds): %v", rounds, outcomes)
 	})
 
 	run("a restore and a delete racing on one backup never both win", func(t *testing.T, e *repoEnv) {
@@ -713,22 +721,24 @@ func (h RepositoryHarness) Run(t *testing.T) {
 	})
 
 	run("exactly one of 20 concurrent compare-and-set updates applies", func(t *testing.T, e *repoEnv) {
-		b := e.create(e.newServer())
-		errs := repoRace(20, func(i int) ports.Backup {
-			next := b
-			next.Status = ports.StatusFailed
-			next.Error = fmt.Sprintf("settled by worker %d", i)
-			return next
-		}, func(next ports.Backup) error {
-			return e.repo.Update(t.Context(), next, ports.StatusCreating)
-		})
-		ok, conflicts, other := repoTally(errs, ports.ErrStatusConflict)
-		if ok != 1 || conflicts != 19 {
-			t.Fatalf("%d updates applied and %d got ErrStatusConflict, want 1 and 19; other errors: %v", ok, conflicts, other)
-		}
-		winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
-		if got, want := e.find(b.ID).Error, fmt.Sprintf("settled by worker %d", winner); got != want {
-			t.Errorf("stored Error = %q, want the winner's %q", got, want)
+		for round := range 5 {
+			b := e.create(e.newServer())
+			errs := repoRace(20, func(i int) ports.Backup {
+				next := b
+				next.Status = ports.StatusFailed
+				next.Error = fmt.Sprintf("settled by worker %d", i)
+				return next
+			}, func(next ports.Backup) error {
+				return e.repo.Update(t.Context(), next, ports.StatusCreating)
+			})
+			ok, conflicts, other := repoTally(errs, ports.ErrStatusConflict)
+			if ok != 1 || conflicts != 19 {
+				t.Fatalf("round %d: %d updates applied and %d got ErrStatusConflict, want 1 and 19; other errors: %v", round, ok, conflicts, other)
+			}
+			winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
+			if got, want := e.find(b.ID).Error, fmt.Sprintf("settled by worker %d", winner); got != want {
+				t.Errorf("round %d: stored Error = %q, want the winner's %q", round, got, want)
+			}
 		}
 	})
 }
