@@ -1015,3 +1015,263 @@ func repoDigest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// AssetsHarness describes a ports.Assets implementation to the contract suite.
+type AssetsHarness struct {
+	// New returns an assets store holding no assets, for one subtest. It registers
+	// its own cleanup and must be safe to call from parallel subtests.
+	New func(t *testing.T) ports.Assets
+}
+
+// RunAssetsTests runs the Assets contract suite: the port's documented semantics,
+// plus that ID, OwnerID and Key are required, a duplicate ID is refused and leaves
+// the first asset as it was, a zero CreatedAt means now, and times round-trip at
+// microsecond precision.
+func RunAssetsTests(t *testing.T, h AssetsHarness) {
+	t.Helper()
+	if h.New == nil {
+		t.Fatal("portstest: AssetsHarness.New is nil")
+	}
+	newAsset := func() ports.Asset {
+		id := ports.NewAssetID()
+		return ports.Asset{
+			ID: id, OwnerID: ports.NewUserID(), Key: "backups/" + id.String() + ".tar.gz",
+			FileName: "Backup 2026-03-14 15:09 UTC.tar.gz", ContentType: "application/gzip",
+			SizeBytes: 3 << 30, SHA256: repoDigest(id.String()), CreatedAt: repoEpoch(),
+		}
+	}
+	get := func(t *testing.T, s ports.Assets, id ports.AssetID) ports.Asset {
+		t.Helper()
+		a, err := s.GetAsset(t.Context(), id)
+		if err != nil {
+			t.Fatalf("GetAsset: %v", err)
+		}
+		a.CreatedAt = a.CreatedAt.UTC()
+		return a
+	}
+	run := func(name string, test func(t *testing.T, s ports.Assets)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, h.New(t))
+		})
+	}
+
+	run("a created asset is returned with every field", func(t *testing.T, s ports.Assets) {
+		a := newAsset()
+		if err := s.CreateAsset(t.Context(), a); err != nil {
+			t.Fatalf("CreateAsset: %v", err)
+		}
+		if got := get(t, s, a.ID); got != a {
+			t.Errorf("GetAsset:\n got %+v\nwant %+v", got, a)
+		}
+	})
+
+	run("an asset created without a time is stamped with the current time", func(t *testing.T, s ports.Assets) {
+		a := newAsset()
+		a.CreatedAt = time.Time{}
+		if err := s.CreateAsset(t.Context(), a); err != nil {
+			t.Fatalf("CreateAsset: %v", err)
+		}
+		if d := time.Since(get(t, s, a.ID).CreatedAt); d < -5*time.Minute || d > 5*time.Minute {
+			t.Errorf("CreatedAt is %v away from now", d)
+		}
+	})
+
+	run("an unknown asset is not found", func(t *testing.T, s ports.Assets) {
+		_, err := s.GetAsset(t.Context(), ports.NewAssetID())
+		repoWantErr(t, "GetAsset", err, ports.ErrNotFound)
+	})
+
+	run("a second asset with the same ID is refused and the first kept", func(t *testing.T, s ports.Assets) {
+		a := newAsset()
+		if err := s.CreateAsset(t.Context(), a); err != nil {
+			t.Fatalf("CreateAsset: %v", err)
+		}
+		dup := newAsset()
+		dup.ID = a.ID
+		if err := s.CreateAsset(t.Context(), dup); err == nil {
+			t.Fatal("CreateAsset with a duplicate ID succeeded")
+		}
+		if got := get(t, s, a.ID); got != a {
+			t.Errorf("after the refused duplicate:\n got %+v\nwant %+v", got, a)
+		}
+	})
+
+	run("an asset without an ID, owner or key is refused", func(t *testing.T, s ports.Assets) {
+		for _, tc := range []struct {
+			name string
+			edit func(*ports.Asset)
+		}{
+			{"no ID", func(a *ports.Asset) { a.ID = ports.AssetID{} }},
+			{"no owner", func(a *ports.Asset) { a.OwnerID = ports.UserID{} }},
+			{"no key", func(a *ports.Asset) { a.Key = "" }},
+		} {
+			a := newAsset()
+			tc.edit(&a)
+			if err := s.CreateAsset(t.Context(), a); err == nil {
+				t.Errorf("CreateAsset with %s succeeded", tc.name)
+			}
+		}
+	})
+
+	run("a deleted asset is gone, and deleting it again is not an error", func(t *testing.T, s ports.Assets) {
+		a, keep := newAsset(), newAsset()
+		for _, x := range []ports.Asset{a, keep} {
+			if err := s.CreateAsset(t.Context(), x); err != nil {
+				t.Fatalf("CreateAsset: %v", err)
+			}
+		}
+		if err := s.DeleteAsset(t.Context(), a.ID); err != nil {
+			t.Fatalf("DeleteAsset: %v", err)
+		}
+		_, err := s.GetAsset(t.Context(), a.ID)
+		repoWantErr(t, "GetAsset after DeleteAsset", err, ports.ErrNotFound)
+		if err := s.DeleteAsset(t.Context(), a.ID); err != nil {
+			t.Errorf("second DeleteAsset: %v", err)
+		}
+		if err := s.DeleteAsset(t.Context(), ports.NewAssetID()); err != nil {
+			t.Errorf("DeleteAsset of an unknown asset: %v", err)
+		}
+		get(t, s, keep.ID)
+	})
+}
+
+// Catalog is a host catalog a test can fill: the ports it serves to the service,
+// and the methods that record orders, provisions and permissions.
+type Catalog interface {
+	ports.Orders
+	ports.Permissions
+	CreateOrder(ctx context.Context, o ports.Order) error
+	CreateProvision(ctx context.Context, p ports.Provision) error
+	GrantViewAllOrders(ctx context.Context, user ports.UserID) error
+}
+
+// CatalogHarness describes a Catalog implementation to the contract suite.
+type CatalogHarness struct {
+	// New returns an empty catalog, for one subtest. It registers its own cleanup
+	// and must be safe to call from parallel subtests.
+	New func(t *testing.T) Catalog
+}
+
+// RunCatalogTests runs the Catalog contract suite: the ports' documented
+// semantics, plus that a duplicate ID is refused, a provision needs an existing
+// order (ErrNotFound otherwise), and granting twice is not an error.
+func RunCatalogTests(t *testing.T, h CatalogHarness) {
+	t.Helper()
+	if h.New == nil {
+		t.Fatal("portstest: CatalogHarness.New is nil")
+	}
+	run := func(name string, test func(t *testing.T, c Catalog)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, h.New(t))
+		})
+	}
+	newOrder := func(t *testing.T, c Catalog) ports.Order {
+		t.Helper()
+		o := ports.Order{ID: ports.NewOrderID(), OwnerID: ports.NewUserID()}
+		if err := c.CreateOrder(t.Context(), o); err != nil {
+			t.Fatalf("CreateOrder: %v", err)
+		}
+		return o
+	}
+	newProvision := func(t *testing.T, c Catalog, order ports.OrderID, role ports.ProvisionRole, primary bool) ports.Provision {
+		t.Helper()
+		p := ports.Provision{ID: ports.NewProvisionID(), OrderID: order, Kind: ports.KindDeployment, Primary: primary, Role: role}
+		if err := c.CreateProvision(t.Context(), p); err != nil {
+			t.Fatalf("CreateProvision: %v", err)
+		}
+		return p
+	}
+
+	run("a created order is returned as it was recorded", func(t *testing.T, c Catalog) {
+		o := newOrder(t, c)
+		got, err := c.GetOrder(t.Context(), o.ID)
+		if err != nil || got != o {
+			t.Errorf("GetOrder = %+v, %v; want %+v", got, err, o)
+		}
+	})
+
+	run("an unknown order or provision is not found", func(t *testing.T, c Catalog) {
+		_, err := c.GetOrder(t.Context(), ports.NewOrderID())
+		repoWantErr(t, "GetOrder", err, ports.ErrNotFound)
+		_, err = c.GetProvision(t.Context(), ports.NewProvisionID())
+		repoWantErr(t, "GetProvision", err, ports.ErrNotFound)
+	})
+
+	run("a second order with the same ID is refused", func(t *testing.T, c Catalog) {
+		o := newOrder(t, c)
+		if err := c.CreateOrder(t.Context(), ports.Order{ID: o.ID, OwnerID: ports.NewUserID()}); err == nil {
+			t.Fatal("CreateOrder with a duplicate ID succeeded")
+		}
+		if got, _ := c.GetOrder(t.Context(), o.ID); got != o {
+			t.Errorf("after the refused duplicate GetOrder = %+v, want %+v", got, o)
+		}
+	})
+
+	run("a created provision is returned with every field", func(t *testing.T, c Catalog) {
+		o := newOrder(t, c)
+		for _, p := range []ports.Provision{
+			{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer},
+			{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: ports.KindDeployment, Role: ports.RoleSidecar},
+			{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: "database", Role: "mysql"}, // kinds the host invents
+		} {
+			if err := c.CreateProvision(t.Context(), p); err != nil {
+				t.Fatalf("CreateProvision: %v", err)
+			}
+			got, err := c.GetProvision(t.Context(), p.ID)
+			if err != nil || got != p {
+				t.Errorf("GetProvision = %+v, %v; want %+v", got, err, p)
+			}
+		}
+	})
+
+	run("a provision of an unknown order is refused as not found", func(t *testing.T, c Catalog) {
+		p := ports.Provision{ID: ports.NewProvisionID(), OrderID: ports.NewOrderID(), Kind: ports.KindDeployment, Role: ports.RoleGameServer}
+		repoWantErr(t, "CreateProvision", c.CreateProvision(t.Context(), p), ports.ErrNotFound)
+		_, err := c.GetProvision(t.Context(), p.ID)
+		repoWantErr(t, "GetProvision of the refused provision", err, ports.ErrNotFound)
+	})
+
+	run("listing provisions returns exactly the order's own", func(t *testing.T, c Catalog) {
+		o, other := newOrder(t, c), newOrder(t, c)
+		want := []ports.Provision{
+			newProvision(t, c, o.ID, ports.RoleGameServer, true),
+			newProvision(t, c, o.ID, ports.RoleSidecar, false),
+		}
+		newProvision(t, c, other.ID, ports.RoleGameServer, true)
+		got, err := c.ListProvisions(t.Context(), o.ID)
+		if err != nil {
+			t.Fatalf("ListProvisions: %v", err)
+		}
+		byID := func(a, b ports.Provision) int { return strings.Compare(a.ID.String(), b.ID.String()) }
+		slices.SortFunc(got, byID)
+		slices.SortFunc(want, byID)
+		if !slices.Equal(got, want) {
+			t.Errorf("ListProvisions:\n got %+v\nwant %+v", got, want)
+		}
+		none, err := c.ListProvisions(t.Context(), ports.NewOrderID())
+		if err != nil || len(none) != 0 {
+			t.Errorf("ListProvisions of an unknown order = %+v, %v; want none", none, err)
+		}
+	})
+
+	run("only users granted ViewAllOrders can view all orders", func(t *testing.T, c Catalog) {
+		staff, customer := ports.NewUserID(), ports.NewUserID()
+		check := func(user ports.UserID, want bool, who string) {
+			t.Helper()
+			got, err := c.CanViewAllOrders(t.Context(), user)
+			if err != nil || got != want {
+				t.Errorf("CanViewAllOrders(%s) = %v, %v; want %v", who, got, err, want)
+			}
+		}
+		check(staff, false, "staff before the grant")
+		for range 2 { // granting twice is not an error
+			if err := c.GrantViewAllOrders(t.Context(), staff); err != nil {
+				t.Fatalf("GrantViewAllOrders: %v", err)
+			}
+		}
+		check(staff, true, "staff")
+		check(customer, false, "a customer")
+	})
+}
