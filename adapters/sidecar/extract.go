@@ -1,0 +1,516 @@
+package sidecar
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/klauspost/pgzip"
+)
+
+// ArchiveError reports an archive that Extract refused: it breaks a safety rule, or
+// it is corrupt. Nothing was written outside the destination and the destination
+// was left as it was.
+type ArchiveError struct {
+	// Entry is the name of the offending entry as written in the archive, or the
+	// last entry read when the archive is corrupt after it. Empty when the archive
+	// fails before its first entry.
+	Entry string
+	// Reason says which rule the entry breaks.
+	Reason string
+}
+
+func (e *ArchiveError) Error() string {
+	if e.Entry == "" {
+		return "archive refused: " + e.Reason
+	}
+	return fmt.Sprintf("archive entry %q refused: %s", e.Entry, e.Reason)
+}
+
+// NoSpaceError reports an archive larger than the free space of the destination's
+// file system.
+type NoSpaceError struct {
+	// Need is the total size the archive declares so far, Free what the file system
+	// had available when the extraction began.
+	Need, Free int64
+}
+
+func (e *NoSpaceError) Error() string {
+	return fmt.Sprintf("the archive needs at least %s but the destination has only %s free", formatBytes(e.Need), formatBytes(e.Free))
+}
+
+// Extract extracts the gzip-compressed tar read from archive into destination,
+// creating destination if needed: the seed's `tar -xzf source -C destination` made
+// safe. On success destination holds exactly the archive's contents (apart from
+// names beginning with ".savepoint-", which are reserved); on any failure it is left
+// as it was.
+//
+// The archive is unpacked into a staging directory inside destination, then swapped
+// in with renames; a crash mid-swap is completed or rolled back the next time the
+// server starts or extracts into destination. So the destination's file system needs
+// room for the old and the new contents at once.
+//
+// Rules (DESIGN §7): every write goes through os.Root; names must be local
+// (filepath.IsLocal, no ".." components, not absolute); no entry may lie beneath a
+// symbolic link; hard links, devices and FIFOs are refused; a symbolic link is
+// accepted only if its target is relative, stays inside the destination, and has no
+// ".." after a name (a link through another link could otherwise climb out);
+// permissions are masked to 0777 (setuid, setgid and sticky bits are stripped);
+// ownership is ignored; the Limits cap the declared sizes, counting sparse entries at
+// their full size, and the entry count. Gzip decompression runs ahead in its own
+// goroutine, pipelined with the file writes.
+//
+// Extract returns an *ArchiveError for a refused or corrupt archive, a
+// *NoSpaceError when the archive declares more than the free space, ctx's error when
+// cancelled, and file-system errors otherwise.
+func Extract(ctx context.Context, archive io.Reader, destination string, limits Limits) error {
+	if err := os.MkdirAll(destination, 0o755); err != nil {
+		return err
+	}
+	dest, err := os.OpenRoot(destination)
+	if err != nil {
+		return err
+	}
+	defer dest.Close()
+	return extractInto(ctx, archive, dest, limits.withDefaults(), slog.New(slog.DiscardHandler))
+}
+
+// extractInto is Extract into an open destination.
+func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, limits Limits, log *slog.Logger) error {
+	recoverSwaps(dest, log)
+	suffix := randomSuffix()
+	staging := stagingPrefix + suffix
+	if err := dest.Mkdir(staging, 0o700); err != nil {
+		return err
+	}
+	stage, err := dest.OpenRoot(staging)
+	if err != nil {
+		dest.Remove(staging)
+		return err
+	}
+	x := &extractor{ctx: ctx, root: stage, limits: limits, dirs: map[string]bool{}, links: map[string]bool{}, dirIndex: map[string]int{}}
+	err = x.run(archive)
+	stage.Close()
+	if err != nil {
+		if rerr := dest.RemoveAll(staging); rerr != nil {
+			log.Error("could not remove the staging directory of a failed extraction", "dir", staging, "error", rerr)
+		}
+		return err
+	}
+	return swapIn(dest, suffix, log)
+}
+
+func randomSuffix() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand documents it)
+	return hex.EncodeToString(b[:])
+}
+
+type dirMeta struct {
+	name  string
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+// extractor unpacks one archive into an empty staging root. Because only the
+// extractor writes there, its maps describe the staging tree exactly: dirs holds every
+// directory it created, links every symbolic link, and no entry may be created
+// beneath a link. So where an entry lands is where its name says, and the lexical
+// checks on link targets are exact.
+type extractor struct {
+	ctx    context.Context
+	root   *os.Root
+	limits Limits
+	free   int64
+
+	entries int
+	total   int64
+	current string // name of the entry being read, for corruption reports
+	dirs    map[string]bool
+	links   map[string]bool
+	dirMeta  []dirMeta
+	dirIndex map[string]int
+	buf      []byte
+}
+
+// maxTrailing bounds what may follow the end-of-archive marker inside the gzip
+// stream (tar pads to its record size; writers with big blocking factors pad more).
+const maxTrailing = 64 << 20
+
+func (x *extractor) run(archive io.Reader) error {
+	free, err := freeBytes(x.root, ".")
+	if err != nil {
+		return err
+	}
+	x.free = free
+	gz, err := pgzip.NewReaderN(archive, 1<<20, 8)
+	if err != nil {
+		return x.corrupt(err)
+	}
+	defer gz.Close()
+	tr := tar.NewReader(gz)
+	x.buf = make([]byte, 1<<20)
+	for {
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return x.corrupt(err)
+		}
+		x.current = hdr.Name
+		x.entries++
+		if x.entries > x.limits.MaxEntries {
+			return x.reject(hdr.Name, fmt.Sprintf("the archive has more than %d entries, the cap", x.limits.MaxEntries))
+		}
+		if err := x.entry(hdr, tr); err != nil {
+			return err
+		}
+	}
+	// The end-of-archive marker is not the end of the gzip stream: read to the end so
+	// that its checksum is verified and trailing data is noticed.
+	n, err := io.Copy(io.Discard, io.LimitReader(gz, maxTrailing+1))
+	if err != nil {
+		return x.corrupt(err)
+	}
+	if n > maxTrailing {
+		return x.reject("", "unexpected data after the end of the archive")
+	}
+	return x.finishDirs()
+}
+
+func (x *extractor) reject(entry, reason string) error {
+	return &ArchiveError{Entry: entry, Reason: reason}
+}
+
+// corrupt reports a read error of the archive itself (gzip or tar framing).
+func (x *extractor) corrupt(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	reason := err.Error()
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		reason = "the archive is truncated"
+	case errors.Is(err, pgzip.ErrChecksum):
+		reason = "the archive is corrupt: gzip checksum mismatch"
+	case errors.Is(err, pgzip.ErrHeader), errors.Is(err, tar.ErrHeader):
+		reason = "the archive is corrupt: " + reason
+	default:
+		reason = "the archive cannot be read: " + reason
+	}
+	if x.current == "" {
+		return &ArchiveError{Reason: reason}
+	}
+	return &ArchiveError{Entry: x.current, Reason: reason + " (in or after this entry)"}
+}
+
+func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
+	name, reason := entryName(hdr.Name)
+	if reason != "" {
+		return x.reject(hdr.Name, reason)
+	}
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil // metadata for the archive, not a file
+	}
+	if name == "." {
+		if hdr.Typeflag == tar.TypeDir {
+			return nil // the destination itself ("./"): it exists; its mode is not ours to change
+		}
+		return x.reject(hdr.Name, "the entry names the destination itself")
+	}
+	if reserved(strings.SplitN(name, "/", 2)[0]) {
+		return nil // the server's own temporary names: never part of a backup
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+		return x.file(hdr, name, tr)
+	case tar.TypeDir:
+		return x.dir(hdr, name)
+	case tar.TypeSymlink:
+		return x.symlink(hdr, name)
+	case tar.TypeLink:
+		return x.reject(hdr.Name, "hard links are not allowed")
+	case tar.TypeChar, tar.TypeBlock:
+		return x.reject(hdr.Name, "device files are not allowed")
+	case tar.TypeFifo:
+		return x.reject(hdr.Name, "FIFOs are not allowed")
+	default:
+		return x.reject(hdr.Name, fmt.Sprintf("unsupported entry type %q", hdr.Typeflag))
+	}
+}
+
+// entryName validates an archive name and returns it cleaned, slash-separated.
+func entryName(raw string) (string, string) {
+	switch {
+	case raw == "":
+		return "", "empty name"
+	case strings.IndexByte(raw, 0) >= 0:
+		return "", "the name contains a NUL byte"
+	case strings.HasPrefix(raw, "/"):
+		return "", "absolute names are not allowed"
+	}
+	for _, part := range strings.Split(raw, "/") {
+		if part == ".." {
+			return "", `names with ".." are not allowed`
+		}
+	}
+	name := path.Clean(raw)
+	if name != "." && !filepath.IsLocal(filepath.FromSlash(name)) {
+		return "", "the name is not local to the destination"
+	}
+	return name, ""
+}
+
+// checkLinkTarget says why a symbolic link at name (slash-separated, relative to
+// the destination) with the given target could lead outside the destination, or ""
+// if it cannot. A target may climb with leading ".." only as far as the link's own
+// depth, and may not climb after naming anything: "a/.." resolves through a, which
+// may itself be a link to the destination, and then climbs out of it.
+func checkLinkTarget(name, target string) string {
+	switch {
+	case target == "":
+		return "the symbolic link has an empty target"
+	case strings.IndexByte(target, 0) >= 0:
+		return "the symbolic link target contains a NUL byte"
+	case path.IsAbs(target) || filepath.IsAbs(target):
+		return fmt.Sprintf("the symbolic link target %q is absolute", target)
+	}
+	up, named := 0, false
+	for _, part := range strings.Split(target, "/") {
+		switch part {
+		case "", ".":
+		case "..":
+			if named {
+				return fmt.Sprintf("the symbolic link target %q climbs with .. after a name", target)
+			}
+			up++
+		default:
+			named = true
+		}
+	}
+	depth := 0
+	if dir := path.Dir(name); dir != "." {
+		depth = strings.Count(dir, "/") + 1
+	}
+	if up > depth {
+		return fmt.Sprintf("the symbolic link target %q points outside the destination", target)
+	}
+	return ""
+}
+
+// prepareParent makes sure the parent directories of name exist and that none of
+// them is a symbolic link.
+func (x *extractor) prepareParent(hdr *tar.Header, name string) error {
+	dir := path.Dir(name)
+	if dir == "." || x.dirs[dir] {
+		return nil
+	}
+	for p := dir; p != "."; p = path.Dir(p) {
+		if x.links[p] {
+			return x.reject(hdr.Name, fmt.Sprintf("the entry lies beneath the symbolic link %q", p))
+		}
+	}
+	if err := x.root.MkdirAll(dir, 0o755); err != nil {
+		return x.writeError(hdr, err)
+	}
+	for p := dir; p != "." && !x.dirs[p]; p = path.Dir(p) {
+		x.dirs[p] = true
+	}
+	return nil
+}
+
+// clear removes what an earlier entry of the same name left, as tar does when a
+// name repeats; a directory is never replaced by something else.
+func (x *extractor) clear(hdr *tar.Header, name string) error {
+	info, err := x.root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return x.writeError(hdr, err)
+	}
+	if info.IsDir() {
+		return x.reject(hdr.Name, "the entry would replace a directory")
+	}
+	delete(x.links, name)
+	if err := x.root.Remove(name); err != nil {
+		return x.writeError(hdr, err)
+	}
+	return nil
+}
+
+// writeError names the entry whose write failed. Running out of space is reported
+// as such; other failures mean the entry cannot exist here (a name too long, a
+// parent that is a file) and refuse the archive.
+func (x *extractor) writeError(hdr *tar.Header, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if isNoSpace(err) {
+		return fmt.Errorf("writing entry %q: %w", hdr.Name, err)
+	}
+	var pe *fs.PathError
+	msg := err.Error()
+	if errors.As(err, &pe) {
+		msg = pe.Err.Error()
+	}
+	return x.reject(hdr.Name, "cannot create it: "+msg)
+}
+
+func (x *extractor) count(hdr *tar.Header) error {
+	if hdr.Size > x.limits.MaxEntryBytes {
+		return x.reject(hdr.Name, fmt.Sprintf("it declares %s, over the per-entry cap of %s", formatBytes(hdr.Size), formatBytes(x.limits.MaxEntryBytes)))
+	}
+	x.total += hdr.Size
+	if x.total > x.limits.MaxTotalBytes {
+		return x.reject(hdr.Name, fmt.Sprintf("it brings the archive to %s, over the cap of %s", formatBytes(x.total), formatBytes(x.limits.MaxTotalBytes)))
+	}
+	if x.total > x.free {
+		return &NoSpaceError{Need: x.total, Free: x.free}
+	}
+	return nil
+}
+
+func (x *extractor) file(hdr *tar.Header, name string, tr *tar.Reader) error {
+	if err := x.count(hdr); err != nil {
+		return err
+	}
+	if err := x.prepareParent(hdr, name); err != nil {
+		return err
+	}
+	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		if err := x.clear(hdr, name); err != nil {
+			return err
+		}
+		f, err = x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		return x.writeError(hdr, err)
+	}
+	if err := x.copy(hdr, f, tr); err != nil {
+		f.Close()
+		return err
+	}
+	// Set the mode on the open file: exact (no umask) and immune to the name being
+	// swapped for a link.
+	if err := f.Chmod(hdr.FileInfo().Mode().Perm()); err != nil {
+		f.Close()
+		return x.writeError(hdr, err)
+	}
+	if err := setModTime(f, hdr.ModTime); err != nil {
+		f.Close()
+		return x.writeError(hdr, err)
+	}
+	if err := f.Close(); err != nil {
+		return x.writeError(hdr, err)
+	}
+	return nil
+}
+
+func (x *extractor) copy(hdr *tar.Header, f *os.File, tr *tar.Reader) error {
+	for {
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
+		// Fill the buffer before writing: fewer, larger writes. (io.ReadFull would
+		// blur a truncated archive into a short final read.)
+		n := 0
+		var rerr error
+		for n < len(x.buf) && rerr == nil {
+			var k int
+			k, rerr = tr.Read(x.buf[n:])
+			n += k
+		}
+		if n > 0 {
+			if _, err := f.Write(x.buf[:n]); err != nil {
+				return x.writeError(hdr, err)
+			}
+		}
+		switch rerr {
+		case nil:
+		case io.EOF:
+			return nil
+		default:
+			return x.corrupt(rerr)
+		}
+	}
+}
+
+func (x *extractor) dir(hdr *tar.Header, name string) error {
+	if err := x.prepareParent(hdr, name); err != nil {
+		return err
+	}
+	if !x.dirs[name] {
+		if err := x.clear(hdr, name); err != nil {
+			return err
+		}
+		// Owner-writable until finishDirs, whatever the archive says, so that the
+		// directory's contents can be written.
+		if err := x.root.Mkdir(name, 0o700); err != nil {
+			return x.writeError(hdr, err)
+		}
+		x.dirs[name] = true
+	}
+	meta := dirMeta{name: name, mode: hdr.FileInfo().Mode().Perm(), mtime: hdr.ModTime}
+	if i, ok := x.dirIndex[name]; ok {
+		x.dirMeta[i] = meta // a repeated entry: the last one wins, as in tar
+	} else {
+		x.dirIndex[name] = len(x.dirMeta)
+		x.dirMeta = append(x.dirMeta, meta)
+	}
+	return nil
+}
+
+func (x *extractor) symlink(hdr *tar.Header, name string) error {
+	if reason := checkLinkTarget(name, hdr.Linkname); reason != "" {
+		return x.reject(hdr.Name, reason)
+	}
+	if err := x.prepareParent(hdr, name); err != nil {
+		return err
+	}
+	if x.dirs[name] {
+		return x.reject(hdr.Name, "the entry would replace a directory")
+	}
+	if err := x.clear(hdr, name); err != nil {
+		return err
+	}
+	if err := x.root.Symlink(hdr.Linkname, name); err != nil {
+		return x.writeError(hdr, err)
+	}
+	x.links[name] = true
+	return nil
+}
+
+// finishDirs gives directories their archived modes and times, last: creating their
+// contents would change the times, and a read-only mode would stop the writes.
+// In reverse archive order, which puts children before their parents.
+func (x *extractor) finishDirs() error {
+	for i := len(x.dirMeta) - 1; i >= 0; i-- {
+		d := x.dirMeta[i]
+		if err := x.root.Chmod(d.name, d.mode); err != nil {
+			return err
+		}
+		if !d.mtime.IsZero() {
+			if err := x.root.Chtimes(d.name, d.mtime, d.mtime); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
