@@ -15,8 +15,8 @@ import (
 )
 
 // The migration sets, applied in this order. Each is versioned on its own, so a
-// host that started with Migrate can later switch to MigrateStandalone (or the
-// other way round) without reapplying anything.
+// database set up with MigrateStandalone can later be maintained with Migrate
+// alone (for example once the host platform owns the tables).
 const (
 	setHost    = "host"    // minimal orders, provisions, assets, user_permissions
 	setBackups = "backups" // the backups table and its invariants

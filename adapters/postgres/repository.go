@@ -34,11 +34,20 @@ const (
 const backupColumns = `id, order_id, provision_id, name, status, asset_id, size_bytes, sha256,
 	error, created_at, completed_at, heartbeat_at, last_restored_at, deleting`
 
-// listByProvisionSQL is served by backups_provision_created_idx in index order, so
-// it needs neither a sequential scan nor a sort (a test checks the plan).
-const listByProvisionSQL = `SELECT ` + backupColumns + ` FROM backups
-	WHERE provision_id = $1
-	ORDER BY created_at DESC, id DESC`
+// The read queries. Each is served by an index (a test checks the plans):
+// listing and counting by backups_provision_created_idx, the active check by the
+// partial unique index, the stale query by the partial backups_stale_idx.
+const (
+	listByProvisionSQL = `SELECT ` + backupColumns + ` FROM backups
+		WHERE provision_id = $1
+		ORDER BY created_at DESC, id DESC`
+	countByProvisionSQL = `SELECT count(*) FROM backups WHERE provision_id = $1`
+	hasActiveSQL        = `SELECT EXISTS (
+		SELECT 1 FROM backups WHERE order_id = $1 AND status IN ('creating', 'restoring'))`
+	listStaleSQL = `SELECT ` + backupColumns + ` FROM backups
+		WHERE status IN ('creating', 'restoring') AND coalesce(heartbeat_at, created_at) < $1
+		ORDER BY coalesce(heartbeat_at, created_at), id`
+)
 
 // Create inserts b in status creating if the order has no active operation and the
 // provision holds fewer than limit backups. The count and the insert run in one
@@ -138,7 +147,7 @@ func (r *Repository) ListByProvision(ctx context.Context, provision ports.Provis
 // CountByProvision returns how many backups the provision holds, in any status.
 func (r *Repository) CountByProvision(ctx context.Context, provision ports.ProvisionID) (int, error) {
 	var n int
-	if err := r.db.QueryRow(ctx, `SELECT count(*) FROM backups WHERE provision_id = $1`, provision).Scan(&n); err != nil {
+	if err := r.db.QueryRow(ctx, countByProvisionSQL, provision).Scan(&n); err != nil {
 		return 0, dbError("count backups of provision "+provision.String(), err)
 	}
 	return n, nil
@@ -148,8 +157,7 @@ func (r *Repository) CountByProvision(ctx context.Context, provision ports.Provi
 // restoring.
 func (r *Repository) HasActiveOperation(ctx context.Context, order ports.OrderID) (bool, error) {
 	var active bool
-	err := r.db.QueryRow(ctx, `SELECT EXISTS (
-		SELECT 1 FROM backups WHERE order_id = $1 AND status IN ('creating', 'restoring'))`, order).Scan(&active)
+	err := r.db.QueryRow(ctx, hasActiveSQL, order).Scan(&active)
 	if err != nil {
 		return false, dbError("check active operation of order "+order.String(), err)
 	}
@@ -200,9 +208,7 @@ func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status po
 // ListStale returns the creating and restoring backups whose heartbeat (or, if
 // they never had one, creation time) is older than before, oldest first.
 func (r *Repository) ListStale(ctx context.Context, before time.Time) ([]ports.Backup, error) {
-	list, err := r.queryBackups(ctx, `SELECT `+backupColumns+` FROM backups
-		WHERE status IN ('creating', 'restoring') AND coalesce(heartbeat_at, created_at) < $1
-		ORDER BY coalesce(heartbeat_at, created_at), id`, before)
+	list, err := r.queryBackups(ctx, listStaleSQL, before)
 	if err != nil {
 		return nil, dbError("list stale backups", err)
 	}

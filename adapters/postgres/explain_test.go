@@ -1,0 +1,105 @@
+package postgres_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/savepoint-dev/savepoint/adapters/postgres"
+)
+
+// TestQueryPlans checks that the repository's read queries are served by the
+// indexes meant for them, on a table large enough that the planner has a real
+// choice: 20,000 backups over 2,000 provisions, statistics up to date. (On a
+// near-empty table a sequential scan is the right plan, so a test there would
+// prove nothing; disabling sequential scans would only prove that an index
+// exists.)
+func TestQueryPlans(t *testing.T) {
+	t.Parallel()
+	pool := standalone(t)
+	exec(t, pool, `
+		INSERT INTO orders (id, owner_id)
+			SELECT md5('order' || g)::uuid, gen_random_uuid() FROM generate_series(1, 2000) g;
+		INSERT INTO provisions (id, order_id, kind, is_primary, role)
+			SELECT md5('provision' || g)::uuid, md5('order' || g)::uuid, 'deployment', true, 'game_server'
+			FROM generate_series(1, 2000) g;
+		-- Ten backups per provision, made over weeks, so each provision's rows are
+		-- spread through the table; one order in a hundred has an operation running.
+		INSERT INTO backups (order_id, provision_id, name, status, created_at, heartbeat_at)
+			SELECT md5('order' || (g % 2000 + 1))::uuid, md5('provision' || (g % 2000 + 1))::uuid,
+				'Backup ' || g,
+				CASE WHEN g <= 20 THEN 'creating' WHEN g % 7 = 0 THEN 'failed' ELSE 'ready' END,
+				now() - g * interval '1 minute',
+				CASE WHEN g <= 20 THEN now() - g * interval '1 second' END
+			FROM generate_series(1, 20000) g;
+		ANALYZE`)
+
+	var provision uuid.UUID
+	if err := pool.QueryRow(t.Context(), `SELECT md5('provision' || 1234)::uuid`).Scan(&provision); err != nil {
+		t.Fatal(err)
+	}
+	var order uuid.UUID
+	if err := pool.QueryRow(t.Context(), `SELECT md5('order' || 1234)::uuid`).Scan(&order); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		query string
+		sql   string
+		arg   any
+		index string
+	}{
+		{"listing a provision's backups", postgres.ListByProvisionSQL, provision, "backups_provision_created_idx"},
+		{"counting a provision's backups", postgres.CountByProvisionSQL, provision, "backups_provision_created_idx"},
+		{"checking an order for an operation in progress", postgres.HasActiveSQL, order, "backups_one_active_per_order"},
+		{"finding stale operations", postgres.ListStaleSQL, time.Now().Add(-2 * time.Minute), ""},
+	} {
+		t.Run(tc.query+" uses an index, not a sequential scan", func(t *testing.T) {
+			var out []byte
+			if err := pool.QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+tc.sql, tc.arg).Scan(&out); err != nil {
+				t.Fatalf("EXPLAIN: %v", err)
+			}
+			var plans []struct{ Plan planNode }
+			if err := json.Unmarshal(out, &plans); err != nil || len(plans) != 1 {
+				t.Fatalf("decoding the plan: %v\n%s", err, out)
+			}
+			var nodes, indexes []string
+			plans[0].Plan.walk(func(n planNode) {
+				nodes = append(nodes, n.NodeType)
+				if n.IndexName != "" {
+					indexes = append(indexes, n.IndexName)
+				}
+				if n.NodeType == "Seq Scan" {
+					t.Errorf("sequential scan on %s", n.RelationName)
+				}
+			})
+			switch {
+			case len(indexes) == 0:
+				t.Errorf("no index used")
+			case tc.index != "" && !slices.Contains(indexes, tc.index):
+				t.Errorf("uses %v, want %s", indexes, tc.index)
+			}
+			if t.Failed() {
+				t.Logf("plan nodes: %s", strings.Join(nodes, " > "))
+			}
+		})
+	}
+}
+
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	RelationName string     `json:"Relation Name"`
+	IndexName    string     `json:"Index Name"`
+	Plans        []planNode `json:"Plans"`
+}
+
+func (n planNode) walk(visit func(planNode)) {
+	visit(n)
+	for _, c := range n.Plans {
+		c.walk(visit)
+	}
+}
