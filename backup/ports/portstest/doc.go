@@ -5,7 +5,7 @@
 // the semantics the port documents, the way gocloud.dev's drivertest checks every
 // blob driver.
 //
-// Each suite takes a harness whose constructor returns a fresh, empty instance per
-// subtest; subtests run in parallel. Where a suite relies on behaviour the port's
-// doc comments leave open, its Run documentation says so.
+// Each suite takes a harness whose New returns a fresh instance for one subtest.
+// Where a suite relies on behaviour the port's doc comments leave open, its
+// documentation says so.
 package portstest
