@@ -1,0 +1,317 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/savepoint-dev/savepoint/backup"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// service is what the handlers need of *backup.Service; an interface only so
+// that OpenAPI can register the operations without one.
+type service interface {
+	CreateBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, name string) (backup.Backup, error)
+	ListBackups(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID) ([]backup.Backup, error)
+	GetBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, id backup.BackupID) (backup.Backup, error)
+	DeleteBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, id backup.BackupID) error
+	RestoreBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, id backup.BackupID) (backup.Backup, error)
+	Download(ctx context.Context, user backup.UserID, id backup.AssetID) (*backup.Download, error)
+}
+
+var _ service = (*backup.Service)(nil)
+
+// The operation IDs: stable names for generated clients.
+const (
+	opListBackups   = "list-backups"
+	opCreateBackup  = "create-backup"
+	opGetBackup     = "get-backup"
+	opDeleteBackup  = "delete-backup"
+	opRestoreBackup = "restore-backup"
+	opDownloadAsset = "download-asset"
+)
+
+const (
+	backupsPath = "/api/v1/orders/{order_id}/provisions/{provision_id}/backups"
+	backupPath  = backupsPath + "/{backup_id}"
+)
+
+// BackupView is a backup as clients see it. Fields that are not known yet are
+// null rather than absent, so every field is always present.
+type BackupView struct {
+	ID     string `json:"id" format:"uuid" doc:"The backup's ID."`
+	Name   string `json:"name" doc:"The name given at creation, or Backup YYYY-MM-DD HH:MM UTC." example:"Before the 1.21 update"`
+	Status string `json:"status" enum:"creating,ready,failed,restoring" doc:"creating and restoring are operations in progress: poll until ready or failed. A failed restore returns the backup to ready, with error set."`
+	// AssetID is the download; set once the backup is ready.
+	AssetID *string `json:"asset_id" format:"uuid" doc:"Set once ready: download the archive with GET /api/v1/assets/{asset_id}."`
+	// SizeBytes is the archive's size; set once the backup is ready.
+	SizeBytes *int64 `json:"size_bytes" minimum:"0" doc:"The archive's size in bytes; set once ready."`
+	// SHA256 is the archive's checksum, also its download's ETag.
+	SHA256 *string `json:"sha256" pattern:"^[0-9a-f]{64}$" doc:"Hex SHA-256 of the archive; set once ready, checked before every restore."`
+	// Error says why the backup failed, or why its last restore did.
+	Error       *string    `json:"error" doc:"Why the backup failed, or (status ready) why the last restore did not complete. Null when nothing failed."`
+	CreatedAt   time.Time  `json:"created_at" doc:"When the backup was requested (RFC 3339, UTC)."`
+	CompletedAt *time.Time `json:"completed_at" doc:"When the archive was stored or the backup failed (RFC 3339, UTC)."`
+	// LastRestoredAt lets a client show when the server's data was last restored.
+	LastRestoredAt *time.Time `json:"last_restored_at" doc:"When a restore of this backup last completed (RFC 3339, UTC)."`
+}
+
+// NewBackupView returns the view of b that the API sends.
+func NewBackupView(b backup.Backup) BackupView {
+	v := BackupView{
+		ID:        b.ID.String(),
+		Name:      b.Name,
+		Status:    string(b.Status),
+		CreatedAt: b.CreatedAt.UTC(),
+	}
+	if !b.AssetID.IsZero() {
+		id := b.AssetID.String()
+		v.AssetID = &id
+		v.SizeBytes = &b.SizeBytes // recorded together with the asset
+	}
+	if b.SHA256 != "" {
+		v.SHA256 = &b.SHA256
+	}
+	if b.Error != "" {
+		v.Error = &b.Error
+	}
+	v.CompletedAt = optionalTime(b.CompletedAt)
+	v.LastRestoredAt = optionalTime(b.LastRestoredAt)
+	return v
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// BackupList is the body of list-backups: an object rather than a bare array, so
+// that fields (paging, the limit) can be added without breaking clients.
+type BackupList struct {
+	Backups []BackupView `json:"backups" nullable:"false" doc:"The provision's backups, newest first."`
+}
+
+// CreateBackupRequest is the optional body of create-backup. Unknown fields are
+// refused (422 invalid_input), so a misspelt "nmae" is not silently ignored.
+type CreateBackupRequest struct {
+	_    struct{} `additionalProperties:"false"`
+	Name string   `json:"name,omitempty" maxLength:"100" doc:"1–100 printable characters; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC." example:"Before the 1.21 update"`
+}
+
+// The path parameters. huma reads only exported fields of the input struct
+// itself (not of an unexported embedded one), so each input declares its own;
+// Resolve parses them strictly (one textual form per UUID) into the unexported
+// typed IDs.
+type backupsInput struct {
+	OrderID     string `path:"order_id" format:"uuid" doc:"The order (the customer's game server)."`
+	ProvisionID string `path:"provision_id" format:"uuid" doc:"The order's primary game-server provision."`
+	order       backup.OrderID
+	provision   backup.ProvisionID
+}
+
+func (in *backupsInput) Resolve(huma.Context) []error {
+	var errs []error
+	in.order = parseID(&errs, "order_id", in.OrderID, ports.ParseOrderID)
+	in.provision = parseID(&errs, "provision_id", in.ProvisionID, ports.ParseProvisionID)
+	return errs
+}
+
+type createInput struct {
+	OrderID     string `path:"order_id" format:"uuid" doc:"The order (the customer's game server)."`
+	ProvisionID string `path:"provision_id" format:"uuid" doc:"The order's primary game-server provision."`
+	Body        *CreateBackupRequest
+	order       backup.OrderID
+	provision   backup.ProvisionID
+}
+
+func (in *createInput) Resolve(huma.Context) []error {
+	var errs []error
+	in.order = parseID(&errs, "order_id", in.OrderID, ports.ParseOrderID)
+	in.provision = parseID(&errs, "provision_id", in.ProvisionID, ports.ParseProvisionID)
+	return errs
+}
+
+type backupInput struct {
+	OrderID     string `path:"order_id" format:"uuid" doc:"The order (the customer's game server)."`
+	ProvisionID string `path:"provision_id" format:"uuid" doc:"The order's primary game-server provision."`
+	BackupID    string `path:"backup_id" format:"uuid" doc:"The backup, which must belong to the order and provision."`
+	order       backup.OrderID
+	provision   backup.ProvisionID
+	id          backup.BackupID
+}
+
+func (in *backupInput) Resolve(huma.Context) []error {
+	var errs []error
+	in.order = parseID(&errs, "order_id", in.OrderID, ports.ParseOrderID)
+	in.provision = parseID(&errs, "provision_id", in.ProvisionID, ports.ParseProvisionID)
+	in.id = parseID(&errs, "backup_id", in.BackupID, ports.ParseBackupID)
+	return errs
+}
+
+// parseID parses one path ID, adding a validation error (422 invalid_input, with
+// the parameter's location) when it is not a canonical UUID.
+func parseID[T any](errs *[]error, name, raw string, parse func(string) (T, error)) T {
+	id, err := parse(raw)
+	if err != nil {
+		*errs = append(*errs, &huma.ErrorDetail{
+			Message:  "expected a UUID in canonical form, like 0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e",
+			Location: "path." + name,
+			Value:    raw,
+		})
+	}
+	return id
+}
+
+type listOutput struct{ Body BackupList }
+
+type backupOutput struct{ Body BackupView }
+
+func registerBackups(api huma.API, h *handlers) {
+	reg := api.OpenAPI().Components.Schemas
+	huma.Register(api, huma.Operation{
+		OperationID:        opListBackups,
+		Method:             http.MethodGet,
+		Path:               backupsPath,
+		Tags:               []string{tagBackups},
+		Summary:            "List backups",
+		Description:        "Returns the provision's backups, newest first. The caller must own the order or hold ViewAllOrders.",
+		DefaultStatus:      http.StatusOK,
+		Security:           security(),
+		SkipValidateParams: true,
+		Responses:          problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound),
+	}, h.listBackups)
+
+	huma.Register(api, huma.Operation{
+		OperationID: opCreateBackup,
+		Method:      http.MethodPost,
+		Path:        backupsPath,
+		Tags:        []string{tagBackups},
+		Summary:     "Create a backup",
+		Description: "Starts a backup of the game server's data and returns it in status creating; poll get-backup " +
+			"until it is ready (asset_id set) or failed (error set). Only one backup or restore runs per order " +
+			"at a time, and a provision holds at most 10 backups.",
+		DefaultStatus:      http.StatusAccepted,
+		Security:           security(),
+		SkipValidateParams: true,
+		MaxBodyBytes:       createBodyLimit,
+		Responses: problemResponses(reg, true, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeNoSidecar,
+			CodeOperationInProgress, CodeLimitReached, CodeUnavailable),
+	}, h.createBackup)
+
+	huma.Register(api, huma.Operation{
+		OperationID:        opGetBackup,
+		Method:             http.MethodGet,
+		Path:               backupPath,
+		Tags:               []string{tagBackups},
+		Summary:            "Get a backup",
+		Description:        "Returns one backup; poll this while it is creating or restoring.",
+		DefaultStatus:      http.StatusOK,
+		Security:           security(),
+		SkipValidateParams: true,
+		Responses:          problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound),
+	}, h.getBackup)
+
+	huma.Register(api, huma.Operation{
+		OperationID: opDeleteBackup,
+		Method:      http.MethodDelete,
+		Path:        backupPath,
+		Tags:        []string{tagBackups},
+		Summary:     "Delete a backup",
+		Description: "Deletes a ready or failed backup and its archive. If storage fails part-way the backup stays, " +
+			"and deleting it again finishes the job.",
+		DefaultStatus:      http.StatusNoContent,
+		Security:           security(),
+		SkipValidateParams: true,
+		Responses: problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeStatusConflict,
+			CodeUpstreamUnavailable),
+	}, h.deleteBackup)
+
+	huma.Register(api, huma.Operation{
+		OperationID: opRestoreBackup,
+		Method:      http.MethodPost,
+		Path:        backupPath + "/restore",
+		Tags:        []string{tagBackups},
+		Summary:     "Restore a backup",
+		Description: "Starts replacing the game server's data with the backup's and returns the backup in status " +
+			"restoring; poll get-backup until it is ready again. If the restore fails the backup is ready with " +
+			"error set and the server's files are as they were.",
+		DefaultStatus:      http.StatusAccepted,
+		Security:           security(),
+		SkipValidateParams: true,
+		Responses: problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeStatusConflict,
+			CodeNoSidecar, CodeOperationInProgress, CodeUnavailable),
+	}, h.restoreBackup)
+}
+
+func (h *handlers) listBackups(ctx context.Context, in *backupsInput) (*listOutput, error) {
+	user, err := userFrom(ctx)
+	if err != nil {
+		return nil, failure(ctx, h.log, err)
+	}
+	list, err := h.svc.ListBackups(ctx, user, in.order, in.provision)
+	if err != nil {
+		return nil, failure(ctx, h.log, err, "order_id", in.order)
+	}
+	out := &listOutput{Body: BackupList{Backups: make([]BackupView, 0, len(list))}}
+	for _, b := range list {
+		out.Body.Backups = append(out.Body.Backups, NewBackupView(b))
+	}
+	return out, nil
+}
+
+func (h *handlers) createBackup(ctx context.Context, in *createInput) (*backupOutput, error) {
+	user, err := userFrom(ctx)
+	if err != nil {
+		return nil, failure(ctx, h.log, err)
+	}
+	name := ""
+	if in.Body != nil {
+		name = in.Body.Name
+	}
+	b, err := h.svc.CreateBackup(ctx, user, in.order, in.provision, name)
+	if err != nil {
+		return nil, failure(ctx, h.log, err, "order_id", in.order)
+	}
+	return &backupOutput{Body: NewBackupView(b)}, nil
+}
+
+func (h *handlers) getBackup(ctx context.Context, in *backupInput) (*backupOutput, error) {
+	user, err := userFrom(ctx)
+	if err != nil {
+		return nil, failure(ctx, h.log, err)
+	}
+	b, err := h.svc.GetBackup(ctx, user, in.order, in.provision, in.id)
+	if err != nil {
+		return nil, failure(ctx, h.log, err, "order_id", in.order, "backup_id", in.id)
+	}
+	return &backupOutput{Body: NewBackupView(b)}, nil
+}
+
+func (h *handlers) deleteBackup(ctx context.Context, in *backupInput) (*struct{}, error) {
+	user, err := userFrom(ctx)
+	if err != nil {
+		return nil, failure(ctx, h.log, err)
+	}
+	if err := h.svc.DeleteBackup(ctx, user, in.order, in.provision, in.id); err != nil {
+		return nil, failure(ctx, h.log, err, "order_id", in.order, "backup_id", in.id)
+	}
+	return nil, nil
+}
+
+func (h *handlers) restoreBackup(ctx context.Context, in *backupInput) (*backupOutput, error) {
+	user, err := userFrom(ctx)
+	if err != nil {
+		return nil, failure(ctx, h.log, err)
+	}
+	b, err := h.svc.RestoreBackup(ctx, user, in.order, in.provision, in.id)
+	if err != nil {
+		return nil, failure(ctx, h.log, err, "order_id", in.order, "backup_id", in.id)
+	}
+	return &backupOutput{Body: NewBackupView(b)}, nil
+}
