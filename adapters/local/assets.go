@@ -13,14 +13,13 @@ import (
 type Assets struct {
 	mu     sync.Mutex
 	assets map[ports.AssetID]ports.Asset
-	now    func() time.Time
 }
 
 var _ ports.Assets = (*Assets)(nil)
 
 // NewAssets returns an empty Assets.
 func NewAssets() *Assets {
-	return &Assets{assets: make(map[ports.AssetID]ports.Asset), now: time.Now}
+	return &Assets{assets: make(map[ports.AssetID]ports.Asset)}
 }
 
 // CreateAsset records a. Its ID must be new; ID, OwnerID and Key are required, and
@@ -41,7 +40,7 @@ func (s *Assets) CreateAsset(ctx context.Context, a ports.Asset) error {
 		return fmt.Errorf("local: create asset: asset %s already exists", a.ID)
 	}
 	if a.CreatedAt.IsZero() {
-		a.CreatedAt = s.now()
+		a.CreatedAt = time.Now()
 	}
 	a.CreatedAt = dbTime(a.CreatedAt)
 	s.assets[a.ID] = a

@@ -21,14 +21,13 @@ import (
 type Repository struct {
 	mu      sync.Mutex
 	backups map[ports.BackupID]ports.Backup
-	now     func() time.Time
 }
 
 var _ ports.Repository = (*Repository)(nil)
 
 // NewRepository returns an empty Repository.
 func NewRepository() *Repository {
-	return &Repository{backups: make(map[ports.BackupID]ports.Backup), now: time.Now}
+	return &Repository{backups: make(map[ports.BackupID]ports.Backup)}
 }
 
 // Create stores b in status creating if the order has no active operation and the
@@ -67,7 +66,7 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 		return fmt.Errorf("local: create backup for provision %s (%d of %d): %w", b.ProvisionID, count, limit, ports.ErrLimitReached)
 	}
 	if b.CreatedAt.IsZero() {
-		b.CreatedAt = r.now()
+		b.CreatedAt = time.Now()
 	}
 	b.Deleting = false
 	r.backups[b.ID] = normalize(b)
