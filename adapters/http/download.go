@@ -53,7 +53,9 @@ func registerDownload(api huma.API, h *handlers) {
 	}
 	responses["200"] = &huma.Response{Description: "The whole file.", Headers: common, Content: binary}
 	responses["206"] = &huma.Response{Description: "The requested byte range.", Headers: withRange, Content: binary}
-	responses["416"].Headers = map[string]*huma.Param{"Content-Range": header("bytes */size: the file's size.")}
+	if r := responses["416"]; r != nil {
+		r.Headers = map[string]*huma.Param{"Content-Range": header("bytes */size: the file's size.")}
+	}
 
 	huma.Register(api, huma.Operation{
 		OperationID: opDownloadAsset,

@@ -2,8 +2,13 @@ package http_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,5 +203,56 @@ func TestDownloadFileNames(t *testing.T) {
 				t.Errorf("an ASCII name needs no filename*: %s", header)
 			}
 		})
+	}
+}
+
+// TestDownloadOverARealServer streams a file through net/http on loopback and
+// resumes it half-way, as a download manager does after a dropped connection.
+func TestDownloadOverARealServer(t *testing.T) {
+	w := newWorld(t)
+	content := make([]byte, 8<<20+123)
+	for i := range content {
+		content[i] = byte(i * 7 >> 3)
+	}
+	a := w.seedAsset(w.alice, "big.tar.gz", content)
+	srv := httptest.NewServer(w.handler)
+	defer srv.Close()
+
+	get := func(headers map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+assetURL(a.ID), nil)
+		must(t, err)
+		req.Header.Set("Authorization", "Bearer "+aliceToken)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		res, err := srv.Client().Do(req)
+		must(t, err)
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+
+	full := get(nil)
+	if full.StatusCode != 200 || full.ContentLength != int64(len(content)) {
+		t.Fatalf("status %d, Content-Length %d; want 200 and %d", full.StatusCode, full.ContentLength, len(content))
+	}
+	half := make([]byte, len(content)/2)
+	_, err := io.ReadFull(full.Body, half)
+	must(t, err)
+	full.Body.Close() // the connection drops half-way
+
+	rest := get(map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(half)), "If-Range": full.Header.Get("ETag")})
+	if rest.StatusCode != 206 {
+		t.Fatalf("resume: status %d, want 206", rest.StatusCode)
+	}
+	tail, err := io.ReadAll(rest.Body)
+	must(t, err)
+	got := append(half, tail...)
+	if !bytes.Equal(got, content) {
+		t.Fatalf("the resumed download differs from the file (%d bytes, want %d)", len(got), len(content))
+	}
+	sum := sha256.Sum256(got)
+	if etag := full.Header.Get("ETag"); etag != `"`+hex.EncodeToString(sum[:])+`"` {
+		t.Errorf("ETag %s is not the file's sha256", etag)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/humatest"
@@ -150,6 +151,20 @@ func TestReprovisionGuard(t *testing.T) {
 	w.waitFor(w.order, w.prov, v.ID, "ready")
 	if rec := w.api.Post(path); rec.Code != http.StatusAccepted {
 		t.Fatalf("reprovision after the backup finished: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestHumaServerErrorsAreScrubbed(t *testing.T) {
+	w := newWorld(t)
+	body := iotest.ErrReader(errors.New("disk on fire at 10.0.0.1"))
+	rec := w.call(http.MethodPost, backupsURL(w.order, w.prov), aliceToken, body, "Content-Type: application/json")
+	p := problem(t, rec, http.StatusInternalServerError, sphttp.CodeInternal)
+	if strings.Contains(rec.Body.String(), "10.0.0.1") || len(p.Errors) != 0 {
+		t.Errorf("huma's error detail reached the client: %s", rec.Body)
+	}
+	id := strings.TrimPrefix(p.Instance, "urn:uuid:")
+	if logs := w.logs.String(); id == "" || strings.Count(logs, id) != 1 || !strings.Contains(logs, "disk on fire") {
+		t.Errorf("the cause should be logged once with instance %q; logs:\n%s", id, logs)
 	}
 }
 

@@ -41,6 +41,7 @@ const (
 type world struct {
 	t       *testing.T
 	api     humatest.TestAPI
+	handler http.Handler // the router behind api, for tests over a real server
 	svc     *backup.Service
 	repo    *local.Repository
 	assets  *local.Assets
@@ -57,8 +58,10 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	_, api := humatest.New(quietTB{t})
-	return newWorldOn(t, api)
+	handler, api := humatest.New(quietTB{t})
+	w := newWorldOn(t, api)
+	w.handler = handler
+	return w
 }
 
 // newWorldOn is newWorld on an API the test built.
