@@ -161,7 +161,7 @@ func (Code) Schema(huma.Registry) *huma.Schema {
 	}
 }
 
-// Error returns the detail, so a Problem reads well in logs.
+// Error returns the code and the detail, so a Problem reads well in logs.
 func (p *Problem) Error() string { return string(p.Code) + ": " + p.Detail }
 
 // GetStatus implements huma.StatusError.
@@ -248,10 +248,10 @@ type foreignProblem struct {
 
 // problemTransformer gives every error that huma writes itself (validation,
 // malformed or oversized bodies) the same shape as ours: a Problem with a code.
-// It runs only on this adapter's operations (it is installed on their group), so
-// it changes nothing else in the host's API, and it replaces package globals such
-// as huma.NewError, which would. It must never fail: huma panics when a
-// transformer returns an error.
+// It runs only on this adapter's operations (Register installs it on their
+// group), so the host's other routes keep their own error model, which replacing
+// huma's package global huma.NewError would have changed for every API in the
+// process. It must never fail: huma panics when a transformer returns an error.
 func problemTransformer(log *slog.Logger) huma.Transformer {
 	return func(ctx huma.Context, status string, v any) (any, error) {
 		code, err := strconv.Atoi(status)
@@ -277,6 +277,9 @@ func problemTransformer(log *slog.Logger) huma.Transformer {
 			Code:   c,
 			Detail: fp.Detail,
 			Errors: fp.Errors,
+		}
+		if p.Detail == "" {
+			p.Detail = title
 		}
 		if code >= 500 {
 			// huma puts causes (e.g. a body read error) in errors: log, don't return.
