@@ -67,9 +67,11 @@ func (e *NoSpaceError) Error() string {
 // accepted only if its target is relative, stays inside the destination, and has no
 // ".." after a name (a link through another link could otherwise climb out);
 // permissions are masked to 0777 (setuid, setgid and sticky bits are stripped);
-// ownership is ignored; the Limits cap the declared sizes, counting sparse entries at
-// their full size, and the entry count. Gzip decompression runs ahead in its own
-// goroutine, pipelined with the file writes.
+// ownership is ignored; the Limits cap the declared sizes and the entry count, and
+// the declared total may not exceed the free space; sparse entries are refused (a
+// few hundred bytes can declare gigabytes of holes, and the sidecar never writes
+// them). Gzip decompression runs ahead in its own goroutine, pipelined with the file
+// writes.
 //
 // Extract returns an *ArchiveError for a refused or corrupt archive, a
 // *NoSpaceError when the archive declares more than the free space, ctx's error when
@@ -89,6 +91,12 @@ func Extract(ctx context.Context, archive io.Reader, destination string, limits 
 // extractInto is Extract into an open destination.
 func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, limits Limits, log *slog.Logger) error {
 	recoverSwaps(dest, log)
+	// A refused archive must leave the destination as it was, down to its time,
+	// which creating and removing the staging directory would change.
+	before, err := dest.Stat(".")
+	if err != nil {
+		return err
+	}
 	suffix := randomSuffix()
 	staging := stagingPrefix + suffix
 	if err := dest.Mkdir(staging, 0o700); err != nil {
@@ -105,6 +113,8 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, limits L
 	if err != nil {
 		if rerr := dest.RemoveAll(staging); rerr != nil {
 			log.Error("could not remove the staging directory of a failed extraction", "dir", staging, "error", rerr)
+		} else {
+			_ = dest.Chtimes(".", time.Time{}, before.ModTime()) // cosmetic: best effort
 		}
 		return err
 	}
@@ -134,11 +144,11 @@ type extractor struct {
 	limits Limits
 	free   int64
 
-	entries int
-	total   int64
-	current string // name of the entry being read, for corruption reports
-	dirs    map[string]bool
-	links   map[string]bool
+	entries  int
+	total    int64
+	current  string // name of the entry being read, for corruption reports
+	dirs     map[string]bool
+	links    map[string]bool
 	dirMeta  []dirMeta
 	dirIndex map[string]int
 	buf      []byte
@@ -233,11 +243,16 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		}
 		return x.reject(hdr.Name, "the entry names the destination itself")
 	}
+	if hdr.Typeflag == tar.TypeGNUSparse || isPAXSparse(hdr) {
+		// The cheapest decompression bomb: a few hundred bytes declaring gigabytes
+		// of holes. The sidecar never writes sparse entries, so no backup has one.
+		return x.reject(hdr.Name, fmt.Sprintf("sparse entries are not supported (this one declares %s)", formatBytes(hdr.Size)))
+	}
 	if reserved(strings.SplitN(name, "/", 2)[0]) {
 		return nil // the server's own temporary names: never part of a backup
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+	case tar.TypeReg, tar.TypeCont:
 		return x.file(hdr, name, tr)
 	case tar.TypeDir:
 		return x.dir(hdr, name)
@@ -252,6 +267,15 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 	default:
 		return x.reject(hdr.Name, fmt.Sprintf("unsupported entry type %q", hdr.Typeflag))
 	}
+}
+
+func isPAXSparse(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // entryName validates an archive name and returns it cleaned, slash-separated.

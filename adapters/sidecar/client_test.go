@@ -1,0 +1,132 @@
+package sidecar_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// startSeedSidecar serves a FileIO that implements no RPC, like a sidecar that
+// predates StreamArchive, with a healthy health service.
+func startSeedSidecar(t *testing.T) string {
+	t.Helper()
+	s := grpc.NewServer()
+	sidecarpb.RegisterFileIOServer(s, sidecarpb.UnimplementedFileIOServer{})
+	hs := health.NewServer()
+	hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(s, hs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(s.Stop)
+	return ln.Addr().String()
+}
+
+func TestClient(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("StreamArchive on a sidecar without it reports ErrUnsupported", func(t *testing.T) {
+		c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: startSeedSidecar(t)}, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.StreamArchive(ctx, []string{"/data"})
+		if !errors.Is(err, ports.ErrUnsupported) {
+			t.Fatalf("error %v, want ErrUnsupported", err)
+		}
+		if errors.Is(err, ports.ErrCluster) {
+			t.Fatalf("error %v wraps ErrCluster: callers would fail instead of falling back", err)
+		}
+	})
+
+	t.Run("an unreachable sidecar fails Dial with ErrCluster, promptly", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close() // nothing listens there now
+		d, err := sidecar.NewDialer(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
+			return sidecar.Endpoint{Address: addr, Secret: testSecret}, nil
+		}, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = d.Dial(ctx, ports.Provision{ID: ports.NewProvisionID(), Role: ports.RoleSidecar})
+		if !errors.Is(err, ports.ErrCluster) {
+			t.Fatalf("error %v, want ErrCluster", err)
+		}
+		if remoteCode(t, err) != codes.Unavailable {
+			t.Fatalf("code %s, want Unavailable", remoteCode(t, err))
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("Dial took %v to give up", took)
+		}
+	})
+
+	t.Run("a resolver failure fails Dial with ErrCluster and the cause", func(t *testing.T) {
+		unknown := errors.New("no pod for this provision")
+		d, err := sidecar.NewDialer(func(context.Context, ports.Provision) (sidecar.Endpoint, error) { return sidecar.Endpoint{}, unknown }, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Dial(ctx, ports.Provision{})
+		if !errors.Is(err, ports.ErrCluster) || !errors.Is(err, unknown) {
+			t.Fatalf("error %v, want ErrCluster wrapping the resolver's error", err)
+		}
+	})
+
+	t.Run("Dial connects through the resolver", func(t *testing.T) {
+		srv := startServer(t, sidecar.Options{})
+		want := ports.NewProvisionID()
+		d, err := sidecar.NewDialer(func(_ context.Context, p ports.Provision) (sidecar.Endpoint, error) {
+			if p.ID != want {
+				return sidecar.Endpoint{}, errors.New("asked for the wrong provision")
+			}
+			return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret}, nil
+		}, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fio, err := d.Dial(ctx, ports.Provision{ID: want, Role: ports.RoleSidecar})
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		defer fio.Close()
+		if err := fio.DeleteFile(ctx, srv.path("nothing")); err != nil {
+			t.Fatalf("DeleteFile: %v", err)
+		}
+	})
+
+	t.Run("a cancelled context is reported as such", func(t *testing.T) {
+		srv := startServer(t, sidecar.Options{})
+		c := srv.client(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		err := c.DeleteFile(cctx, srv.path("x"))
+		if !errors.Is(err, ports.ErrCluster) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("error %v, want ErrCluster matching context.Canceled", err)
+		}
+	})
+
+	t.Run("NewDialer needs a resolver", func(t *testing.T) {
+		if _, err := sidecar.NewDialer(nil, sidecar.ClientOptions{}); err == nil {
+			t.Fatal("NewDialer accepted a nil resolver")
+		}
+	})
+}

@@ -1,0 +1,154 @@
+package sidecar_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+func TestRoots(t *testing.T) {
+	outside := t.TempDir() // a sibling of the root, never reachable
+	secret := filepath.Join(outside, "secret.txt")
+	if err := os.WriteFile(secret, []byte("outside the roots"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, sidecar.Options{})
+	c := srv.client(t)
+	ctx := context.Background()
+	inside := srv.path("inside.txt")
+	if err := os.WriteFile(inside, []byte("inside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	archive := srv.path("backup.tar.gz")
+	if err := c.CompressFiles(ctx, []string{srv.mkdir(t, "data")}, archive); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, srv.path("escape")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, srv.path("secret-link")); err != nil {
+		t.Fatal(err)
+	}
+
+	readErr := func(p string) error {
+		r, err := c.ReadFile(ctx, p)
+		if err == nil {
+			r.Close()
+		}
+		return err
+	}
+	streamErr := func(p string) error {
+		r, err := c.StreamArchive(ctx, []string{p})
+		if err == nil {
+			r.Close()
+		}
+		return err
+	}
+	denied := []struct {
+		name string
+		call func() error
+	}{
+		{"reading a file outside", func() error { return readErr(secret) }},
+		{"reading /etc/passwd", func() error { return readErr("/etc/passwd") }},
+		{"reading through .. out of the root", func() error { return readErr(srv.Root + "/../" + filepath.Base(outside) + "/secret.txt") }},
+		{"reading through a directory link out of the root", func() error { return readErr(srv.path("escape", "secret.txt")) }},
+		{"reading a file link out of the root", func() error { return readErr(srv.path("secret-link")) }},
+		{"writing outside", func() error { return c.WriteFile(ctx, filepath.Join(outside, "new.txt"), 1, strings.NewReader("x")) }},
+		{"writing through a link out of the root", func() error { return c.WriteFile(ctx, srv.path("escape", "new.txt"), 1, strings.NewReader("x")) }},
+		{"deleting outside", func() error { return c.DeleteFile(ctx, secret) }},
+		{"deleting through a link out of the root", func() error { return c.DeleteFile(ctx, srv.path("escape", "secret.txt")) }},
+		{"compressing a source outside", func() error { return c.CompressFiles(ctx, []string{outside}, srv.path("o.tar.gz")) }},
+		{"compressing through a link out of the root", func() error { return c.CompressFiles(ctx, []string{srv.path("escape")}, srv.path("o.tar.gz")) }},
+		{"compressing to an output outside", func() error { return c.CompressFiles(ctx, []string{srv.path("data")}, filepath.Join(outside, "o.tar.gz")) }},
+		{"streaming the file system root", func() error { return streamErr("/") }},
+		{"extracting an archive from outside", func() error { return c.ExtractTo(ctx, filepath.Join(outside, "x.tar.gz"), srv.path("dest")) }},
+		{"extracting into a destination outside", func() error { return c.ExtractTo(ctx, archive, filepath.Join(outside, "dest")) }},
+		{"extracting through a link out of the root", func() error { return c.ExtractTo(ctx, archive, srv.path("escape", "dest")) }},
+	}
+	for _, tc := range denied {
+		t.Run("refuses "+tc.name, func(t *testing.T) {
+			err := tc.call()
+			if !errors.Is(err, ports.ErrCluster) {
+				t.Fatalf("error %v does not wrap ErrCluster", err)
+			}
+			wantCode(t, err, codes.PermissionDenied)
+			if !errors.Is(err, fs.ErrPermission) {
+				t.Fatalf("error %v does not match fs.ErrPermission", err)
+			}
+		})
+	}
+	t.Run("left everything outside untouched", func(t *testing.T) {
+		entries, err := os.ReadDir(outside)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Name() != "secret.txt" {
+			t.Fatalf("outside the root: %v, want only secret.txt", entries)
+		}
+		if b, _ := os.ReadFile(secret); string(b) != "outside the roots" {
+			t.Fatalf("secret.txt changed: %q", b)
+		}
+	})
+
+	invalid := []struct {
+		name string
+		call func() error
+	}{
+		{"a relative path", func() error { return readErr("inside.txt") }},
+		{"an empty path", func() error { return readErr("") }},
+		{"writing over a root itself", func() error { return c.WriteFile(ctx, srv.Root, 1, strings.NewReader("x")) }},
+		{"deleting a root itself", func() error { return c.DeleteFile(ctx, srv.Root) }},
+		{"writing a reserved temporary name", func() error {
+			return c.WriteFile(ctx, srv.path(".savepoint-tmp-x"), 1, strings.NewReader("x"))
+		}},
+	}
+	for _, tc := range invalid {
+		t.Run("refuses "+tc.name+" as invalid", func(t *testing.T) {
+			wantCode(t, tc.call(), codes.InvalidArgument)
+		})
+	}
+
+	t.Run("reports a missing file as not found", func(t *testing.T) {
+		err := readErr(srv.path("missing.txt"))
+		wantCode(t, err, codes.NotFound, "missing.txt")
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("error %v does not match fs.ErrNotExist", err)
+		}
+	})
+
+	t.Run("refuses to read or delete a directory", func(t *testing.T) {
+		wantCode(t, readErr(srv.path("data")), codes.FailedPrecondition, "directory")
+		wantCode(t, c.DeleteFile(ctx, srv.path("data")), codes.FailedPrecondition, "directory")
+	})
+
+	t.Run("follows links that stay inside the root", func(t *testing.T) {
+		if err := os.Symlink("inside.txt", srv.path("inside-link")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.ReadFile(ctx, srv.path("inside-link"))
+		if err != nil {
+			t.Fatalf("reading a link inside the root: %v", err)
+		}
+		r.Close()
+	})
+}
+
+func TestWriteFileRefusesWhatDoesNotFit(t *testing.T) {
+	srv := startServer(t, sidecar.Options{})
+	p := srv.path("huge.tar.gz")
+	const huge = 1 << 60
+	err := srv.client(t).WriteFile(context.Background(), p, huge, strings.NewReader(""))
+	wantCode(t, err, codes.ResourceExhausted, "1.0 EiB", "free", p)
+	if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the refused file exists: %v", err)
+	}
+}
