@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything the server can be told, by flag or environment variable.
+// Nothing is required: without DATABASE_URL, S3 or sidecar settings the server
+// runs zero-config, entirely in this process.
+type config struct {
+	Addr       string
+	Dir        string
+	Dashboard  string
+	DemoToken  string
+	AdminToken string
+	DemoOrders int
+	LogFormat  string
+
+	DatabaseURL string
+
+	S3Endpoint  string
+	S3Bucket    string
+	S3Region    string
+	S3AccessKey string
+	S3SecretKey string
+	S3PathStyle bool
+	S3CAFile    string
+
+	SidecarAddr       string
+	SidecarSecret     string
+	SidecarSecretFile string
+	SidecarDataDir    string
+	SidecarTempDir    string
+
+	StaleAfter        time.Duration
+	HeartbeatInterval time.Duration
+	MaxConcurrent     int
+	ShutdownTimeout   time.Duration
+}
+
+// parseConfig reads flags, each defaulting to its environment variable.
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("savepoint-server", flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		if v, err := strconv.Atoi(getenv(name)); err == nil {
+			return v
+		}
+		return def
+	}
+	envDur := func(name string, def time.Duration) time.Duration {
+		if v, err := time.ParseDuration(getenv(name)); err == nil {
+			return v
+		}
+		return def
+	}
+	envBool := func(name string, def bool) bool {
+		if v, err := strconv.ParseBool(getenv(name)); err == nil {
+			return v
+		}
+		return def
+	}
+
+	fs.StringVar(&c.Addr, "addr", env("SAVEPOINT_ADDR", "127.0.0.1:8080"), "listen address (SAVEPOINT_ADDR)")
+	fs.StringVar(&c.Dir, "dir", env("SAVEPOINT_DIR", "var"), "zero-config state: sample game data, sidecar temp files, stored archives (SAVEPOINT_DIR)")
+	fs.StringVar(&c.Dashboard, "dashboard", env("SAVEPOINT_DASHBOARD", "examples/dashboard/dist"), "built dashboard to serve at / when present (SAVEPOINT_DASHBOARD)")
+	fs.StringVar(&c.DemoToken, "demo-token", env("SAVEPOINT_DEMO_TOKEN", ""), "API token of the demo user; random when empty (SAVEPOINT_DEMO_TOKEN)")
+	fs.StringVar(&c.AdminToken, "admin-token", env("SAVEPOINT_ADMIN_TOKEN", ""), "API token of a support user with ViewAllOrders; none when empty (SAVEPOINT_ADMIN_TOKEN)")
+	fs.IntVar(&c.DemoOrders, "demo-orders", envInt("SAVEPOINT_DEMO_ORDERS", 1), "number of demo orders (SAVEPOINT_DEMO_ORDERS)")
+	fs.StringVar(&c.LogFormat, "log-format", env("SAVEPOINT_LOG_FORMAT", "text"), "text or json (SAVEPOINT_LOG_FORMAT)")
+
+	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL connection string; runs migrations (DATABASE_URL)")
+
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", env("SAVEPOINT_S3_ENDPOINT", ""), "S3-compatible endpoint URL (SAVEPOINT_S3_ENDPOINT)")
+	fs.StringVar(&c.S3Bucket, "s3-bucket", env("SAVEPOINT_S3_BUCKET", ""), "bucket for archives; enables S3 (SAVEPOINT_S3_BUCKET)")
+	fs.StringVar(&c.S3Region, "s3-region", env("SAVEPOINT_S3_REGION", ""), "bucket region (SAVEPOINT_S3_REGION)")
+	fs.StringVar(&c.S3AccessKey, "s3-access-key", env("SAVEPOINT_S3_ACCESS_KEY", ""), "static access key; the SDK's default chain when empty (SAVEPOINT_S3_ACCESS_KEY)")
+	c.S3SecretKey = getenv("SAVEPOINT_S3_SECRET_KEY") // never a flag: flags show up in ps
+	fs.BoolVar(&c.S3PathStyle, "s3-path-style", envBool("SAVEPOINT_S3_PATH_STYLE", true), "path-style bucket addressing (SAVEPOINT_S3_PATH_STYLE)")
+	fs.StringVar(&c.S3CAFile, "s3-ca-file", env("SAVEPOINT_S3_CA_FILE", ""), "PEM roots to trust for the S3 endpoint (SAVEPOINT_S3_CA_FILE)")
+
+	fs.StringVar(&c.SidecarAddr, "sidecar-addr", env("SAVEPOINT_SIDECAR_ADDR", ""), "address of a remote FileIO sidecar; in-process when empty (SAVEPOINT_SIDECAR_ADDR)")
+	c.SidecarSecret = getenv("SAVEPOINT_SIDECAR_SECRET")
+	fs.StringVar(&c.SidecarSecretFile, "sidecar-secret-file", env("SAVEPOINT_SIDECAR_SECRET_FILE", ""), "file holding the sidecar's secret (or SAVEPOINT_SIDECAR_SECRET)")
+	fs.StringVar(&c.SidecarDataDir, "sidecar-data-dir", env("SAVEPOINT_SIDECAR_DATA_DIR", "/data"), "the game data directory as the remote sidecar sees it")
+	fs.StringVar(&c.SidecarTempDir, "sidecar-temp-dir", env("SAVEPOINT_SIDECAR_TEMP_DIR", "/tmp"), "the scratch directory as the remote sidecar sees it")
+
+	fs.DurationVar(&c.StaleAfter, "stale-after", envDur("SAVEPOINT_STALE_AFTER", 0), "settle operations whose heartbeat is older (default 2m)")
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", envDur("SAVEPOINT_HEARTBEAT_INTERVAL", 0), "heartbeat of running operations (default 15s)")
+	fs.IntVar(&c.MaxConcurrent, "max-concurrent", envInt("SAVEPOINT_MAX_CONCURRENT", 0), "creates and restores run at once (default 4)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("SAVEPOINT_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for running operations")
+
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.finish()
+}
+
+func (c *config) finish() error {
+	var errs []error
+	if c.DemoOrders < 1 {
+		errs = append(errs, fmt.Errorf("-demo-orders %d: need at least 1", c.DemoOrders))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("-log-format %q: text or json", c.LogFormat))
+	}
+	if c.S3Bucket == "" && (c.S3Endpoint != "" || c.S3AccessKey != "") {
+		errs = append(errs, errors.New("S3 settings given without -s3-bucket"))
+	}
+	if c.S3AccessKey != "" && c.S3SecretKey == "" {
+		errs = append(errs, errors.New("-s3-access-key needs SAVEPOINT_S3_SECRET_KEY"))
+	}
+	if c.SidecarAddr != "" {
+		if c.SidecarSecretFile != "" {
+			b, err := os.ReadFile(c.SidecarSecretFile)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reading the sidecar secret: %w", err))
+			}
+			c.SidecarSecret = strings.TrimSpace(string(b))
+		}
+		if c.SidecarSecret == "" {
+			errs = append(errs, errors.New("-sidecar-addr needs -sidecar-secret-file or SAVEPOINT_SIDECAR_SECRET"))
+		}
+	}
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Dir = dir
+	return errors.Join(errs...)
+}
+
+// mode describes, for the start-up log, which real pieces are in use.
+func (c config) mode() string {
+	var parts []string
+	add := func(real bool, yes, no string) {
+		if real {
+			parts = append(parts, yes)
+		} else {
+			parts = append(parts, no)
+		}
+	}
+	add(c.DatabaseURL != "", "postgres", "in-memory repository")
+	add(c.S3Bucket != "", "s3", "local object store")
+	add(c.SidecarAddr != "", "remote sidecar", "in-process sidecar")
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
+	"github.com/savepoint-dev/savepoint/backup"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// The demo's IDs are fixed, so that replicas sharing a database seed the same
+// rows and a restarted server finds its backups again.
+var (
+	demoUserID  = mustID(ports.ParseUserID, "00000000-0000-4000-8000-00000000a001")
+	adminUserID = mustID(ports.ParseUserID, "00000000-0000-4000-8000-00000000a002")
+)
+
+func mustID[T any](parse func(string) (T, error), s string) T {
+	id, err := parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+// demoOrder is one seeded order with its game server and sidecar provisions.
+type demoOrder struct {
+	OrderID     ports.OrderID     `json:"order_id"`
+	ProvisionID ports.ProvisionID `json:"provision_id"`
+	SidecarID   ports.ProvisionID `json:"-"`
+}
+
+func demoOrders(n int) []demoOrder {
+	orders := make([]demoOrder, n)
+	for k := range orders {
+		orders[k] = demoOrder{
+			OrderID:     mustID(ports.ParseOrderID, fmt.Sprintf("00000000-0000-4000-8001-%012x", k+1)),
+			ProvisionID: mustID(ports.ParseProvisionID, fmt.Sprintf("00000000-0000-4000-8002-%012x", k+1)),
+			SidecarID:   mustID(ports.ParseProvisionID, fmt.Sprintf("00000000-0000-4000-8003-%012x", k+1)),
+		}
+	}
+	return orders
+}
+
+// seedDemo records the demo orders (owned by the demo user) and the support
+// user's permission. It is idempotent: replicas and restarts may all run it.
+func seedDemo(ctx context.Context, cat catalog, orders []demoOrder, admin bool) error {
+	for _, o := range orders {
+		if _, err := cat.GetOrder(ctx, o.OrderID); err == nil {
+			continue
+		} else if !errors.Is(err, ports.ErrNotFound) {
+			return err
+		}
+		if err := cat.CreateOrder(ctx, ports.Order{ID: o.OrderID, OwnerID: demoUserID}); err != nil {
+			return fmt.Errorf("seeding order %s: %w", o.OrderID, err)
+		}
+		for _, p := range []ports.Provision{
+			{ID: o.ProvisionID, OrderID: o.OrderID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer},
+			{ID: o.SidecarID, OrderID: o.OrderID, Kind: ports.KindDeployment, Role: ports.RoleSidecar},
+		} {
+			if err := cat.CreateProvision(ctx, p); err != nil {
+				return fmt.Errorf("seeding provision %s: %w", p.ID, err)
+			}
+		}
+	}
+	if admin {
+		return cat.GrantViewAllOrders(ctx, adminUserID)
+	}
+	return nil
+}
+
+// tokens authenticates the demo's bearer tokens. A platform plugs in its own
+// session or token check here.
+type tokens map[string]backup.UserID
+
+func newTokens(cfg *config) tokens {
+	if cfg.DemoToken == "" {
+		b := make([]byte, 24)
+		rand.Read(b)
+		cfg.DemoToken = hex.EncodeToString(b)
+	}
+	t := tokens{cfg.DemoToken: demoUserID}
+	if cfg.AdminToken != "" {
+		t[cfg.AdminToken] = adminUserID
+	}
+	return t
+}
+
+// verify compares against every token in constant time, so response timing does
+// not reveal how much of a guess was right.
+func (t tokens) verify(_ context.Context, token string) (backup.UserID, error) {
+	var found backup.UserID
+	for known, user := range t {
+		if subtle.ConstantTimeCompare([]byte(known), []byte(token)) == 1 {
+			found = user
+		}
+	}
+	if found.IsZero() {
+		return found, sphttp.ErrBadCredentials
+	}
+	return found, nil
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/samber/do/v2"
+
+	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
+	"github.com/savepoint-dev/savepoint/backup"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// webServer is the HTTP side: the backup API, the demo's own routes, health
+// checks and the dashboard.
+type webServer struct {
+	srv *http.Server
+	ln  net.Listener
+	log *slog.Logger
+}
+
+// readyCheck is how /readyz asks the injector about every service.
+type readyCheck func(ctx context.Context) map[string]error
+
+func newWebServer(i do.Injector) (*webServer, error) {
+	cfg := do.MustInvoke[config](i)
+	log := do.MustInvoke[*slog.Logger](i)
+	svc, err := do.Invoke[*backup.Service](i)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := do.Invoke[catalog](i)
+	if err != nil {
+		return nil, err
+	}
+	toks := do.MustInvoke[tokens](i)
+	ready := do.MustInvoke[readyCheck](i)
+
+	mux := http.NewServeMux()
+	api := humago.New(mux, sphttp.NewConfig("savepoint example server", sphttp.APIVersion))
+	auth := sphttp.BearerAuth(toks.verify)
+	if err := sphttp.Register(api, svc, sphttp.Options{Authenticate: auth, Logger: log.With("component", "http")}); err != nil {
+		return nil, err
+	}
+	d := &demoRoutes{svc: svc, cat: cat, auth: auth, orders: demoOrders(cfg.DemoOrders), log: log}
+	mux.HandleFunc("GET /api/v1/demo", d.demo)
+	mux.HandleFunc("POST /api/v1/orders/{order_id}/reprovision", d.reprovision)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		failing := map[string]string{}
+		for name, err := range ready(ctx) {
+			if err != nil {
+				failing[name] = "unhealthy" // causes go to the log, not to anonymous callers
+				log.Warn("readiness check failed", "service", name, "err", err)
+			}
+		}
+		if len(failing) > 0 {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failing": failing})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if st, err := os.Stat(cfg.Dashboard); err == nil && st.IsDir() {
+		mux.Handle("GET /", dashboard(cfg.Dashboard))
+		log.Info("serving the dashboard", "dir", cfg.Dashboard)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler: accessLog(log, mux),
+		// Slow or stalled clients must not hold connections forever. Writes are not
+		// bounded: a multi-GB download to a slow link is legitimate.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return &webServer{srv: srv, ln: ln, log: log}, nil
+}
+
+// URL is where the server listens.
+func (w *webServer) URL() string { return "http://" + w.ln.Addr().String() }
+
+// Serve answers requests until Shutdown.
+func (w *webServer) Serve() error {
+	if err := w.srv.Serve(w.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting requests and waits for those in flight.
+func (w *webServer) Shutdown(ctx context.Context) error { return w.srv.Shutdown(ctx) }
+
+// demoRoutes are the example server's own endpoints, beside the library's API.
+type demoRoutes struct {
+	svc    *backup.Service
+	cat    catalog
+	auth   sphttp.Authenticator
+	orders []demoOrder
+	log    *slog.Logger
+}
+
+// demo tells the dashboard page which order to show: the demo user's orders.
+func (d *demoRoutes) demo(w http.ResponseWriter, r *http.Request) {
+	user, err := d.auth(r.Context(), r.Header)
+	if err != nil {
+		d.problem(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user_id": user, "order_id": d.orders[0].OrderID, "provision_id": d.orders[0].ProvisionID,
+		"orders": d.orders,
+	})
+}
+
+// reprovision plays the host's reprovision flow: before tearing the game server
+// down it asks the backup service whether a backup or restore is running.
+func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
+	user, err := d.auth(r.Context(), r.Header)
+	if err != nil {
+		d.problem(w, err)
+		return
+	}
+	orderID, err := ports.ParseOrderID(r.PathValue("order_id"))
+	if err != nil {
+		d.problem(w, err)
+		return
+	}
+	order, err := d.cat.GetOrder(r.Context(), orderID)
+	switch {
+	case errors.Is(err, ports.ErrNotFound):
+		d.problem(w, backup.ErrOrderNotFound)
+		return
+	case err != nil:
+		d.problem(w, err)
+		return
+	case order.OwnerID != user:
+		d.problem(w, backup.ErrUnauthorized)
+		return
+	}
+	if err := d.svc.EnsureNoActiveOperation(r.Context(), orderID); err != nil {
+		d.problem(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "reprovisioning"})
+}
+
+func (d *demoRoutes) problem(w http.ResponseWriter, err error) {
+	p := sphttp.ProblemFor(err)
+	if p.Status >= 500 {
+		d.log.Error("request failed", "instance", p.Instance, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// dashboard serves the built single-page app; unknown paths get index.html so
+// client-side routes survive a reload.
+func dashboard(dir string) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			http.NotFound(w, r)
+			return
+		}
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(filepath.Clean("/"+r.URL.Path)))); err != nil {
+			http.ServeFile(w, r, filepath.Join(dir, "index.html"))
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// accessLog logs one line per request: never headers, so no tokens.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.Info("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
+	})
+}
