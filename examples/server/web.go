@@ -54,7 +54,9 @@ func newWebServer(i do.Injector) (*webServer, error) {
 	d := &demoRoutes{svc: svc, cat: cat, auth: auth, orders: demoOrders(cfg.DemoOrders), log: log}
 	mux.HandleFunc("GET /api/v1/demo", d.demo)
 	mux.HandleFunc("POST /api/v1/orders/{order_id}/reprovision", d.reprovision)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
