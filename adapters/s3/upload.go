@@ -299,7 +299,9 @@ func (u *upload) abort(ctx context.Context) error {
 	// One SDK attempt per try: this loop does the retrying, and SDK retries
 	// would draw on its retry quota, which the failed upload may have drained.
 	oneAttempt := func(o *s3.Options) { o.RetryMaxAttempts = 1 }
+	start := time.Now()
 	backoff := 100 * time.Millisecond
+	var lastErr error // the last failure that was not the deadline itself
 	for attempt := 1; ; attempt++ {
 		_, err := s.client.AbortMultipartUpload(ctx, in, oneAttempt)
 		if err == nil || errorCode(err) == "NoSuchUpload" {
@@ -308,11 +310,15 @@ func (u *upload) abort(ctx context.Context) error {
 				slog.String("key", u.objKey), slog.String("upload_id", u.uploadID), slog.Int("attempts", attempt))
 			return nil
 		}
+		if ctx.Err() == nil || lastErr == nil {
+			lastErr = err
+		}
 		if ctx.Err() != nil || !retryableAbortError(err) {
+			err = lastErr
 			s.log.LogAttrs(ctx, slog.LevelError, "s3: abort multipart upload failed; the bucket lifecycle rule must remove it",
 				slog.String("key", u.objKey), slog.String("upload_id", u.uploadID), slog.Int("attempts", attempt), slog.Any("error", err))
-			return fmt.Errorf("%w: abort multipart upload %s of %q after %d attempts: %w",
-				ports.ErrStorage, u.uploadID, u.key, attempt, err)
+			return fmt.Errorf("%w: abort multipart upload %s of %q: gave up after %d attempts in %v: %w",
+				ports.ErrStorage, u.uploadID, u.key, attempt, time.Since(start).Round(time.Millisecond), err)
 		}
 		select {
 		case <-time.After(backoff):

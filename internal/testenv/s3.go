@@ -264,6 +264,7 @@ func (v *versitygw) start() error {
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+v.accessKey, "ROOT_SECRET_KEY="+v.secretKey)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", v.bin, err)
 	}
