@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -351,4 +352,37 @@ func (f *fixture) runStuckJob(entered, release chan struct{}) {
 		f.t.Fatalf("RestoreBackup: %v", err)
 	}
 	waitFor(f.t, entered, "the blocking job to start")
+}
+
+func TestOperationTimeout(t *testing.T) {
+	f := newFixture(t, withOptions(func(o *backup.Options) { o.OperationTimeout = 30 * time.Millisecond }))
+	f.expectCreateAccepted()
+	f.expectDial()
+	f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(1000)), nil)
+	f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(func(ctx context.Context, _ string, _ io.Reader) error {
+		<-ctx.Done() // a hung upload
+		return fmt.Errorf("multipart: %w", ctx.Err())
+	})
+	f.objects.EXPECT().Delete(gomock.Any(), f.createdKey()).Return(nil)
+	f.expectUpdates(1)
+
+	b := f.create()
+	f.wait()
+	if got := f.row(b.ID); got.Status != backup.StatusFailed || got.Error != "Backup failed: the operation took too long and was stopped" {
+		t.Fatalf("timed-out create: %s %q", got.Status, got.Error)
+	}
+}
+
+func TestAFailureThatCannotBeRecordedIsLeftForRecovery(t *testing.T) {
+	f := newFixture(t)
+	f.expectCreateAccepted()
+	f.dialer.EXPECT().Dial(gomock.Any(), f.sidecar).Return(nil, errors.New("unreachable"))
+	f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra)
+	b := f.create()
+	f.wait()
+	// The backup stays creating; its heartbeat has stopped, so any replica's
+	// RecoverStale settles it once StaleAfter has passed.
+	if got := f.row(b.ID); got.Status != backup.StatusCreating {
+		t.Fatalf("status %s, want creating until recovery", got.Status)
+	}
 }

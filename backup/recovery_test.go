@@ -164,6 +164,14 @@ func TestRecoverStale(t *testing.T) {
 			t.Fatalf("RecoverStale = %d, %v; want 1 settled", n, err)
 		}
 	})
+	t.Run("ignores a listed backup that is not active", func(t *testing.T) {
+		f := newRecoveryFixture(t)
+		b := f.readyBackup(archive(10))
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 0 {
+			t.Fatalf("RecoverStale = %d, %v; want nothing settled", n, err)
+		}
+	})
 	t.Run("wraps a failing listing as a database error", func(t *testing.T) {
 		f := newRecoveryFixture(t)
 		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return(nil, errInfra)

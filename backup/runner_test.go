@@ -398,4 +398,24 @@ func TestRunnerShutdown(t *testing.T) {
 			}
 		})
 	}
+	t.Run("gives up on a job that ignores cancellation once CleanupTimeout has passed", func(t *testing.T) {
+		r := backup.NewRunner(backup.RunnerOptions{CleanupTimeout: 20 * time.Millisecond})
+		started, release := make(chan struct{}), make(chan struct{})
+		defer close(release)
+		fails := newFailRecorder()
+		if err := r.Go(backup.Job{ID: ports.NewBackupID(), Run: func(context.Context) error {
+			close(started)
+			<-release // never returns while Shutdown runs
+			return nil
+		}, Fail: fails.Fail}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, started, "the job")
+		done := make(chan error, 1)
+		go func() { done <- shutdown(t, r, 20*time.Millisecond) }()
+		assertIs(t, waitFor(t, done, "Shutdown to give up"), context.DeadlineExceeded)
+		if causes, _ := fails.calls(); len(causes) != 1 {
+			t.Fatalf("Fail called %d times, want once, by Shutdown", len(causes))
+		}
+	})
 }
