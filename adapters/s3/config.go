@@ -45,8 +45,9 @@ type Checksum string
 // Checksum choices.
 const (
 	// ChecksumNone (the default) sends no flexible checksum: the SDK's request
-	// checksum calculation and response validation are set to "when required".
-	// Plain aws-chunked-free requests work with every S3-compatible server.
+	// checksum calculation and response validation are set to WhenRequired, so
+	// request bodies are plain (no aws-chunked encoding) and every
+	// S3-compatible server accepts them.
 	ChecksumNone Checksum = ""
 	// ChecksumCRC32 is what the SDK sends by default (RequestChecksumCalculation
 	// WhenSupported): over HTTPS a trailing checksum in aws-chunked encoding.

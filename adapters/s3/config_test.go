@@ -104,7 +104,7 @@ func TestStoreLogsNoCredentials(t *testing.T) {
 	var logs bytes.Buffer
 	cfg := baseConfig(t, srv)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store := newStore(t, cfg)
+	store := newStore(t, srv, cfg)
 	// A failed multipart Put logs its abort.
 	failing := io.MultiReader(portstest.NewPatternReader(testPartSize+1, 1), errReader{errors.New("boom")})
 	if err := store.Put(t.Context(), "logged/object", failing); err == nil {

@@ -33,13 +33,17 @@
 // object's size (64 MiB with the defaults), and the largest object it can store
 // is PartSizeBytes × 10,000 parts (156 GiB with the defaults).
 //
-// The SDK's transfermanager (feature/s3/transfermanager v0.5.7) is not used: it
-// reads the first part with io.ReadAll (growing a second copy of up to a part)
-// and keeps Concurrency+1 pooled buffers besides, so its peak is about
-// (Concurrency+2) parts plus garbage; its abort runs once on the original context
-// unless FailTimeout is set, is not retried, and flattens the original error with
-// %v so errors.Is no longer finds context.Canceled. The loop here is short and
-// makes each of those guarantees explicit.
+// The SDK's transfermanager (feature/s3/transfermanager v0.5.7) is not used,
+// because it cannot keep either promise of this package. Memory: it reads the
+// first MultipartUploadThreshold bytes with io.ReadAll (a growing slice, so up
+// to about twice that in allocations) and then allocates a pool of
+// Concurrency+1 part buffers besides, so even with the threshold equal to the
+// part size it peaks above PartSize × (Concurrency+2). Aborts: it aborts once,
+// on the original context unless FailTimeout is set (so a cancelled Put's abort
+// is itself cancelled), without retrying beyond the SDK's per-request attempts,
+// and when the abort fails it formats the original error with %v, so
+// errors.Is(err, context.Canceled) stops working. The loop here is short and
+// makes each guarantee explicit.
 //
 // # Failed and cancelled uploads
 //

@@ -42,7 +42,7 @@ func (tr *triggerReader) Read(b []byte) (int, error) {
 
 // assertNothingLeft checks the two ways a failed upload can leak: a completed
 // object, and an open multipart upload.
-func assertNothingLeft(t *testing.T, store *s3.Store, prefix, key string) {
+func assertNothingLeft(t *testing.T, srv *testenv.S3Server, store *s3.Store, prefix, key string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := store.Stat(ctx, key); !errors.Is(err, ports.ErrNotFound) {
@@ -57,6 +57,9 @@ func assertNothingLeft(t *testing.T, store *s3.Store, prefix, key string) {
 	}
 	if uploads := openUploads(t, ctx, store, prefix); len(uploads) > 0 {
 		t.Errorf("multipart uploads left open: %v", uploads)
+	}
+	if files := partFilesOnDisk(t, srv); len(files) > 0 {
+		t.Errorf("multipart part data left on the server's disk: %v", files)
 	}
 }
 
@@ -74,7 +77,7 @@ func TestUploadInterruptedByServerStop(t *testing.T) {
 			t.Skip("the external S3 server cannot be stopped by the test")
 		}
 		cfg := failureConfig(t, srv)
-		store := newStore(t, cfg)
+		store := newStore(t, srv, cfg)
 
 		// The server dies while part 3 or 4 is on the wire and comes back two
 		// seconds later: the parts fail, and the abort's retries reach it.
@@ -112,14 +115,14 @@ func TestUploadInterruptedByServerStop(t *testing.T) {
 			t.Errorf("Put returned %v after the stop, before the server was back: the abort cannot have reached it", returned.Sub(stoppedAt))
 		}
 		t.Logf("Put failed with: %v", err)
-		assertNothingLeft(t, store, cfg.KeyPrefix, "stopped/object.bin")
+		assertNothingLeft(t, srv, store, cfg.KeyPrefix, "stopped/object.bin")
 	})
 }
 
 func TestUploadCancelledMidway(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, srv *testenv.S3Server) {
 		cfg := failureConfig(t, srv)
-		store := newStore(t, cfg)
+		store := newStore(t, srv, cfg)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		src := &triggerReader{
@@ -134,7 +137,7 @@ func TestUploadCancelledMidway(t *testing.T) {
 		if errors.Is(err, ports.ErrStorage) {
 			t.Errorf("a cancelled Put reports a storage failure: %v", err)
 		}
-		assertNothingLeft(t, store, cfg.KeyPrefix, "cancelled/object.bin")
+		assertNothingLeft(t, srv, store, cfg.KeyPrefix, "cancelled/object.bin")
 	})
 }
 
@@ -194,5 +197,5 @@ func TestUploadReportsAFailedAbort(t *testing.T) {
 	if _, err := store.Client().AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String(cfg.Bucket), Key: u.Key, UploadId: u.UploadId}); err != nil {
 		t.Fatalf("cleaning up the upload: %v", err)
 	}
-	assertNothingLeft(t, store, cfg.KeyPrefix, "abandoned/object.bin")
+	assertNothingLeft(t, srv, store, cfg.KeyPrefix, "abandoned/object.bin")
 }

@@ -89,7 +89,7 @@ func TestLargeObjectStreamsWithBoundedMemory(t *testing.T) {
 		cfg := baseConfig(t, srv)
 		cfg.PartSizeBytes = partSize
 		cfg.Concurrency = concurrency
-		store := newStore(t, cfg)
+		store := newStore(t, srv, cfg)
 
 		src := portstest.NewPatternReader(size, 42)
 		sent := sha256.New()

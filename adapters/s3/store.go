@@ -61,9 +61,9 @@ func (s *Store) Client() *s3.Client { return s.client }
 // Bucket returns the bucket the store uses.
 func (s *Store) Bucket() string { return s.cfg.Bucket }
 
-// ObjectKey returns the full S3 key for a store key (with KeyPrefix), or an error
+// objectKey returns the full S3 key for a store key (with KeyPrefix), or an error
 // if the key is not valid.
-func (s *Store) ObjectKey(key string) (string, error) {
+func (s *Store) objectKey(key string) (string, error) {
 	if err := validateKey(key); err != nil {
 		return "", err
 	}
@@ -157,7 +157,7 @@ func (s *Store) HealthCheck(ctx context.Context) error {
 // S3; the caller must close it. Returns ErrNotFound, or ErrInvalidRange when rng
 // is not inside the object (Offset < 0, Length < 1, or Offset+Length > size).
 func (s *Store) Get(ctx context.Context, key string, rng *ports.ByteRange) (io.ReadCloser, ports.ObjectInfo, error) {
-	objKey, err := s.ObjectKey(key)
+	objKey, err := s.objectKey(key)
 	if err != nil {
 		return nil, ports.ObjectInfo{}, err
 	}
@@ -236,7 +236,7 @@ func parseContentRange(s string) (first, last, total int64, err error) {
 
 // Stat describes the object (HeadObject). Returns ErrNotFound.
 func (s *Store) Stat(ctx context.Context, key string) (ports.ObjectInfo, error) {
-	objKey, err := s.ObjectKey(key)
+	objKey, err := s.objectKey(key)
 	if err != nil {
 		return ports.ObjectInfo{}, err
 	}
@@ -253,7 +253,7 @@ func (s *Store) Stat(ctx context.Context, key string) (ports.ObjectInfo, error) 
 // Delete removes the object. Deleting a missing object succeeds (S3 answers 204;
 // servers that answer NoSuchKey are treated the same).
 func (s *Store) Delete(ctx context.Context, key string) error {
-	objKey, err := s.ObjectKey(key)
+	objKey, err := s.objectKey(key)
 	if err != nil {
 		return err
 	}
@@ -286,13 +286,8 @@ func httpStatus(err error) int {
 // responses have no body, so a HEAD on a missing bucket looks like a missing
 // object; HealthCheck tells the two apart.
 func isNotFound(err error) bool {
-	switch errorCode(err) {
-	case "NoSuchKey", "NotFound":
-		return true
-	case "NoSuchBucket":
-		return false
-	}
-	return false
+	code := errorCode(err)
+	return code == "NoSuchKey" || code == "NotFound"
 }
 
 func isInvalidRange(err error) bool {

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -63,8 +65,9 @@ func baseConfig(t *testing.T, srv *testenv.S3Server) s3.Config {
 }
 
 // newStore builds a store from cfg. At cleanup it fails the test if a multipart
-// upload under the store's prefix is still open, then deletes the store's objects.
-func newStore(t *testing.T, cfg s3.Config) *s3.Store {
+// upload under the store's prefix is still open, or if part data is left on the
+// server's disk, then deletes the store's objects.
+func newStore(t *testing.T, srv *testenv.S3Server, cfg s3.Config) *s3.Store {
 	t.Helper()
 	store, err := s3.New(t.Context(), cfg)
 	if err != nil {
@@ -76,9 +79,41 @@ func newStore(t *testing.T, cfg s3.Config) *s3.Store {
 		if uploads := openUploads(t, ctx, store, cfg.KeyPrefix); len(uploads) > 0 {
 			t.Errorf("multipart uploads left open: %v", uploads)
 		}
+		if files := partFilesOnDisk(t, srv); len(files) > 0 {
+			t.Errorf("multipart part data left on the server's disk: %v", files)
+		}
 		deleteAll(t, ctx, store, cfg.KeyPrefix)
 	})
 	return store
+}
+
+// partFilesOnDisk lists the files a versitygw started by testenv keeps for
+// multipart uploads (its posix backend stores them under
+// <bucket>/.sgwtmp/multipart). An upload can be invisible to ListMultipartUploads
+// and still hold parts there, when a part request lands after the abort.
+func partFilesOnDisk(t *testing.T, srv *testenv.S3Server) []string {
+	t.Helper()
+	if srv.DataDir == "" {
+		return nil
+	}
+	var files []string
+	root := filepath.Join(srv.DataDir, srv.Bucket, ".sgwtmp", "multipart")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			files = append(files, strings.TrimPrefix(p, root))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("walking %s: %v", root, err)
+	}
+	return files
 }
 
 // openUploads lists the multipart uploads under prefix as "key (upload id)".
@@ -143,7 +178,7 @@ func TestStoreContract(t *testing.T) {
 					New: func(t *testing.T) ports.ObjectStore {
 						cfg := baseConfig(t, srv)
 						cfg.Checksum = cs.checksum
-						return newStore(t, cfg)
+						return newStore(t, srv, cfg)
 					},
 					PartSize: testPartSize,
 				}.Run(t)
@@ -215,7 +250,7 @@ func TestPackageProvidesTheStoreAsAnObjectStore(t *testing.T) {
 // Many Puts at once must each stay within their own buffers and complete.
 func TestStoreConcurrentMultipartPuts(t *testing.T) {
 	srv := testenv.S3(t, testenv.S3Options{})
-	store := newStore(t, baseConfig(t, srv))
+	store := newStore(t, srv, baseConfig(t, srv))
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	for i := range 3 {

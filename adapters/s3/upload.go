@@ -25,6 +25,11 @@ import (
 // completes, so a failed Put leaves the previous object under key (if any)
 // untouched.
 //
+// Cancelling ctx stops reading from r and sending new requests at once, but a
+// request already sent is allowed to finish (for up to AbortTimeout): a request
+// abandoned mid-flight may still be carried out by the server after Put has
+// returned, storing a part after the abort or an object after the error.
+//
 // On failure (a read error from r, a cancelled ctx, a storage error) the
 // multipart upload is aborted on a fresh context that ignores ctx's cancellation,
 // retried for up to AbortTimeout; if even that fails, the returned error joins the
@@ -32,7 +37,7 @@ import (
 // lifecycle rule then cleans up). Storage failures wrap ErrStorage; errors from r
 // and ctx are returned as they are, wrapped with context.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
-	objKey, err := s.ObjectKey(key)
+	objKey, err := s.objectKey(key)
 	if err != nil {
 		return err
 	}
@@ -71,8 +76,8 @@ func (u *upload) run(ctx context.Context, r io.Reader) error {
 	return u.putMultipart(ctx, r, buf)
 }
 
-// buffer returns a part buffer, allocating one only if fewer than Concurrency
-// exist. The caller must have checked that one is free or may be allocated.
+// buffer returns a free part buffer, or a new one. Callers make sure no more
+// than Concurrency are allocated.
 func (u *upload) buffer() []byte {
 	select {
 	case b := <-u.free:
@@ -83,7 +88,8 @@ func (u *upload) buffer() []byte {
 	return make([]byte, u.store.cfg.PartSizeBytes)
 }
 
-// nextBuffer waits until a part buffer is free, or ctx ends.
+// nextBuffer returns a part buffer, waiting for one to be freed when Concurrency
+// exist, or the cause of ctx's end.
 func (u *upload) nextBuffer(ctx context.Context) ([]byte, error) {
 	if u.allocated < u.store.cfg.Concurrency {
 		return u.buffer(), nil
@@ -97,7 +103,8 @@ func (u *upload) nextBuffer(ctx context.Context) ([]byte, error) {
 }
 
 // readFull fills buf from r. It returns io.EOF (with n possibly > 0) when r ends
-// before buf is full, nil when buf is full, and stops early when ctx ends.
+// before buf is full, nil when buf is full, and the cause of ctx's end when ctx
+// ends first (checked between reads: a blocked Read is r's to interrupt).
 func readFull(ctx context.Context, r io.Reader, buf []byte) (int, error) {
 	n := 0
 	for n < len(buf) {
@@ -116,8 +123,34 @@ func readFull(ctx context.Context, r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
+// detach returns a context with parent's values that is not cancelled with
+// parent but grace after it, so that a request already on the wire can finish.
+// The returned cancel releases its resources.
+func detach(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stop := context.AfterFunc(parent, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, cancel)
+	})
+	return ctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
 func (u *upload) putSingle(ctx context.Context, data []byte) error {
 	s := u.store
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put %q: %w", u.key, err)
+	}
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(s.cfg.Bucket),
 		Key:           aws.String(u.objKey),
@@ -128,13 +161,15 @@ func (u *upload) putSingle(ctx context.Context, data []byte) error {
 	if s.cfg.Checksum != ChecksumNone {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithm(s.cfg.Checksum)
 	}
-	if _, err := s.client.PutObject(ctx, in); err != nil {
+	reqCtx, cancel := detach(ctx, s.cfg.AbortTimeout)
+	defer cancel()
+	if _, err := s.client.PutObject(reqCtx, in); err != nil {
 		return u.fail(ctx, err)
 	}
 	return nil
 }
 
-func (u *upload) putMultipart(ctx context.Context, r io.Reader, first []byte) (retErr error) {
+func (u *upload) putMultipart(ctx context.Context, r io.Reader, first []byte) error {
 	s := u.store
 	create := &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(s.cfg.Bucket),
@@ -144,21 +179,35 @@ func (u *upload) putMultipart(ctx context.Context, r io.Reader, first []byte) (r
 	if s.cfg.Checksum != ChecksumNone {
 		create.ChecksumAlgorithm = types.ChecksumAlgorithm(s.cfg.Checksum)
 	}
-	out, err := s.client.CreateMultipartUpload(ctx, create)
+	// Detached too: an upload created by a request we stopped waiting for would
+	// never be aborted.
+	createCtx, cancelCreate := detach(ctx, s.cfg.AbortTimeout)
+	out, err := s.client.CreateMultipartUpload(createCtx, create)
+	cancelCreate()
 	if err != nil {
 		return u.fail(ctx, err)
 	}
 	u.uploadID = aws.ToString(out.UploadId)
+	if err := ctx.Err(); err != nil {
+		return u.fail(ctx, err)
+	}
 
-	// Parts run on partCtx so that the first failure cancels the others at once.
-	partCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// stop ends the read loop: the caller's cancellation, or the first failure
+	// (its cause). Part requests run on partCtx, which stop's end cancels only
+	// AbortTimeout later, so parts in flight finish before the abort is sent. (A
+	// part request abandoned mid-flight can be stored after the abort and
+	// recreate the upload: observed with versitygw, and the reason AWS says an
+	// abort may have to be repeated.)
+	stop, cancelStop := context.WithCancelCause(ctx)
+	defer cancelStop(nil)
+	partCtx, cancelParts := detach(stop, s.cfg.AbortTimeout)
+	defer cancelParts()
 	var wg sync.WaitGroup
-	send := func(num int32, data []byte, buf []byte) {
+	send := func(num int32, buf []byte, n int) {
 		wg.Go(func() {
 			defer func() { u.free <- buf }()
-			if err := u.uploadPart(partCtx, num, data); err != nil {
-				cancel(err)
+			if err := u.uploadPart(partCtx, num, buf[:n]); err != nil {
+				cancelStop(err)
 			}
 		})
 	}
@@ -166,19 +215,21 @@ func (u *upload) putMultipart(ctx context.Context, r io.Reader, first []byte) (r
 	buf, n := first, len(first)
 	var num int32 = 1
 	for {
-		send(num, buf[:n], buf)
+		send(num, buf, n)
 		if n < len(buf) {
 			break // r ended inside this part
 		}
-		next, err := u.nextBuffer(partCtx)
+		next, err := u.nextBuffer(stop)
 		if err != nil {
-			break // a part failed or ctx ended; the cause is in partCtx
+			break // a part failed or ctx ended; the cause is in stop
 		}
 		var readErr error
-		n, readErr = readFull(partCtx, r, next)
+		n, readErr = readFull(stop, r, next)
 		if readErr != nil && readErr != io.EOF {
 			u.free <- next
-			cancel(readError{readErr})
+			if stop.Err() == nil {
+				cancelStop(readError{readErr})
+			}
 			break
 		}
 		if n == 0 {
@@ -187,23 +238,23 @@ func (u *upload) putMultipart(ctx context.Context, r io.Reader, first []byte) (r
 		}
 		if num == MaxParts {
 			u.free <- next
-			cancel(fmt.Errorf("%w: object larger than %d parts of %d bytes", ports.ErrStorage, MaxParts, s.cfg.PartSizeBytes))
+			cancelStop(fmt.Errorf("%w: object larger than %d parts of %d bytes", ports.ErrStorage, MaxParts, s.cfg.PartSizeBytes))
 			break
 		}
 		num++
 		buf = next
 	}
-	// Abort only after every part request has finished: a part that completes
-	// after the abort would be stored again and outlive it.
 	wg.Wait()
-	if err := context.Cause(partCtx); err != nil {
+	if err := context.Cause(stop); err != nil {
 		return u.fail(ctx, err)
 	}
 
 	slices.SortFunc(u.parts, func(a, b types.CompletedPart) int {
 		return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber))
 	})
-	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	completeCtx, cancelComplete := detach(ctx, s.cfg.AbortTimeout)
+	defer cancelComplete()
+	_, err = s.client.CompleteMultipartUpload(completeCtx, &s3.CompleteMultipartUploadInput{
 		Bucket:          aws.String(s.cfg.Bucket),
 		Key:             aws.String(u.objKey),
 		UploadId:        aws.String(u.uploadID),

@@ -84,6 +84,10 @@ type S3Server struct {
 	PathStyle bool
 	// RootCAs trusts the server's certificate; nil means the system roots.
 	RootCAs *x509.CertPool
+	// DataDir is the directory a server started by this package serves (the
+	// bucket is DataDir/Bucket), so tests can check what is left on disk; empty
+	// for an external server.
+	DataDir string
 
 	proc *versitygw // nil for an external server
 }
@@ -128,6 +132,7 @@ func S3(tb testing.TB, opts S3Options) *S3Server {
 		SecretKey: v.secretKey,
 		Bucket:    bucket,
 		PathStyle: true,
+		DataDir:   data,
 		proc:      v,
 	}
 	if opts.TLS {
