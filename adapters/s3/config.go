@@ -137,9 +137,11 @@ type Config struct {
 	// Checksum is the flexible checksum sent with uploads (default ChecksumNone).
 	Checksum Checksum
 
-	// AbortTimeout bounds how long a failed Put retries aborting its multipart
-	// upload (default DefaultAbortTimeout). The abort runs on a fresh context, so
-	// it also happens when the Put's context was cancelled.
+	// AbortTimeout bounds the clean-up of a failed or cancelled Put (default
+	// DefaultAbortTimeout): how long requests already sent may take to finish,
+	// and then how long the abort of the multipart upload is retried. The abort
+	// runs on a fresh context, so it also happens when the Put's context was
+	// cancelled.
 	AbortTimeout time.Duration
 	// RetryMaxAttempts overrides the SDK's attempts per request (default 3).
 	RetryMaxAttempts int

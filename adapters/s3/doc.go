@@ -49,13 +49,18 @@
 //
 // S3 makes an object visible only when its upload completes, so a failed Put never
 // exposes a partial object and leaves any previous object under the key
-// untouched. When a multipart Put fails (the reader's error, a cancelled
-// context, a storage error), it first waits for its in-flight part requests to
-// end, then aborts the multipart upload on a fresh context
-// (context.WithoutCancel plus Config.AbortTimeout, default 30 s), retrying with
-// backoff so an upload that failed because the server was briefly unreachable is
-// still cleaned up when it comes back. If the abort still fails, Put returns
-// errors.Join of the original error and the abort's, and logs the upload ID.
+// untouched. Cancelling a Put's context stops it reading and sending new
+// requests at once, but requests already on the wire are allowed to finish (for
+// up to Config.AbortTimeout): a server may still carry out a request whose client
+// has gone, and a part stored after the abort recreates the upload (seen with
+// versitygw in this package's tests; AWS documents that an abort may need
+// repeating for the same reason). When a multipart Put fails (the reader's error,
+// a cancelled context, a storage error), it then aborts the multipart upload on a
+// fresh context (context.WithoutCancel plus Config.AbortTimeout, default 30 s),
+// retrying with backoff so that an upload that failed because the server was
+// briefly unreachable is still cleaned up when it comes back. If the abort still
+// fails, Put returns errors.Join of the original error and the abort's (which
+// names the upload ID), and logs it.
 //
 // A process that crashes mid-upload cannot abort. Configure the bucket to remove
 // incomplete multipart uploads after a day with the lifecycle rule

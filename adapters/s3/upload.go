@@ -28,7 +28,8 @@ import (
 // Cancelling ctx stops reading from r and sending new requests at once, but a
 // request already sent is allowed to finish (for up to AbortTimeout): a request
 // abandoned mid-flight may still be carried out by the server after Put has
-// returned, storing a part after the abort or an object after the error.
+// returned, storing a part after the abort or an object after the error. So a
+// Put cancelled while its last request is on the wire may still succeed.
 //
 // On failure (a read error from r, a cancelled ctx, a storage error) the
 // multipart upload is aborted on a fresh context that ignores ctx's cancellation,
