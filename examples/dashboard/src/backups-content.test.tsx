@@ -1,0 +1,479 @@
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { BackupsContent, type BackupsContentProps } from './backups-content';
+import type { Backup, BackupStatus } from './client';
+import { createTranslator } from './i18n';
+import { fakeApi, makeBackup, problemError } from './test-helpers';
+
+const en = createTranslator('en');
+
+function renderContent(api: ReturnType<typeof fakeApi>, props: Partial<BackupsContentProps> = {}) {
+  return render(<BackupsContent orderId="order-1" provisionId="prov-1" api={api} locale="en-US" timeZone="UTC" {...props} />);
+}
+
+// settle lets pending promises (the fake API's answers) and the renders they
+// cause finish, without moving fake clocks.
+async function settle() {
+  await act(async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  });
+}
+
+function row(name: string): HTMLElement {
+  const cell = screen.getByRole('rowheader', { name });
+  return cell.closest('tr') as HTMLElement;
+}
+
+function createButton() {
+  return screen.getByRole('button', { name: en('backups.create_button') });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('BackupsContent', () => {
+  describe('listing', () => {
+    it('fetches the list on mount and shows name, size, status, created time and actions', async () => {
+      const api = fakeApi([makeBackup({ name: 'Before the update', size_bytes: 5 * 1024 * 1024 + 512 * 1024, created_at: '2026-03-14T09:26:53Z' })]);
+      renderContent(api);
+
+      expect(await screen.findByRole('rowheader', { name: 'Before the update' })).toBeInTheDocument();
+      expect(api.list).toHaveBeenCalledWith('order-1', 'prov-1', expect.any(AbortSignal));
+      const headers = screen.getAllByRole('columnheader').map((h) => h.textContent);
+      expect(headers).toEqual(['Name', 'Size', 'Status', 'Created', 'Actions']);
+      const cells = within(row('Before the update')).getAllByRole('cell');
+      expect(cells[0]).toHaveTextContent('5.5 MiB');
+      expect(cells[1]).toHaveTextContent('Ready');
+      expect(cells[2]).toHaveTextContent('Mar 14, 2026, 9:26 AM');
+      expect(within(cells[2]).getByText(/2026/).closest('time')).toHaveAttribute('dateTime', '2026-03-14T09:26:53Z');
+    });
+
+    it('shows times in the locale it is given', async () => {
+      const api = fakeApi([makeBackup({ name: 'b', created_at: '2026-03-14T09:26:53Z' })]);
+      renderContent(api, { locale: 'de-DE', t: createTranslator('de') });
+      const cells = within((await screen.findByRole('rowheader', { name: 'b' })).closest('tr') as HTMLElement).getAllByRole('cell');
+      expect(cells[2]).toHaveTextContent('14.03.2026, 09:26');
+      expect(cells[0]).toHaveTextContent('1,5 KiB');
+    });
+
+    it('shows the empty state when there are no backups', async () => {
+      renderContent(fakeApi([]));
+      expect(await screen.findByText(en('backups.empty_state'))).toBeInTheDocument();
+      expect(screen.queryByRole('table')).not.toBeInTheDocument();
+      expect(createButton()).toBeEnabled();
+    });
+
+    it('shows a dash for a size not known yet', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'new', status: 'creating', size_bytes: null, asset_id: null })]));
+      const cells = within((await screen.findByRole('rowheader', { name: 'new' })).closest('tr') as HTMLElement).getAllByRole('cell');
+      expect(cells[0]).toHaveTextContent('—');
+    });
+
+    it('shows why a backup failed', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'broken', status: 'failed', error: 'the sidecar could not be reached' })]));
+      await screen.findByRole('rowheader', { name: 'broken' });
+      expect(within(row('broken')).getByText('Backup failed: the sidecar could not be reached')).toBeInTheDocument();
+    });
+
+    it('shows why the last restore of a ready backup failed', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'kept', status: 'ready', error: 'checksum mismatch' })]));
+      await screen.findByRole('rowheader', { name: 'kept' });
+      expect(within(row('kept')).getByText('Last restore failed: checksum mismatch')).toBeInTheDocument();
+      expect(within(row('kept')).getByText('Ready')).toBeInTheDocument();
+    });
+
+    it('shows no error line for a backup where nothing failed', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'fine' })]));
+      await screen.findByRole('rowheader', { name: 'fine' });
+      expect(within(row('fine')).queryByText(/failed/i)).not.toBeInTheDocument();
+    });
+
+    it('tells the user when the list cannot be loaded', async () => {
+      const api = fakeApi([]);
+      api.list.mockRejectedValueOnce(problemError('internal', 500));
+      renderContent(api);
+      expect(await screen.findByRole('alert')).toHaveTextContent(en('backups.error_load'));
+    });
+
+    it('renders every label in German when given the German translator', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'x', status: 'creating', asset_id: null })]), { t: createTranslator('de'), locale: 'de-DE' });
+      await screen.findByRole('rowheader', { name: 'x' });
+      expect(screen.getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['Name', 'Größe', 'Status', 'Erstellt', 'Aktionen']);
+      expect(within(row('x')).getByText('Wird erstellt')).toBeInTheDocument();
+      expect(screen.getByRole('button', { name: 'Backup erstellen' })).toBeDisabled();
+      expect(screen.getByRole('button', { name: 'x: Herunterladen' })).toBeDisabled();
+    });
+  });
+
+  describe('polling', () => {
+    const statuses: { status: BackupStatus; polls: boolean }[] = [
+      { status: 'creating', polls: true },
+      { status: 'restoring', polls: true },
+      { status: 'ready', polls: false },
+      { status: 'failed', polls: false },
+    ];
+    for (const { status, polls } of statuses) {
+      it(`${polls ? 'polls every 3 s' : 'does not poll'} while the only backup is ${status}`, async () => {
+        vi.useFakeTimers();
+        const api = fakeApi([makeBackup({ status })]);
+        renderContent(api);
+        await settle();
+        expect(api.list).toHaveBeenCalledTimes(1);
+
+        await act(() => vi.advanceTimersByTimeAsync(2999));
+        expect(api.list).toHaveBeenCalledTimes(1);
+        await act(() => vi.advanceTimersByTimeAsync(1));
+        expect(api.list).toHaveBeenCalledTimes(polls ? 2 : 1);
+        await act(() => vi.advanceTimersByTimeAsync(3000));
+        expect(api.list).toHaveBeenCalledTimes(polls ? 3 : 1);
+      });
+    }
+
+    it('stops polling once nothing is creating or restoring, and shows the new status without a reload', async () => {
+      vi.useFakeTimers();
+      const creating = makeBackup({ name: 'nightly', status: 'creating', asset_id: null, size_bytes: null });
+      const ready = { ...creating, status: 'ready' as const, asset_id: 'asset-1', size_bytes: 2048 };
+      const api = fakeApi([creating], [creating], [ready]);
+      renderContent(api);
+      await settle();
+      expect(within(row('nightly')).getByText('Creating')).toBeInTheDocument();
+
+      await act(() => vi.advanceTimersByTimeAsync(3000));
+      await act(() => vi.advanceTimersByTimeAsync(3000));
+      expect(api.list).toHaveBeenCalledTimes(3);
+      expect(within(row('nightly')).getByText('Ready')).toBeInTheDocument();
+      expect(within(row('nightly')).getByText('2 KiB')).toBeInTheDocument();
+
+      await act(() => vi.advanceTimersByTimeAsync(30_000));
+      expect(api.list).toHaveBeenCalledTimes(3);
+    });
+
+    it('stops polling when unmounted', async () => {
+      vi.useFakeTimers();
+      const api = fakeApi([makeBackup({ status: 'creating' })]);
+      const { unmount } = renderContent(api);
+      await settle();
+      await act(() => vi.advanceTimersByTimeAsync(3000));
+      expect(api.list).toHaveBeenCalledTimes(2);
+
+      unmount();
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(api.list).toHaveBeenCalledTimes(2);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('uses the poll interval it is given', async () => {
+      vi.useFakeTimers();
+      const api = fakeApi([makeBackup({ status: 'restoring' })]);
+      renderContent(api, { pollIntervalMs: 500 });
+      await settle();
+      for (let i = 0; i < 3; i++) await act(() => vi.advanceTimersByTimeAsync(500));
+      expect(api.list).toHaveBeenCalledTimes(4);
+    });
+
+    it('keeps polling through a failed poll while an operation is still running', async () => {
+      vi.useFakeTimers();
+      const creating = makeBackup({ name: 'slow', status: 'creating', asset_id: null });
+      const api = fakeApi([{ ...creating, status: 'ready', asset_id: 'a' }]);
+      api.list.mockImplementationOnce(async () => [creating]).mockImplementationOnce(async () => {
+        throw problemError('internal', 500);
+      });
+      renderContent(api);
+      await settle();
+      await act(() => vi.advanceTimersByTimeAsync(3000));
+      expect(screen.getByRole('alert')).toHaveTextContent(en('backups.error_load'));
+      await act(() => vi.advanceTimersByTimeAsync(3000));
+      expect(within(row('slow')).getByText('Ready')).toBeInTheDocument();
+      expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    });
+
+    it('stops polling when the server refuses the request (an expired token does not heal)', async () => {
+      vi.useFakeTimers();
+      const api = fakeApi([makeBackup({ status: 'creating' })]);
+      api.list.mockImplementationOnce(async () => [makeBackup({ status: 'creating' })]).mockRejectedValue(problemError('unauthenticated', 401));
+      renderContent(api);
+      await settle();
+      await act(() => vi.advanceTimersByTimeAsync(3000));
+      expect(api.list).toHaveBeenCalledTimes(2);
+      await act(() => vi.advanceTimersByTimeAsync(30_000));
+      expect(api.list).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('row actions', () => {
+    // What each action allows, by status, when no other backup is busy.
+    const rules: { status: BackupStatus; download: boolean; restore: boolean; delete: boolean }[] = [
+      { status: 'creating', download: false, restore: false, delete: false },
+      { status: 'ready', download: true, restore: true, delete: true },
+      { status: 'failed', download: false, restore: false, delete: true },
+      { status: 'restoring', download: false, restore: false, delete: false },
+    ];
+    for (const rule of rules) {
+      it(`offers ${describeRule(rule)} for a ${rule.status} backup`, async () => {
+        const b = makeBackup({ name: `a ${rule.status} one`, status: rule.status, asset_id: rule.status === 'ready' || rule.status === 'restoring' ? 'asset' : null });
+        renderContent(fakeApi([b]));
+        await screen.findByRole('rowheader', { name: b.name });
+        const r = within(row(b.name));
+        for (const action of ['download', 'restore', 'delete'] as const) {
+          const label = en(`backups.action_${action}`);
+          const button = r.getByRole('button', { name: `${label} ${b.name}` });
+          expect(button, `${action} button`).toHaveTextContent(label);
+          if (rule[action]) expect(button, `${action} button`).toBeEnabled();
+          else expect(button, `${action} button`).toBeDisabled();
+        }
+      });
+    }
+
+    it('disables Restore of a ready backup while another backup is creating, but not Download or Delete', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'busy', status: 'creating', asset_id: null }), makeBackup({ name: 'old' })]));
+      await screen.findByRole('rowheader', { name: 'old' });
+      expect(screen.getByRole('button', { name: 'Restore old' })).toBeDisabled();
+      expect(screen.getByRole('button', { name: 'Download old' })).toBeEnabled();
+      expect(screen.getByRole('button', { name: 'Delete old' })).toBeEnabled();
+    });
+  });
+
+  describe('create button', () => {
+    it('is enabled below the limit of 10 with no operation running', async () => {
+      renderContent(fakeApi(Array.from({ length: 9 }, () => makeBackup())));
+      await screen.findAllByRole('row');
+      expect(createButton()).toBeEnabled();
+      expect(screen.queryByTestId('create-disabled-reason')).not.toBeInTheDocument();
+      expect(screen.getByText('9 of 10 backups')).toBeInTheDocument();
+    });
+
+    it('is disabled at 10 backups, and says why', async () => {
+      renderContent(fakeApi(Array.from({ length: 10 }, () => makeBackup())));
+      await screen.findByText('10 of 10 backups');
+      const button = createButton();
+      expect(button).toBeDisabled();
+      const reason = en('backups.limit_reached', { limit: 10 });
+      expect(screen.getByTestId('create-disabled-reason')).toHaveTextContent(reason);
+      expect(button).toHaveAccessibleDescription(reason);
+    });
+
+    it('follows the limit it is given', async () => {
+      renderContent(fakeApi([makeBackup(), makeBackup()]), { limit: 2 });
+      await screen.findByText('2 of 2 backups');
+      expect(createButton()).toBeDisabled();
+    });
+
+    for (const status of ['creating', 'restoring'] as const) {
+      it(`is disabled while a backup is ${status}, and says why`, async () => {
+        renderContent(fakeApi([makeBackup({ status })]));
+        await screen.findByRole('table');
+        const button = createButton();
+        expect(button).toBeDisabled();
+        expect(button).toHaveAccessibleDescription(en('backups.error_in_progress'));
+      });
+    }
+
+    it('is disabled until the list has loaded', () => {
+      const api = fakeApi([]);
+      api.list.mockReturnValue(new Promise(() => {}));
+      renderContent(api);
+      expect(createButton()).toBeDisabled();
+      expect(screen.getByRole('status')).toHaveTextContent(en('backups.loading'));
+    });
+  });
+
+  describe('creating a backup', () => {
+    it('asks for an optional name, posts it, shows the new backup and refetches', async () => {
+      const user = userEvent.setup();
+      const created = makeBackup({ name: 'Before the 1.21 update', status: 'creating', asset_id: null, size_bytes: null });
+      const api = fakeApi([], [created]);
+      api.create.mockResolvedValue(created);
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Create Backup' }));
+
+      const dialog = screen.getByRole('dialog', { name: en('backups.create_dialog_title') });
+      const input = within(dialog).getByLabelText(en('backups.name_label'));
+      expect(input).toHaveFocus();
+      expect(input).toHaveAccessibleDescription(en('backups.name_hint'));
+      await user.type(input, '  Before the 1.21 update  ');
+      await user.keyboard('{Enter}');
+
+      expect(api.create).toHaveBeenCalledWith('order-1', 'prov-1', 'Before the 1.21 update');
+      await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+      expect(within(row('Before the 1.21 update')).getByText('Creating')).toBeInTheDocument();
+      await waitFor(() => expect(api.list).toHaveBeenCalledTimes(2));
+    });
+
+    it('sends no name when the field is left empty', async () => {
+      const user = userEvent.setup();
+      const api = fakeApi([]);
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Create Backup' }));
+      await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+      expect(api.create).toHaveBeenCalledWith('order-1', 'prov-1', undefined);
+    });
+
+    it('closes on Cancel without creating anything and gives focus back to the create button', async () => {
+      const user = userEvent.setup();
+      const api = fakeApi([]);
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Create Backup' }));
+      await user.click(screen.getByRole('button', { name: en('backups.cancel') }));
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+      expect(api.create).not.toHaveBeenCalled();
+      await waitFor(() => expect(createButton()).toHaveFocus());
+    });
+
+    it('closes when the user presses Escape', async () => {
+      const user = userEvent.setup();
+      renderContent(fakeApi([]));
+      await user.click(await screen.findByRole('button', { name: 'Create Backup' }));
+      fireEvent(screen.getByRole('dialog'), new Event('cancel', { cancelable: true }));
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    });
+
+    const errors = [
+      { code: 'limit_reached', message: en('backups.limit_reached', { limit: 10 }) },
+      { code: 'operation_in_progress', message: en('backups.error_in_progress') },
+      { code: 'internal', message: en('backups.error_generic') },
+      { code: 'no_sidecar', message: en('backups.error_generic') },
+    ] as const;
+    for (const { code, message } of errors) {
+      it(`explains a refused create (${code}) in the dialog and refetches`, async () => {
+        const user = userEvent.setup();
+        const api = fakeApi([]);
+        api.create.mockRejectedValue(problemError(code));
+        renderContent(api);
+        await user.click(await screen.findByRole('button', { name: 'Create Backup' }));
+        await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+
+        const dialog = screen.getByRole('dialog');
+        expect(await within(dialog).findByRole('alert')).toHaveTextContent(message);
+        await waitFor(() => expect(api.list).toHaveBeenCalledTimes(2));
+      });
+    }
+
+    it('shows the generic message when the server cannot be reached', async () => {
+      const user = userEvent.setup();
+      const api = fakeApi([]);
+      api.create.mockRejectedValue(new TypeError('Failed to fetch'));
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Create Backup' }));
+      await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+      expect(await within(screen.getByRole('dialog')).findByRole('alert')).toHaveTextContent(en('backups.error_generic'));
+    });
+  });
+
+  describe('deleting a backup', () => {
+    it('asks for confirmation naming the backup, with Cancel focused', async () => {
+      const user = userEvent.setup();
+      const api = fakeApi([makeBackup({ name: 'old world' })]);
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Delete old world' }));
+      const dialog = screen.getByRole('dialog', { name: en('backups.confirm_delete_title') });
+      expect(dialog).toHaveAccessibleDescription(en('backups.confirm_delete_body', { name: 'old world' }));
+      expect(within(dialog).getByRole('button', { name: en('backups.cancel') })).toHaveFocus();
+
+      await user.click(within(dialog).getByRole('button', { name: en('backups.cancel') }));
+      expect(api.remove).not.toHaveBeenCalled();
+      expect(screen.getByRole('rowheader', { name: 'old world' })).toBeInTheDocument();
+    });
+
+    it('deletes after confirmation, removes the row and refetches', async () => {
+      const user = userEvent.setup();
+      const b = makeBackup({ name: 'old world' });
+      const api = fakeApi([b], []);
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Delete old world' }));
+      await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+
+      expect(api.remove).toHaveBeenCalledWith('order-1', 'prov-1', b.id);
+      await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+      expect(screen.queryByRole('rowheader', { name: 'old world' })).not.toBeInTheDocument();
+      expect(await screen.findByText(en('backups.empty_state'))).toBeInTheDocument();
+      await waitFor(() => expect(screen.getByRole('heading', { name: en('backups.heading') })).toHaveFocus());
+    });
+
+    it('keeps the dialog open with a message when the server refuses', async () => {
+      const user = userEvent.setup();
+      const api = fakeApi([makeBackup({ name: 'old world' })]);
+      api.remove.mockRejectedValue(problemError('status_conflict'));
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Delete old world' }));
+      await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+      expect(await within(screen.getByRole('dialog')).findByRole('alert')).toHaveTextContent(en('backups.error_generic'));
+    });
+  });
+
+  describe('restoring a backup', () => {
+    it('asks for confirmation, restores, shows restoring and starts polling', async () => {
+      const user = userEvent.setup();
+      const b = makeBackup({ name: 'known good' });
+      const api = fakeApi([b], [{ ...b, status: 'restoring' }]);
+      api.restore.mockResolvedValue({ ...b, status: 'restoring' });
+      renderContent(api, { pollIntervalMs: 50 });
+      await user.click(await screen.findByRole('button', { name: 'Restore known good' }));
+      const dialog = screen.getByRole('dialog', { name: en('backups.confirm_restore_title') });
+      expect(dialog).toHaveAccessibleDescription(en('backups.confirm_restore_body', { name: 'known good' }));
+      await user.click(within(dialog).getByRole('button', { name: 'Restore' }));
+
+      expect(api.restore).toHaveBeenCalledWith('order-1', 'prov-1', b.id);
+      expect(await within(row('known good')).findByText('Restoring')).toBeInTheDocument();
+      expect(createButton()).toBeDisabled();
+      await waitFor(() => expect(api.list.mock.calls.length).toBeGreaterThanOrEqual(3));
+    });
+
+    it('explains operation_in_progress when another operation got there first', async () => {
+      const user = userEvent.setup();
+      const api = fakeApi([makeBackup({ name: 'known good' })]);
+      api.restore.mockRejectedValue(problemError('operation_in_progress'));
+      renderContent(api);
+      await user.click(await screen.findByRole('button', { name: 'Restore known good' }));
+      await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Restore' }));
+      expect(await within(screen.getByRole('dialog')).findByRole('alert')).toHaveTextContent(en('backups.error_in_progress'));
+    });
+  });
+
+  describe('downloading a backup', () => {
+    it('fetches the asset with the API and hands the file over', async () => {
+      const user = userEvent.setup();
+      const b: Backup = makeBackup({ name: 'world' });
+      const api = fakeApi([b]);
+      const onDownloaded = vi.fn();
+      renderContent(api, { onDownloaded });
+      await user.click(await screen.findByRole('button', { name: 'Download world' }));
+      expect(api.download).toHaveBeenCalledWith(b.asset_id);
+      await waitFor(() => expect(onDownloaded).toHaveBeenCalledWith({ blob: expect.any(Blob), fileName: 'world.tar.gz' }, 'world.tar.gz'));
+    });
+
+    it('saves the file through a temporary link by default', async () => {
+      const user = userEvent.setup();
+      const createObjectURL = vi.fn(() => 'blob:archive');
+      const revokeObjectURL = vi.fn();
+      vi.stubGlobal('URL', Object.assign(URL, { createObjectURL, revokeObjectURL }));
+      const clicked: HTMLAnchorElement[] = [];
+      const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+        clicked.push(this);
+      });
+      renderContent(fakeApi([makeBackup({ name: 'world' })]));
+      await user.click(await screen.findByRole('button', { name: 'Download world' }));
+      await waitFor(() => expect(click).toHaveBeenCalledTimes(1));
+      expect(clicked[0].download).toBe('world.tar.gz');
+      expect(clicked[0].href).toBe('blob:archive');
+      expect(clicked[0].isConnected).toBe(false);
+      vi.unstubAllGlobals();
+    });
+
+    it('says so when the download fails', async () => {
+      const user = userEvent.setup();
+      const api = fakeApi([makeBackup({ name: 'world' })]);
+      api.download.mockRejectedValue(problemError('not_found', 404));
+      renderContent(api, { onDownloaded: vi.fn() });
+      await user.click(await screen.findByRole('button', { name: 'Download world' }));
+      expect(await screen.findByRole('alert')).toHaveTextContent(en('backups.error_generic'));
+    });
+  });
+});
+
+function describeRule(rule: { download: boolean; restore: boolean; delete: boolean }): string {
+  const on = (['download', 'restore', 'delete'] as const).filter((a) => rule[a]);
+  return on.length === 0 ? 'no action' : on.join(' and ');
+}

@@ -1,0 +1,475 @@
+// The backups section of the order detail page (the seed design note's step 7).
+// A host dashboard lifts this file with client.ts, dialog.tsx, format.ts and
+// i18n.ts: it passes the order and provision, an API (createBackupsApi over
+// its own base URL and token, or its own implementation) and its translator.
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+
+import { ApiError, type Backup, type BackupStatus, type BackupsApi, type DownloadedFile } from './client';
+import { Dialog } from './dialog';
+import { formatSize, formatTime } from './format';
+import { createTranslator, errorMessageKey, type MessageKey, type Translate } from './i18n';
+
+/** How often the list is refetched while a backup is creating or restoring. */
+export const DEFAULT_POLL_INTERVAL_MS = 3000;
+
+/** The most backups a provision holds; the server enforces it too (limit_reached). */
+export const DEFAULT_BACKUP_LIMIT = 10;
+
+/** Props of BackupsContent. */
+export interface BackupsContentProps {
+  orderId: string;
+  /** The order's primary game-server provision. */
+  provisionId: string;
+  api: BackupsApi;
+  /** Translates the component's message keys; defaults to English. */
+  t?: Translate;
+  /** BCP 47 locale for sizes and times; defaults to the browser's. */
+  locale?: string;
+  /** IANA time zone for times; defaults to the browser's. */
+  timeZone?: string;
+  /** Defaults to DEFAULT_POLL_INTERVAL_MS. */
+  pollIntervalMs?: number;
+  /** Defaults to DEFAULT_BACKUP_LIMIT; must match the server's limit. */
+  limit?: number;
+  /** Hands a downloaded archive to the user; defaults to saveFile (a download via an object URL). */
+  onDownloaded?: (file: DownloadedFile, fallbackName: string) => void;
+}
+
+/** Whether a backup's status means an operation is running on it. */
+export function isInProgress(status: BackupStatus): boolean {
+  return status === 'creating' || status === 'restoring';
+}
+
+/** The actions the table offers, and when each is enabled. */
+export const actionRules = {
+  download: (b: Backup) => b.status === 'ready' && b.asset_id != null,
+  // A restore while another operation runs would be refused (operation_in_progress).
+  restore: (b: Backup, operationInProgress: boolean) => b.status === 'ready' && !operationInProgress,
+  delete: (b: Backup) => b.status === 'ready' || b.status === 'failed',
+} as const;
+
+type DialogState = { kind: 'create' } | { kind: 'delete'; backup: Backup } | { kind: 'restore'; backup: Backup } | null;
+
+const statusKeys: Record<BackupStatus, MessageKey> = {
+  creating: 'backups.status_creating',
+  ready: 'backups.status_ready',
+  failed: 'backups.status_failed',
+  restoring: 'backups.status_restoring',
+};
+
+// Shapes beside the status text, so the status never depends on colour alone.
+const statusIcons: Record<BackupStatus, string> = {
+  creating: '◔',
+  ready: '✓',
+  failed: '✕',
+  restoring: '↻',
+};
+
+const englishT = createTranslator('en');
+
+/**
+ * Lists a provision's backups and lets the customer create, download, restore
+ * and delete them. Fetches on mount, and refetches every pollIntervalMs while
+ * any backup is creating or restoring; it stops when none is, and on unmount.
+ */
+export function BackupsContent({
+  orderId,
+  provisionId,
+  api,
+  t = englishT,
+  locale,
+  timeZone,
+  pollIntervalMs = DEFAULT_POLL_INTERVAL_MS,
+  limit = DEFAULT_BACKUP_LIMIT,
+  onDownloaded = saveFile,
+}: BackupsContentProps) {
+  const [backups, setBackups] = useState<Backup[] | null>(null);
+  // Bumped after every finished load, so the poll timer re-arms even when the
+  // list came back unchanged.
+  const [loads, setLoads] = useState(0);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [banner, setBanner] = useState<MessageKey | null>(null);
+  const [dialog, setDialog] = useState<DialogState>(null);
+  const [dialogError, setDialogError] = useState<MessageKey | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+  const [downloading, setDownloading] = useState<ReadonlySet<string>>(new Set());
+  const [name, setName] = useState('');
+
+  const headingId = useId();
+  const reasonId = useId();
+  const nameId = useId();
+  const nameHintId = useId();
+  const headingRef = useRef<HTMLHeadingElement>(null);
+
+  // Only the newest load may write the list: a poll that was already in
+  // flight when the customer created a backup must not put back the old list.
+  const latestLoad = useRef(0);
+  const mounted = useRef(true);
+  const inFlight = useRef<AbortController | null>(null);
+
+  const load = useCallback(async () => {
+    const seq = ++latestLoad.current;
+    inFlight.current?.abort();
+    const controller = new AbortController();
+    inFlight.current = controller;
+    try {
+      const list = await api.list(orderId, provisionId, controller.signal);
+      if (!mounted.current || seq !== latestLoad.current) return;
+      setBackups(list);
+      setLoadError(null);
+    } catch (err) {
+      if (!mounted.current || seq !== latestLoad.current || controller.signal.aborted) return;
+      setLoadError(err instanceof ApiError ? err : new ApiError(String(err), 0));
+    } finally {
+      if (mounted.current && seq === latestLoad.current) setLoads((n) => n + 1);
+    }
+  }, [api, orderId, provisionId]);
+
+  useEffect(() => {
+    mounted.current = true;
+    void load();
+    return () => {
+      mounted.current = false;
+      inFlight.current?.abort();
+    };
+  }, [load]);
+
+  const operationInProgress = backups?.some((b) => isInProgress(b.status)) ?? false;
+  // A client error (expired token, order gone) will not fix itself by asking again.
+  const pollingBroken = loadError !== null && loadError.status >= 400 && loadError.status < 500;
+
+  useEffect(() => {
+    if (!operationInProgress || pollingBroken) return;
+    const timer = setTimeout(() => void load(), pollIntervalMs);
+    return () => clearTimeout(timer);
+  }, [operationInProgress, pollingBroken, loads, pollIntervalMs, load]);
+
+  const count = backups?.length ?? 0;
+  const atLimit = count >= limit;
+  const createDisabledReason: string | null = atLimit
+    ? t('backups.limit_reached', { limit })
+    : operationInProgress
+      ? t('backups.error_in_progress')
+      : null;
+  const createDisabled = backups === null || createDisabledReason !== null;
+
+  const openDialog = (next: Exclude<DialogState, null>) => {
+    setDialogError(null);
+    setBanner(null);
+    if (next.kind === 'create') setName('');
+    setDialog(next);
+  };
+  const closeDialog = () => {
+    setDialog(null);
+    setDialogError(null);
+  };
+
+  // replace puts the server's view of one backup into the list at once, so
+  // the customer sees its new status without waiting for the refetch.
+  const replace = (updated: Backup) =>
+    setBackups((list) => {
+      if (!list) return [updated];
+      return list.some((b) => b.id === updated.id) ? list.map((b) => (b.id === updated.id ? updated : b)) : [updated, ...list];
+    });
+
+  const run = async (action: () => Promise<void>) => {
+    setSubmitting(true);
+    setDialogError(null);
+    try {
+      await action();
+      if (mounted.current) setDialog(null);
+    } catch (err) {
+      if (!mounted.current) return;
+      setDialogError(errorMessageKey(err instanceof ApiError ? err.code : undefined));
+    } finally {
+      if (mounted.current) setSubmitting(false);
+      // Whatever happened, show the server's current state (a conflict
+      // usually means the list here is out of date).
+      if (mounted.current) void load();
+    }
+  };
+
+  const submitCreate = (e: FormEvent) => {
+    e.preventDefault();
+    void run(async () => {
+      const created = await api.create(orderId, provisionId, name.trim() || undefined);
+      if (mounted.current) replace(created);
+    });
+  };
+
+  const confirmDelete = (backup: Backup) =>
+    run(async () => {
+      await api.remove(orderId, provisionId, backup.id);
+      if (mounted.current) setBackups((list) => list?.filter((b) => b.id !== backup.id) ?? null);
+    });
+
+  const confirmRestore = (backup: Backup) =>
+    run(async () => {
+      const restoring = await api.restore(orderId, provisionId, backup.id);
+      if (mounted.current) replace(restoring);
+    });
+
+  const download = async (backup: Backup) => {
+    if (!backup.asset_id) return;
+    setBanner(null);
+    setDownloading((s) => new Set(s).add(backup.id));
+    try {
+      const file = await api.download(backup.asset_id);
+      onDownloaded(file, `${backup.name}.tar.gz`);
+    } catch (err) {
+      if (mounted.current) setBanner(errorMessageKey(err instanceof ApiError ? err.code : undefined));
+    } finally {
+      if (mounted.current)
+        setDownloading((s) => {
+          const next = new Set(s);
+          next.delete(backup.id);
+          return next;
+        });
+    }
+  };
+
+  const actionLabel = (action: MessageKey, backup: Backup) => t('backups.action_label', { action: t(action), name: backup.name });
+
+  return (
+    <section className="backups" aria-label={t('order_detail.section_backups')}>
+      <div className="backups__header">
+        <h2 id={headingId} ref={headingRef} tabIndex={-1}>
+          {t('backups.heading')}
+        </h2>
+        <div className="backups__create">
+          <button
+            type="button"
+            className="button button--primary"
+            disabled={createDisabled}
+            aria-describedby={createDisabledReason ? reasonId : undefined}
+            onClick={() => openDialog({ kind: 'create' })}
+          >
+            {t('backups.create_button')}
+          </button>
+          {backups !== null ? (
+            <span className="backups__count">{t('backups.count', { count, limit })}</span>
+          ) : null}
+        </div>
+      </div>
+      {createDisabledReason ? (
+        <p id={reasonId} className="backups__reason" data-testid="create-disabled-reason">
+          {createDisabledReason}
+        </p>
+      ) : null}
+
+      {loadError ? (
+        <p role="alert" className="notice notice--error">
+          {t('backups.error_load')}
+        </p>
+      ) : null}
+      {banner ? (
+        <div role="alert" className="notice notice--error">
+          <span>{t(banner, { limit })}</span>{' '}
+          <button type="button" className="button button--link" onClick={() => setBanner(null)}>
+            {t('backups.dismiss')}
+          </button>
+        </div>
+      ) : null}
+
+      {backups === null ? (
+        loadError ? null : (
+          <p className="backups__loading" role="status">
+            {t('backups.loading')}
+          </p>
+        )
+      ) : backups.length === 0 ? (
+        <p className="backups__empty">{t('backups.empty_state')}</p>
+      ) : (
+        <div className="backups__table-wrap">
+          <table className="backups__table" aria-labelledby={headingId}>
+            <thead>
+              <tr>
+                <th scope="col">{t('backups.column_name')}</th>
+                <th scope="col" className="numeric">
+                  {t('backups.column_size')}
+                </th>
+                <th scope="col">{t('backups.column_status')}</th>
+                <th scope="col">{t('backups.column_created')}</th>
+                <th scope="col">{t('backups.column_actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {backups.map((b) => (
+                <tr key={b.id} data-backup-id={b.id} data-status={b.status}>
+                  <th scope="row" className="backups__name">
+                    {b.name}
+                  </th>
+                  <td className="numeric">{formatSize(b.size_bytes, locale) ?? t('backups.size_unknown')}</td>
+                  <td>
+                    <span className={`badge badge--${b.status}`} data-testid="status-badge">
+                      <span className="badge__icon" aria-hidden="true">
+                        {statusIcons[b.status]}
+                      </span>
+                      {t(statusKeys[b.status])}
+                    </span>
+                    {b.error ? (
+                      <p className="backups__error">
+                        {t(b.status === 'failed' ? 'backups.backup_failed' : 'backups.restore_failed', { error: b.error })}
+                      </p>
+                    ) : null}
+                  </td>
+                  <td>
+                    <time dateTime={b.created_at}>{formatTime(b.created_at, locale, timeZone)}</time>
+                  </td>
+                  <td>
+                    <div className="backups__actions">
+                      <button
+                        type="button"
+                        className="button"
+                        disabled={!actionRules.download(b) || downloading.has(b.id)}
+                        aria-busy={downloading.has(b.id) || undefined}
+                        aria-label={actionLabel('backups.action_download', b)}
+                        onClick={() => void download(b)}
+                      >
+                        {t('backups.action_download')}
+                      </button>
+                      <button
+                        type="button"
+                        className="button"
+                        disabled={!actionRules.restore(b, operationInProgress)}
+                        aria-label={actionLabel('backups.action_restore', b)}
+                        onClick={() => openDialog({ kind: 'restore', backup: b })}
+                      >
+                        {t('backups.action_restore')}
+                      </button>
+                      <button
+                        type="button"
+                        className="button button--danger"
+                        disabled={!actionRules.delete(b)}
+                        aria-label={actionLabel('backups.action_delete', b)}
+                        onClick={() => openDialog({ kind: 'delete', backup: b })}
+                      >
+                        {t('backups.action_delete')}
+                      </button>
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      <Dialog
+        open={dialog?.kind === 'create'}
+        title={t('backups.create_dialog_title')}
+        onDismiss={closeDialog}
+        busy={submitting}
+        fallbackFocus={() => headingRef.current}
+      >
+        <form onSubmit={submitCreate} className="dialog__form">
+          <label htmlFor={nameId}>{t('backups.name_label')}</label>
+          <input
+            id={nameId}
+            name="name"
+            type="text"
+            maxLength={100}
+            autoComplete="off"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            aria-describedby={nameHintId}
+            data-autofocus
+          />
+          <p id={nameHintId} className="dialog__hint">
+            {t('backups.name_hint')}
+          </p>
+          <DialogError error={dialogError} t={t} limit={limit} />
+          <div className="dialog__buttons">
+            <button type="button" className="button" onClick={closeDialog} disabled={submitting}>
+              {t('backups.cancel')}
+            </button>
+            <button type="submit" className="button button--primary" disabled={submitting} aria-busy={submitting || undefined}>
+              {t('backups.create_submit')}
+            </button>
+          </div>
+        </form>
+      </Dialog>
+
+      <Dialog
+        open={dialog?.kind === 'delete'}
+        title={t('backups.confirm_delete_title')}
+        description={dialog?.kind === 'delete' ? t('backups.confirm_delete_body', { name: dialog.backup.name }) : null}
+        onDismiss={closeDialog}
+        busy={submitting}
+        fallbackFocus={() => headingRef.current}
+      >
+        <DialogError error={dialogError} t={t} limit={limit} />
+        <div className="dialog__buttons">
+          {/* Cancel takes focus first: Enter on a destructive dialog should not destroy. */}
+          <button type="button" className="button" onClick={closeDialog} disabled={submitting} data-autofocus>
+            {t('backups.cancel')}
+          </button>
+          <button
+            type="button"
+            className="button button--danger"
+            disabled={submitting}
+            aria-busy={submitting || undefined}
+            onClick={() => dialog?.kind === 'delete' && void confirmDelete(dialog.backup)}
+          >
+            {t('backups.action_delete')}
+          </button>
+        </div>
+      </Dialog>
+
+      <Dialog
+        open={dialog?.kind === 'restore'}
+        title={t('backups.confirm_restore_title')}
+        description={dialog?.kind === 'restore' ? t('backups.confirm_restore_body', { name: dialog.backup.name }) : null}
+        onDismiss={closeDialog}
+        busy={submitting}
+        fallbackFocus={() => headingRef.current}
+      >
+        <DialogError error={dialogError} t={t} limit={limit} />
+        <div className="dialog__buttons">
+          <button type="button" className="button" onClick={closeDialog} disabled={submitting} data-autofocus>
+            {t('backups.cancel')}
+          </button>
+          <button
+            type="button"
+            className="button button--primary"
+            disabled={submitting}
+            aria-busy={submitting || undefined}
+            onClick={() => dialog?.kind === 'restore' && void confirmRestore(dialog.backup)}
+          >
+            {t('backups.action_restore')}
+          </button>
+        </div>
+      </Dialog>
+    </section>
+  );
+}
+
+function DialogError({ error, t, limit }: { error: MessageKey | null; t: Translate; limit: number }) {
+  if (!error) return null;
+  return (
+    <p role="alert" className="notice notice--error">
+      {t(error, { limit })}
+    </p>
+  );
+}
+
+/**
+ * Saves a downloaded file by clicking a temporary link to an object URL. The
+ * archive is held in memory until saved: fine for the example server's small
+ * worlds; a host serving multi-GB archives may prefer a cookie-authenticated
+ * link the browser streams to disk itself (the asset route supports Range).
+ */
+export function saveFile(file: DownloadedFile, fallbackName: string): void {
+  const url = URL.createObjectURL(file.blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = file.fileName ?? fallbackName;
+  link.style.display = 'none';
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // Revoking at once can cancel the download in some browsers.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export default BackupsContent;

@@ -1,0 +1,121 @@
+import { describe, expect, it, vi } from 'vitest';
+
+import { ApiError, createBackupsApi, fileNameFromDisposition } from './client';
+import { makeBackup } from './test-helpers';
+
+const json = (status: number, body: unknown, type = 'application/json') =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } });
+
+function recorder(respond: (req: Request) => Response | Promise<Response>) {
+  const requests: Request[] = [];
+  const fetchFn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = new Request(new URL(String(input), 'http://127.0.0.1'), init);
+    requests.push(req);
+    return respond(req);
+  });
+  return { requests, fetch: fetchFn as unknown as typeof fetch };
+}
+
+describe('createBackupsApi', () => {
+  it('lists backups with the bearer token', async () => {
+    const b = makeBackup();
+    const r = recorder(() => json(200, { backups: [b] }));
+    const api = createBackupsApi({ baseUrl: 'http://127.0.0.1:9/', token: 'tok', fetch: r.fetch });
+    await expect(api.list('o 1', 'p/1')).resolves.toEqual([b]);
+    expect(r.requests[0].url).toBe('http://127.0.0.1:9/api/v1/orders/o%201/provisions/p%2F1/backups');
+    expect(r.requests[0].headers.get('Authorization')).toBe('Bearer tok');
+  });
+
+  it('reads the token each time, so a host can refresh it', async () => {
+    let token = 'first';
+    const r = recorder(() => json(200, { backups: [] }));
+    const api = createBackupsApi({ token: () => token, fetch: r.fetch });
+    await api.list('o', 'p');
+    token = 'second';
+    await api.list('o', 'p');
+    expect(r.requests.map((q) => q.headers.get('Authorization'))).toEqual(['Bearer first', 'Bearer second']);
+  });
+
+  it('creates with a trimmed name, or with no name at all', async () => {
+    const r = recorder(() => json(202, makeBackup({ status: 'creating' })));
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    await api.create('o', 'p', '  nightly  ');
+    await api.create('o', 'p', '   ');
+    await api.create('o', 'p');
+    expect(r.requests.map((q) => q.method)).toEqual(['POST', 'POST', 'POST']);
+    const bodies = await Promise.all(r.requests.map((q) => q.json()));
+    expect(bodies).toEqual([{ name: 'nightly' }, {}, {}]);
+    expect(r.requests[0].headers.get('Content-Type')).toBe('application/json');
+  });
+
+  it('deletes and restores by backup ID', async () => {
+    const r = recorder((req) => (req.method === 'DELETE' ? new Response(null, { status: 204 }) : json(202, makeBackup({ status: 'restoring' }))));
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    await expect(api.remove('o', 'p', 'b1')).resolves.toBeUndefined();
+    await expect(api.restore('o', 'p', 'b1')).resolves.toMatchObject({ status: 'restoring' });
+    expect(r.requests.map((q) => `${q.method} ${new URL(q.url).pathname}`)).toEqual([
+      'DELETE /api/v1/orders/o/provisions/p/backups/b1',
+      'POST /api/v1/orders/o/provisions/p/backups/b1/restore',
+    ]);
+  });
+
+  it('downloads an asset as a blob with its file name', async () => {
+    const r = recorder(
+      () =>
+        new Response(new Uint8Array([0x1f, 0x8b, 8]), {
+          status: 200,
+          headers: { 'Content-Type': 'application/gzip', 'Content-Disposition': `attachment; filename="Vor dem Update.tar.gz"; filename*=UTF-8''Vor%20dem%20Update%20%C3%A4.tar.gz` },
+        }),
+    );
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    const file = await api.download('a1');
+    expect(new URL(r.requests[0].url).pathname).toBe('/api/v1/assets/a1');
+    expect(r.requests[0].headers.get('Authorization')).toBe('Bearer t');
+    expect(file.fileName).toBe('Vor dem Update ä.tar.gz');
+    expect(new Uint8Array(await file.blob.arrayBuffer())).toEqual(new Uint8Array([0x1f, 0x8b, 8]));
+  });
+
+  it('turns a problem into an ApiError carrying its code', async () => {
+    const problem = { type: 'urn:savepoint:problem:limit_reached', title: 'Backup limit reached', status: 409, detail: 'delete one first', code: 'limit_reached' };
+    const r = recorder(() => json(409, problem, 'application/problem+json'));
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    const err = await api.create('o', 'p').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 409, code: 'limit_reached', problem });
+  });
+
+  it('gives an error without a code when the body is not a problem', async () => {
+    const r = recorder(() => new Response('<html>bad gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html' } }));
+    const err = await createBackupsApi({ fetch: r.fetch }).list('o', 'p').catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 502, code: undefined });
+  });
+
+  it('gives status 0 when the server cannot be reached', async () => {
+    const api = createBackupsApi({ fetch: (async () => { throw new TypeError('Failed to fetch'); }) as typeof fetch });
+    const err = await api.list('o', 'p').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 0, code: undefined });
+  });
+
+  it('sends no Authorization header without a token', async () => {
+    const r = recorder(() => json(200, { backups: [] }));
+    await createBackupsApi({ fetch: r.fetch }).list('o', 'p');
+    expect(r.requests[0].headers.has('Authorization')).toBe(false);
+  });
+});
+
+describe('fileNameFromDisposition', () => {
+  it.each([
+    [null, null],
+    ['attachment', null],
+    ['attachment; filename="world.tar.gz"', 'world.tar.gz'],
+    ['attachment; filename=world.tar.gz', 'world.tar.gz'],
+    ['attachment; filename="say \\"hi\\".tar.gz"', 'say "hi".tar.gz'],
+    [`attachment; filename="x.tar.gz"; filename*=UTF-8''%E2%9C%93.tar.gz`, '✓.tar.gz'],
+    [`attachment; filename="fallback.tar.gz"; filename*=UTF-8''%E2%9C`, 'fallback.tar.gz'],
+    ['attachment; filename="../../etc/passwd"', 'passwd'],
+    ['attachment; filename=".."', null],
+  ])('reads %s as %s', (header, want) => {
+    expect(fileNameFromDisposition(header)).toBe(want);
+  });
+});

@@ -1,0 +1,190 @@
+// A small typed client for the savepoint backups API. The request and response
+// shapes come from src/api/schema.d.ts, which is generated from openapi.yaml, so
+// a change to the API that this client does not follow fails the typecheck.
+import type { components, paths } from './api/schema';
+
+/** One backup as the API returns it. */
+export type Backup = components['schemas']['BackupView'];
+/** A backup's status. */
+export type BackupStatus = Backup['status'];
+/** An RFC 9457 problem, the body of every error response. */
+export type Problem = components['schemas']['Problem'];
+/** The stable, machine-readable error codes the API can return. */
+export type ProblemCode = Problem['code'];
+
+type BackupsPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups'];
+type RestorePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore'];
+
+type ListResponse = BackupsPath['get']['responses'][200]['content']['application/json'];
+type CreateRequest = NonNullable<BackupsPath['post']['requestBody']>['content']['application/json'];
+type CreateResponse = BackupsPath['post']['responses'][202]['content']['application/json'];
+type RestoreResponse = RestorePath['post']['responses'][202]['content']['application/json'];
+
+/** A downloaded file, ready to be saved. */
+export interface DownloadedFile {
+  blob: Blob;
+  /** The name the server suggested in Content-Disposition, or null. */
+  fileName: string | null;
+}
+
+/**
+ * What the backups section needs from the API. createBackupsApi implements it
+ * over fetch; a host with its own HTTP client (or a test) can supply another.
+ * Every method rejects with an ApiError when the server answers with an error.
+ */
+export interface BackupsApi {
+  list(orderId: string, provisionId: string, signal?: AbortSignal): Promise<Backup[]>;
+  create(orderId: string, provisionId: string, name?: string): Promise<Backup>;
+  remove(orderId: string, provisionId: string, backupId: string): Promise<void>;
+  restore(orderId: string, provisionId: string, backupId: string): Promise<Backup>;
+  /** Fetches an asset (a ready backup's archive) with the caller's credentials. */
+  download(assetId: string, signal?: AbortSignal): Promise<DownloadedFile>;
+}
+
+/**
+ * An error response from the API, or a failure to reach it (status 0, no code).
+ * Branch on code, never on the message.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ProblemCode | undefined;
+  readonly problem: Problem | undefined;
+
+  constructor(message: string, status: number, problem?: Problem) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.problem = problem;
+    this.code = problem?.code;
+  }
+}
+
+/** Options for createBackupsApi. */
+export interface BackupsApiOptions {
+  /** Where the API lives, e.g. "https://panel.example.com"; "" (the default) means this origin. */
+  baseUrl?: string;
+  /** The bearer token, or a function that returns the current one (so a host can refresh it). */
+  token?: string | (() => string | null | undefined);
+  /** The fetch to use; defaults to the global one. */
+  fetch?: typeof fetch;
+}
+
+/** Returns a BackupsApi that calls the savepoint HTTP API with fetch and a bearer token. */
+export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
+  const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+
+  const headers = (extra?: Record<string, string>): Headers => {
+    const h = new Headers(extra);
+    const token = typeof options.token === 'function' ? options.token() : options.token;
+    if (token) h.set('Authorization', `Bearer ${token}`);
+    return h;
+  };
+
+  const backupsUrl = (orderId: string, provisionId: string): string =>
+    `${baseUrl}/api/v1/orders/${encodeURIComponent(orderId)}/provisions/${encodeURIComponent(provisionId)}/backups`;
+
+  const call = async (url: string, init: RequestInit): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await doFetch(url, init);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      throw new ApiError(`request to ${url} failed: ${String(err)}`, 0);
+    }
+    if (!res.ok) throw await errorFrom(res);
+    return res;
+  };
+
+  return {
+    async list(orderId, provisionId, signal) {
+      const res = await call(backupsUrl(orderId, provisionId), {
+        headers: headers({ Accept: 'application/json' }),
+        signal,
+      });
+      const body = (await res.json()) as ListResponse;
+      return body.backups;
+    },
+    async create(orderId, provisionId, name) {
+      const trimmed = name?.trim();
+      const body: CreateRequest = trimmed ? { name: trimmed } : {};
+      const res = await call(backupsUrl(orderId, provisionId), {
+        method: 'POST',
+        headers: headers({ Accept: 'application/json', 'Content-Type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
+      return (await res.json()) as CreateResponse;
+    },
+    async remove(orderId, provisionId, backupId) {
+      await call(`${backupsUrl(orderId, provisionId)}/${encodeURIComponent(backupId)}`, {
+        method: 'DELETE',
+        headers: headers({ Accept: 'application/problem+json' }),
+      });
+    },
+    async restore(orderId, provisionId, backupId) {
+      const res = await call(`${backupsUrl(orderId, provisionId)}/${encodeURIComponent(backupId)}/restore`, {
+        method: 'POST',
+        headers: headers({ Accept: 'application/json' }),
+      });
+      return (await res.json()) as RestoreResponse;
+    },
+    async download(assetId, signal) {
+      const res = await call(`${baseUrl}/api/v1/assets/${encodeURIComponent(assetId)}`, {
+        headers: headers(),
+        signal,
+      });
+      return { blob: await res.blob(), fileName: fileNameFromDisposition(res.headers.get('Content-Disposition')) };
+    },
+  };
+}
+
+// errorFrom turns an error response into an ApiError, keeping the problem when
+// the body is one; a proxy's HTML error page still yields a usable error.
+async function errorFrom(res: Response): Promise<ApiError> {
+  let problem: Problem | undefined;
+  const type = res.headers.get('Content-Type') ?? '';
+  if (type.includes('json')) {
+    try {
+      const body: unknown = await res.json();
+      if (isProblem(body)) problem = body;
+    } catch {
+      // Not JSON after all: the status alone has to do.
+    }
+  }
+  const message = problem ? `${problem.title}: ${problem.detail}` : `HTTP ${res.status}`;
+  return new ApiError(message, res.status, problem);
+}
+
+function isProblem(body: unknown): body is Problem {
+  return typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string';
+}
+
+/**
+ * Returns the file name from a Content-Disposition header: filename* (RFC 8187,
+ * UTF-8) when present and decodable, else filename; null when there is none.
+ */
+export function fileNameFromDisposition(header: string | null): string | null {
+  if (!header) return null;
+  const extended = /filename\*\s*=\s*([^;]+)/i.exec(header);
+  if (extended) {
+    const value = extended[1].trim().replace(/^"(.*)"$/, '$1');
+    const m = /^UTF-8'[^']*'(.+)$/i.exec(value);
+    if (m) {
+      try {
+        return safeName(decodeURIComponent(m[1]));
+      } catch {
+        // A malformed percent-encoding: fall back to the plain filename.
+      }
+    }
+  }
+  const plain = /filename\s*=\s*("((?:[^"\\]|\\.)*)"|[^;]+)/i.exec(header);
+  if (!plain) return null;
+  const name = plain[2] !== undefined ? plain[2].replace(/\\(.)/g, '$1') : plain[1].trim();
+  return safeName(name);
+}
+
+// safeName keeps only the last path element: a file name is never a path.
+function safeName(name: string): string | null {
+  const base = name.split(/[\\/]/).pop()?.trim() ?? '';
+  return base === '' || base === '.' || base === '..' ? null : base;
+}

@@ -1,0 +1,48 @@
+// Builders shared by the component tests.
+import { vi } from 'vitest';
+
+import { ApiError, type Backup, type BackupsApi, type Problem, type ProblemCode } from './client';
+
+let next = 0;
+
+/** Returns a ready backup with a unique ID; overrides change any field. */
+export function makeBackup(overrides: Partial<Backup> = {}): Backup {
+  next++;
+  const id = `00000000-0000-4000-8000-${String(next).padStart(12, '0')}`;
+  return {
+    id,
+    name: `Backup ${next}`,
+    status: 'ready',
+    asset_id: `10000000-0000-4000-8000-${String(next).padStart(12, '0')}`,
+    size_bytes: 1536,
+    sha256: 'a'.repeat(64),
+    error: null,
+    created_at: '2026-03-14T09:26:53Z',
+    completed_at: '2026-03-14T09:27:10Z',
+    last_restored_at: null,
+    ...overrides,
+  };
+}
+
+/** Returns an ApiError as the client raises it for a problem with this code. */
+export function problemError(code: ProblemCode, status = 409): ApiError {
+  const problem: Problem = { type: `urn:savepoint:problem:${code}`, title: code, status, detail: `detail of ${code}`, code };
+  return new ApiError(`${code}`, status, problem);
+}
+
+/** A BackupsApi whose methods are mocks; list answers with each of lists in turn, then the last one forever. */
+export function fakeApi(...lists: Backup[][]) {
+  let calls = 0;
+  const api = {
+    list: vi.fn<BackupsApi['list']>(async () => {
+      const answer = lists[Math.min(calls, lists.length - 1)] ?? [];
+      calls++;
+      return answer.map((b) => ({ ...b }));
+    }),
+    create: vi.fn<BackupsApi['create']>(async (_o, _p, name) => makeBackup({ name: name ?? 'Backup 2026-03-14 09:26 UTC', status: 'creating', asset_id: null, size_bytes: null, sha256: null, completed_at: null })),
+    remove: vi.fn<BackupsApi['remove']>(async () => undefined),
+    restore: vi.fn<BackupsApi['restore']>(async () => makeBackup({ status: 'restoring' })),
+    download: vi.fn<BackupsApi['download']>(async () => ({ blob: new Blob([new Uint8Array([0x1f, 0x8b, 8, 0])]), fileName: 'world.tar.gz' })),
+  };
+  return api satisfies BackupsApi;
+}
