@@ -148,7 +148,6 @@ func WaitFor(tb testing.TB, timeout time.Duration, what string, proc *Process, c
 	}
 }
 
-
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
