@@ -12,6 +12,8 @@
 //	                                                                 │
 //	           adapters/postgres · adapters/s3 · adapters/sidecar · adapters/local · host code
 //
+// The packages:
+//
 //   - backup: the domain. [backup.Service] runs the flows, [backup.Apply] is the
 //     status state machine, [backup.Runner] runs creates and restores in the
 //     background, and the sentinel errors say what went wrong.
