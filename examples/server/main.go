@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/samber/do/v2"
@@ -88,6 +89,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go func() { serveErr <- web.Serve() }()
 	log.Info("savepoint example server listening", "url", web.URL(), "mode", cfg.mode())
 	printBanner(stdout, web.URL(), cfg)
+	if err := writeDemoEnv(cfg, web.URL()); err != nil {
+		log.Warn("could not write demo.env", "err", err)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -106,18 +110,26 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
+// demoExports are the shell variables the README's curl walkthrough uses.
+func demoExports(url string, cfg config) string {
+	o := demoOrders(1)[0]
+	return fmt.Sprintf("export SAVEPOINT=%s TOKEN=%s\nexport BACKUPS=$SAVEPOINT/api/v1/orders/%s/provisions/%s/backups\n",
+		url, cfg.DemoToken, o.OrderID, o.ProvisionID)
+}
+
+// writeDemoEnv saves demoExports as <dir>/demo.env, so a second shell can
+// `source var/demo.env`. Owner-only: it holds the token.
+func writeDemoEnv(cfg config, url string) error {
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cfg.Dir, "demo.env"), []byte(demoExports(url, cfg)), 0o600)
+}
+
 // printBanner tells a person how to use the demo: the token, the dashboard, and
 // the IDs the README's curl walkthrough needs.
 func printBanner(w io.Writer, url string, cfg config) {
-	o := demoOrders(1)[0]
-	fmt.Fprintf(w, `
-savepoint example server (%s)
-
-  Dashboard:  %s/#token=%s
-  API token:  %s
-
-  export SAVEPOINT=%s TOKEN=%s
-  export BACKUPS=$SAVEPOINT/api/v1/orders/%s/provisions/%s/backups
-
-`, cfg.mode(), url, cfg.DemoToken, cfg.DemoToken, url, cfg.DemoToken, o.OrderID, o.ProvisionID)
+	fmt.Fprintf(w, "\nsavepoint example server (%s)\n\n  Dashboard:  %s/#token=%s\n  API token:  %s\n\n"+
+		"For the README's curl walkthrough, in another shell: source %s\n\n%s\n",
+		cfg.mode(), url, cfg.DemoToken, cfg.DemoToken, filepath.Join(cfg.Dir, "demo.env"), demoExports(url, cfg))
 }
