@@ -48,7 +48,10 @@ func TestAuthentication(t *testing.T) {
 		_, err := sidecarpb.NewFileIOClient(conn).DeleteFile(callCtx, &sidecarpb.DeleteFileRequest{Path: victim})
 		return err
 	}
-	refused := []struct{ name, why string; auth []string }{
+	refused := []struct {
+		name, why string
+		auth      []string
+	}{
 		{name: "no credentials", auth: nil},
 		{name: "an empty bearer token", auth: []string{"Bearer "}},
 		{name: "a wrong secret", auth: []string{"Bearer wrong horse battery staple"}},

@@ -56,13 +56,13 @@ func TestStartupRemovesLeftovers(t *testing.T) {
 		})
 	}
 	want := map[string]string{
-		filepath.Join(tmp, "backup-notes.txt"):        "keep",
-		filepath.Join(tmp, "world.tar.gz"):            "keep",
-		filepath.Join(tmp, "nested/backup-1.tar.gz"):  "keep",
-		filepath.Join(data, "server.properties"):      "old, not yet moved aside",
-		filepath.Join(data, "world/level.dat"):        "old, moved aside",
-		filepath.Join(sub, "keep.txt"):                "untouched: not at the top of a root",
-		filepath.Join(data, "committed/eula.txt"):     "new, already moved in",
+		filepath.Join(tmp, "backup-notes.txt"):       "keep",
+		filepath.Join(tmp, "world.tar.gz"):           "keep",
+		filepath.Join(tmp, "nested/backup-1.tar.gz"): "keep",
+		filepath.Join(data, "server.properties"):     "old, not yet moved aside",
+		filepath.Join(data, "world/level.dat"):       "old, moved aside",
+		filepath.Join(sub, "keep.txt"):               "untouched: not at the top of a root",
+		filepath.Join(data, "committed/eula.txt"):    "new, already moved in",
 		// Interrupted restores deeper than a root's top level are recovered by the
 		// next extraction into that destination, not at start-up.
 		filepath.Join(data, "committed/.savepoint-new-cccc/world/level.dat"): "new, not yet moved in",

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -152,7 +153,15 @@ type extractor struct {
 	dirMeta  []dirMeta
 	dirIndex map[string]int
 	buf      []byte
+
+	// lastDir is the directory the previous file was created in. Directories are
+	// never replaced or removed during an extraction, so the handle stays right.
+	lastDir     *os.Root
+	lastDirName string
 }
+
+// readAhead is how many 1 MiB blocks decompression may run ahead of the writes.
+const readAhead = 16
 
 // maxTrailing bounds what may follow the end-of-archive marker inside the gzip
 // stream (tar pads to its record size; writers with big blocking factors pad more).
@@ -164,7 +173,12 @@ func (x *extractor) run(archive io.Reader) error {
 		return err
 	}
 	x.free = free
-	gz, err := pgzip.NewReaderN(archive, 1<<20, 8)
+	defer x.closeDir()
+	// Read the archive in large pieces (pgzip would wrap it in a 4 KiB bufio), and
+	// let decompression run up to readAhead blocks ahead of the file writes, so that
+	// a run of small files, whose creation is slow, overlaps with decompressing the
+	// data behind them.
+	gz, err := pgzip.NewReaderN(bufio.NewReaderSize(archive, 1<<20), 1<<20, readAhead)
 	if err != nil {
 		return x.corrupt(err)
 	}
@@ -417,12 +431,12 @@ func (x *extractor) file(hdr *tar.Header, name string, tr *tar.Reader) error {
 	if err := x.prepareParent(hdr, name); err != nil {
 		return err
 	}
-	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := x.create(name)
 	if errors.Is(err, fs.ErrExist) {
 		if err := x.clear(hdr, name); err != nil {
 			return err
 		}
-		f, err = x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err = x.create(name)
 	}
 	if err != nil {
 		return x.writeError(hdr, err)
@@ -445,6 +459,33 @@ func (x *extractor) file(hdr *tar.Header, name string, tr *tar.Reader) error {
 		return x.writeError(hdr, err)
 	}
 	return nil
+}
+
+// create creates a new file, through a handle on its directory that is kept while
+// entries of the same directory follow one another (archives list directories
+// together): one openat per file instead of one per path component.
+func (x *extractor) create(name string) (*os.File, error) {
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		return x.root.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if x.lastDir == nil || x.lastDirName != dir {
+		d, err := x.root.OpenRoot(dir)
+		if err != nil {
+			return nil, err
+		}
+		x.closeDir()
+		x.lastDir, x.lastDirName = d, dir
+	}
+	return x.lastDir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+}
+
+func (x *extractor) closeDir() {
+	if x.lastDir != nil {
+		x.lastDir.Close()
+		x.lastDir = nil
+	}
 }
 
 func (x *extractor) copy(hdr *tar.Header, f *os.File, tr *tar.Reader) error {

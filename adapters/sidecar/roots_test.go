@@ -68,7 +68,9 @@ func TestRoots(t *testing.T) {
 		{"deleting through a link out of the root", func() error { return c.DeleteFile(ctx, srv.path("escape", "secret.txt")) }},
 		{"compressing a source outside", func() error { return c.CompressFiles(ctx, []string{outside}, srv.path("o.tar.gz")) }},
 		{"compressing through a link out of the root", func() error { return c.CompressFiles(ctx, []string{srv.path("escape")}, srv.path("o.tar.gz")) }},
-		{"compressing to an output outside", func() error { return c.CompressFiles(ctx, []string{srv.path("data")}, filepath.Join(outside, "o.tar.gz")) }},
+		{"compressing to an output outside", func() error {
+			return c.CompressFiles(ctx, []string{srv.path("data")}, filepath.Join(outside, "o.tar.gz"))
+		}},
 		{"streaming the file system root", func() error { return streamErr("/") }},
 		{"extracting an archive from outside", func() error { return c.ExtractTo(ctx, filepath.Join(outside, "x.tar.gz"), srv.path("dest")) }},
 		{"extracting into a destination outside", func() error { return c.ExtractTo(ctx, archive, filepath.Join(outside, "dest")) }},

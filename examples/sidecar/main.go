@@ -1,0 +1,209 @@
+// Command sidecar is the savepoint FileIO sidecar: it runs in the game-server pod
+// beside the game server and serves the FileIO gRPC service (compress, stream, write
+// and safely extract the server's files) to the backup service.
+//
+//	sidecar -listen 0.0.0.0:7443 -secret-file /run/secrets/sidecar
+//
+// The secret is the per-pod shared secret every call must present; it comes from
+// -secret-file, or else from the SAVEPOINT_SIDECAR_SECRET environment variable. The
+// sidecar refuses to start without one unless -insecure-no-auth is given (local
+// development only). It never logs the secret.
+//
+// With -tls-cert and -tls-key it speaks TLS only. SIGTERM or SIGINT stop it
+// gracefully: running calls get -shutdown-timeout to finish.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // the flag package printed the usage
+		}
+		fmt.Fprintln(os.Stderr, "sidecar:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the flags describe.
+type config struct {
+	listen          string
+	roots           string
+	archiveDir      string
+	secretFile      string
+	insecureNoAuth  bool
+	tlsCert, tlsKey string
+	limits          sidecar.Limits
+	chunkSize       byteSize
+	level           int
+	logLevel        slog.Level
+	logJSON         bool
+	shutdownTimeout time.Duration
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	d := sidecar.DefaultLimits()
+	total, entry := byteSize(d.MaxTotalBytes), byteSize(d.MaxEntryBytes)
+	c.chunkSize = sidecar.DefaultChunkSize
+	fs := flag.NewFlagSet("sidecar", flag.ContinueOnError)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:7443", "address to listen on")
+	fs.StringVar(&c.roots, "roots", strings.Join(sidecar.DefaultRoots(), ","), "comma-separated directories the sidecar may touch")
+	fs.StringVar(&c.archiveDir, "archive-dir", sidecar.DefaultArchiveDir, "where the backup service stages archives; stale ones are removed at start")
+	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the shared secret (default: $SAVEPOINT_SIDECAR_SECRET)")
+	fs.BoolVar(&c.insecureNoAuth, "insecure-no-auth", false, "accept calls without a secret (local development only)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, serve TLS only")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.Var(&total, "max-total-bytes", "cap on the total size an archive may extract to (e.g. 256GiB)")
+	fs.Var(&entry, "max-entry-bytes", "cap on the size of one extracted file (e.g. 64GiB)")
+	fs.IntVar(&c.limits.MaxEntries, "max-entries", d.MaxEntries, "cap on the number of entries of an archive")
+	fs.Var(&c.chunkSize, "chunk-size", "size of streamed messages (e.g. 256KiB)")
+	fs.IntVar(&c.level, "compression-level", sidecar.DefaultCompressionLevel, "gzip level of archives, 1-9")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long running calls get to finish on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	c.limits.MaxTotalBytes, c.limits.MaxEntryBytes = int64(total), int64(entry)
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("-tls-cert and -tls-key go together")
+	}
+	return c, nil
+}
+
+func run(args []string) error {
+	c, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	var handler slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.logLevel})
+	if c.logJSON {
+		handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.logLevel})
+	}
+	log := slog.New(handler)
+
+	secret, err := loadSecret(c.secretFile)
+	if err != nil {
+		return err
+	}
+	opts := sidecar.Options{
+		Roots:                splitList(c.roots),
+		ArchiveDir:           c.archiveDir,
+		Secret:               secret,
+		AllowUnauthenticated: c.insecureNoAuth,
+		Limits:               c.limits,
+		ChunkSize:            int(c.chunkSize),
+		CompressionLevel:     c.level,
+		Logger:               log,
+	}
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return fmt.Errorf("loading the TLS key pair: %w", err)
+		}
+		opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	srv, err := sidecar.NewServer(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("stopping: waiting for running calls", "timeout", c.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("stopped before every call finished", "error", err)
+	}
+	if err := <-served; err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadSecret reads the secret from file, or from SAVEPOINT_SIDECAR_SECRET. Trailing
+// whitespace (the newline editors add) is not part of it. An empty result is left
+// for NewServer to refuse, unless -insecure-no-auth says otherwise.
+func loadSecret(file string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(os.Getenv("SAVEPOINT_SIDECAR_SECRET")), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("reading the secret: %w", err)
+	}
+	secret := strings.TrimRight(string(b), " \t\r\n")
+	if secret == "" {
+		return "", fmt.Errorf("the secret file %s is empty", file)
+	}
+	return secret, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// byteSize is a flag holding a number of bytes, written plainly or with a unit:
+// 512KiB, 256MiB, 64GiB, 1TiB (or K, M, G, T, also powers of 1024).
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		factor int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	factor := int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, factor = rest, u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > (1<<63-1)/factor {
+		return fmt.Errorf("invalid size %q: want a number of bytes such as 1048576 or 64GiB", s)
+	}
+	*b = byteSize(n * factor)
+	return nil
+}

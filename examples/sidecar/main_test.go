@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+)
+
+// The test binary doubles as the sidecar: with this variable set, TestMain runs
+// main instead of the tests, so the tests can start the real command.
+const runMainEnv = "SAVEPOINT_SIDECAR_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// startSidecar runs the command with args and returns its address once it listens,
+// and a function that sends SIGTERM and returns the exit error and the log.
+func startSidecar(t *testing.T, env []string, args ...string) (addr string, stop func() (error, string)) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(append(os.Environ(), runMainEnv+"=1"), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	lines := bufio.NewScanner(stderr)
+	found := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		re := regexp.MustCompile(`address=(127\.0\.0\.1:\d+)`)
+		for lines.Scan() {
+			log.WriteString(lines.Text() + "\n")
+			if m := re.FindStringSubmatch(lines.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	stop = func() (error, string) {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+		return cmd.Wait(), log.String()
+	}
+	select {
+	case addr = <-found:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the sidecar did not start listening:\n%s", log.String())
+	}
+	return addr, stop
+}
+
+func TestSidecarCommand(t *testing.T) {
+	const secret = "s3cr3t-value-that-must-not-be-logged"
+	root := t.TempDir()
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("serves with a secret file, stops on SIGTERM, never logs the secret", func(t *testing.T) {
+		addr, stop := startSidecar(t, nil, "-roots", root, "-archive-dir", root, "-secret-file", secretFile)
+		ctx := context.Background()
+		c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: addr, Secret: secret}, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.WriteFile(ctx, filepath.Join(root, "hello.txt"), 5, strings.NewReader("hello")); err != nil {
+			t.Fatalf("WriteFile: %v", err)
+		}
+		wrong, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: addr, Secret: "wrong"}, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wrong.Close()
+		if err := wrong.DeleteFile(ctx, filepath.Join(root, "hello.txt")); err == nil {
+			t.Fatal("a call with the wrong secret succeeded")
+		}
+		err, log := stop()
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, log)
+		}
+		if strings.Contains(log, secret) {
+			t.Fatalf("the log contains the secret:\n%s", log)
+		}
+		if !strings.Contains(log, "stopped") {
+			t.Fatalf("no graceful stop in the log:\n%s", log)
+		}
+	})
+
+	t.Run("takes the secret from the environment", func(t *testing.T) {
+		addr, stop := startSidecar(t, []string{"SAVEPOINT_SIDECAR_SECRET=" + secret}, "-roots", root, "-archive-dir", root)
+		c, err := sidecar.Connect(context.Background(), sidecar.Endpoint{Address: addr, Secret: secret}, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.DeleteFile(context.Background(), filepath.Join(root, "nothing")); err != nil {
+			t.Fatalf("DeleteFile: %v", err)
+		}
+		if err, log := stop(); err != nil {
+			t.Fatalf("exit: %v\n%s", err, log)
+		}
+	})
+
+	t.Run("refuses to start without a secret", func(t *testing.T) {
+		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-roots", root)
+		cmd.Env = append(os.Environ(), runMainEnv+"=1", "SAVEPOINT_SIDECAR_SECRET=")
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "secret") {
+			t.Fatalf("started without a secret (err %v):\n%s", err, out)
+		}
+	})
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "512KiB": 512 << 10, "256MiB": 256 << 20, "64GiB": 64 << 30, "1TiB": 1 << 40, "3G": 3 << 30, "10B": 10} {
+		var b byteSize
+		if err := b.Set(in); err != nil || int64(b) != want {
+			t.Errorf("%q parses as %d (%v), want %d", in, b, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "lots", "1.5GiB", "99999999999TiB"} {
+		var b byteSize
+		if err := b.Set(in); err == nil {
+			t.Errorf("%q parsed as %d, want an error", in, b)
+		}
+	}
+}
