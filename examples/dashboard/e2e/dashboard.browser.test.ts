@@ -1,0 +1,392 @@
+// The dashboard in a real browser against the real example server: Debian's
+// Chromium (/usr/bin/chromium, installed by scripts/install-chromium.sh)
+// driven by playwright-core, the server built from ./examples/server and
+// started on a free loopback port with its zero-config in-process pieces.
+//
+// The tests run in order and share one server and one page, like a customer
+// working through the section: empty → create (creating → ready) → download →
+// restore (restoring → ready) → delete → create ten → limit reached.
+// Screenshots of each state go to test-results/ (gitignored) as artefacts.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
+
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { Backup } from '../src/client';
+import { createTranslator } from '../src/i18n';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dashboardDir = resolve(here, '..');
+const repoRoot = resolve(dashboardDir, '../..');
+const distDir = join(dashboardDir, 'dist');
+const resultsDir = join(dashboardDir, 'test-results');
+const chromiumPath = process.env.SAVEPOINT_CHROMIUM ?? '/usr/bin/chromium';
+
+// The first backups are of a world with one large, incompressible region file,
+// so that creating and restoring take long enough (about a second here) to be
+// seen and photographed; the file is removed before the ten-backup test.
+const bigWorldBytes = Number(process.env.SAVEPOINT_E2E_WORLD_BYTES ?? 192 * 1024 * 1024);
+
+const en = createTranslator('en');
+const de = createTranslator('de');
+
+let work: string;
+let server: ChildProcess | undefined;
+let serverExit: Promise<number | null> | undefined;
+let baseUrl: string;
+let token: string;
+let browser: Browser | undefined;
+let context: BrowserContext;
+let page: Page;
+let demo: { order_id: string; provision_id: string };
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(join(distDir, 'index.html'))) {
+    throw new Error(`no built dashboard in ${distDir}: run \`npm run build\` (scripts/test-dashboard.sh does) first`);
+  }
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`${chromiumPath} is missing: run scripts/install-chromium.sh`);
+  }
+  mkdirSync(resultsDir, { recursive: true });
+  work = mkdtempSync(join(tmpdir(), 'savepoint-dashboard-e2e-'));
+
+  const binary = join(work, 'server');
+  await promisify(execFile)('go', ['build', '-o', binary, './examples/server'], { cwd: repoRoot, timeout: 600_000 });
+
+  const dataDir = join(work, 'state', 'data');
+  mkdirSync(dataDir, { recursive: true });
+  // A world of our own (the server seeds its sample world only into an empty
+  // directory): a few small files that stay, and the large one that goes.
+  mkdirSync(join(dataDir, 'world', 'region'), { recursive: true });
+  writeFileSync(join(dataDir, 'server.properties'), 'motd=savepoint e2e\nmax-players=8\n');
+  await writeRandomFile(join(dataDir, 'world', 'level.dat'), 4096);
+  await writeRandomFile(join(dataDir, 'world', 'region', 'r.0.0.mca'), 3 * 1024 * 1024);
+  await writeRandomFile(join(dataDir, 'world', 'region', 'r.9.9.mca'), bigWorldBytes);
+
+  token = randomBytes(16).toString('hex');
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  const log = createWriteStream(join(resultsDir, 'server.log'));
+  server = spawn(binary, ['-addr', `127.0.0.1:${port}`, '-dir', join(work, 'state'), '-demo-token', token, '-dashboard', distDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout?.pipe(log);
+  server.stderr?.pipe(log);
+  const proc = server;
+  serverExit = new Promise((res) => proc.once('exit', (code) => res(code)));
+  await waitHealthy();
+
+  demo = await api<{ order_id: string; provision_id: string }>('GET', '/api/v1/demo');
+
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    // Playwright gives every launch a fresh, empty profile directory itself.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({ acceptDownloads: true, locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1100, height: 760 } });
+  page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text());
+  });
+  // Record every status each row shows, as the DOM changes: proof that the
+  // page itself moved from creating to ready, with no reload in between.
+  await page.addInitScript(() => {
+    const log: { id: string; status: string }[] = [];
+    (window as unknown as { __statusLog: typeof log }).__statusLog = log;
+    const last = new Map<string, string>();
+    const scan = () => {
+      for (const row of document.querySelectorAll<HTMLElement>('tr[data-backup-id]')) {
+        const id = row.dataset.backupId ?? '';
+        const status = row.dataset.status ?? '';
+        if (last.get(id) !== status) {
+          last.set(id, status);
+          log.push({ id, status });
+        }
+      }
+    };
+    new MutationObserver(scan).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+  });
+  await page.goto(`${baseUrl}/#token=${token}`);
+  await page.evaluate(() => {
+    (window as unknown as { __loadedOnce: boolean }).__loadedOnce = true;
+  });
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    const stopped = await Promise.race([serverExit, sleep(10_000).then(() => 'timeout')]);
+    if (stopped === 'timeout') server.kill('SIGKILL');
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the backups dashboard in Chromium against the example server', () => {
+  it('shows the empty state, and the create dialog opens and closes from the keyboard', async () => {
+    await page.getByText(en('backups.empty_state')).waitFor();
+    expect(new URL(page.url()).hash, 'the token leaves the address bar').toBe('');
+    await shot('01-empty');
+
+    const create = createButton();
+    await create.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: en('backups.create_dialog_title') });
+    await dialog.waitFor();
+    expect(await dialog.evaluate((d) => d.matches(':modal')), 'the dialog is modal').toBe(true);
+    expect(await focusedLabel()).toBe(en('backups.name_label'));
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await create.evaluate((el) => el === document.activeElement), 'focus returns to the create button').toBe(true);
+  });
+
+  it('creates a backup and shows it go from creating to ready without a reload', async () => {
+    await createButton().click();
+    await page.getByLabel(en('backups.name_label')).fill('Before the 1.21 update');
+    await page.keyboard.press('Enter');
+
+    const row = rowNamed('Before the 1.21 update');
+    await page.locator('tr[data-status="creating"]').waitFor();
+    await shot('02-creating', row, 'creating');
+
+    await page.locator('tr[data-status="ready"]', { hasText: 'Before the 1.21 update' }).waitFor({ timeout: 60_000 });
+    const id = (await row.getAttribute('data-backup-id')) ?? '';
+    expect(await statusesShown(id)).toEqual(['creating', 'ready']);
+    expect(await page.evaluate(() => (window as unknown as { __loadedOnce?: boolean }).__loadedOnce), 'no reload').toBe(true);
+    expect(await row.getByRole('cell').nth(0).textContent()).toMatch(/^\d+(\.\d)? MiB$/);
+    expect(await createButton().isEnabled()).toBe(true);
+    await shot('03-ready');
+  });
+
+  it('downloads the archive: a gzip-compressed tar whose SHA-256 is the one the API reports', async () => {
+    const backup = await backupNamed('Before the 1.21 update');
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByRole('button', { name: 'Download Before the 1.21 update' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.tar\.gz$/);
+    const path = await download.path();
+
+    const head = Buffer.alloc(2);
+    const fh = await open(path, 'r');
+    const { size } = await fh.stat();
+    await fh.read(head, 0, 2, 0);
+    await fh.close();
+    expect(size).toBe(backup.size_bytes);
+    expect([...head], 'gzip magic').toEqual([0x1f, 0x8b]);
+    expect(await sha256(path)).toBe(backup.sha256);
+    const tar = await gunzipHead(path, 512);
+    expect(tar.subarray(257, 262).toString(), 'tar magic').toBe('ustar');
+  });
+
+  it('restores the backup and shows restoring, then ready again', async () => {
+    await page.getByRole('button', { name: 'Restore Before the 1.21 update' }).click();
+    const dialog = page.getByRole('dialog', { name: en('backups.confirm_restore_title') });
+    await dialog.waitFor();
+    expect(await focusedText(), 'Cancel is focused first').toBe(en('backups.cancel'));
+    await dialog.getByRole('button', { name: en('backups.action_restore') }).click();
+
+    const row = rowNamed('Before the 1.21 update');
+    await page.locator('tr[data-status="restoring"]').waitFor();
+    await shot('04-restoring', row, 'restoring');
+    await page.locator('tr[data-status="ready"]', { hasText: 'Before the 1.21 update' }).waitFor({ timeout: 60_000 });
+
+    const id = (await row.getAttribute('data-backup-id')) ?? '';
+    expect(await statusesShown(id)).toEqual(['creating', 'ready', 'restoring', 'ready']);
+    const backup = await backupNamed('Before the 1.21 update');
+    expect(backup.error, 'the restore succeeded').toBeNull();
+    expect(backup.last_restored_at).not.toBeNull();
+    expect(await row.textContent()).not.toContain('failed');
+  });
+
+  it('deletes the backup after confirmation', async () => {
+    await page.getByRole('button', { name: 'Delete Before the 1.21 update' }).click();
+    const dialog = page.getByRole('dialog', { name: en('backups.confirm_delete_title') });
+    await dialog.waitFor();
+    await shot('confirm-delete');
+    await dialog.getByRole('button', { name: en('backups.action_delete') }).click();
+    await page.getByText(en('backups.empty_state')).waitFor();
+    expect(await api<{ backups: Backup[] }>('GET', backupsPath())).toEqual({ backups: [] });
+  });
+
+  it('disables Create Backup at 10 backups and says why', async () => {
+    // A small world from here on: ten quick backups.
+    rmSync(join(work, 'state', 'data', 'world', 'region', 'r.9.9.mca'));
+    for (let n = 1; n <= 10; n++) {
+      await expect.poll(() => createButton().isEnabled(), { timeout: 60_000 }).toBe(true);
+      await createButton().click();
+      await page.getByLabel(en('backups.name_label')).fill(`limit ${n}`);
+      await page.keyboard.press('Enter');
+      await page.locator('tr[data-status="ready"]', { has: page.getByRole('rowheader', { name: `limit ${n}`, exact: true }) }).waitFor({ timeout: 60_000 });
+    }
+    await expect.poll(() => page.locator('tr[data-backup-id]').count()).toBe(10);
+    expect(await createButton().isDisabled()).toBe(true);
+    const reason = en('backups.limit_reached', { limit: 10 });
+    await page.getByText(reason).waitFor();
+    expect(await createButton().evaluate((b) => document.getElementById(b.getAttribute('aria-describedby') ?? '')?.textContent)).toBe(reason);
+    await shot('05-limit-reached');
+
+    // The server agrees: an eleventh is refused with limit_reached.
+    const refused = await fetch(`${baseUrl}${backupsPath()}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { code: string }).code).toBe('limit_reached');
+  });
+
+  it('shows the same state in German', async () => {
+    await page.goto(`${baseUrl}/#lang=de`);
+    await page.reload(); // a fragment change alone does not load the page again
+    await page.getByRole('heading', { name: de('backups.heading') }).waitFor();
+    const create = page.getByRole('button', { name: de('backups.create_button') });
+    expect(await create.isDisabled()).toBe(true);
+    await page.getByText(de('backups.limit_reached', { limit: 10 })).waitFor();
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Name', 'Größe', 'Status', 'Erstellt', 'Aktionen']);
+    await shot('06-limit-reached-de');
+  });
+
+  it('logged no errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+function createButton(): Locator {
+  return page.getByRole('button', { name: en('backups.create_button'), exact: true });
+}
+
+function rowNamed(name: string): Locator {
+  return page.locator('tr[data-backup-id]', { has: page.getByRole('rowheader', { name, exact: true }) });
+}
+
+function backupsPath(): string {
+  return `/api/v1/orders/${demo.order_id}/provisions/${demo.provision_id}/backups`;
+}
+
+async function backupNamed(name: string): Promise<Backup> {
+  const { backups } = await api<{ backups: Backup[] }>('GET', backupsPath());
+  const found = backups.find((b) => b.name === name);
+  if (!found) throw new Error(`no backup named ${name} in ${JSON.stringify(backups)}`);
+  return found;
+}
+
+async function statusesShown(id: string): Promise<string[]> {
+  const log = await page.evaluate(() => (window as unknown as { __statusLog: { id: string; status: string }[] }).__statusLog);
+  return log.filter((e) => e.id === id).map((e) => e.status);
+}
+
+async function focusedLabel(): Promise<string | null> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLInputElement | null;
+    return el?.labels?.[0]?.textContent ?? null;
+  });
+}
+
+async function focusedText(): Promise<string | null> {
+  return page.evaluate(() => document.activeElement?.textContent ?? null);
+}
+
+// shot saves a screenshot; when it is meant to show a row in a passing state
+// (creating, restoring) it notes whether the row was still in it afterwards.
+async function shot(name: string, row?: Locator, status?: string) {
+  await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
+  if (row && status) {
+    const after = await row.getAttribute('data-status');
+    if (after !== status) console.warn(`screenshot ${name}: the row was ${after} by the time it was taken`);
+  }
+}
+
+async function api<T>(method: string, path: string): Promise<T> {
+  const res = await fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function waitHealthy() {
+  const deadline = Date.now() + 60_000;
+  let exited = false;
+  void serverExit?.then(() => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the example server exited before it was healthy; see ${join(resultsDir, 'server.log')}`);
+    try {
+      const res = await fetch(`${baseUrl}/healthz`);
+      if (res.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(100);
+  }
+  throw new Error('the example server was not healthy within 60 s');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function writeRandomFile(path: string, bytes: number) {
+  const out = createWriteStream(path);
+  const chunk = 4 * 1024 * 1024;
+  for (let written = 0; written < bytes; written += chunk) {
+    const ok = out.write(randomBytes(Math.min(chunk, bytes - written)));
+    if (!ok) await new Promise<void>((res) => out.once('drain', () => res()));
+  }
+  await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+// gunzipHead decompresses the whole file (so a corrupt stream fails) and
+// returns its first n bytes.
+async function gunzipHead(path: string, n: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let have = 0;
+  const gunzip = createGunzip();
+  gunzip.on('data', (b: Buffer) => {
+    if (have < n) {
+      parts.push(b);
+      have += b.length;
+    }
+  });
+  await pipeline(createReadStream(path), gunzip);
+  return Buffer.concat(parts).subarray(0, n);
+}
+
+function sleep(ms: number) {
+  return new Promise((res) => setTimeout(res, ms));
+}
