@@ -45,7 +45,9 @@ type RunnerOptions struct {
 	HeartbeatInterval time.Duration
 	// OperationTimeout cancels a job that runs longer (Options.OperationTimeout).
 	OperationTimeout time.Duration
-	// CleanupTimeout bounds each call of a job's Fail (Options.CleanupTimeout).
+	// CleanupTimeout bounds each call of a job's Fail, and how long Shutdown,
+	// once its own context has ended, waits for cancelled jobs to clean up
+	// (Options.CleanupTimeout).
 	CleanupTimeout time.Duration
 	// Heartbeat is called every HeartbeatInterval while a job is queued or running.
 	// An error wrapping ErrStatusConflict or ports.ErrNotFound means the operation
@@ -207,7 +209,9 @@ func (r *Runner) heartbeat(ctx context.Context, job Job, log *slog.Logger, onSet
 
 // Shutdown stops accepting jobs and waits for running ones until ctx ends. Jobs
 // still running then are cancelled and recorded as interrupted (with a fresh
-// context, through each job's Fail), and Shutdown returns ctx's error.
+// context, through each job's Fail), and Shutdown returns ctx's error after
+// giving them up to CleanupTimeout more to remove their temp files and partial
+// uploads.
 func (r *Runner) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true

@@ -196,7 +196,8 @@ func (s *Service) EnsureNoActiveOperation(ctx context.Context, orderID OrderID) 
 
 // Shutdown stops accepting creates and restores and waits for running ones until
 // ctx ends; those still running then are recorded as interrupted (a create as
-// failed, a restore as ready with Error) and Shutdown returns ctx's error.
+// failed, a restore as ready with Error) and Shutdown returns ctx's error, after
+// waiting up to Options.CleanupTimeout more for their cleanup.
 func (s *Service) Shutdown(ctx context.Context) error {
 	return s.runner.Shutdown(ctx)
 }
