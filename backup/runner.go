@@ -224,6 +224,14 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		r.cancel()
 		return nil
 	case <-ctx.Done():
+		// select picks at random when both are ready: with nothing running, an
+		// already-ended ctx must not turn a clean shutdown into an error.
+		select {
+		case <-done:
+			r.cancel()
+			return nil
+		default:
+		}
 	}
 
 	r.mu.Lock()

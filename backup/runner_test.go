@@ -340,6 +340,16 @@ func TestRunnerShutdown(t *testing.T) {
 			t.Fatalf("a job that finished within the grace period saw its context end: %v", err)
 		}
 	})
+	t.Run("succeeds with nothing running even if its context has already ended", func(t *testing.T) {
+		for range 50 { // the outcome must not depend on a select's random choice
+			r := backup.NewRunner(backup.RunnerOptions{})
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := r.Shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown of an idle runner = %v", err)
+			}
+		}
+	})
 	t.Run("refuses new jobs once it began", func(t *testing.T) {
 		r := newRunner(t, backup.RunnerOptions{})
 		if err := shutdown(t, r, time.Second); err != nil {
