@@ -224,14 +224,6 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		r.cancel()
 		return nil
 	case <-ctx.Done():
-		// select picks at random when both are ready: with nothing running, an
-		// already-ended ctx must not turn a clean shutdown into an error.
-		select {
-		case <-done:
-			r.cancel()
-			return nil
-		default:
-		}
 	}
 
 	r.mu.Lock()
@@ -241,6 +233,13 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	r.cancel()
+	if len(left) == 0 {
+		// Nothing was interrupted (select picks at random when ctx has ended and
+		// the last job has just finished): a job leaves running only after its
+		// Fail returned, so this is a clean shutdown, not an error.
+		<-done
+		return nil
+	}
 
 	// Record the interruption ourselves rather than trusting every job to notice
 	// the cancellation promptly: a job stuck in a call that ignores its context
