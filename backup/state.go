@@ -44,6 +44,7 @@ func (k EventKind) String() string {
 
 // Event is something that happens to a backup, with the data the transition records.
 type Event struct {
+	// Kind says what happened; Apply decides whether it may.
 	Kind EventKind
 	// At is when it happened.
 	At time.Time
