@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/pgzip"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -101,10 +100,11 @@ type archiver struct {
 	stats   archiveStats
 }
 
-// writeArchive writes a gzip-compressed tar of srcs to w with parallel gzip. exclude
+// writeArchive writes a gzip-compressed tar of srcs to w, compressing on every
+// CPU in independent members (see blockGzipWriter). exclude
 // is the absolute path of the output, which is left out if it lies in a source.
 func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, exclude string, log *slog.Logger) (archiveStats, error) {
-	gz, err := pgzip.NewWriterLevel(w, level)
+	gz, err := newBlockGzipWriter(w, level)
 	if err != nil {
 		return archiveStats{}, err
 	}

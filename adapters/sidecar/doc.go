@@ -16,8 +16,10 @@
 // reaches nothing outside its roots (PermissionDenied), opens every path through
 // os.Root so symbolic links cannot lead out of a root, and:
 //
-//   - compresses with parallel gzip, storing symbolic links as links and skipping
-//     sockets, devices and FIFOs;
+//   - compresses on every CPU, storing symbolic links as links and skipping
+//     sockets, devices and FIFOs; archives are standard tar.gz made of independent
+//     gzip members that announce their length (like BGZF), so that extraction can
+//     decompress on every CPU too;
 //   - streams files in fixed-size chunks in both directions, writing to a temporary
 //     name that is renamed into place only when the write is complete;
 //   - extracts archives into a staging directory inside the destination, under every

@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -160,7 +159,8 @@ type extractor struct {
 	lastDirName string
 }
 
-// readAhead is how many 1 MiB blocks decompression may run ahead of the writes.
+// readAhead is how many members (1 MiB each) decompression may run ahead of the
+// writes.
 const readAhead = 16
 
 // maxTrailing bounds what may follow the end-of-archive marker inside the gzip
@@ -174,11 +174,10 @@ func (x *extractor) run(archive io.Reader) error {
 	}
 	x.free = free
 	defer x.closeDir()
-	// Read the archive in large pieces (pgzip would wrap it in a 4 KiB bufio), and
-	// let decompression run up to readAhead blocks ahead of the file writes, so that
-	// a run of small files, whose creation is slow, overlaps with decompressing the
-	// data behind them.
-	gz, err := pgzip.NewReaderN(bufio.NewReaderSize(archive, 1<<20), 1<<20, readAhead)
+	// Decompression runs on every CPU and up to readAhead blocks ahead of the file
+	// writes, so that a run of small files, whose creation is slow, overlaps with
+	// decompressing the data behind them.
+	gz, err := newBlockGzipReader(archive, readAhead)
 	if err != nil {
 		return x.corrupt(err)
 	}
@@ -230,9 +229,9 @@ func (x *extractor) corrupt(err error) error {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		reason = "the archive is truncated"
-	case errors.Is(err, pgzip.ErrChecksum):
+	case errors.Is(err, pgzip.ErrChecksum), errors.Is(err, errGzipChecksum):
 		reason = "the archive is corrupt: gzip checksum mismatch"
-	case errors.Is(err, pgzip.ErrHeader), errors.Is(err, tar.ErrHeader):
+	case errors.Is(err, pgzip.ErrHeader), errors.Is(err, errGzipMember), errors.Is(err, tar.ErrHeader):
 		reason = "the archive is corrupt: " + reason
 	default:
 		reason = "the archive cannot be read: " + reason

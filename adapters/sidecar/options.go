@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/klauspost/pgzip"
+	"github.com/klauspost/compress/flate"
 )
 
 // DefaultRoots returns the directories a server reaches when Options.Roots is empty:
@@ -28,7 +28,7 @@ const (
 	// whose chunks are already zlib-compressed: on such data level 1 shrinks the
 	// archive as much as `gzip -6` does (measured on internal/gamedata: 0.815 vs 0.81
 	// of the input) at several times the speed, and higher levels only cost time.
-	DefaultCompressionLevel = pgzip.BestSpeed
+	DefaultCompressionLevel = flate.BestSpeed
 )
 
 // Limits caps what an archive may make the server write. Zero fields take the
@@ -93,7 +93,7 @@ type Options struct {
 	// and values above MaxChunkSize are refused.
 	ChunkSize int
 	// CompressionLevel is the gzip level of archives: 1 (fastest) to 9, or
-	// pgzip.HuffmanOnly. Zero means DefaultCompressionLevel.
+	// flate.HuffmanOnly. Zero means DefaultCompressionLevel.
 	CompressionLevel int
 
 	// Logger receives one line per call and the start-up cleanup. Nil means
@@ -135,7 +135,7 @@ func (o Options) normalized() (Options, error) {
 	switch {
 	case o.CompressionLevel == 0:
 		o.CompressionLevel = DefaultCompressionLevel
-	case o.CompressionLevel == pgzip.HuffmanOnly, o.CompressionLevel >= 1 && o.CompressionLevel <= 9:
+	case o.CompressionLevel == flate.HuffmanOnly, o.CompressionLevel >= 1 && o.CompressionLevel <= 9:
 	default:
 		return o, fmt.Errorf("compression level %d outside 1..9", o.CompressionLevel)
 	}

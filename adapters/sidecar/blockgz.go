@@ -1,0 +1,401 @@
+package sidecar
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/pgzip"
+)
+
+// The sidecar writes archives as a sequence of independent gzip members of at most
+// gzBlockSize input bytes, each announcing its own compressed length in a gzip extra
+// field (subfield "SP"), the way BGZF does. RFC 1952 allows members in sequence, so
+// every gzip reader (tar -xzf, a browser, gunzip) reads such an archive as one
+// stream. The sidecar's own reader uses the lengths to find the members without
+// decoding them, and decompresses several at once: decompression is the bottleneck
+// of a restore, and a single gzip stream can only be decoded on one core.
+//
+// Independent members cost almost nothing in size: deflate only looks 32 KiB back.
+const (
+	gzBlockSize = 1 << 20
+	// gzMaxMember bounds the announced member length: a megabyte of incompressible
+	// input grows by a few hundred bytes of block headers.
+	gzMaxMember = gzBlockSize + gzBlockSize/16 + 1024
+	// gzHeaderLen is the fixed header (10), XLEN (2), subfield id and length (4),
+	// and the member length (4).
+	gzHeaderLen  = 20
+	gzTrailerLen = 8
+	gzFlagExtra  = 1 << 2
+)
+
+var (
+	errGzipChecksum = errors.New("gzip: invalid checksum")
+	errGzipMember   = errors.New("gzip: invalid member")
+)
+
+// appendMemberHeader appends the header of a member of total length n.
+func appendMemberHeader(b []byte, n int) []byte {
+	b = append(b, 0x1f, 0x8b, 8, gzFlagExtra, 0, 0, 0, 0, 0, 255)
+	b = binary.LittleEndian.AppendUint16(b, 8)
+	b = append(b, 'S', 'P')
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	return binary.LittleEndian.AppendUint32(b, uint32(n))
+}
+
+// memberLength parses our member header, or reports false for any other gzip member.
+func memberLength(h []byte) (int, bool) {
+	if len(h) < gzHeaderLen || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || h[3] != gzFlagExtra ||
+		binary.LittleEndian.Uint16(h[10:]) != 8 || h[12] != 'S' || h[13] != 'P' || binary.LittleEndian.Uint16(h[14:]) != 4 {
+		return 0, false
+	}
+	return int(binary.LittleEndian.Uint32(h[16:])), true
+}
+
+// gzJob is one member being compressed or decompressed; done is closed when out
+// (or err) is ready. Jobs are queued in stream order, so results come out in order
+// whatever order the goroutines finish in.
+type gzJob struct {
+	in, out []byte
+	err     error
+	done    chan struct{}
+}
+
+// blockGzipWriter compresses with one goroutine per CPU.
+type blockGzipWriter struct {
+	w      io.Writer
+	level  int
+	cur    []byte
+	queue  chan *gzJob // jobs in stream order, bounded: backpressure
+	sem    chan struct{}
+	wrote  chan struct{} // closed when the writing goroutine ends
+	mu     sync.Mutex
+	err    error
+	pool      sync.Pool // []byte input buffers
+	outs      sync.Pool // []byte member buffers
+	flates    sync.Pool // *flate.Writer
+	submitted int
+	closed    bool
+}
+
+func newBlockGzipWriter(w io.Writer, level int) (*blockGzipWriter, error) {
+	if level < flate.HuffmanOnly || level > flate.BestCompression {
+		return nil, fmt.Errorf("gzip: invalid compression level %d", level)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	z := &blockGzipWriter{
+		w:     w,
+		level: level,
+		queue: make(chan *gzJob, 2*workers),
+		sem:   make(chan struct{}, workers),
+		wrote: make(chan struct{}),
+	}
+	z.cur = z.buffer()
+	go z.writeLoop()
+	return z, nil
+}
+
+func (z *blockGzipWriter) buffer() []byte {
+	if b, ok := z.pool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, gzBlockSize)
+}
+
+func (z *blockGzipWriter) setErr(err error) {
+	z.mu.Lock()
+	if z.err == nil {
+		z.err = err
+	}
+	z.mu.Unlock()
+}
+
+func (z *blockGzipWriter) getErr() error {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.err
+}
+
+// writeLoop writes finished members in order.
+func (z *blockGzipWriter) writeLoop() {
+	defer close(z.wrote)
+	for job := range z.queue {
+		<-job.done
+		err := job.err
+		if err == nil && z.getErr() == nil {
+			_, err = z.w.Write(job.out)
+		}
+		if err != nil {
+			z.setErr(err)
+		}
+		in, out := job.in, job.out
+		z.pool.Put(&in)
+		if out != nil {
+			z.outs.Put(&out)
+		}
+	}
+}
+
+func (z *blockGzipWriter) Write(p []byte) (int, error) {
+	if err := z.getErr(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for len(p) > 0 {
+		k := copy(z.cur[len(z.cur):cap(z.cur)], p)
+		z.cur = z.cur[:len(z.cur)+k]
+		p, n = p[k:], n+k
+		if len(z.cur) == cap(z.cur) {
+			z.submit()
+		}
+	}
+	return n, z.getErr()
+}
+
+func (z *blockGzipWriter) submit() {
+	job := &gzJob{in: z.cur, done: make(chan struct{})}
+	z.submitted++
+	z.cur = z.buffer()
+	z.queue <- job
+	z.sem <- struct{}{}
+	go func() {
+		defer func() { <-z.sem }()
+		job.out, job.err = z.compress(job.in)
+		close(job.done)
+	}()
+}
+
+func (z *blockGzipWriter) compress(in []byte) ([]byte, error) {
+	fw, _ := z.flates.Get().(*flate.Writer)
+	var buf []byte
+	if b, ok := z.outs.Get().(*[]byte); ok {
+		buf = (*b)[:gzHeaderLen]
+	} else {
+		buf = make([]byte, gzHeaderLen, gzMaxMember)
+	}
+	out := bytes.NewBuffer(buf)
+	if fw == nil {
+		var err error
+		if fw, err = flate.NewWriter(out, z.level); err != nil {
+			return nil, err
+		}
+	} else {
+		fw.Reset(out)
+	}
+	defer z.flates.Put(fw)
+	if _, err := fw.Write(in); err != nil {
+		return nil, err
+	}
+	if err := fw.Close(); err != nil {
+		return nil, err
+	}
+	b := out.Bytes()
+	b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(in))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(in)))
+	appendMemberHeader(b[:0], len(b))
+	return b, nil
+}
+
+// Close compresses what is left and waits for every member to be written. An
+// archive always has at least one member, so even empty input is valid gzip.
+func (z *blockGzipWriter) Close() error {
+	if z.closed {
+		return z.getErr()
+	}
+	z.closed = true
+	if len(z.cur) > 0 || z.submitted == 0 {
+		z.submit()
+	}
+	close(z.queue)
+	<-z.wrote
+	return z.getErr()
+}
+
+// blockGzipReader decompresses our members in parallel, and anything else (an
+// archive written by plain gzip) sequentially, with pgzip's read-ahead.
+type blockGzipReader struct {
+	src     *bufio.Reader
+	results chan *gzJob // in stream order, bounded by the read-ahead
+	stop    chan struct{}
+	ended   chan struct{}
+	endErr  error     // why the producer stopped (io.EOF at a clean end)
+	tail    io.Reader // set by the producer: a sequential reader for the rest
+	rest    io.Reader // tail, once the reader has seen the producer end
+	cur     []byte
+	job     *gzJob
+	pool    sync.Pool
+	inflate sync.Pool
+	once    sync.Once
+}
+
+// newBlockGzipReader starts reading src; readAhead bounds how many members are
+// decompressed ahead of the reader.
+func newBlockGzipReader(src io.Reader, readAhead int) (*blockGzipReader, error) {
+	z := &blockGzipReader{
+		src:     bufio.NewReaderSize(src, 1<<20),
+		results: make(chan *gzJob, readAhead),
+		stop:    make(chan struct{}),
+		ended:   make(chan struct{}),
+	}
+	// Refuse a stream that is not gzip at all before any goroutine starts.
+	if h, err := z.src.Peek(2); err != nil || h[0] != 0x1f || h[1] != 0x8b {
+		if err == nil || err == io.EOF {
+			err = pgzip.ErrHeader
+		}
+		return nil, err
+	}
+	go z.produce()
+	return z, nil
+}
+
+func (z *blockGzipReader) produce() {
+	defer close(z.ended)
+	defer close(z.results)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for {
+		h, err := z.src.Peek(gzHeaderLen)
+		if len(h) == 0 && err == io.EOF {
+			z.endErr = io.EOF
+			return
+		}
+		n, ours := memberLength(h)
+		if !ours {
+			// Not one of ours: decode the rest of the stream in order.
+			gz, err := pgzip.NewReaderN(z.src, gzBlockSize, cap(z.results))
+			if err != nil {
+				z.endErr = err
+				return
+			}
+			z.tail = gz
+			z.endErr = io.EOF
+			return
+		}
+		if n < gzHeaderLen+gzTrailerLen || n > gzMaxMember {
+			z.endErr = errGzipMember
+			return
+		}
+		in := z.buffer(n)
+		if _, err := io.ReadFull(z.src, in); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			z.endErr = err
+			return
+		}
+		job := &gzJob{in: in, done: make(chan struct{})}
+		select {
+		case z.results <- job:
+		case <-z.stop:
+			return
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-z.stop:
+			return
+		}
+		go func() {
+			defer func() { <-sem }()
+			job.out, job.err = z.decompress(job.in)
+			close(job.done)
+		}()
+	}
+}
+
+// buffer returns a buffer of length n <= gzMaxMember; every buffer has that
+// capacity, so inputs and outputs share one pool.
+func (z *blockGzipReader) buffer(n int) []byte {
+	if b, ok := z.pool.Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return make([]byte, n, gzMaxMember)
+}
+
+func (z *blockGzipReader) decompress(member []byte) ([]byte, error) {
+	body := member[gzHeaderLen : len(member)-gzTrailerLen]
+	trailer := member[len(member)-gzTrailerLen:]
+	br := bytes.NewReader(body)
+	fr, _ := z.inflate.Get().(io.ReadCloser)
+	if fr == nil {
+		fr = flate.NewReader(br)
+	} else if err := fr.(flate.Resetter).Reset(br, nil); err != nil {
+		return nil, err
+	}
+	defer z.inflate.Put(fr)
+	full := z.buffer(gzBlockSize + 1)
+	out := full[:0 : gzBlockSize+1] // one byte more than a member may hold, to notice more
+	for len(out) < cap(out) {
+		k, err := fr.Read(out[len(out):cap(out)])
+		out = out[:len(out)+k]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if err == io.ErrUnexpectedEOF || errors.Is(err, io.EOF) {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	out = full[:len(out)]
+	if len(out) > gzBlockSize || br.Len() != 0 {
+		return nil, errGzipMember
+	}
+	if crc32.ChecksumIEEE(out) != binary.LittleEndian.Uint32(trailer) || uint32(len(out)) != binary.LittleEndian.Uint32(trailer[4:]) {
+		return nil, errGzipChecksum
+	}
+	in := member
+	z.pool.Put(&in)
+	return out, nil
+}
+
+func (z *blockGzipReader) Read(p []byte) (int, error) {
+	for len(z.cur) == 0 {
+		if z.job != nil {
+			out := z.job.out
+			z.pool.Put(&out)
+			z.job = nil
+		}
+		if z.rest != nil {
+			return z.rest.Read(p)
+		}
+		job, ok := <-z.results
+		if !ok {
+			<-z.ended
+			if z.tail != nil {
+				z.rest = z.tail
+				continue
+			}
+			return 0, z.endErr
+		}
+		<-job.done
+		if job.err != nil {
+			return 0, job.err
+		}
+		z.job, z.cur = job, job.out
+	}
+	n := copy(p, z.cur)
+	z.cur = z.cur[n:]
+	return n, nil
+}
+
+// Close stops the read-ahead.
+func (z *blockGzipReader) Close() error {
+	z.once.Do(func() {
+		close(z.stop)
+		for job := range z.results {
+			<-job.done
+		}
+		<-z.ended
+		if c, ok := z.tail.(io.Closer); ok {
+			c.Close()
+		}
+	})
+	return nil
+}
