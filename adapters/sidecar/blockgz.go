@@ -70,14 +70,14 @@ type gzJob struct {
 
 // blockGzipWriter compresses with one goroutine per CPU.
 type blockGzipWriter struct {
-	w      io.Writer
-	level  int
-	cur    []byte
-	queue  chan *gzJob // jobs in stream order, bounded: backpressure
-	sem    chan struct{}
-	wrote  chan struct{} // closed when the writing goroutine ends
-	mu     sync.Mutex
-	err    error
+	w         io.Writer
+	level     int
+	cur       []byte
+	queue     chan *gzJob // jobs in stream order, bounded: backpressure
+	sem       chan struct{}
+	wrote     chan struct{} // closed when the writing goroutine ends
+	mu        sync.Mutex
+	err       error
 	pool      sync.Pool // []byte input buffers
 	outs      sync.Pool // []byte member buffers
 	flates    sync.Pool // *flate.Writer
@@ -329,7 +329,7 @@ func (z *blockGzipReader) decompress(member []byte) ([]byte, error) {
 	}
 	defer z.inflate.Put(fr)
 	full := z.buffer(gzBlockSize + 1)
-	out := full[:0 : gzBlockSize+1] // one byte more than a member may hold, to notice more
+	out := full[: 0 : gzBlockSize+1] // one byte more than a member may hold, to notice more
 	for len(out) < cap(out) {
 		k, err := fr.Read(out[len(out):cap(out)])
 		out = out[:len(out)+k]
