@@ -34,7 +34,7 @@ func reason(err error) string {
 		return "interrupted because the backup service was shutting down"
 	case errors.Is(err, errPanic):
 		return "an internal error stopped the operation"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, errTimedOut):
 		return "the operation took too long and was stopped"
 	case errors.As(err, &f):
 		return f.reason

@@ -13,9 +13,10 @@ const MaxNameLength = 100
 
 // NewName validates a user-supplied backup name: surrounding white space is
 // trimmed, and the rest must be 1–100 characters of printable Unicode (letters,
-// marks, numbers, punctuation, symbols and the ASCII space). Control characters,
-// invisible formatting characters such as right-to-left overrides, other spaces
-// and invalid UTF-8 are refused, because names are shown to people and put in
+// marks, numbers, punctuation, symbols and the ASCII space, plus the zero-width
+// joiner inside emoji sequences). Control characters, invisible formatting
+// characters such as right-to-left overrides, other spaces and invalid UTF-8 are
+// refused, because names are shown to people and put in
 // download file names. Returns ErrInvalidName.
 func NewName(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
@@ -29,13 +30,21 @@ func NewName(raw string) (string, error) {
 	case n > MaxNameLength:
 		return "", fmt.Errorf("%w: %d characters, at most %d allowed", ErrInvalidName, n, MaxNameLength)
 	}
-	for i, r := range name {
-		if !unicode.IsPrint(r) {
-			return "", fmt.Errorf("%w: character %U at byte %d is not printable", ErrInvalidName, r, i)
+	runes := []rune(name)
+	for i, r := range runes {
+		if unicode.IsPrint(r) || (r == zeroWidthJoiner && i > 0 && i < len(runes)-1 && joinable(runes[i-1]) && joinable(runes[i+1])) {
+			continue
 		}
+		return "", fmt.Errorf("%w: character %U at position %d is not printable", ErrInvalidName, r, i+1)
 	}
 	return name, nil
 }
+
+// zeroWidthJoiner glues emoji sequences such as 👩‍💻; it is an invisible format
+// character, allowed only between two visible ones.
+const zeroWidthJoiner = '\u200d'
+
+func joinable(r rune) bool { return unicode.IsPrint(r) && !unicode.IsSpace(r) }
 
 // DefaultName is the name of a backup created without one: "Backup YYYY-MM-DD HH:MM UTC".
 func DefaultName(at time.Time) string {

@@ -24,6 +24,7 @@ func TestNewName(t *testing.T) {
 		{"counts characters, not bytes", strings.Repeat("é", 100), strings.Repeat("é", 100)},
 		{"accepts emoji", "🎮 Survival world 🌍", "🎮 Survival world 🌍"},
 		{"accepts emoji with skin tones and flags", "👍🏽 🇩🇪 1️⃣", "👍🏽 🇩🇪 1️⃣"},
+		{"accepts emoji joined by zero-width joiners", "👩\u200d💻 and 🏳️\u200d🌈", "👩\u200d💻 and 🏳️\u200d🌈"},
 		{"accepts CJK", "世界のバックアップ 第2回", "世界のバックアップ 第2回"},
 		{"accepts Arabic and Hebrew text", "نسخة احتياطية שלום", "نسخة احتياطية שלום"},
 		{"accepts combining marks", "Cafe\u0301", "Cafe\u0301"},
@@ -57,6 +58,8 @@ func TestNewName(t *testing.T) {
 		{"refuses a right-to-left override", "invoice\u202Egpj.exe"},
 		{"refuses a left-to-right isolate", "a\u2066b"},
 		{"refuses a zero-width space", "a\u200bb"},
+		{"refuses a zero-width joiner next to a space", "a \u200db"},
+		{"refuses a zero-width joiner at the end", "a\u200d"},
 		{"refuses a byte-order mark", "\ufeffname"},
 		{"refuses a no-break space inside", "a\u00a0b"},
 		{"refuses a line separator inside", "a\u2028b"},
@@ -136,8 +139,11 @@ func FuzzNewName(f *testing.F) {
 
 		trimmed := strings.TrimSpace(raw)
 		allowed := utf8.ValidString(raw) && trimmed != "" && utf8.RuneCountInString(trimmed) <= backup.MaxNameLength
-		for _, r := range trimmed {
-			allowed = allowed && unicode.IsPrint(r)
+		runes := []rune(trimmed)
+		for i, r := range runes {
+			// A zero-width joiner may glue two visible characters (emoji sequences).
+			joins := r == '\u200d' && i > 0 && i < len(runes)-1 && visible(runes[i-1]) && visible(runes[i+1])
+			allowed = allowed && (unicode.IsPrint(r) || joins)
 		}
 
 		if err != nil {
@@ -163,3 +169,5 @@ func FuzzNewName(f *testing.F) {
 		}
 	})
 }
+
+func visible(r rune) bool { return unicode.IsPrint(r) && !unicode.IsSpace(r) }

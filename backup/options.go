@@ -28,12 +28,15 @@ type Deps struct {
 
 func (d Deps) validate() error {
 	var missing []error
-	for name, dep := range map[string]any{
-		"Repository": d.Repository, "Orders": d.Orders, "Permissions": d.Permissions,
-		"Assets": d.Assets, "Objects": d.Objects, "Sidecars": d.Sidecars,
+	for _, dep := range []struct {
+		name  string
+		value any
+	}{
+		{"Repository", d.Repository}, {"Orders", d.Orders}, {"Permissions", d.Permissions},
+		{"Assets", d.Assets}, {"Objects", d.Objects}, {"Sidecars", d.Sidecars},
 	} {
-		if dep == nil {
-			missing = append(missing, fmt.Errorf("backup: Deps.%s is nil", name))
+		if dep.value == nil {
+			missing = append(missing, fmt.Errorf("backup: Deps.%s is nil", dep.name))
 		}
 	}
 	return errors.Join(missing...)
@@ -102,9 +105,13 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	now := o.Now
+	if now == nil {
+		now = time.Now
 	}
+	// PostgreSQL keeps microseconds: times the service returns must equal the
+	// ones a later read gives back.
+	o.Now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
 	return o
 }
 
@@ -118,11 +125,15 @@ func (o Options) Validate() error {
 	if o.MaxConcurrentOperations < 1 {
 		errs = append(errs, fmt.Errorf("MaxConcurrentOperations %d: must be at least 1", o.MaxConcurrentOperations))
 	}
-	for name, d := range map[string]time.Duration{
-		"HeartbeatInterval": o.HeartbeatInterval, "StaleAfter": o.StaleAfter,
-		"RecoveryInterval": o.RecoveryInterval, "OperationTimeout": o.OperationTimeout,
-		"CleanupTimeout": o.CleanupTimeout,
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"HeartbeatInterval", o.HeartbeatInterval}, {"StaleAfter", o.StaleAfter},
+		{"RecoveryInterval", o.RecoveryInterval}, {"OperationTimeout", o.OperationTimeout},
+		{"CleanupTimeout", o.CleanupTimeout},
 	} {
+		name, d := f.name, f.d
 		// Zero here is not "default": defaults are already applied, so a zero can
 		// only come from a derived value (RecoveryInterval = StaleAfter/4 of a
 		// nanosecond StaleAfter), and a zero ticker interval panics.
@@ -133,7 +144,8 @@ func (o Options) Validate() error {
 	if o.StaleAfter <= o.HeartbeatInterval {
 		errs = append(errs, fmt.Errorf("StaleAfter %v must exceed HeartbeatInterval %v, or live operations would be recovered as stale", o.StaleAfter, o.HeartbeatInterval))
 	}
-	for name, dir := range map[string]string{"DataDir": o.DataDir, "TempDir": o.TempDir} {
+	for _, f := range [][2]string{{"DataDir", o.DataDir}, {"TempDir", o.TempDir}} {
+		name, dir := f[0], f[1]
 		if dir[0] != '/' {
 			errs = append(errs, fmt.Errorf("%s %q: must be an absolute path in the sidecar's pod", name, dir))
 		}

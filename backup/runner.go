@@ -15,6 +15,9 @@ import (
 // errInterrupted marks work cut short by Runner.Shutdown.
 var errInterrupted = errors.New("interrupted by shutdown")
 
+// errTimedOut marks work that ran past RunnerOptions.OperationTimeout.
+var errTimedOut = errors.New("operation timed out")
+
 // errPanic marks work that panicked.
 var errPanic = errors.New("panic")
 
@@ -113,6 +116,13 @@ func (r *Runner) Go(job Job) error {
 	return nil
 }
 
+// closing reports whether Shutdown has begun.
+func (r *Runner) closing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
 // Running reports whether this runner is working on the backup.
 func (r *Runner) Running(id BackupID) bool {
 	r.mu.Lock()
@@ -156,8 +166,11 @@ func (r *Runner) run(job Job) {
 		return
 	default:
 	}
-	if r.base.Err() != nil {
+	switch {
+	case r.base.Err() != nil:
 		err = fmt.Errorf("%w: %w", errInterrupted, err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		err = fmt.Errorf("%w: %w", errTimedOut, err)
 	}
 	fctx, fcancel := context.WithTimeout(context.Background(), r.opts.CleanupTimeout)
 	defer fcancel()

@@ -85,6 +85,9 @@ func (s *Service) CreateBackup(ctx context.Context, user UserID, orderID OrderID
 	if count >= s.opts.MaxBackupsPerProvision {
 		return Backup{}, fmt.Errorf("%w: %d of %d", ErrLimitReached, count, s.opts.MaxBackupsPerProvision)
 	}
+	if s.runner.closing() {
+		return Backup{}, ErrShuttingDown // before writing anything that would then need undoing
+	}
 	b := newBackup(order.ID, prov.ID, name, now)
 	if err := s.deps.Repository.Create(ctx, b, s.opts.MaxBackupsPerProvision); err != nil {
 		return Backup{}, wrapInfra(ErrDatabase, "creating backup", err)
@@ -143,6 +146,9 @@ func (s *Service) RestoreBackup(ctx context.Context, user UserID, orderID OrderI
 	}
 	if err := s.ensureIdle(ctx, order.ID, ErrOperationInProgress); err != nil {
 		return Backup{}, err
+	}
+	if s.runner.closing() {
+		return Backup{}, ErrShuttingDown
 	}
 	if err := s.deps.Repository.Update(ctx, next, b.Status); err != nil {
 		return Backup{}, wrapInfra(ErrDatabase, "starting restore", s.notFound(err, ErrBackupNotFound))

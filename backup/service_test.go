@@ -339,17 +339,16 @@ func TestCreateBackupAccepts(t *testing.T) {
 			}
 		})
 	}
-	t.Run("refuses after Shutdown and settles the inserted backup as failed", func(t *testing.T) {
+	t.Run("refuses after Shutdown without recording a backup", func(t *testing.T) {
 		f := newFixture(t)
 		f.wait()
-		f.expectCreateAccepted()
-		f.expectUpdates(1)
+		f.expectAuthorized()
+		f.expectSidecarLookup()
+		f.repo.EXPECT().HasActiveOperation(gomock.Any(), f.order.ID).Return(false, nil)
+		f.repo.EXPECT().CountByProvision(gomock.Any(), f.primary.ID).Return(0, nil)
+		// No Create: a backup refused at shutdown must not count towards the limit.
 		_, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, "")
 		assertIs(t, err, backup.ErrShuttingDown)
-		got := f.row(f.createdID())
-		if got.Status != backup.StatusFailed || got.Error != "Backup failed: interrupted because the backup service was shutting down" {
-			t.Fatalf("backup after a refused start: %s %q", got.Status, got.Error)
-		}
 	})
 }
 
@@ -634,17 +633,17 @@ func TestRestoreBackupAccepts(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("refuses after Shutdown and returns the backup to ready", func(t *testing.T) {
+	t.Run("refuses after Shutdown and leaves the backup as it was", func(t *testing.T) {
 		f := newFixture(t)
 		b := f.readyBackup(archive(64))
 		f.wait()
 		f.expectBackupFound(b)
 		f.expectSidecarLookup()
 		f.repo.EXPECT().HasActiveOperation(gomock.Any(), f.order.ID).Return(false, nil)
-		f.expectUpdates(2)
+		// No Update: the backup never leaves ready.
 		_, err := f.svc.RestoreBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, b.ID)
 		assertIs(t, err, backup.ErrShuttingDown)
-		if got := f.row(b.ID); got.Status != backup.StatusReady || got.Error != "Restore failed: interrupted because the backup service was shutting down" {
+		if got := f.row(b.ID); got.Status != backup.StatusReady || got.Error != "" {
 			t.Fatalf("backup after a refused start: %s %q", got.Status, got.Error)
 		}
 	})
