@@ -11,8 +11,9 @@ import (
 )
 
 // Service creates, lists, downloads, restores and deletes backups on behalf of
-// users. Every method checks that the caller owns the order or holds
-// ViewAllOrders, and that the provision and backup belong to that order. Creates
+// users. Every backup method checks that the caller owns the order or holds
+// ViewAllOrders, and that the provision and backup belong to that order;
+// downloads are for the asset's owner only (the host's OwnerOnly rule for assets). Creates
 // and restores are accepted synchronously and run in the background on the
 // service's Runner; their outcome is visible in the backup's Status and Error.
 type Service struct {
