@@ -239,7 +239,7 @@ type blockGzipReader struct {
 // decompressed ahead of the reader.
 func newBlockGzipReader(src io.Reader, readAhead int) (*blockGzipReader, error) {
 	z := &blockGzipReader{
-		src:     bufio.NewReaderSize(src, 1<<20),
+		src:     bufio.NewReaderSize(src, 256<<10), // members larger than this bypass it
 		results: make(chan *gzJob, readAhead),
 		stop:    make(chan struct{}),
 		ended:   make(chan struct{}),
@@ -268,7 +268,7 @@ func (z *blockGzipReader) produce() {
 		n, ours := memberLength(h)
 		if !ours {
 			// Not one of ours: decode the rest of the stream in order.
-			gz, err := pgzip.NewReaderN(z.src, gzBlockSize, cap(z.results))
+			gz, err := pgzip.NewReaderN(z.src, 256<<10, 4*cap(z.results))
 			if err != nil {
 				z.endErr = err
 				return
@@ -330,11 +330,16 @@ func (z *blockGzipReader) decompress(member []byte) ([]byte, error) {
 	defer z.inflate.Put(fr)
 	full := z.buffer(gzBlockSize + 1)
 	out := full[: 0 : gzBlockSize+1] // one byte more than a member may hold, to notice more
-	for len(out) < cap(out) {
+	for stalls := 0; len(out) < cap(out); {
 		k, err := fr.Read(out[len(out):cap(out)])
 		out = out[:len(out)+k]
 		if err == io.EOF {
 			break
+		}
+		if k == 0 && err == nil {
+			if stalls++; stalls > 100 { // a reader that makes no progress must not spin forever
+				return nil, io.ErrNoProgress
+			}
 		}
 		if err != nil {
 			if err == io.ErrUnexpectedEOF || errors.Is(err, io.EOF) {

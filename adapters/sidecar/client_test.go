@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samber/do/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -129,4 +130,23 @@ func TestClient(t *testing.T) {
 			t.Fatal("NewDialer accepted a nil resolver")
 		}
 	})
+}
+
+func TestPackageProvidesTheDialer(t *testing.T) {
+	srv := startServer(t, sidecar.Options{})
+	injector := do.New(sidecar.Package(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
+		return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret}, nil
+	}, sidecar.ClientOptions{}))
+	dialer, err := do.Invoke[ports.SidecarDialer](injector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fio, err := dialer.Dial(context.Background(), ports.Provision{ID: ports.NewProvisionID(), Role: ports.RoleSidecar})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer fio.Close()
+	if err := fio.DeleteFile(context.Background(), srv.path("nothing")); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -18,17 +18,21 @@ import (
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz/FuzzExtract from fuzzSeeds")
 
-// fuzzSeeds are the starting points of FuzzExtract: a valid archive and one of each
-// hostile shape, gzipped or as raw tar (which the fuzz function gzips, so that
-// mutations explore the tar format rather than break the gzip framing).
+// fuzzSeeds are the starting points of FuzzExtract: valid archives (plain gzip, and
+// the sidecar's own independent members) and one of each hostile shape, as raw tar
+// (which the fuzz function compresses, so that mutations explore the tar format
+// rather than break the gzip framing).
 func fuzzSeeds(t testing.TB) map[string][]byte {
 	valid := tarGz(t, dir("world"), dir("world/region"), file("world/region/r.0.0.mca", strings.Repeat("chunk", 100)),
 		file("eula.txt", "eula=true\n"), symlink("latest", "world/region/r.0.0.mca"), symlink("world/up", "../eula.txt"))
 	truncated := valid[:len(valid)/2]
 	badCRC := bytes.Clone(valid)
 	badCRC[len(badCRC)-8] ^= 0xff
+	members := blockGzip(t, tarBytes(t, dir("world"), file("world/level.dat", strings.Repeat("level", 300_000)), file("eula.txt", "eula=true\n")))
 	return map[string][]byte{
 		"valid-targz":        valid,
+		"valid-members":      members,
+		"truncated-members":  members[:len(members)-100],
 		"valid-tar":          tarBytes(t, dir("a"), file("a/b.txt", "hello"), file("c", ""), symlink("d", "a/b.txt")),
 		"dotdot":             tarBytes(t, file("../escaped", "x")),
 		"absolute":           tarBytes(t, file("/tmp/savepoint-fuzz-absolute", "x")),
@@ -61,7 +65,7 @@ func FuzzExtract(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		archive := data
 		if !bytes.HasPrefix(data, gzipMagic) {
-			archive = gzipBytes(t, data)
+			archive = blockGzip(t, data)
 		}
 		base := fastTempDir(t)
 		dest := filepath.Join(base, "dest")

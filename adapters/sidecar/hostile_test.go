@@ -3,9 +3,12 @@ package sidecar_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +84,32 @@ func gzipBytes(t testing.TB, raw []byte) []byte {
 }
 
 func tarGz(t testing.TB, entries ...entry) []byte { return gzipBytes(t, tarBytes(t, entries...)) }
+
+// blockGzip compresses raw the way the sidecar writes archives: independent gzip
+// members of at most 1 MiB of input, each announcing its total length in an extra
+// field (subfield "SP", 4 bytes, little-endian). It is written from that description
+// rather than with the sidecar's code, so tests also pin the format.
+func blockGzip(t testing.TB, raw []byte) []byte {
+	t.Helper()
+	var out []byte
+	for first := true; first || len(raw) > 0; first = false {
+		block := raw[:min(len(raw), 1<<20)]
+		raw = raw[len(block):]
+		var body bytes.Buffer
+		fw, _ := flate.NewWriter(&body, flate.BestSpeed)
+		fw.Write(block)
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		n := 20 + body.Len() + 8
+		out = append(out, 0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 255, 8, 0, 'S', 'P', 4, 0)
+		out = binary.LittleEndian.AppendUint32(out, uint32(n))
+		out = append(out, body.Bytes()...)
+		out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(block))
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(block)))
+	}
+	return out
+}
 
 // rawHeader builds a tar header block by hand, for what archive/tar refuses to
 // write (sparse entries). set edits the block before the checksum is computed.
