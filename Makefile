@@ -12,9 +12,9 @@ export SAVEPOINT_TOOLS_DIR := $(BIN)
 # Files that `make generate` writes; check-generated fails when they drift.
 GENERATED := backup/ports/portsmock adapters/sidecar/sidecarpb openapi.yaml examples/dashboard/src/api
 
-.PHONY: test vet check-generated generate tools run bench test-go fuzz-short
+.PHONY: test vet check-generated generate tools run bench test-go fuzz-short test-dashboard
 
-test: vet check-generated test-go fuzz-short
+test: vet check-generated test-go fuzz-short test-dashboard
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
@@ -24,6 +24,7 @@ vet:
 generate:
 	scripts/install-protoc.sh
 	$(GO) generate ./...
+	scripts/generate-dashboard-types.sh
 
 # Regenerates and fails if anything generated differs from what is committed.
 check-generated: generate
@@ -39,7 +40,12 @@ test-go: tools
 fuzz-short:
 	scripts/fuzz-short.sh
 
+# Component tests, type drift, build, and browser tests in Debian's Chromium.
+test-dashboard:
+	scripts/test-dashboard.sh
+
 run:
+	scripts/build-dashboard.sh
 	$(GO) run ./examples/server
 
 bench: tools
