@@ -76,7 +76,7 @@
 //		Permissions: myPermissions, // ViewAllOrders
 //		Assets:      postgres.NewAssets(pool),
 //		Objects:     store,         // s3.New(ctx, s3.Config{...})
-//		Sidecars:    dialer,        // sidecar.NewDialer(sidecar.DialerOptions{...})
+//		Sidecars:    dialer,        // sidecar.NewDialer(resolvePodAddress, sidecar.ClientOptions{})
 //	}, backup.Options{Logger: logger})
 //	go svc.RunRecovery(ctx)
 //	defer svc.Shutdown(shutdownCtx)
