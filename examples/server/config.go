@@ -20,8 +20,13 @@ type config struct {
 	Dashboard  string
 	DemoToken  string
 	AdminToken string
+	OtherToken string
 	DemoOrders int
 	LogFormat  string
+	// demoTokenGiven records that the demo token came from a flag or the
+	// environment: the banner then does not print it, since whoever started the
+	// server already knows it and the output may end up in a shared log.
+	demoTokenGiven bool
 
 	DatabaseURL string
 
@@ -43,6 +48,10 @@ type config struct {
 	HeartbeatInterval time.Duration
 	MaxConcurrent     int
 	ShutdownTimeout   time.Duration
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
 }
 
 // parseConfig reads flags, each defaulting to its environment variable.
@@ -79,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.Dashboard, "dashboard", env("SAVEPOINT_DASHBOARD", "examples/dashboard/dist"), "built dashboard to serve at / when present (SAVEPOINT_DASHBOARD)")
 	fs.StringVar(&c.DemoToken, "demo-token", env("SAVEPOINT_DEMO_TOKEN", ""), "API token of the demo user; random when empty (SAVEPOINT_DEMO_TOKEN)")
 	fs.StringVar(&c.AdminToken, "admin-token", env("SAVEPOINT_ADMIN_TOKEN", ""), "API token of a support user with ViewAllOrders; none when empty (SAVEPOINT_ADMIN_TOKEN)")
+	fs.StringVar(&c.OtherToken, "other-token", env("SAVEPOINT_OTHER_TOKEN", ""), "API token of a second user who owns one order of their own, to try authorization with; none when empty (SAVEPOINT_OTHER_TOKEN)")
 	fs.IntVar(&c.DemoOrders, "demo-orders", envInt("SAVEPOINT_DEMO_ORDERS", 1), "number of demo orders (SAVEPOINT_DEMO_ORDERS)")
 	fs.StringVar(&c.LogFormat, "log-format", env("SAVEPOINT_LOG_FORMAT", "text"), "text or json (SAVEPOINT_LOG_FORMAT)")
 
@@ -103,9 +113,14 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.MaxConcurrent, "max-concurrent", envInt("SAVEPOINT_MAX_CONCURRENT", 0), "creates and restores run at once (default 4)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("SAVEPOINT_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for running operations")
 
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", envDur("SAVEPOINT_READ_HEADER_TIMEOUT", 10*time.Second), "how long a client may take to send a request's headers (SAVEPOINT_READ_HEADER_TIMEOUT)")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", envDur("SAVEPOINT_READ_TIMEOUT", time.Minute), "how long a client may take to send a whole request, body included (SAVEPOINT_READ_TIMEOUT)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", envDur("SAVEPOINT_IDLE_TIMEOUT", 2*time.Minute), "how long an idle keep-alive connection stays open (SAVEPOINT_IDLE_TIMEOUT)")
+
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	c.demoTokenGiven = c.DemoToken != ""
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -116,6 +131,26 @@ func (c *config) finish() error {
 	var errs []error
 	if c.DemoOrders < 1 {
 		errs = append(errs, fmt.Errorf("-demo-orders %d: need at least 1", c.DemoOrders))
+	}
+	tokens := map[string]string{}
+	for _, t := range []struct{ flag, value string }{
+		{"-demo-token", c.DemoToken}, {"-admin-token", c.AdminToken}, {"-other-token", c.OtherToken},
+	} {
+		if t.value == "" {
+			continue
+		}
+		if prev, dup := tokens[t.value]; dup {
+			errs = append(errs, fmt.Errorf("%s and %s are the same token: each user needs their own", prev, t.flag))
+		}
+		tokens[t.value] = t.flag
+	}
+	for _, t := range []struct {
+		flag  string
+		value time.Duration
+	}{{"-read-header-timeout", c.ReadHeaderTimeout}, {"-read-timeout", c.ReadTimeout}, {"-idle-timeout", c.IdleTimeout}} {
+		if t.value <= 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must be positive (zero would mean no limit)", t.flag, t.value))
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("-log-format %q: text or json", c.LogFormat))

@@ -18,7 +18,17 @@ import (
 var (
 	demoUserID  = mustID(ports.ParseUserID, "00000000-0000-4000-8000-00000000a001")
 	adminUserID = mustID(ports.ParseUserID, "00000000-0000-4000-8000-00000000a002")
+	otherUserID = mustID(ports.ParseUserID, "00000000-0000-4000-8000-00000000a003")
 )
+
+// otherOrder is the one order of the second user (-other-token). Its IDs use
+// their own groups (8101…, 8102…, 8103…), so they never collide with the demo
+// user's orders however many -demo-orders asks for.
+var otherOrder = demoOrder{
+	OrderID:     mustID(ports.ParseOrderID, "00000000-0000-4000-8101-000000000001"),
+	ProvisionID: mustID(ports.ParseProvisionID, "00000000-0000-4000-8102-000000000001"),
+	SidecarID:   mustID(ports.ParseProvisionID, "00000000-0000-4000-8103-000000000001"),
+}
 
 func mustID[T any](parse func(string) (T, error), s string) T {
 	id, err := parse(s)
@@ -47,16 +57,46 @@ func demoOrders(n int) []demoOrder {
 	return orders
 }
 
-// seedDemo records the demo orders (owned by the demo user) and the support
-// user's permission. It is idempotent: replicas and restarts may all run it.
-func seedDemo(ctx context.Context, cat catalog, orders []demoOrder, admin bool) error {
+// demoSeed is what seedDemo records.
+type demoSeed struct {
+	orders []demoOrder // owned by the demo user
+	admin  bool        // grant the support user ViewAllOrders
+	other  bool        // the second user's order
+}
+
+// seedFor is what cfg asks to seed.
+func seedFor(cfg config) demoSeed {
+	return demoSeed{orders: demoOrders(cfg.DemoOrders), admin: cfg.AdminToken != "", other: cfg.OtherToken != ""}
+}
+
+// seedDemo records the demo orders (owned by the demo user), the second user's
+// order and the support user's permission. It is idempotent: replicas and
+// restarts may all run it.
+func seedDemo(ctx context.Context, cat catalog, seed demoSeed) error {
+	if err := seedOrders(ctx, cat, demoUserID, seed.orders); err != nil {
+		return err
+	}
+	if seed.other {
+		if err := seedOrders(ctx, cat, otherUserID, []demoOrder{otherOrder}); err != nil {
+			return err
+		}
+	}
+	if seed.admin {
+		return cat.GrantViewAllOrders(ctx, adminUserID)
+	}
+	return nil
+}
+
+// seedOrders records orders owned by owner, each with its game server and
+// sidecar provisions, skipping those that exist.
+func seedOrders(ctx context.Context, cat catalog, owner ports.UserID, orders []demoOrder) error {
 	for _, o := range orders {
 		if _, err := cat.GetOrder(ctx, o.OrderID); err == nil {
 			continue
 		} else if !errors.Is(err, ports.ErrNotFound) {
 			return err
 		}
-		if err := cat.CreateOrder(ctx, ports.Order{ID: o.OrderID, OwnerID: demoUserID}); err != nil {
+		if err := cat.CreateOrder(ctx, ports.Order{ID: o.OrderID, OwnerID: owner}); err != nil {
 			return fmt.Errorf("seeding order %s: %w", o.OrderID, err)
 		}
 		for _, p := range []ports.Provision{
@@ -67,9 +107,6 @@ func seedDemo(ctx context.Context, cat catalog, orders []demoOrder, admin bool) 
 				return fmt.Errorf("seeding provision %s: %w", p.ID, err)
 			}
 		}
-	}
-	if admin {
-		return cat.GrantViewAllOrders(ctx, adminUserID)
 	}
 	return nil
 }
@@ -87,6 +124,9 @@ func newTokens(cfg *config) tokens {
 	t := tokens{cfg.DemoToken: demoUserID}
 	if cfg.AdminToken != "" {
 		t[cfg.AdminToken] = adminUserID
+	}
+	if cfg.OtherToken != "" {
+		t[cfg.OtherToken] = otherUserID
 	}
 	return t
 }

@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return errors.Join(err, shutdown())
 	}
-	if err := seedDemo(ctx, cat, demoOrders(cfg.DemoOrders), cfg.AdminToken != ""); err != nil {
+	if err := seedDemo(ctx, cat, seedFor(cfg)); err != nil {
 		return errors.Join(fmt.Errorf("seeding the demo: %w", err), shutdown())
 	}
 	web, err := do.Invoke[*webServer](injector)
@@ -127,9 +127,18 @@ func writeDemoEnv(cfg config, url string) error {
 }
 
 // printBanner tells a person how to use the demo: the token, the dashboard, and
-// the IDs the README's curl walkthrough needs.
+// the IDs the README's curl walkthrough needs. A token given by -demo-token or
+// SAVEPOINT_DEMO_TOKEN is not printed (whoever started the server knows it, and
+// this output often ends up in a shared log); demo.env holds it either way.
 func printBanner(w io.Writer, url string, cfg config) {
-	fmt.Fprintf(w, "\nsavepoint example server (%s)\n\n  Dashboard:  %s/#token=%s\n  API token:  %s\n\n"+
-		"For the README's curl walkthrough, in another shell: source %s\n\n%s\n",
-		cfg.mode(), url, cfg.DemoToken, cfg.DemoToken, filepath.Join(cfg.Dir, "demo.env"), demoExports(url, cfg))
+	token, link := cfg.DemoToken, url+"/#token="+cfg.DemoToken
+	if cfg.demoTokenGiven {
+		token, link = "the one given by -demo-token or SAVEPOINT_DEMO_TOKEN", url+"/#token=<token>"
+	}
+	fmt.Fprintf(w, "\nsavepoint example server (%s)\n\n  Dashboard:  %s\n  API token:  %s\n\n"+
+		"For the README's curl walkthrough, in another shell: source %s\n",
+		cfg.mode(), link, token, filepath.Join(cfg.Dir, "demo.env"))
+	if !cfg.demoTokenGiven {
+		fmt.Fprintf(w, "\n%s\n", demoExports(url, cfg))
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/samber/do/v2"
 
@@ -84,11 +85,12 @@ func newWebServer(i do.Injector) (*webServer, error) {
 	}
 	srv := &http.Server{
 		Handler: accessLog(log, mux),
-		// Slow or stalled clients must not hold connections forever. Writes are not
-		// bounded: a multi-GB download to a slow link is legitimate.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		// Slow or stalled clients must not hold connections forever (-read-header-timeout,
+		// -read-timeout, -idle-timeout). Writes are not bounded: a multi-GB download
+		// to a slow link is legitimate.
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -118,21 +120,28 @@ type demoRoutes struct {
 	log    *slog.Logger
 }
 
-// demo tells the dashboard page which order to show: the demo user's orders.
+// demo tells the dashboard page which order to show: the caller's own orders
+// (the demo user's for the support user, who owns none).
 func (d *demoRoutes) demo(w http.ResponseWriter, r *http.Request) {
 	user, err := d.auth(r.Context(), r.Header)
 	if err != nil {
 		d.problem(w, err)
 		return
 	}
+	orders := d.orders
+	if user == otherUserID {
+		orders = []demoOrder{otherOrder}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user_id": user, "order_id": d.orders[0].OrderID, "provision_id": d.orders[0].ProvisionID,
-		"orders": d.orders,
+		"user_id": user, "order_id": orders[0].OrderID, "provision_id": orders[0].ProvisionID,
+		"orders": orders,
 	})
 }
 
 // reprovision plays the host's reprovision flow: before tearing the game server
 // down it asks the backup service whether a backup or restore is running.
+// Reprovisioning changes the order, so only its owner may: ViewAllOrders lets
+// support staff look, not rebuild a customer's server (403 forbidden).
 func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
 	user, err := d.auth(r.Context(), r.Header)
 	if err != nil {
@@ -141,7 +150,7 @@ func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
 	}
 	orderID, err := ports.ParseOrderID(r.PathValue("order_id"))
 	if err != nil {
-		d.problem(w, err)
+		d.invalidInput(w, "path.order_id", r.PathValue("order_id"))
 		return
 	}
 	order, err := d.cat.GetOrder(r.Context(), orderID)
@@ -163,17 +172,50 @@ func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "reprovisioning"})
 }
 
+// problem answers with the library's problem for err, and the headers err
+// carries (BearerAuth's WWW-Authenticate challenge).
 func (d *demoRoutes) problem(w http.ResponseWriter, err error) {
 	p := sphttp.ProblemFor(err)
 	if p.Status >= 500 {
 		d.log.Error("request failed", "instance", p.Instance, "err", err)
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if p.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", "Bearer")
+	var he huma.HeadersError
+	if errors.As(err, &he) {
+		for name, values := range he.GetHeaders() {
+			for _, v := range values {
+				w.Header().Add(name, v)
+			}
+		}
 	}
+	if p.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="savepoint"`)
+	}
+	writeProblem(w, p)
+}
+
+// invalidInput answers 422 invalid_input for a malformed ID, in the shape the
+// library gives its own validation errors. The error table has no sentinel for
+// it, and ProblemFor would turn the parse error into a 500.
+func (d *demoRoutes) invalidInput(w http.ResponseWriter, location, value string) {
+	writeProblem(w, &sphttp.Problem{
+		Type:   "urn:savepoint:problem:" + string(sphttp.CodeInvalidInput),
+		Title:  "Invalid input",
+		Status: http.StatusUnprocessableEntity,
+		Detail: "validation failed",
+		Code:   sphttp.CodeInvalidInput,
+		Errors: []*huma.ErrorDetail{{
+			Message:  "expected a UUID in canonical form, like 0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e",
+			Location: location, Value: value,
+		}},
+	})
+}
+
+func writeProblem(w http.ResponseWriter, p *sphttp.Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
-	json.NewEncoder(w).Encode(p)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(p) // the client may be gone; nobody is left to tell
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

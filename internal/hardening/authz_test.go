@@ -1,0 +1,251 @@
+package hardening_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
+	"github.com/savepoint-dev/savepoint/internal/e2e"
+)
+
+// caller is one column of the matrix: how a request authenticates.
+type caller struct {
+	name string
+	auth func(users) string // the Authorization header; "" sends none
+}
+
+var callers = []caller{
+	{"the owner", func(u users) string { return "Bearer " + u.Owner }},
+	{"another user", func(u users) string { return "Bearer " + u.Other }},
+	{"a ViewAllOrders user", func(u users) string { return "Bearer " + u.Viewer }},
+	{"no credentials", func(users) string { return "" }},
+	{"an unknown token", func(u users) string { return "Bearer " + u.Owner + "0" }},
+	{"a non-bearer scheme", func(u users) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Owner+":"))
+	}},
+}
+
+// outcome is what one caller gets from one route.
+type outcome struct {
+	status int
+	code   sphttp.Code // "" for a success
+}
+
+var (
+	unauthenticated = outcome{http.StatusUnauthorized, sphttp.CodeUnauthenticated}
+	forbidden       = outcome{http.StatusForbidden, sphttp.CodeForbidden}
+	notFound        = outcome{http.StatusNotFound, sphttp.CodeNotFound}
+)
+
+// fixture is what a route acts on: the demo order and one ready backup of it.
+type fixture struct {
+	order, provision string
+	backup           sphttp.BackupView
+}
+
+// route is one row of the matrix.
+type route struct {
+	name string
+	req  func(f fixture) request
+	// ownBackup: the route consumes its backup (delete), so each call gets a
+	// fresh one rather than the shared one.
+	ownBackup bool
+	// want is the outcome per caller, in the order of callers.
+	want []outcome
+	// accepted checks the effect of a successful call; before and after are the
+	// order's backups around it, settled.
+	accepted func(t *testing.T, f fixture, rep reply, before, after []sphttp.BackupView)
+}
+
+// TestAuthorizationMatrix calls every route of the API and the example server's
+// reprovision endpoint as each kind of caller, against the real example server
+// process, and checks the status, the code, and that a refused request changed
+// nothing and revealed nothing of the backup.
+//
+// The rules it pins down: the owner may do everything; a ViewAllOrders user may
+// do what the owner may through the backup routes (the seed design's "owner or
+// ViewAllOrders" check on every service call), but not download (downloads are
+// owner-only, the host's OwnerOnly rule for assets, and anyone else gets 404 so
+// that asset IDs cannot be probed) and not reprovision (the example host lets
+// only the owner rebuild a server); another user gets 403 on the order's routes
+// and 404 on its asset; a request without valid bearer credentials gets 401
+// with a WWW-Authenticate challenge before anything else is looked at.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	ok := func(status int) outcome { return outcome{status: status} }
+	routes := []route{
+		{name: "list backups", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: backupsPath(f.order, f.provision)}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
+				var l sphttp.BackupList
+				if json.Unmarshal(rep.Body, &l) != nil || !slices.ContainsFunc(l.Backups, func(b sphttp.BackupView) bool { return b.ID == f.backup.ID }) {
+					t.Errorf("the list lacks the order's backup: %s", truncate(rep.Body))
+				}
+			}},
+		{name: "create a backup", req: func(f fixture) request {
+			return request{Method: http.MethodPost, Path: backupsPath(f.order, f.provision),
+				ContentType: "application/json", Body: []byte(`{"name":"made by the matrix"}`)}
+		}, want: []outcome{ok(202), forbidden, ok(202), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, before, after []sphttp.BackupView) {
+				var v sphttp.BackupView
+				_ = json.Unmarshal(rep.Body, &v)
+				i := slices.IndexFunc(after, func(b sphttp.BackupView) bool { return b.ID == v.ID })
+				if len(after) != len(before)+1 || i < 0 || after[i].Status != "ready" {
+					t.Errorf("after an accepted create: %d backups (was %d), new one %q", len(after), len(before), v.ID)
+				}
+			}},
+		{name: "get a backup", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: backupPath(f.order, f.provision, f.backup.ID)}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
+				var v sphttp.BackupView
+				if json.Unmarshal(rep.Body, &v) != nil || v.ID != f.backup.ID {
+					t.Errorf("got %s, want backup %s", truncate(rep.Body), f.backup.ID)
+				}
+			}},
+		{name: "delete a backup", ownBackup: true, req: func(f fixture) request {
+			return request{Method: http.MethodDelete, Path: backupPath(f.order, f.provision, f.backup.ID)}
+		}, want: []outcome{ok(204), forbidden, ok(204), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, _ reply, _, after []sphttp.BackupView) {
+				if slices.ContainsFunc(after, func(b sphttp.BackupView) bool { return b.ID == f.backup.ID }) {
+					t.Errorf("backup %s is still listed after an accepted delete", f.backup.ID)
+				}
+			}},
+		{name: "restore a backup", req: func(f fixture) request {
+			return request{Method: http.MethodPost, Path: backupPath(f.order, f.provision, f.backup.ID) + "/restore"}
+		}, want: []outcome{ok(202), forbidden, ok(202), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, _ reply, before, after []sphttp.BackupView) {
+				was, now := find(before, f.backup.ID), find(after, f.backup.ID)
+				if now == nil || now.Status != "ready" || now.LastRestoredAt == nil || now.Error != nil ||
+					(was.LastRestoredAt != nil && !now.LastRestoredAt.After(*was.LastRestoredAt)) {
+					t.Errorf("after an accepted restore the backup is %+v", now)
+				}
+			}},
+		{name: "download a backup", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: assetPath(*f.backup.AssetID)}
+		}, want: []outcome{ok(200), notFound, notFound, unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
+				sum := sha256.Sum256(rep.Body)
+				if int64(len(rep.Body)) != *f.backup.SizeBytes || hex.EncodeToString(sum[:]) != *f.backup.SHA256 {
+					t.Errorf("downloaded %d bytes that do not match the backup (%d bytes, sha256 %s)",
+						len(rep.Body), *f.backup.SizeBytes, *f.backup.SHA256)
+				}
+			}},
+		{name: "reprovision the server", req: func(f fixture) request {
+			return request{Method: http.MethodPost, Path: reprovisionPath(f.order)}
+		}, want: []outcome{ok(202), forbidden, forbidden, unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, _ fixture, rep reply, _, _ []sphttp.BackupView) {
+				if !strings.Contains(string(rep.Body), "reprovisioning") {
+					t.Errorf("reprovision answered %s", truncate(rep.Body))
+				}
+			}},
+	}
+
+	for _, mode := range []struct {
+		name string
+		real bool
+	}{{"zero-config", false}, {"real mode", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			u := newUsers(t)
+			opts := e2e.ServerOptions{Token: u.Owner, AdminToken: u.Viewer, Args: u.args()}
+			var srv *e2e.Server
+			if mode.real {
+				srv = e2e.StartServer(t, startRealMode(t, 64<<10).options(opts))
+			} else {
+				srv = startZeroConfig(t, opts)
+			}
+			runMatrix(t, newClient(srv), u, routes)
+		})
+	}
+}
+
+func runMatrix(t *testing.T, c *client, u users, routes []route) {
+	order, provision := demoOrder(1)
+	shared := readyBackup(t, c, u.Owner, order, provision, "shared by the matrix")
+	for _, r := range routes {
+		if len(r.want) != len(callers) {
+			t.Fatalf("route %q has %d outcomes for %d callers", r.name, len(r.want), len(callers))
+		}
+		for i, who := range callers {
+			want := r.want[i]
+			name := fmt.Sprintf("%s as %s answers %d", r.name, who.name, want.status)
+			if want.code != "" {
+				name += " " + string(want.code)
+			}
+			t.Run(name, func(t *testing.T) {
+				f := fixture{order: order, provision: provision, backup: shared}
+				if r.ownBackup {
+					f.backup = readyBackup(t, c, u.Owner, order, provision, "for "+r.name+" as "+who.name)
+				}
+				before := waitIdle(t, c, u.Owner, order, provision)
+				req := r.req(f)
+				req.Auth = who.auth(u)
+				rep := c.do(t, req)
+				after := waitIdle(t, c, u.Owner, order, provision)
+
+				if want.code == "" {
+					if rep.Status != want.status {
+						t.Fatalf("status %d, want %d: %s", rep.Status, want.status, truncate(rep.Body))
+					}
+					r.accepted(t, f, rep, before, after)
+					return
+				}
+				wantProblem(t, rep, want.status, want.code)
+				if want.status == http.StatusUnauthorized && !strings.HasPrefix(rep.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("a 401 without a Bearer challenge: WWW-Authenticate %q", rep.Header.Get("WWW-Authenticate"))
+				}
+				for _, s := range []string{f.backup.ID, f.backup.Name, *f.backup.AssetID} {
+					if strings.Contains(string(rep.Body), s) {
+						t.Errorf("the refusal reveals %q: %s", s, rep.Body)
+					}
+				}
+				if diff := diffBackups(before, after); diff != "" {
+					t.Errorf("a refused request changed the order's backups: %s", diff)
+				}
+				if r.ownBackup { // tidy up, so the provision stays under its limit
+					c.do(t, request{Method: http.MethodDelete, Path: backupPath(order, provision, f.backup.ID), Token: u.Owner})
+				}
+			})
+		}
+	}
+}
+
+func find(list []sphttp.BackupView, id string) *sphttp.BackupView {
+	for i := range list {
+		if list[i].ID == id {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// diffBackups describes how two settled lists differ in what a user could
+// notice: which backups exist, their status, error and last restore.
+func diffBackups(before, after []sphttp.BackupView) string {
+	key := func(l []sphttp.BackupView) []string {
+		var out []string
+		for _, b := range l {
+			restored := ""
+			if b.LastRestoredAt != nil {
+				restored = b.LastRestoredAt.String()
+			}
+			out = append(out, fmt.Sprintf("%s %s %q %s", b.ID, b.Status, e2e.ErrorText(b), restored))
+		}
+		slices.Sort(out)
+		return out
+	}
+	b, a := key(before), key(after)
+	if slices.Equal(b, a) {
+		return ""
+	}
+	return fmt.Sprintf("before %v, after %v", b, a)
+}
