@@ -1,0 +1,449 @@
+package hardening_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
+	"github.com/savepoint-dev/savepoint/internal/e2e"
+)
+
+// TestHostileCreateBodies sends create requests no honest client sends:
+// oversized, malformed, mistyped, with unknown fields, and with names meant to
+// break a page, a terminal or a file name. Each is refused with a problem+json
+// invalid_input, never a 5xx, and no backup is created.
+func TestHostileCreateBodies(t *testing.T) {
+	t.Parallel()
+	u := newUsers(t)
+	srv := startZeroConfig(t, e2e.ServerOptions{Token: u.Owner})
+	c := newClient(srv)
+	order, provision := demoOrder(1)
+
+	name := func(s string) []byte {
+		b, _ := json.Marshal(map[string]string{"name": s})
+		return b
+	}
+	const jsonType = "application/json"
+	cases := []struct {
+		name        string
+		contentType string
+		body        []byte
+		chunked     bool // hide the length, so the limit must hold while reading
+		status      int
+	}{
+		{"a body over 4 KiB is refused as too large", jsonType, name(strings.Repeat("a", 5000)), false, 413},
+		{"a body over 4 KiB sent chunked is refused as too large", jsonType, name(strings.Repeat("a", 5000)), true, 413},
+		{"a megabyte of JSON whitespace is refused as too large", jsonType, append(bytes.Repeat([]byte(" "), 1<<20), "{}"...), true, 413},
+		// The body limit answers before the name's own rule can.
+		{"a name of 10,000 characters is refused as too large", jsonType, name(strings.Repeat("x", 10000)), false, 413},
+		{"a name of 101 characters is refused", jsonType, name(strings.Repeat("é", 101)), false, 422},
+		{"malformed JSON is refused", jsonType, []byte(`{bad`), false, 400},
+		{"truncated JSON is refused", jsonType, []byte(`{"name":`), false, 400},
+		{"two JSON values are refused", jsonType, []byte(`{"name":"a"}{"name":"b"}`), false, 400},
+		{"a JSON array is refused", jsonType, []byte(`["name"]`), false, 422},
+		{"a name that is a number is refused", jsonType, []byte(`{"name":42}`), false, 422},
+		{"a name that is an object is refused", jsonType, []byte(`{"name":{"$gt":""}}`), false, 422},
+		{"an unknown field is refused", jsonType, []byte(`{"nmae":"typo"}`), false, 422},
+		{"an unknown field beside the name is refused", jsonType, []byte(`{"name":"ok","admin":true}`), false, 422},
+		{"text/plain is refused", "text/plain", name("plain"), false, 415},
+		{"a form is refused", "application/x-www-form-urlencoded", []byte(`name=form`), false, 415},
+		{"XML is refused", "application/xml", []byte(`<name>xml</name>`), false, 415},
+		{"a NUL in the name is refused", jsonType, name("world\x00.dat"), false, 422},
+		{"a newline in the name is refused", jsonType, name("line one\nline two"), false, 422},
+		{"a terminal escape in the name is refused", jsonType, name("\x1b[2J\x1b[31mred"), false, 422},
+		{"a right-to-left override in the name is refused", jsonType, name("invoice\u202egpj.exe"), false, 422},
+		{"a zero-width space in the name is refused", jsonType, name("ad\u200bmin"), false, 422},
+		{"a lone zero-width joiner is refused", jsonType, name("\u200d"), false, 422},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := waitIdle(t, c, u.Owner, order, provision)
+			req := request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner,
+				ContentType: tc.contentType, Body: tc.body}
+			rep := c.doChunked(t, req, tc.chunked)
+			wantProblem(t, rep, tc.status, sphttp.CodeInvalidInput)
+			if len(rep.Body) > 2<<10 {
+				t.Errorf("the refusal is %d bytes long: it echoes the request", len(rep.Body))
+			}
+			if diff := diffBackups(before, waitIdle(t, c, u.Owner, order, provision)); diff != "" {
+				t.Errorf("a refused create changed the backups: %s", diff)
+			}
+		})
+	}
+
+	// encoding/json replaces invalid UTF-8 with U+FFFD before the name's own
+	// check sees it; what must hold either way is that no invalid byte is stored
+	// or sent back.
+	t.Run("invalid UTF-8 in the name is refused or replaced, never stored", func(t *testing.T) {
+		waitIdle(t, c, u.Owner, order, provision)
+		rep := c.do(t, request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner,
+			ContentType: jsonType, Body: []byte("{\"name\":\"save\xff\xfe\"}")})
+		switch rep.Status {
+		case http.StatusUnprocessableEntity:
+			wantProblem(t, rep, rep.Status, sphttp.CodeInvalidInput)
+		case http.StatusAccepted:
+			var v sphttp.BackupView
+			if err := json.Unmarshal(rep.Body, &v); err != nil || !utf8.ValidString(v.Name) {
+				t.Errorf("stored name %q", v.Name)
+			}
+			for _, b := range waitIdle(t, c, u.Owner, order, provision) {
+				if !utf8.ValidString(b.Name) {
+					t.Errorf("listed name %q is not valid UTF-8", b.Name)
+				}
+			}
+			t.Logf("invalid UTF-8 was accepted as %q (encoding/json replaced the bytes with U+FFFD)", v.Name)
+		default:
+			t.Errorf("status %d: %s", rep.Status, rep.Body)
+		}
+	})
+}
+
+// doChunked is do with the body's length hidden when chunked is set: a body
+// of unknown length goes out with Transfer-Encoding: chunked.
+func (c *client) doChunked(t testing.TB, r request, chunked bool) reply {
+	t.Helper()
+	if !chunked {
+		return c.do(t, r)
+	}
+	req, err := http.NewRequest(r.Method, c.base+r.Path, io.MultiReader(bytes.NewReader(r.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+r.Token)
+	req.Header.Set("Content-Type", r.ContentType)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.Method, r.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// TestHostileIDs sends well-formed requests with IDs that are malformed, point
+// elsewhere, or try to climb out of the path. A malformed ID is 422
+// invalid_input, an ID of something that is not under the path's order and
+// provision is 404 not_found, exactly as for one that does not exist, and
+// nothing is changed.
+func TestHostileIDs(t *testing.T) {
+	t.Parallel()
+	u := newUsers(t)
+	srv := startZeroConfig(t, e2e.ServerOptions{Token: u.Owner, Args: append(u.args(), "-demo-orders", "2")})
+	c := newClient(srv)
+	order1, prov1 := demoOrder(1)
+	order2, prov2 := demoOrder(2)
+	sidecar1 := "00000000-0000-4000-8003-000000000001"
+	b1 := readyBackup(t, c, u.Owner, order1, prov1, "order one's")
+	missing := "0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e"
+	nilID := "00000000-0000-0000-0000-000000000000"
+
+	// Each path is tried with every method that route has.
+	type target struct {
+		name  string
+		paths []request // method and path; the owner's token unless set
+		want  outcome
+	}
+	on := func(order, provision, id string) []request {
+		p := backupPath(order, provision, id)
+		return []request{{Method: http.MethodGet, Path: p}, {Method: http.MethodDelete, Path: p},
+			{Method: http.MethodPost, Path: p + "/restore"}}
+	}
+	invalid := outcome{http.StatusUnprocessableEntity, sphttp.CodeInvalidInput}
+	var targets []target
+	for _, bad := range []struct{ name, id string }{
+		{"a word", "not-a-uuid"},
+		{"a number", "1"},
+		{"36 characters that are not hex", strings.Repeat("z", 36)},
+		{"a UUID in braces", "{" + b1.ID + "}"},
+		{"a UUID as a URN", "urn:uuid:" + b1.ID},
+		{"a UUID without dashes", strings.ReplaceAll(b1.ID, "-", "")},
+		{"a UUID with a trailing NUL", b1.ID + "%00"},
+		{"an encoded path traversal", "..%2f..%2f..%2fetc%2fpasswd"},
+		{"an encoded backslash traversal", "..%5c..%5cwindows"},
+		{"an encoded traversal to another order", "..%2f..%2f..%2f..%2f" + order2},
+		{"a SQL fragment", "1'%20OR%20'1'%3D'1"},
+	} {
+		targets = append(targets,
+			target{"a backup ID that is " + bad.name, on(order1, prov1, bad.id), invalid},
+			target{"an order ID that is " + bad.name, append(on(bad.id, prov1, b1.ID),
+				request{Method: http.MethodGet, Path: backupsPath(bad.id, prov1)},
+				request{Method: http.MethodPost, Path: reprovisionPath(bad.id)}), invalid},
+			target{"a provision ID that is " + bad.name, append(on(order1, bad.id, b1.ID),
+				request{Method: http.MethodGet, Path: backupsPath(order1, bad.id)}), invalid},
+			target{"an asset ID that is " + bad.name, []request{{Method: http.MethodGet, Path: assetPath(bad.id)}}, invalid},
+		)
+	}
+	targets = append(targets,
+		target{"a backup of order 1 asked for under order 2", on(order2, prov2, b1.ID), notFound},
+		target{"a backup of order 1 under order 1 and order 2's provision", on(order1, prov2, b1.ID), notFound},
+		target{"order 1's provision under order 2", append(on(order2, prov1, b1.ID),
+			request{Method: http.MethodGet, Path: backupsPath(order2, prov1)}), notFound},
+		target{"the sidecar's provision instead of the game server's", on(order1, sidecar1, b1.ID), notFound},
+		target{"another user's backup under that user's own order", func() []request {
+			rs := on(otherOrder, otherProvision, b1.ID)
+			for i := range rs {
+				rs[i].Token = u.Other
+			}
+			return rs
+		}(), notFound},
+		target{"a backup that does not exist", on(order1, prov1, missing), notFound},
+		target{"the nil UUID as a backup", on(order1, prov1, nilID), notFound},
+		target{"an order that does not exist", append(on(missing, prov1, b1.ID),
+			request{Method: http.MethodPost, Path: reprovisionPath(missing)}), notFound},
+		target{"a backup's ID as an asset ID", []request{{Method: http.MethodGet, Path: assetPath(b1.ID)}}, notFound},
+		target{"an asset that does not exist", []request{{Method: http.MethodGet, Path: assetPath(missing)}}, notFound},
+	)
+
+	for _, tg := range targets {
+		t.Run(fmt.Sprintf("%s answers %d %s", tg.name, tg.want.status, tg.want.code), func(t *testing.T) {
+			before := waitIdle(t, c, u.Owner, order1, prov1)
+			for _, r := range tg.paths {
+				if r.Token == "" {
+					r.Token = u.Owner
+				}
+				rep := c.do(t, r)
+				if rep.Status != tg.want.status {
+					t.Errorf("%s %s: %d, want %d: %s", r.Method, r.Path, rep.Status, tg.want.status, truncate(rep.Body))
+					continue
+				}
+				wantProblem(t, rep, tg.want.status, tg.want.code)
+			}
+			if diff := diffBackups(before, waitIdle(t, c, u.Owner, order1, prov1)); diff != "" {
+				t.Errorf("the requests changed order 1's backups: %s", diff)
+			}
+		})
+	}
+
+	// Listing is the one route that does not check the provision is the
+	// primary game server (CreateBackup does), so under the sidecar's provision
+	// it answers an empty list; what matters is that it shows no backup that is
+	// not the provision's.
+	t.Run("listing under the sidecar's provision shows none of the game server's backups", func(t *testing.T) {
+		rep := c.do(t, requestList(order1, sidecar1, u.Owner))
+		var l sphttp.BackupList
+		switch {
+		case rep.Status == http.StatusNotFound:
+			wantProblem(t, rep, rep.Status, sphttp.CodeNotFound)
+		case rep.Status != http.StatusOK || json.Unmarshal(rep.Body, &l) != nil || len(l.Backups) != 0:
+			t.Errorf("%d %s, want 404 or an empty list", rep.Status, truncate(rep.Body))
+		}
+	})
+
+	// An unencoded ../ never reaches a handler: the router answers with a
+	// redirect to the cleaned path, which names no backup route.
+	t.Run("an unencoded path traversal is redirected, never served", func(t *testing.T) {
+		for _, p := range []string{
+			backupsPath(order1, prov1) + "/../../../../../etc/passwd",
+			"/api/v1/assets/../../../" + strings.TrimPrefix(backupPath(order1, prov1, b1.ID), "/api/v1/"),
+		} {
+			rep := rawRequest(t, srv, "GET "+p+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+u.Owner+"\r\nConnection: close\r\n\r\n")
+			if rep.Status >= 200 && rep.Status < 300 || rep.Status >= 500 {
+				t.Errorf("GET %s: %d %s", p, rep.Status, truncate(rep.Body))
+			}
+			if strings.Contains(string(rep.Body), "root:") || strings.Contains(string(rep.Body), b1.Name) {
+				t.Errorf("GET %s served content: %s", p, truncate(rep.Body))
+			}
+		}
+	})
+}
+
+// rawRequest writes text to a fresh connection as is (no client cleans or
+// encodes the path) and reads the answer.
+func rawRequest(t testing.TB, srv *e2e.Server, text string) reply {
+	t.Helper()
+	conn := dial(t, srv)
+	defer conn.Close()
+	if _, err := io.WriteString(conn, text); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+func dial(t testing.TB, srv *e2e.Server) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(srv.URL, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// The server's read timeouts in TestSlowClients, short so the test is quick.
+const (
+	testReadHeaderTimeout = time.Second
+	testReadTimeout       = 2 * time.Second
+)
+
+// TestSlowClients holds connections open the way slowloris attacks do. The
+// server cuts off a client that sends its headers too slowly (or not at all)
+// after -read-header-timeout, and one that trickles its body after the body
+// read timeout, and keeps answering everyone else meanwhile.
+func TestSlowClients(t *testing.T) {
+	t.Parallel()
+	u := newUsers(t)
+	srv := startZeroConfig(t, e2e.ServerOptions{Token: u.Owner, Args: []string{
+		"-read-header-timeout", testReadHeaderTimeout.String(), "-read-timeout", testReadTimeout.String()}})
+	c := newClient(srv)
+	order, provision := demoOrder(1)
+	request := "POST " + backupsPath(order, provision) + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + u.Owner +
+		"\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+
+	t.Run("a connection that sends nothing is closed after the header timeout", func(t *testing.T) {
+		conn := dial(t, srv)
+		start := time.Now()
+		closed := waitClosed(t, conn, 10*time.Second)
+		checkCutOff(t, time.Since(start), testReadHeaderTimeout, closed)
+	})
+
+	t.Run("headers sent a byte at a time are cut off after the header timeout", func(t *testing.T) {
+		conn := dial(t, srv)
+		start := time.Now()
+		sent, err := trickle(conn, []byte(request), 50*time.Millisecond)
+		if err == nil {
+			t.Fatalf("the server read all %d bytes of headers sent over %v", sent, time.Since(start))
+		}
+		closed := waitClosed(t, conn, 10*time.Second)
+		checkCutOff(t, time.Since(start), testReadHeaderTimeout, closed)
+		t.Logf("cut off after %d of %d header bytes, %v", sent, len(request), time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("a body trickled a byte at a time is cut off", func(t *testing.T) {
+		before := waitIdle(t, c, u.Owner, order, provision)
+		conn := dial(t, srv)
+		if _, err := io.WriteString(conn, request); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		body := []byte(`{"name":"trickled, one byte at a time!"}`)
+		go trickle(conn, body, 200*time.Millisecond) // ends when the connection does
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		elapsed := time.Since(start)
+		if err != nil {
+			t.Fatalf("no answer to the trickled body after %v: %v", elapsed, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		rep := reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+		// huma bounds the body's read at 5 s (its default BodyReadTimeout),
+		// which replaces the server's -read-timeout for bodies.
+		wantProblem(t, rep, http.StatusRequestTimeout, sphttp.CodeInvalidInput)
+		if elapsed > 8*time.Second {
+			t.Errorf("answered only after %v", elapsed)
+		}
+		if diff := diffBackups(before, waitIdle(t, c, u.Owner, order, provision)); diff != "" {
+			t.Errorf("the cut-off request created a backup: %s", diff)
+		}
+		t.Logf("a trickled body was answered %d after %v", rep.Status, elapsed.Round(time.Millisecond))
+	})
+
+	t.Run("the server answers others while 50 slow clients hold connections", func(t *testing.T) {
+		for range 50 {
+			conn := dial(t, srv)
+			if _, err := io.WriteString(conn, request[:10]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		rep := c.do(t, requestList(order, provision, u.Owner))
+		if rep.Status != http.StatusOK || time.Since(start) > testReadHeaderTimeout/2 {
+			t.Errorf("a list beside 50 stalled connections: %d after %v", rep.Status, time.Since(start))
+		}
+	})
+}
+
+func requestList(order, provision, token string) request {
+	return request{Method: http.MethodGet, Path: backupsPath(order, provision), Token: token}
+}
+
+// trickle writes b one byte per interval until done or the connection fails,
+// and returns how many bytes went out.
+func trickle(conn net.Conn, b []byte, interval time.Duration) (int, error) {
+	for i := range b {
+		if _, err := conn.Write(b[i : i+1]); err != nil {
+			return i, err
+		}
+		time.Sleep(interval) // the attack's pace, not synchronisation
+	}
+	return len(b), nil
+}
+
+// waitClosed reads until the server closes the connection (or sends an answer
+// and then closes it) and reports whether it did within limit.
+func waitClosed(t testing.TB, conn net.Conn, limit time.Duration) bool {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(limit))
+	_, err := io.Copy(io.Discard, conn)
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+func checkCutOff(t *testing.T, elapsed, timeout time.Duration, closed bool) {
+	t.Helper()
+	switch {
+	case !closed:
+		t.Errorf("the connection is still open after %v", elapsed)
+	case elapsed < timeout*9/10:
+		t.Errorf("closed after %v, before the %v timeout", elapsed, timeout)
+	case elapsed > timeout+3*time.Second:
+		t.Errorf("closed only after %v, for a %v timeout", elapsed, timeout)
+	}
+}
+
+// TestHugeHeaders sends headers beyond the server's 64 KiB limit: refused with
+// 431 before any handler (or authentication) runs, and the server keeps serving.
+func TestHugeHeaders(t *testing.T) {
+	t.Parallel()
+	u := newUsers(t)
+	srv := startZeroConfig(t, e2e.ServerOptions{Token: u.Owner})
+	c := newClient(srv)
+	order, provision := demoOrder(1)
+	many := http.Header{}
+	for i := range 2000 {
+		many.Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("f", 100))
+	}
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		token  string
+	}{
+		{"one header of a megabyte", http.Header{"X-Big": {strings.Repeat("a", 1<<20)}}, u.Owner},
+		{"two thousand headers", many, u.Owner},
+		{"a bearer token of 200 KiB", nil, strings.Repeat("t", 200<<10)},
+	} {
+		t.Run(tc.name+" is refused with 431", func(t *testing.T) {
+			req := requestList(order, provision, tc.token)
+			req.Header = tc.header
+			if rep := c.do(t, req); rep.Status != http.StatusRequestHeaderFieldsTooLarge {
+				t.Errorf("status %d, want 431: %s", rep.Status, truncate(rep.Body))
+			}
+		})
+	}
+	t.Run("a 40 KiB bad token is an ordinary 401", func(t *testing.T) {
+		rep := c.do(t, requestList(order, provision, strings.Repeat("t", 40<<10)))
+		wantProblem(t, rep, http.StatusUnauthorized, sphttp.CodeUnauthenticated)
+	})
+	t.Run("the server still answers", func(t *testing.T) {
+		if rep := c.do(t, requestList(order, provision, u.Owner)); rep.Status != http.StatusOK {
+			t.Errorf("list: %d %s", rep.Status, rep.Body)
+		}
+	})
+}
