@@ -85,6 +85,12 @@ describe('BackupsContent', () => {
       expect(within(row('kept')).getByText('Ready')).toBeInTheDocument();
     });
 
+    it('shows no old restore error while the backup is being restored again', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'again', status: 'restoring', error: 'checksum mismatch' })]));
+      await screen.findByRole('rowheader', { name: 'again' });
+      expect(within(row('again')).queryByText(/checksum mismatch/)).not.toBeInTheDocument();
+    });
+
     it('shows no error line for a backup where nothing failed', async () => {
       renderContent(fakeApi([makeBackup({ name: 'fine' })]));
       await screen.findByRole('rowheader', { name: 'fine' });
@@ -146,6 +152,7 @@ describe('BackupsContent', () => {
       expect(api.list).toHaveBeenCalledTimes(3);
       expect(within(row('nightly')).getByText('Ready')).toBeInTheDocument();
       expect(within(row('nightly')).getByText('2 KiB')).toBeInTheDocument();
+      expect(screen.getByTestId('announcer')).toHaveTextContent('nightly: Ready.');
 
       await act(() => vi.advanceTimersByTimeAsync(30_000));
       expect(api.list).toHaveBeenCalledTimes(3);
@@ -163,6 +170,24 @@ describe('BackupsContent', () => {
       await vi.advanceTimersByTimeAsync(30_000);
       expect(api.list).toHaveBeenCalledTimes(2);
       expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('does not refetch when the host passes a new but equal API object on each render', async () => {
+      const api = fakeApi([makeBackup({ name: 'one' })]);
+      const { rerender } = renderContent(api);
+      await screen.findByRole('rowheader', { name: 'one' });
+      rerender(<BackupsContent orderId="order-1" provisionId="prov-1" api={{ ...api }} locale="en-US" timeZone="UTC" />);
+      rerender(<BackupsContent orderId="order-1" provisionId="prov-1" api={{ ...api }} locale="en-US" timeZone="UTC" />);
+      await settle();
+      expect(api.list).toHaveBeenCalledTimes(1);
+    });
+
+    it('refetches when it is shown another provision', async () => {
+      const api = fakeApi([makeBackup({ name: 'one' })]);
+      const { rerender } = renderContent(api);
+      await screen.findByRole('rowheader', { name: 'one' });
+      rerender(<BackupsContent orderId="order-1" provisionId="prov-2" api={api} locale="en-US" timeZone="UTC" />);
+      await waitFor(() => expect(api.list).toHaveBeenLastCalledWith('order-1', 'prov-2', expect.any(AbortSignal)));
     });
 
     it('uses the poll interval it is given', async () => {

@@ -106,6 +106,10 @@ export function BackupsContent({
   const latestLoad = useRef(0);
   const mounted = useRef(true);
   const inFlight = useRef<AbortController | null>(null);
+  // The API through a ref: a host that builds a new client on every render
+  // must not make the section refetch on every render.
+  const apiRef = useRef(api);
+  apiRef.current = api;
 
   const load = useCallback(async () => {
     const seq = ++latestLoad.current;
@@ -113,7 +117,7 @@ export function BackupsContent({
     const controller = new AbortController();
     inFlight.current = controller;
     try {
-      const list = await api.list(orderId, provisionId, controller.signal);
+      const list = await apiRef.current.list(orderId, provisionId, controller.signal);
       if (!mounted.current || seq !== latestLoad.current) return;
       setBackups(list);
       setLoadError(null);
@@ -123,7 +127,7 @@ export function BackupsContent({
     } finally {
       if (mounted.current && seq === latestLoad.current) setLoads((n) => n + 1);
     }
-  }, [api, orderId, provisionId]);
+  }, [orderId, provisionId]);
 
   useEffect(() => {
     mounted.current = true;
@@ -133,6 +137,20 @@ export function BackupsContent({
       inFlight.current?.abort();
     };
   }, [load]);
+
+  // Polling changes the table silently; say what changed for screen readers.
+  const [announcement, setAnnouncement] = useState('');
+  const lastStatuses = useRef<Map<string, BackupStatus> | null>(null);
+  useEffect(() => {
+    if (!backups) return;
+    const before = lastStatuses.current;
+    lastStatuses.current = new Map(backups.map((b) => [b.id, b.status]));
+    if (!before) return;
+    const changes = backups
+      .filter((b) => before.has(b.id) && before.get(b.id) !== b.status)
+      .map((b) => t('backups.status_changed', { name: b.name, status: t(statusKeys[b.status]) }));
+    if (changes.length > 0) setAnnouncement(changes.join(' '));
+  }, [backups, t]);
 
   const operationInProgress = backups?.some((b) => isInProgress(b.status)) ?? false;
   // A client error (expired token, order gone) will not fix itself by asking again.
@@ -271,6 +289,10 @@ export function BackupsContent({
         </div>
       ) : null}
 
+      <div className="visually-hidden" aria-live="polite" data-testid="announcer">
+        {announcement}
+      </div>
+
       {backups === null ? (
         loadError ? null : (
           <p className="backups__loading" role="status">
@@ -307,7 +329,7 @@ export function BackupsContent({
                       </span>
                       {t(statusKeys[b.status])}
                     </span>
-                    {b.error ? (
+                    {b.error && (b.status === 'failed' || b.status === 'ready') ? (
                       <p className="backups__error">
                         {t(b.status === 'failed' ? 'backups.backup_failed' : 'backups.restore_failed', { error: b.error })}
                       </p>

@@ -43,6 +43,7 @@ const en = {
   'backups.error_load': 'The backups could not be loaded. Please reload the page.',
   'backups.dismiss': 'Dismiss',
   'backups.count': '{count} of {limit} backups',
+  'backups.status_changed': '{name}: {status}.',
 } as const;
 
 /** A message key. */
@@ -88,6 +89,7 @@ const de: Catalogue = {
   'backups.error_load': 'Die Backups konnten nicht geladen werden. Bitte lade die Seite neu.',
   'backups.dismiss': 'Schließen',
   'backups.count': '{count} von {limit} Backups',
+  'backups.status_changed': '{name}: {status}.',
 };
 
 /** The languages this package ships. */
