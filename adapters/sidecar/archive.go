@@ -268,7 +268,7 @@ func (a *archiver) addFile(src archiveSource, rel, name string) error {
 	}); err != nil {
 		return err
 	}
-	n, err := io.CopyBuffer(a.tw, io.LimitReader(f, size), a.buf)
+	n, err := io.CopyBuffer(a.tw, io.LimitReader(ctxReader{a.ctx, f}, size), a.buf)
 	a.stats.Bytes += n
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", filepath.Join(src.loc.path, rel), err)
@@ -285,4 +285,17 @@ func (a *archiver) addFile(src archiveSource, rel, name string) error {
 		}
 	}
 	return nil
+}
+
+// ctxReader stops a long copy when the call is cancelled, between two reads.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

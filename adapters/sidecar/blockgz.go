@@ -289,15 +289,18 @@ func (z *blockGzipReader) produce() {
 			z.endErr = err
 			return
 		}
+		// A worker slot first, then the queue: every queued job has a goroutine that
+		// will finish it, which Read and Close wait for.
+		select {
+		case sem <- struct{}{}:
+		case <-z.stop:
+			return
+		}
 		job := &gzJob{in: in, done: make(chan struct{})}
 		select {
 		case z.results <- job:
 		case <-z.stop:
-			return
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-z.stop:
+			<-sem
 			return
 		}
 		go func() {

@@ -326,6 +326,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // Close cancels the stream, so that the sidecar stops sending.
 func (r *chunkReader) Close() error {
 	r.cancel()
+	r.buf = nil
 	if r.err == nil {
 		r.err = errors.New("read from a closed sidecar stream")
 	}
