@@ -356,16 +356,17 @@ func TestSlowClients(t *testing.T) {
 	})
 
 	t.Run("the server answers others while 50 slow clients hold connections", func(t *testing.T) {
+		first := time.Now()
 		for range 50 {
 			conn := dial(t, srv)
 			if _, err := io.WriteString(conn, request[:10]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		start := time.Now()
 		rep := c.do(t, requestList(order, provision, u.Owner))
-		if rep.Status != http.StatusOK || time.Since(start) > testReadHeaderTimeout/2 {
-			t.Errorf("a list beside 50 stalled connections: %d after %v", rep.Status, time.Since(start))
+		// Served before the stalled connections' header timeout freed them.
+		if rep.Status != http.StatusOK || time.Since(first) >= testReadHeaderTimeout {
+			t.Errorf("a list beside 50 stalled connections: %d, %v after the first stalled", rep.Status, time.Since(first))
 		}
 	})
 }

@@ -164,6 +164,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				srv = startZeroConfig(t, opts)
 			}
 			runMatrix(t, newClient(srv), u, routes)
+			demoEndpoint(t, newClient(srv), u)
 		})
 	}
 }
@@ -217,6 +218,30 @@ func runMatrix(t *testing.T, c *client, u users, routes []route) {
 			})
 		}
 	}
+}
+
+// demoEndpoint checks the example server's GET /api/v1/demo, which tells the
+// dashboard which orders to show: each user sees their own.
+func demoEndpoint(t *testing.T, c *client, u users) {
+	t.Run("the demo endpoint names each user's own orders", func(t *testing.T) {
+		order1, _ := demoOrder(1)
+		for _, tc := range []struct {
+			token, order string
+		}{{u.Owner, order1}, {u.Other, otherOrder}} {
+			rep := c.do(t, request{Method: http.MethodGet, Path: "/api/v1/demo", Token: tc.token})
+			var d struct {
+				OrderID string `json:"order_id"`
+				Orders  []struct {
+					OrderID string `json:"order_id"`
+				} `json:"orders"`
+			}
+			if rep.Status != http.StatusOK || json.Unmarshal(rep.Body, &d) != nil || d.OrderID != tc.order ||
+				len(d.Orders) != 1 || d.Orders[0].OrderID != tc.order {
+				t.Errorf("demo: %d %s, want order %s only", rep.Status, truncate(rep.Body), tc.order)
+			}
+		}
+		wantProblem(t, c.do(t, request{Method: http.MethodGet, Path: "/api/v1/demo"}), http.StatusUnauthorized, sphttp.CodeUnauthenticated)
+	})
 }
 
 func find(list []sphttp.BackupView, id string) *sphttp.BackupView {

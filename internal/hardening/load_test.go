@@ -28,11 +28,12 @@ const (
 
 // TestLoad runs 200 orders at once against the real-mode example server
 // (PostgreSQL, versitygw, the sidecar binary over a 256 KiB world), each creating
-// backups and listing them while they run, and a second create right behind each
-// first one, as a double click would send. It proves that under that load every
-// backup reaches ready with its archive stored, nothing deadlocks, no request
-// gets a 5xx, and a 409 comes only as operation_in_progress while the order
-// really has a backup running. It logs throughput and p50/p99 latencies.
+// backups and listing them while they run, with a second create right behind
+// each first one (a double click) and a reprovision request. It proves that
+// under that load every backup reaches ready with its archive stored, nothing
+// deadlocks, no request gets a 5xx, and a 409 comes only while the order
+// really has a backup running: operation_in_progress for a create,
+// backup_in_progress for a reprovision. It logs throughput and p50/p99 latencies.
 func TestLoad(t *testing.T) {
 	testenv.Short(t, "200 orders creating backups at once")
 	env := startRealMode(t, 256<<10)
@@ -109,7 +110,7 @@ func TestLoad(t *testing.T) {
 	t.Logf("load: %d orders, %d backups ready in %v; %d requests (%.0f requests/s, %.1f backups/s)",
 		loadOrders, total, elapsed.Round(time.Millisecond), requests,
 		float64(requests)/elapsed.Seconds(), float64(total)/elapsed.Seconds())
-	for _, op := range []string{"create", "list"} {
+	for _, op := range []string{"create", "list", "reprovision"} {
 		t.Logf("load: %-6s n=%d p50=%v p99=%v max=%v statuses=%v", op, len(st.latency[op]),
 			percentile(st.latency[op], 50), percentile(st.latency[op], 99), percentile(st.latency[op], 100), st.codes[op])
 	}
@@ -173,8 +174,9 @@ func (st *loadStats) pendingSummary() string {
 }
 
 // runOrder is one order's client: loadRounds times, create a backup, at once
-// create another (409 while the first runs, or 202 if it has already finished),
-// then list until every accepted backup is ready. Each worker is the only
+// create another (409 while the first runs, or 202 if it has already finished)
+// and ask to reprovision (409 likewise), then list until every accepted backup
+// is ready. Each worker is the only
 // client of its order, so it knows when the order is idle: a create it sends
 // then must be accepted.
 func (st *loadStats) runOrder(c *client, token, order, provision string) {
@@ -207,8 +209,29 @@ func (st *loadStats) runOrder(c *client, token, order, provision string) {
 		}
 		return true
 	}
+	// reprovision asks the host's reprovision guard, which must refuse while a
+	// backup runs (409 backup_in_progress) and allow it once all are done.
+	reprovision := func() bool {
+		idle := len(pending) == 0
+		start := time.Now()
+		rep, err := c.try(request{Method: http.MethodPost, Path: reprovisionPath(order), Token: token})
+		if err != nil {
+			st.violate("reprovision of %s: %v", order, err)
+			return false
+		}
+		st.record("reprovision", rep.Status, time.Since(start))
+		p, _ := rep.problem()
+		switch {
+		case rep.Status == http.StatusAccepted:
+		case rep.Status == http.StatusConflict && p.Code == string(sphttp.CodeBackupInProgress) && !idle:
+		default:
+			st.violate("reprovision of %s (idle: %v) answered %d: %s", order, idle, rep.Status, truncate(rep.Body))
+			return false
+		}
+		return true
+	}
 	for range loadRounds {
-		if !create() || !create() {
+		if !create() || !create() || !reprovision() {
 			return
 		}
 		for len(pending) > 0 {
