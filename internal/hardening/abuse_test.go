@@ -81,6 +81,22 @@ func TestHostileCreateBodies(t *testing.T) {
 		})
 	}
 
+	// The control: the same route takes a name at the limit, so the refusals
+	// above are the input's doing.
+	t.Run("a name of 100 characters with an emoji sequence is accepted", func(t *testing.T) {
+		waitIdle(t, c, u.Owner, order, provision)
+		want := strings.Repeat("é", 97) + "👩‍💻"
+		rep := c.do(t, request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner,
+			ContentType: jsonType, Body: name(want)})
+		var v sphttp.BackupView
+		if rep.Status != http.StatusAccepted || json.Unmarshal(rep.Body, &v) != nil || v.Name != want {
+			t.Fatalf("%d %s", rep.Status, truncate(rep.Body))
+		}
+		if b := find(waitIdle(t, c, u.Owner, order, provision), v.ID); b == nil || b.Status != "ready" || b.Name != want {
+			t.Errorf("the backup: %+v", b)
+		}
+	})
+
 	// encoding/json replaces invalid UTF-8 with U+FFFD before the name's own
 	// check sees it; what must hold either way is that no invalid byte is stored
 	// or sent back.

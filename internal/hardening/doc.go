@@ -5,18 +5,23 @@
 //
 // What the tests prove:
 //
-//   - Load: 200 orders creating and listing backups at once all reach ready,
-//     with no 5xx, no deadlock, and 409s only where the one-operation-per-order
-//     rule says; throughput and p50/p99 latencies are logged.
-//   - Authorization: every route × {owner, another user, a ViewAllOrders support
-//     user, no credentials, bad credentials} answers the expected status and
-//     code, and a refused request changes nothing.
-//   - Abuse: oversized, malformed, mistyped and over-long bodies, hostile names,
-//     invalid and mismatched IDs, path traversal, slow and huge requests are
-//     refused with a problem+json invalid_input or not_found, never a 5xx; 5xx
-//     bodies carry only a generic sentence and an instance ID; tokens, sidecar
-//     secrets and S3 credentials appear neither in any process's output nor
-//     (for secrets) in its command line.
+//   - TestLoad: 200 orders creating and listing backups at once all reach
+//     ready with their archives stored, with no 5xx and no deadlock, and a 409
+//     only while the order really has a backup running; it logs throughput and
+//     p50/p99 latencies.
+//   - TestAuthorizationMatrix: every route × {owner, another user, a
+//     ViewAllOrders user, no credentials, bad credentials} answers the expected
+//     status and code, and a refused request changes and reveals nothing.
+//   - TestHostileCreateBodies, TestHostileIDs: oversized, malformed, mistyped
+//     and over-long bodies, hostile names, invalid, mismatched and
+//     path-climbing IDs are refused with invalid_input or not_found, never a
+//     5xx, and change nothing.
+//   - TestSlowClients, TestHugeHeaders: slowloris clients are cut off by the
+//     server's timeouts while others are served; oversized headers get 431.
+//   - TestServerErrorsRevealNothing: a 5xx carries only a fixed sentence and an
+//     instance ID, whose log line holds the cause.
+//   - TestSecretsStayOutOfLogs: tokens, sidecar secrets and S3 keys appear in
+//     no process's output, no response, and (secrets) no command line.
 //
 // Run with:
 //
@@ -24,4 +29,5 @@
 //
 // Real-mode tests need PostgreSQL (SAVEPOINT_TEST_DATABASE_URL) and versitygw
 // (scripts/install-tool-versitygw.sh); without them they skip, and fail in CI.
+// TestLoad is skipped under -short outside CI.
 package hardening
