@@ -176,6 +176,7 @@ type RemoteError struct {
 	Message string
 }
 
+// Error returns the sidecar's message and status code.
 func (e *RemoteError) Error() string { return fmt.Sprintf("%s (%s)", e.Message, e.Code) }
 
 // GRPCStatus lets status.Code and status.FromError see through the wrapping.

@@ -31,6 +31,7 @@ type ArchiveError struct {
 	Reason string
 }
 
+// Error names the entry and the rule it breaks.
 func (e *ArchiveError) Error() string {
 	if e.Entry == "" {
 		return "archive refused: " + e.Reason
@@ -46,6 +47,7 @@ type NoSpaceError struct {
 	Need, Free int64
 }
 
+// Error names both sizes.
 func (e *NoSpaceError) Error() string {
 	return fmt.Sprintf("the archive needs at least %s but the destination has only %s free", formatBytes(e.Need), formatBytes(e.Free))
 }
