@@ -62,7 +62,11 @@
 // fails, Put returns errors.Join of the original error and the abort's (which
 // names the upload ID), and logs it.
 //
-// A process that crashes mid-upload cannot abort. Configure the bucket to remove
+// A process that crashes mid-upload cannot abort. Delete aborts the multipart
+// uploads open under its key, and the service's stale-operation recovery deletes
+// the key of every create it settles, so a replica that recovers the crashed
+// create removes its parts. As the backstop (recovery that never ran, credentials
+// without s3:ListBucketMultipartUploads), configure the bucket to remove
 // incomplete multipart uploads after a day with the lifecycle rule
 // AbortIncompleteMultipartUpload, for example with
 // `aws s3api put-bucket-lifecycle-configuration --bucket BUCKET

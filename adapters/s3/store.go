@@ -254,8 +254,14 @@ func (s *Store) Stat(ctx context.Context, key string) (ports.ObjectInfo, error) 
 	return ports.ObjectInfo{Key: key, SizeBytes: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified)}, nil
 }
 
-// Delete removes the object. Deleting a missing object succeeds (S3 answers 204;
-// servers that answer NoSuchKey are treated the same).
+// Delete removes the object, and aborts every multipart upload still open
+// under exactly its key: the parts of a Put whose process crashed, which the
+// service's stale-operation recovery deletes through here and which would
+// otherwise stay (and be billed) until the bucket's lifecycle rule removes them.
+// Deleting a missing object succeeds (S3 answers 204; servers that answer
+// NoSuchKey are treated the same). Credentials that may not list multipart
+// uploads (AccessDenied) or a server without the call (NotImplemented) leave the
+// uploads to the lifecycle rule, with a warning, rather than fail the delete.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	objKey, err := s.objectKey(key)
 	if err != nil {
@@ -264,6 +270,39 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(objKey)})
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("%w: delete %q: %w", ports.ErrStorage, key, err)
+	}
+	return s.abortUploads(ctx, key, objKey)
+}
+
+// abortUploads aborts the open multipart uploads of objKey (not of other keys
+// that merely begin with it).
+func (s *Store) abortUploads(ctx context.Context, key, objKey string) error {
+	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{
+		Bucket: aws.String(s.cfg.Bucket), Prefix: aws.String(objKey),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if code := errorCode(err); code == "AccessDenied" || code == "NotImplemented" {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "s3: cannot list multipart uploads; unfinished uploads are left to the bucket lifecycle rule",
+				slog.String("key", objKey), slog.String("code", code))
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: delete %q: list multipart uploads: %w", ports.ErrStorage, key, err)
+		}
+		for _, u := range page.Uploads {
+			if aws.ToString(u.Key) != objKey {
+				continue
+			}
+			_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+				Bucket: aws.String(s.cfg.Bucket), Key: u.Key, UploadId: u.UploadId,
+			})
+			if err != nil && errorCode(err) != "NoSuchUpload" {
+				return fmt.Errorf("%w: delete %q: abort multipart upload %s: %w", ports.ErrStorage, key, aws.ToString(u.UploadId), err)
+			}
+			s.log.LogAttrs(ctx, slog.LevelInfo, "s3: aborted an unfinished multipart upload",
+				slog.String("key", objKey), slog.String("upload_id", aws.ToString(u.UploadId)))
+		}
 	}
 	return nil
 }
