@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -137,7 +138,8 @@ func (h *handlers) stream(ctx huma.Context, a backup.Asset, etag string, rng *ba
 	}
 	ctx.SetHeader("Content-Length", strconv.FormatInt(length, 10))
 	ctx.SetStatus(status)
-	n, err := io.Copy(ctx.BodyWriter(), io.LimitReader(body, length))
+	w := newStallGuard(ctx.BodyWriter(), downloadStallTimeout)
+	n, err := io.CopyBuffer(w, io.LimitReader(body, length), make([]byte, 256<<10))
 	if err == nil && n < length {
 		err = io.ErrUnexpectedEOF // the stored object is shorter than its asset says
 	}
@@ -258,4 +260,34 @@ func isHexSHA256(s string) bool {
 		}
 	}
 	return true
+}
+
+// downloadStallTimeout is how long a client may stop reading a download before
+// the connection is cut. Downloads have no overall deadline (multi-GB archives on
+// slow links are legitimate), but a client that stops reading must not hold a
+// goroutine and an open storage stream forever.
+const downloadStallTimeout = 2 * time.Minute
+
+// stallGuard pushes the connection's write deadline forward before each write, so
+// only a stalled client hits it. Routers whose writer cannot set deadlines get
+// plain writes.
+type stallGuard struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func newStallGuard(w io.Writer, timeout time.Duration) *stallGuard {
+	g := &stallGuard{w: w, timeout: timeout}
+	if rw, ok := w.(http.ResponseWriter); ok {
+		g.rc = http.NewResponseController(rw)
+	}
+	return g
+}
+
+func (g *stallGuard) Write(p []byte) (int, error) {
+	if g.rc != nil && g.rc.SetWriteDeadline(time.Now().Add(g.timeout)) != nil {
+		g.rc = nil // not supported by this writer
+	}
+	return g.w.Write(p)
 }
