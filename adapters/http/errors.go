@@ -292,7 +292,13 @@ func problemTransformer(log *slog.Logger) huma.Transformer {
 			if o := ctx.Operation(); o != nil {
 				op = o.OperationID
 			}
-			log.ErrorContext(ctx.Context(), "request failed", "operation", op, "status", code,
+			level := slog.LevelError
+			if fp.Detail == "cannot read request body" {
+				// The client broke off its own upload (a body shorter than its
+				// Content-Length); it will not see this answer, and nothing failed here.
+				level = slog.LevelInfo
+			}
+			log.Log(ctx.Context(), level, "request failed", "operation", op, "status", code,
 				"instance", p.Instance, "err", describe(fp))
 		}
 		return p, nil
