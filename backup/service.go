@@ -69,9 +69,6 @@ func (s *Service) CreateBackup(ctx context.Context, user UserID, orderID OrderID
 	if err != nil {
 		return Backup{}, err
 	}
-	if prov.Kind != ports.KindDeployment || !prov.Primary {
-		return Backup{}, fmt.Errorf("%w: only the order's primary deployment can be backed up", ErrProvisionNotFound)
-	}
 	sidecar, err := s.sidecar(ctx, order.ID)
 	if err != nil {
 		return Backup{}, err
@@ -210,7 +207,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 }
 
 // authorize loads the order and the provision and checks the caller may act on
-// them: the seed's step 1.
+// them: the seed's steps 1 and 2.
 func (s *Service) authorize(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID) (ports.Order, ports.Provision, error) {
 	order, err := s.deps.Orders.GetOrder(ctx, orderID)
 	if err != nil {
@@ -231,6 +228,11 @@ func (s *Service) authorize(ctx context.Context, user UserID, orderID OrderID, p
 	}
 	if prov.OrderID != order.ID {
 		return ports.Order{}, ports.Provision{}, ErrProvisionNotFound
+	}
+	if prov.Kind != ports.KindDeployment || !prov.Primary {
+		// Backups exist only for the primary deployment; every route under
+		// another provision (its sidecar, say) answers the same way.
+		return ports.Order{}, ports.Provision{}, fmt.Errorf("%w: only the order's primary deployment has backups", ErrProvisionNotFound)
 	}
 	return order, prov, nil
 }

@@ -108,12 +108,7 @@ func authErrorCases() []errorCase {
 			},
 			want: backup.ErrProvisionNotFound,
 		},
-	}
-}
-
-func TestCreateBackupRefuses(t *testing.T) {
-	cases := append(authErrorCases(),
-		errorCase{
+		{
 			name: "refuses a provision that is not a deployment",
 			setup: func(f *fixture) {
 				db := f.primary
@@ -123,8 +118,8 @@ func TestCreateBackupRefuses(t *testing.T) {
 			},
 			want: backup.ErrProvisionNotFound,
 		},
-		errorCase{
-			name: "refuses a deployment that is not the primary one",
+		{
+			name: "refuses a deployment that is not the primary one (such as the sidecar)",
 			setup: func(f *fixture) {
 				secondary := f.primary
 				secondary.Primary = false
@@ -133,6 +128,11 @@ func TestCreateBackupRefuses(t *testing.T) {
 			},
 			want: backup.ErrProvisionNotFound,
 		},
+	}
+}
+
+func TestCreateBackupRefuses(t *testing.T) {
+	cases := append(authErrorCases(),
 		errorCase{
 			name: "wraps a failing provision listing as a database error",
 			setup: func(f *fixture) {
