@@ -26,6 +26,9 @@ type ServerOptions struct {
 	Token, AdminToken string
 	// Args are extra flags, for example "-stale-after", "2s".
 	Args []string
+	// Name tells several servers of one test apart in failure output. Default
+	// "example server".
+	Name string
 }
 
 // Server is a running example server process.
@@ -37,14 +40,27 @@ type Server struct {
 	// Order and Provision are the demo order and its game server.
 	Order, Provision string
 
-	bin  string
-	args []string
-	env  []string
+	owner testing.TB // the test whose end kills the process
+	name  string
+	bin   string
+	args  []string
+	env   []string
 }
 
 // StartServer builds (once) and starts the example server, and waits until it
 // answers /healthz.
 func StartServer(tb testing.TB, opts ServerOptions) *Server {
+	tb.Helper()
+	s := NewServer(tb, opts)
+	s.Start(tb)
+	return s
+}
+
+// NewServer builds (once) the example server and prepares its flags without
+// starting it: call Start, or Launch and WaitHealthy to start several servers at
+// the same moment. Whichever (sub)test starts it, the process runs until it is
+// killed or tb's test ends.
+func NewServer(tb testing.TB, opts ServerOptions) *Server {
 	tb.Helper()
 	if opts.Dir == "" {
 		opts.Dir = tb.TempDir()
@@ -53,8 +69,11 @@ func StartServer(tb testing.TB, opts ServerOptions) *Server {
 		opts.Token = randomToken()
 	}
 	addr := testenv.FreeAddr(tb)
+	if opts.Name == "" {
+		opts.Name = "example server"
+	}
 	s := &Server{
-		URL: "http://" + addr, Token: opts.Token, bin: testenv.Binary(tb, "./examples/server"),
+		owner: tb, name: opts.Name, URL: "http://" + addr, Token: opts.Token, bin: testenv.Binary(tb, "./examples/server"),
 		Order: "00000000-0000-4000-8001-000000000001", Provision: "00000000-0000-4000-8002-000000000001",
 	}
 	s.args = append([]string{"-addr", addr, "-dir", opts.Dir, "-demo-token", opts.Token, "-log-format", "json", "-dashboard", ""}, opts.Args...)
@@ -75,7 +94,6 @@ func StartServer(tb testing.TB, opts ServerOptions) *Server {
 		s.env = append(s.env, "SAVEPOINT_SIDECAR_SECRET="+opts.Sidecar.Secret)
 	}
 	s.Client = &Client{BaseURL: s.URL, Token: s.Token, HTTP: &http.Client{Timeout: 2 * time.Minute}}
-	s.Start(tb)
 	return s
 }
 
@@ -83,8 +101,24 @@ func StartServer(tb testing.TB, opts ServerOptions) *Server {
 // flags and waits until it is healthy.
 func (s *Server) Start(tb testing.TB) {
 	tb.Helper()
-	s.Proc = testenv.StartProcess(tb, "example server", s.bin, s.args, s.env...)
-	testenv.WaitFor(tb, time.Minute, "the example server to answer /healthz", s.Proc, func() bool {
+	s.Launch(tb)
+	s.WaitHealthy(tb, time.Minute)
+}
+
+// Launch starts the server process (again, after Kill or Terminate) and returns
+// at once, without waiting for it to be ready.
+func (s *Server) Launch(tb testing.TB) {
+	tb.Helper()
+	// Owned by the Server's test, not tb: a subtest that restarts a crashed
+	// server hands it on to the next subtest.
+	s.Proc = testenv.StartProcess(s.owner, s.name, s.bin, s.args, s.env...)
+}
+
+// WaitHealthy waits until the launched server answers /healthz with 200, and
+// fails the test if it exits or timeout passes first.
+func (s *Server) WaitHealthy(tb testing.TB, timeout time.Duration) {
+	tb.Helper()
+	testenv.WaitFor(tb, timeout, s.name+" to answer /healthz", s.Proc, func() bool {
 		resp, err := http.Get(s.URL + "/healthz")
 		if err != nil {
 			return false

@@ -19,12 +19,15 @@ type Sidecar struct {
 	TempDir string
 	Proc    *testenv.Process
 
-	bin  string
-	args []string
+	owner testing.TB // the test whose end kills the process
+	bin   string
+	args  []string
 }
 
 // StartSidecar builds (once) and starts the sidecar over dataDir (which must
-// exist) and a fresh temp directory, and waits until it accepts connections.
+// exist) and a fresh temp directory, and waits until it accepts connections. The
+// process runs until it is killed or tb's test ends, also when a subtest starts
+// it again.
 func StartSidecar(tb testing.TB, dataDir string, extraArgs ...string) *Sidecar {
 	tb.Helper()
 	tempDir := filepath.Join(tb.TempDir(), "tmp")
@@ -33,7 +36,7 @@ func StartSidecar(tb testing.TB, dataDir string, extraArgs ...string) *Sidecar {
 	}
 	s := &Sidecar{
 		Addr: testenv.FreeAddr(tb), Secret: randomToken(), DataDir: dataDir, TempDir: tempDir,
-		bin: testenv.Binary(tb, "./examples/sidecar"),
+		owner: tb, bin: testenv.Binary(tb, "./examples/sidecar"),
 	}
 	s.args = append([]string{"-listen", s.Addr, "-roots", dataDir + "," + tempDir, "-archive-dir", tempDir}, extraArgs...)
 	s.Start(tb)
@@ -43,7 +46,7 @@ func StartSidecar(tb testing.TB, dataDir string, extraArgs ...string) *Sidecar {
 // Start starts the process (again, after Kill) and waits for its port.
 func (s *Sidecar) Start(tb testing.TB) {
 	tb.Helper()
-	s.Proc = testenv.StartProcess(tb, "sidecar", s.bin, s.args, "SAVEPOINT_SIDECAR_SECRET="+s.Secret)
+	s.Proc = testenv.StartProcess(s.owner, "sidecar", s.bin, s.args, "SAVEPOINT_SIDECAR_SECRET="+s.Secret)
 	testenv.WaitFor(tb, 30*time.Second, "the sidecar to listen", s.Proc, func() bool {
 		c, err := net.Dial("tcp", s.Addr)
 		if err != nil {
