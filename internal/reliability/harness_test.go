@@ -2,6 +2,8 @@ package reliability_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -217,11 +219,33 @@ func newStack(t *testing.T, dataDir string) *stack {
 // newInfra is newStack without a server.
 func newInfra(t *testing.T, dataDir string) *stack {
 	t.Helper()
-	base := testenv.PostgresURL(t)
-	s := &stack{AppName: "savepoint_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))}
-	if len(s.AppName) > 60 { // PostgreSQL keeps 63 bytes of it
-		s.AppName = s.AppName[:60]
+	s := &stack{}
+	s.freshSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	s.S3 = testenv.S3(t, testenv.S3Options{})
+	if !s.S3.Restartable() {
+		t.Skip("these tests stop and inspect the S3 server; an external one cannot be")
 	}
+	if s.store, err = s3.New(ctx, s3.Config{
+		Bucket: s.S3.Bucket, Endpoint: s.S3.Endpoint, Region: s.S3.Region, UsePathStyle: s.S3.PathStyle,
+		Credentials: &s3.Credentials{AccessKeyID: s.S3.AccessKey, SecretAccessKey: s.S3.SecretKey},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Sidecar = e2e.StartSidecar(t, dataDir)
+	return s
+}
+
+// freshSchema points the stack at a new, empty schema (dropped when t ends).
+// The servers' connections are tagged with an application_name of their own.
+func (s *stack) freshSchema(t *testing.T) {
+	t.Helper()
+	base := testenv.PostgresURL(t)
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	s.AppName = "savepoint_reliability_" + hex.EncodeToString(suffix)
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("parsing the test database URL: %v", err)
@@ -242,19 +266,6 @@ func newInfra(t *testing.T, dataDir string) *stack {
 		t.Fatalf("connecting to the test database: %v", err)
 	}
 	t.Cleanup(s.pool.Close) // before the schema is dropped
-
-	s.S3 = testenv.S3(t, testenv.S3Options{})
-	if !s.S3.Restartable() {
-		t.Skip("these tests stop and inspect the S3 server; an external one cannot be")
-	}
-	if s.store, err = s3.New(ctx, s3.Config{
-		Bucket: s.S3.Bucket, Endpoint: s.S3.Endpoint, Region: s.S3.Region, UsePathStyle: s.S3.PathStyle,
-		Credentials: &s3.Credentials{AccessKeyID: s.S3.AccessKey, SecretAccessKey: s.S3.SecretKey},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s.Sidecar = e2e.StartSidecar(t, dataDir)
-	return s
 }
 
 // serverOptions are the flags of every server of the stack: real mode, short
@@ -304,14 +315,20 @@ func (s *stack) row(t *testing.T, id string) row {
 	return r
 }
 
-// schema is the quoted name of the servers' schema (the search_path of DB).
+// schema is the quoted name of the servers' schema, for SQL.
 func (s *stack) schema(t *testing.T) string {
+	t.Helper()
+	return pgx.Identifier{s.schemaName(t)}.Sanitize()
+}
+
+// schemaName is the servers' schema: the search_path of DB.
+func (s *stack) schemaName(t *testing.T) string {
 	t.Helper()
 	u, err := url.Parse(s.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pgx.Identifier{u.Query().Get("search_path")}.Sanitize()
+	return u.Query().Get("search_path")
 }
 
 // objectExists reports whether the bucket holds key.
