@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -51,6 +53,24 @@ func TestClient(t *testing.T) {
 		}
 		if errors.Is(err, ports.ErrCluster) {
 			t.Fatalf("error %v wraps ErrCluster: callers would fail instead of falling back", err)
+		}
+	})
+
+	t.Run("a sidecar with DisableStreamArchive answers like one without it, and still compresses to a file", func(t *testing.T) {
+		srv := startServer(t, sidecar.Options{DisableStreamArchive: true})
+		data := srv.mkdir(t, "data")
+		writeRandomFile(t, filepath.Join(data, "level.dat"), 4096, 0o644, 1)
+		c := srv.client(t)
+		_, err := c.StreamArchive(ctx, []string{data})
+		if !errors.Is(err, ports.ErrUnsupported) || errors.Is(err, ports.ErrCluster) {
+			t.Fatalf("error %v, want ErrUnsupported (not ErrCluster)", err)
+		}
+		out := srv.path("backup.tar.gz")
+		if err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+			t.Fatalf("CompressFiles, the fallback: %v", err)
+		}
+		if info, err := os.Stat(out); err != nil || info.Size() == 0 {
+			t.Fatalf("the fallback's archive: %v", err)
 		}
 	})
 

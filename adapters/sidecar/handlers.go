@@ -146,6 +146,10 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 // StreamArchive streams the archive as parallel gzip produces it; memory stays at
 // the compressor's blocks plus one chunk, and nothing touches the disk.
 func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream sidecarpb.FileIO_StreamArchiveServer) error {
+	if f.opts.DisableStreamArchive {
+		// The very answer of a server without the method (UnimplementedFileIOServer).
+		return f.UnimplementedFileIOServer.StreamArchive(req, stream)
+	}
 	if err := checkFormat(req.GetFormat()); err != nil {
 		return err
 	}

@@ -96,6 +96,12 @@ type Options struct {
 	// flate.HuffmanOnly. Zero means DefaultCompressionLevel.
 	CompressionLevel int
 
+	// DisableStreamArchive makes StreamArchive answer Unimplemented, as a sidecar
+	// built before the RPC existed does, so that the backup service takes the
+	// seed's path (CompressFiles to a temp file, then ReadFile). For measuring and
+	// testing that fallback against the real server; production leaves it off.
+	DisableStreamArchive bool
+
 	// Logger receives one line per call and the start-up cleanup. Nil means
 	// slog.Default(). The secret is never logged.
 	Logger *slog.Logger

@@ -52,6 +52,7 @@ type config struct {
 	limits          sidecar.Limits
 	chunkSize       byteSize
 	level           int
+	noStream        bool
 	logLevel        slog.Level
 	logJSON         bool
 	shutdownTimeout time.Duration
@@ -75,6 +76,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.limits.MaxEntries, "max-entries", d.MaxEntries, "cap on the number of entries of an archive")
 	fs.Var(&c.chunkSize, "chunk-size", "size of streamed messages (e.g. 256KiB)")
 	fs.IntVar(&c.level, "compression-level", sidecar.DefaultCompressionLevel, "gzip level of archives, 1-9")
+	fs.BoolVar(&c.noStream, "disable-stream-archive", false, "answer StreamArchive with Unimplemented, like a sidecar that predates it, so the service stages archives in -archive-dir (for measuring and testing that path)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long running calls get to finish on SIGTERM")
@@ -114,6 +116,7 @@ func run(args []string) error {
 		Limits:               c.limits,
 		ChunkSize:            int(c.chunkSize),
 		CompressionLevel:     c.level,
+		DisableStreamArchive: c.noStream,
 		Logger:               log,
 	}
 	if c.tlsCert != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
 // The test binary doubles as the sidecar: with this variable set, TestMain runs
@@ -117,6 +119,21 @@ func TestSidecarCommand(t *testing.T) {
 		defer c.Close()
 		if err := c.DeleteFile(context.Background(), filepath.Join(root, "nothing")); err != nil {
 			t.Fatalf("DeleteFile: %v", err)
+		}
+		if err, log := stop(); err != nil {
+			t.Fatalf("exit: %v\n%s", err, log)
+		}
+	})
+
+	t.Run("with -disable-stream-archive answers StreamArchive like a sidecar that predates it", func(t *testing.T) {
+		addr, stop := startSidecar(t, []string{"SAVEPOINT_SIDECAR_SECRET=" + secret}, "-roots", root, "-archive-dir", root, "-disable-stream-archive")
+		c, err := sidecar.Connect(context.Background(), sidecar.Endpoint{Address: addr, Secret: secret}, sidecar.ClientOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.StreamArchive(context.Background(), []string{root}); !errors.Is(err, ports.ErrUnsupported) {
+			t.Fatalf("StreamArchive: %v, want ErrUnsupported", err)
 		}
 		if err, log := stop(); err != nil {
 			t.Fatalf("exit: %v\n%s", err, log)
