@@ -1,0 +1,670 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
+	"github.com/savepoint-dev/savepoint/internal/e2e"
+	"github.com/savepoint-dev/savepoint/internal/gamedata"
+	"github.com/savepoint-dev/savepoint/internal/testenv"
+)
+
+// Config says what Run measures. The zero value measures gamedata.DefaultSize
+// (1 GiB) of seed 0, once, on a dataset generated afresh.
+type Config struct {
+	// Size of the dataset in bytes (the sum of its regular files). Zero means
+	// gamedata.DefaultSize.
+	Size int64
+	// Seed selects the dataset; the same size and seed give the same tree.
+	Seed uint64
+	// Runs is how many times every phase is measured; the summary takes the
+	// median of the runs' speed-ups (each against its own run's baseline) and the
+	// worst of their memory figures. Zero means 1.
+	Runs int
+	// CacheDir keeps the generated dataset between runs, in
+	// CacheDir/gamedata-<size>-seed<seed>. A cached dataset is checked against
+	// the tree recorded when it was generated and made again if it differs.
+	// Empty means a temporary dataset, removed when the test ends.
+	CacheDir string
+}
+
+// Report is the outcome of one Run, as written to the JSON results.
+type Report struct {
+	StartedAt time.Time   `json:"started_at"`
+	GoVersion string      `json:"go_version"`
+	CPUs      int         `json:"cpus"`
+	Kernel    string      `json:"kernel"`
+	Dataset   Dataset     `json:"dataset"`
+	Runs      []RunResult `json:"runs"`
+	Summary   Summary     `json:"summary"`
+}
+
+// Dataset describes the measured tree.
+type Dataset struct {
+	Dir             string  `json:"dir"`
+	Seed            uint64  `json:"seed"`
+	Bytes           int64   `json:"bytes"`
+	Files           int     `json:"files"`
+	Dirs            int     `json:"dirs"`
+	RegionBytes     int64   `json:"region_bytes"`
+	Cached          bool    `json:"cached"`
+	GenerateSeconds float64 `json:"generate_seconds,omitempty"`
+}
+
+// RunResult holds one run's phases: the baseline and savepoint, measured back
+// to back.
+type RunResult struct {
+	TarCreate       Phase `json:"tar_czf"`
+	TarExtract      Phase `json:"tar_xzf"`
+	CreateStreaming Phase `json:"create_streaming"`
+	CreateFallback  Phase `json:"create_fallback"`
+	Restore         Phase `json:"restore"`
+}
+
+// Phase is one timed operation.
+type Phase struct {
+	Seconds float64 `json:"seconds"`
+	// MBps is dataset bytes (10^6) per second.
+	MBps float64 `json:"mb_per_s"`
+	// Speedup is the baseline's time in the same run divided by this phase's
+	// (tar -czf for creates, tar -xzf for the restore); above 1 is faster.
+	Speedup      float64 `json:"speedup_vs_baseline,omitempty"`
+	ArchiveBytes int64   `json:"archive_bytes,omitempty"`
+	// ServerPeakRSS and SidecarPeakRSS are the processes' VmHWM during the
+	// phase (reset just before it).
+	ServerPeakRSS  int64 `json:"server_peak_rss_bytes,omitempty"`
+	SidecarPeakRSS int64 `json:"sidecar_peak_rss_bytes,omitempty"`
+	// SidecarTemp is what the sidecar's temp directory held during the phase.
+	SidecarTemp *DirUsage `json:"sidecar_temp,omitempty"`
+	// CPUSeconds is the CPU time each process used during the phase.
+	CPUSeconds map[string]float64 `json:"cpu_seconds"`
+	// MachineBusy is the fraction of all the machine's cores that were busy
+	// (any process: other people's work shows here), LoadAverage the 1-minute
+	// load average at the end.
+	MachineBusy float64 `json:"machine_busy"`
+	LoadAverage float64 `json:"load_average"`
+	// SidecarCalls sums the durations the sidecar logged, per RPC.
+	SidecarCalls map[string]float64 `json:"sidecar_call_seconds,omitempty"`
+}
+
+// Summary combines the runs and checks the targets of issue 8.
+type Summary struct {
+	// Median times and speed-ups over the runs.
+	TarCreateSeconds       float64 `json:"tar_czf_seconds"`
+	TarExtractSeconds      float64 `json:"tar_xzf_seconds"`
+	CreateStreamingSeconds float64 `json:"create_streaming_seconds"`
+	CreateFallbackSeconds  float64 `json:"create_fallback_seconds"`
+	RestoreSeconds         float64 `json:"restore_seconds"`
+	CreateStreamingSpeedup float64 `json:"create_streaming_speedup"`
+	CreateFallbackSpeedup  float64 `json:"create_fallback_speedup"`
+	RestoreSpeedup         float64 `json:"restore_speedup"`
+	// The most memory any run's create (either path) took in the server, and in
+	// the sidecar; the most the restore took.
+	ServerCreatePeakRSS   int64 `json:"server_create_peak_rss_bytes"`
+	SidecarCreatePeakRSS  int64 `json:"sidecar_create_peak_rss_bytes"`
+	ServerRestorePeakRSS  int64 `json:"server_restore_peak_rss_bytes"`
+	SidecarRestorePeakRSS int64 `json:"sidecar_restore_peak_rss_bytes"`
+	// The sidecar's temp directory, worst run.
+	StreamingTempPeakBytes int64    `json:"streaming_temp_peak_bytes"`
+	StreamingTempFiles     int      `json:"streaming_temp_files"`
+	FallbackTempPeakBytes  int64    `json:"fallback_temp_peak_bytes"`
+	FallbackTempFiles      int      `json:"fallback_temp_files"`
+	FallbackTempLeft       int      `json:"fallback_temp_left"`
+	Targets                []Target `json:"targets"`
+}
+
+// Target is one of the issue's acceptance figures.
+type Target struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Met  bool   `json:"met"`
+}
+
+// The issue's targets.
+const (
+	wantStreamingSpeedup = 5.0
+	wantFallbackSpeedup  = 3.5
+	wantRestoreSpeedup   = 1.0
+	wantServerPeakRSS    = 128 << 20
+)
+
+// pair is an example server and the sidecar it uses.
+type pair struct {
+	name    string
+	server  *e2e.Server
+	sidecar *e2e.Sidecar
+}
+
+type harness struct {
+	tb        testing.TB
+	cfg       Config
+	data      string
+	tree      e2e.Tree
+	size      int64
+	scratch   string
+	versitygw int // pid, 0 if not found
+	stream    pair
+	fallback  pair
+	timeout   time.Duration
+}
+
+// Run measures the pipeline as the package documentation describes and returns
+// the report. It fails tb when a piece cannot be started or when savepoint gets
+// something wrong (the restored tree differs from the original, the streaming
+// path touches the temp directory, the fallback leaves its archive behind);
+// missed speed or memory targets are only reported.
+func Run(tb testing.TB, cfg Config) *Report {
+	tb.Helper()
+	if cfg.Size == 0 {
+		cfg.Size = gamedata.DefaultSize
+	}
+	cfg.Runs = max(cfg.Runs, 1)
+	for _, tool := range []string{"tar", "gzip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testenv.Unavailable(tb, "%s is not installed: %v", tool, err)
+		}
+	}
+	rep := &Report{StartedAt: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Kernel: kernel()}
+	h := &harness{tb: tb, cfg: cfg, scratch: tb.TempDir()}
+	h.data, h.tree, rep.Dataset = dataset(tb, cfg)
+	h.size = rep.Dataset.Bytes
+	// Generous: a tenth of tar's speed, plus start-up.
+	h.timeout = 2*time.Minute + time.Duration(h.size/(4<<20))*time.Second
+
+	store := testenv.S3(tb, testenv.S3Options{})
+	h.versitygw = ChildPID("versitygw")
+	h.stream = h.start("streaming", store)
+	h.fallback = h.start("fallback", store, "-disable-stream-archive")
+
+	for i := range cfg.Runs {
+		tb.Logf("run %d of %d on %s (load average %.2f)", i+1, cfg.Runs, FormatSize(h.size), LoadAverage())
+		r := h.run(fmt.Sprintf("run %d", i+1))
+		rep.Runs = append(rep.Runs, r)
+		tb.Log("\n" + FormatRun(rep.Dataset, r))
+	}
+	rep.Summary = summarize(rep.Runs)
+	tb.Log("\n" + FormatSummary(rep))
+	return rep
+}
+
+func (h *harness) start(name string, store *testenv.S3Server, sidecarArgs ...string) pair {
+	sc := e2e.StartSidecar(h.tb, h.data, append([]string{"-log-json"}, sidecarArgs...)...)
+	srv := e2e.StartServer(h.tb, e2e.ServerOptions{
+		DatabaseURL: testenv.PostgresURL(h.tb), S3: store, Sidecar: sc, Name: name + " server",
+	})
+	return pair{name: name, server: srv, sidecar: sc}
+}
+
+func (h *harness) run(label string) RunResult {
+	var r RunResult
+	r.TarCreate, r.TarExtract = h.baseline()
+	var streamed, fallback sphttp.BackupView
+	r.CreateStreaming, streamed = h.create(h.stream, label)
+	r.CreateFallback, fallback = h.create(h.fallback, label)
+	r.Restore = h.restore(h.stream, streamed)
+	for _, p := range []*Phase{&r.CreateStreaming, &r.CreateFallback} {
+		p.Speedup = r.TarCreate.Seconds / p.Seconds
+	}
+	r.Restore.Speedup = r.TarExtract.Seconds / r.Restore.Seconds
+
+	// Correctness, whatever the speed.
+	if t := r.CreateStreaming.SidecarTemp; t.FilesCreated != 0 || t.PeakBytes != 0 {
+		h.tb.Errorf("%s: the streaming create used the sidecar's temp directory: %d files, peak %d bytes (%v)", label, t.FilesCreated, t.PeakBytes, t.Names)
+	}
+	if t := r.CreateFallback.SidecarTemp; t.FilesCreated != 1 || t.PeakBytes != r.CreateFallback.ArchiveBytes || len(t.Left) != 0 {
+		h.tb.Errorf("%s: the fallback create should stage exactly one archive of %d bytes and remove it: %d files created (%v), peak %d bytes, left %v",
+			label, r.CreateFallback.ArchiveBytes, t.FilesCreated, t.Names, t.PeakBytes, t.Left)
+	}
+	if t := r.Restore.SidecarTemp; len(t.Left) != 0 {
+		h.tb.Errorf("%s: the restore left %v in the sidecar's temp directory", label, t.Left)
+	}
+	h.server(h.stream).Delete(h.tb, h.stream.server.Order, h.stream.server.Provision, streamed.ID)
+	h.server(h.fallback).Delete(h.tb, h.fallback.server.Order, h.fallback.server.Provision, fallback.ID)
+	return r
+}
+
+func (h *harness) server(p pair) *e2e.Client { return p.server.Client }
+
+// baseline times tar -czf of the dataset to a file and tar -xzf of that file.
+func (h *harness) baseline() (create, extract Phase) {
+	archive := filepath.Join(h.scratch, "baseline.tar.gz")
+	dest := filepath.Join(h.scratch, "untar")
+	if err := os.Mkdir(dest, 0o755); err != nil {
+		h.tb.Fatal(err)
+	}
+	defer func() {
+		os.Remove(archive)
+		os.RemoveAll(dest)
+		syscall.Sync()
+	}()
+	create = h.tar("tar", "-czf", archive, "-C", h.data, ".")
+	info, err := os.Stat(archive)
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	create.ArchiveBytes = info.Size()
+	extract = h.tar("tar", "-xzf", archive, "-C", dest)
+	extract.ArchiveBytes = info.Size()
+	return create, extract
+}
+
+func (h *harness) tar(args ...string) Phase {
+	syscall.Sync()
+	before, _ := ReadMachineCPU()
+	cmd := exec.Command(args[0], args[1:]...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		h.tb.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	after, _ := ReadMachineCPU()
+	// tar's usage includes the gzip it ran and waited for.
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return Phase{
+		Seconds: took.Seconds(), MBps: mbps(h.size, took),
+		CPUSeconds:  map[string]float64{"tar+gzip": cpu.Seconds()},
+		MachineBusy: after.BusySince(before), LoadAverage: LoadAverage(),
+	}
+}
+
+// create times one backup over HTTP, from the request to the moment the backup
+// reads ready.
+func (h *harness) create(p pair, label string) (Phase, sphttp.BackupView) {
+	m := h.begin(p)
+	start := time.Now()
+	v := p.server.Client.Create(h.tb, p.server.Order, p.server.Provision, fmt.Sprintf("bench %s %s", p.name, label))
+	v = h.settle(p, v.ID)
+	took := time.Since(start)
+	phase := m.end(took)
+	if v.Status != "ready" || v.SizeBytes == nil {
+		h.tb.Fatalf("%s create did not become ready: %s\n%s", p.name, e2e.Describe(v), p.server.Proc.Output())
+	}
+	phase.ArchiveBytes = *v.SizeBytes
+	return phase, v
+}
+
+// restore damages the data directory, restores the backup over HTTP (timed
+// from the request until the backup reads ready again), and checks that the
+// directory is the original tree again.
+func (h *harness) restore(p pair, b sphttp.BackupView) Phase {
+	h.damage()
+	m := h.begin(p)
+	start := time.Now()
+	p.server.Client.Restore(h.tb, p.server.Order, p.server.Provision, b.ID)
+	v := h.settle(p, b.ID)
+	took := time.Since(start)
+	phase := m.end(took)
+	if v.Status != "ready" || v.Error != nil || v.LastRestoredAt == nil {
+		h.tb.Fatalf("%s restore did not complete: %s\n%s", p.name, e2e.Describe(v), p.server.Proc.Output())
+	}
+	phase.ArchiveBytes = *v.SizeBytes
+	now, err := e2e.Snapshot(h.data)
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	if diff := e2e.Diff(h.tree, now, 10); diff != nil {
+		h.tb.Fatalf("after the restore the data directory differs from the original:\n%s", strings.Join(diff, "\n"))
+	}
+	return phase
+}
+
+// damage changes the data directory the way a bad plugin or a griefer would:
+// one file rewritten, one removed, one added. The rest stays, so the restore
+// replaces a full world, as it would in production.
+func (h *harness) damage() {
+	var regular []string
+	for name, e := range h.tree {
+		if e.Mode.IsRegular() {
+			regular = append(regular, name)
+		}
+	}
+	slices.Sort(regular)
+	if len(regular) < 2 {
+		h.tb.Fatalf("the dataset has %d files, too few to damage", len(regular))
+	}
+	if err := os.WriteFile(filepath.Join(h.data, regular[0]), []byte("overwritten\n"), 0o644); err != nil {
+		h.tb.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(h.data, regular[len(regular)-1])); err != nil {
+		h.tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.data, "griefer-was-here.txt"), []byte("hi\n"), 0o644); err != nil {
+		h.tb.Fatal(err)
+	}
+}
+
+// settle polls the backup every 20 ms until it is neither creating nor
+// restoring.
+func (h *harness) settle(p pair, id string) sphttp.BackupView {
+	deadline := time.Now().Add(h.timeout)
+	for {
+		v := p.server.Client.Get(h.tb, p.server.Order, p.server.Provision, id)
+		if v.Status != "creating" && v.Status != "restoring" {
+			return v
+		}
+		if time.Now().After(deadline) {
+			h.tb.Fatalf("backup %s still %s after %v", id, v.Status, h.timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// measurement is a phase in progress.
+type measurement struct {
+	h         *harness
+	p         pair
+	watch     *DirWatch
+	cpu       map[string]time.Duration
+	machine   MachineCPU
+	logOffset int
+}
+
+// begin writes back dirty pages, resets the processes' peak RSS, and starts
+// watching the sidecar's temp directory.
+func (h *harness) begin(p pair) *measurement {
+	syscall.Sync()
+	m := &measurement{h: h, p: p, cpu: map[string]time.Duration{}, logOffset: len(p.sidecar.Proc.Output())}
+	for _, pid := range []int{p.server.Proc.Pid(), p.sidecar.Proc.Pid()} {
+		if err := ResetPeakRSS(pid); err != nil {
+			h.tb.Fatal(err)
+		}
+	}
+	var err error
+	if m.watch, err = WatchDir(p.sidecar.TempDir); err != nil {
+		h.tb.Fatal(err)
+	}
+	for name, pid := range h.pids(p) {
+		m.cpu[name], _ = CPUTime(pid)
+	}
+	m.machine, _ = ReadMachineCPU()
+	return m
+}
+
+func (h *harness) pids(p pair) map[string]int {
+	pids := map[string]int{"server": p.server.Proc.Pid(), "sidecar": p.sidecar.Proc.Pid()}
+	if h.versitygw != 0 {
+		pids["versitygw"] = h.versitygw
+	}
+	return pids
+}
+
+// end collects the phase's figures. The service removes a staged archive just
+// after it marks the backup ready, so the watch lasts until the temp directory
+// is empty again (or 30 s).
+func (m *measurement) end(took time.Duration) Phase {
+	h := m.h
+	ph := Phase{Seconds: took.Seconds(), MBps: mbps(h.size, took), CPUSeconds: map[string]float64{}}
+	machine, _ := ReadMachineCPU()
+	ph.MachineBusy = machine.BusySince(m.machine)
+	ph.LoadAverage = LoadAverage()
+	for name, pid := range h.pids(m.p) {
+		if t, err := CPUTime(pid); err == nil {
+			ph.CPUSeconds[name] = (t - m.cpu[name]).Seconds()
+		}
+	}
+	var err error
+	if ph.ServerPeakRSS, err = PeakRSS(m.p.server.Proc.Pid()); err != nil {
+		h.tb.Fatal(err)
+	}
+	if ph.SidecarPeakRSS, err = PeakRSS(m.p.sidecar.Proc.Pid()); err != nil {
+		h.tb.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if left, _ := listFiles(m.p.sidecar.TempDir); len(left) == 0 {
+			break
+		}
+	}
+	usage, err := m.watch.Stop()
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	ph.SidecarTemp = &usage
+	ph.SidecarCalls = sidecarCalls(m.p.sidecar.Proc.Output()[m.logOffset:])
+	return ph
+}
+
+// sidecarCalls sums the call durations in the sidecar's JSON log, per method.
+func sidecarCalls(log string) map[string]float64 {
+	calls := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Msg      string `json:"msg"`
+			Method   string `json:"method"`
+			Duration int64  `json:"duration"` // slog writes durations in nanoseconds
+		}
+		if json.Unmarshal(sc.Bytes(), &line) != nil || line.Msg != "sidecar call" {
+			continue
+		}
+		calls[filepath.Base(line.Method)] += time.Duration(line.Duration).Seconds()
+	}
+	return calls
+}
+
+// manifest records a generated dataset, to check a cached copy against.
+type manifest struct {
+	Summary gamedata.Summary `json:"summary"`
+	Tree    e2e.Tree         `json:"tree"`
+}
+
+// dataset returns the data directory, its tree, and its description: from the
+// cache when a good copy is there, generated otherwise.
+func dataset(tb testing.TB, cfg Config) (string, e2e.Tree, Dataset) {
+	tb.Helper()
+	base := filepath.Join(tb.TempDir(), "gamedata")
+	if cfg.CacheDir != "" {
+		base = filepath.Join(cfg.CacheDir, fmt.Sprintf("gamedata-%d-seed%d", cfg.Size, cfg.Seed))
+	}
+	dir, manifestPath := filepath.Join(base, "data"), filepath.Join(base, "manifest.json")
+	if b, err := os.ReadFile(manifestPath); err == nil {
+		var m manifest
+		if err := json.Unmarshal(b, &m); err == nil {
+			if now, err := e2e.Snapshot(dir); err == nil && e2e.Diff(m.Tree, now, 1) == nil {
+				tb.Logf("using the cached dataset %s", dir)
+				return dir, m.Tree, describe(dir, cfg.Seed, m.Summary, true, 0)
+			}
+		}
+		tb.Logf("the cached dataset %s is damaged or incomplete: generating it again", dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		tb.Fatal(err)
+	}
+	if err := os.RemoveAll(base); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("generating %s of game-like data (seed %d) in %s", FormatSize(cfg.Size), cfg.Seed, dir)
+	start := time.Now()
+	sum, err := gamedata.Generate(context.Background(), dir, gamedata.Options{Size: cfg.Size, Seed: cfg.Seed})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	took := time.Since(start)
+	tree, err := e2e.Snapshot(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := json.Marshal(manifest{Summary: sum, Tree: tree})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(manifestPath, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return dir, tree, describe(dir, cfg.Seed, sum, false, took)
+}
+
+func describe(dir string, seed uint64, s gamedata.Summary, cached bool, took time.Duration) Dataset {
+	return Dataset{Dir: dir, Seed: seed, Bytes: s.Bytes, Files: s.Files, Dirs: s.Dirs, RegionBytes: s.RegionBytes,
+		Cached: cached, GenerateSeconds: took.Seconds()}
+}
+
+func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 1e6 }
+
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func summarize(runs []RunResult) Summary {
+	var s Summary
+	pick := func(f func(RunResult) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	s.TarCreateSeconds = pick(func(r RunResult) float64 { return r.TarCreate.Seconds })
+	s.TarExtractSeconds = pick(func(r RunResult) float64 { return r.TarExtract.Seconds })
+	s.CreateStreamingSeconds = pick(func(r RunResult) float64 { return r.CreateStreaming.Seconds })
+	s.CreateFallbackSeconds = pick(func(r RunResult) float64 { return r.CreateFallback.Seconds })
+	s.RestoreSeconds = pick(func(r RunResult) float64 { return r.Restore.Seconds })
+	s.CreateStreamingSpeedup = pick(func(r RunResult) float64 { return r.CreateStreaming.Speedup })
+	s.CreateFallbackSpeedup = pick(func(r RunResult) float64 { return r.CreateFallback.Speedup })
+	s.RestoreSpeedup = pick(func(r RunResult) float64 { return r.Restore.Speedup })
+	for _, r := range runs {
+		s.ServerCreatePeakRSS = max(s.ServerCreatePeakRSS, r.CreateStreaming.ServerPeakRSS, r.CreateFallback.ServerPeakRSS)
+		s.SidecarCreatePeakRSS = max(s.SidecarCreatePeakRSS, r.CreateStreaming.SidecarPeakRSS, r.CreateFallback.SidecarPeakRSS)
+		s.ServerRestorePeakRSS = max(s.ServerRestorePeakRSS, r.Restore.ServerPeakRSS)
+		s.SidecarRestorePeakRSS = max(s.SidecarRestorePeakRSS, r.Restore.SidecarPeakRSS)
+		st, ft := r.CreateStreaming.SidecarTemp, r.CreateFallback.SidecarTemp
+		s.StreamingTempPeakBytes = max(s.StreamingTempPeakBytes, st.PeakBytes)
+		s.StreamingTempFiles = max(s.StreamingTempFiles, st.FilesCreated)
+		s.FallbackTempPeakBytes = max(s.FallbackTempPeakBytes, ft.PeakBytes)
+		s.FallbackTempFiles = max(s.FallbackTempFiles, ft.FilesCreated)
+		s.FallbackTempLeft = max(s.FallbackTempLeft, len(ft.Left))
+	}
+	s.Targets = []Target{
+		{Name: "create end to end, streaming, vs tar -czf", Want: fmt.Sprintf(">= %.1fx", wantStreamingSpeedup),
+			Got: fmt.Sprintf("%.2fx", s.CreateStreamingSpeedup), Met: s.CreateStreamingSpeedup >= wantStreamingSpeedup},
+		{Name: "create end to end, fallback (temp file), vs tar -czf", Want: fmt.Sprintf(">= %.1fx", wantFallbackSpeedup),
+			Got: fmt.Sprintf("%.2fx", s.CreateFallbackSpeedup), Met: s.CreateFallbackSpeedup >= wantFallbackSpeedup},
+		{Name: "restore end to end vs tar -xzf of a local file", Want: fmt.Sprintf(">= %.1fx", wantRestoreSpeedup),
+			Got: fmt.Sprintf("%.2fx", s.RestoreSpeedup), Met: s.RestoreSpeedup >= wantRestoreSpeedup},
+		{Name: "platform process peak RSS during a create", Want: "< " + FormatSize(wantServerPeakRSS),
+			Got: FormatSize(s.ServerCreatePeakRSS), Met: s.ServerCreatePeakRSS < wantServerPeakRSS},
+		{Name: "sidecar temp directory peak, streaming create", Want: "0 B, no file",
+			Got: fmt.Sprintf("%s, %d files", FormatSize(s.StreamingTempPeakBytes), s.StreamingTempFiles),
+			Met: s.StreamingTempPeakBytes == 0 && s.StreamingTempFiles == 0},
+		{Name: "sidecar temp directory, fallback create", Want: "exactly one archive, removed",
+			Got: fmt.Sprintf("%d files (peak %s), %d left", s.FallbackTempFiles, FormatSize(s.FallbackTempPeakBytes), s.FallbackTempLeft),
+			Met: s.FallbackTempFiles == 1 && s.FallbackTempLeft == 0},
+	}
+	return s
+}
+
+// CompareMemory is the target across dataset sizes: the platform process's
+// peak RSS during a create of the larger dataset within 10% of the smaller's.
+func CompareMemory(small, large *Report) Target {
+	a, b := small.Summary.ServerCreatePeakRSS, large.Summary.ServerCreatePeakRSS
+	growth := float64(b)/float64(a) - 1
+	return Target{
+		Name: fmt.Sprintf("platform peak RSS, %s create vs %s", FormatSize(large.Dataset.Bytes), FormatSize(small.Dataset.Bytes)),
+		Want: "within 10%",
+		Got:  fmt.Sprintf("%s vs %s (%+.1f%%)", FormatSize(b), FormatSize(a), 100*growth),
+		Met:  growth <= 0.10 && growth >= -0.10,
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// FormatRun renders one run as a table.
+func FormatRun(d Dataset, r RunResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dataset %s, %d files (seed %d)\n", FormatSize(d.Bytes), d.Files, d.Seed)
+	fmt.Fprintf(&b, "%-22s %8s %8s %8s %11s %11s %11s %11s %6s %s\n", "phase", "seconds", "MB/s", "vs tar", "archive", "server RSS", "sidecar RSS", "temp peak", "busy", "CPU seconds")
+	row := func(name string, p Phase) {
+		speed, temp, srv, sc := "", "", "", ""
+		if p.Speedup != 0 {
+			speed = fmt.Sprintf("%.2fx", p.Speedup)
+		}
+		if p.SidecarTemp != nil {
+			temp = FormatSize(p.SidecarTemp.PeakBytes)
+		}
+		if p.ServerPeakRSS != 0 {
+			srv, sc = FormatSize(p.ServerPeakRSS), FormatSize(p.SidecarPeakRSS)
+		}
+		var cpu []string
+		for _, k := range slices.Sorted(maps.Keys(p.CPUSeconds)) {
+			cpu = append(cpu, fmt.Sprintf("%s %.1f", k, p.CPUSeconds[k]))
+		}
+		fmt.Fprintf(&b, "%-22s %8.2f %8.1f %8s %11s %11s %11s %11s %5.0f%% %s\n", name, p.Seconds, p.MBps, speed,
+			FormatSize(p.ArchiveBytes), srv, sc, temp, 100*p.MachineBusy, strings.Join(cpu, ", "))
+	}
+	row("tar -czf (baseline)", r.TarCreate)
+	row("create, streaming", r.CreateStreaming)
+	row("create, fallback", r.CreateFallback)
+	row("tar -xzf (baseline)", r.TarExtract)
+	row("restore", r.Restore)
+	calls := func(name string, p Phase) {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(p.SidecarCalls)) {
+			parts = append(parts, fmt.Sprintf("%s %.2fs", k, p.SidecarCalls[k]))
+		}
+		fmt.Fprintf(&b, "sidecar calls, %s: %s\n", name, strings.Join(parts, ", "))
+	}
+	calls("streaming create", r.CreateStreaming)
+	calls("fallback create", r.CreateFallback)
+	calls("restore", r.Restore)
+	return b.String()
+}
+
+// FormatSummary renders the summary and the targets.
+func FormatSummary(rep *Report) string {
+	s := rep.Summary
+	var b strings.Builder
+	fmt.Fprintf(&b, "summary over %d runs of %s (medians; memory: worst run)\n", len(rep.Runs), FormatSize(rep.Dataset.Bytes))
+	mb := func(sec float64) float64 { return float64(rep.Dataset.Bytes) / sec / 1e6 }
+	fmt.Fprintf(&b, "  tar -czf %.2fs (%.1f MB/s), tar -xzf %.2fs (%.1f MB/s)\n", s.TarCreateSeconds, mb(s.TarCreateSeconds), s.TarExtractSeconds, mb(s.TarExtractSeconds))
+	fmt.Fprintf(&b, "  create streaming %.2fs (%.1f MB/s, %.2fx), fallback %.2fs (%.1f MB/s, %.2fx), restore %.2fs (%.1f MB/s, %.2fx)\n",
+		s.CreateStreamingSeconds, mb(s.CreateStreamingSeconds), s.CreateStreamingSpeedup,
+		s.CreateFallbackSeconds, mb(s.CreateFallbackSeconds), s.CreateFallbackSpeedup,
+		s.RestoreSeconds, mb(s.RestoreSeconds), s.RestoreSpeedup)
+	fmt.Fprintf(&b, "  peak RSS: server %s (create) / %s (restore), sidecar %s (create) / %s (restore)\n",
+		FormatSize(s.ServerCreatePeakRSS), FormatSize(s.ServerRestorePeakRSS), FormatSize(s.SidecarCreatePeakRSS), FormatSize(s.SidecarRestorePeakRSS))
+	b.WriteString(FormatTargets(s.Targets))
+	return b.String()
+}
+
+// FormatTargets renders targets one a line.
+func FormatTargets(targets []Target) string {
+	var b strings.Builder
+	for _, t := range targets {
+		mark := "MET   "
+		if !t.Met {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(&b, "  %s %s: %s (want %s)\n", mark, t.Name, t.Got, t.Want)
+	}
+	return b.String()
+}

@@ -1,0 +1,184 @@
+//go:build linux
+
+package bench_test
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/savepoint-dev/savepoint/internal/bench"
+	"github.com/savepoint-dev/savepoint/internal/testenv"
+)
+
+var (
+	sizes = flag.String("bench.size", "", "comma-separated dataset sizes for TestThroughput, e.g. 1GiB or 1GiB,4GiB (the memory target compares the first with the others); empty skips it")
+	seed  = flag.Uint64("bench.seed", 1, "dataset seed")
+	runs  = flag.Int("bench.runs", 3, "measurements of every phase per size; the summary takes medians")
+	out   = flag.String("bench.out", ".cache/bench/results.json", "JSON results; a relative path is relative to the repository root")
+	cache = flag.String("bench.cache", ".cache/bench", "where generated datasets are kept between runs (relative to the repository root); empty: not kept")
+)
+
+// Results is the JSON file TestThroughput writes.
+type Results struct {
+	Reports []*bench.Report `json:"reports"`
+	// Targets across sizes: memory must not grow with the dataset.
+	Targets []bench.Target `json:"cross_size_targets,omitempty"`
+}
+
+// TestThroughput is `make bench`: the full measurement on the sizes given by
+// -bench.size. Without the flag it is skipped, so `go test ./...` stays fast.
+func TestThroughput(t *testing.T) {
+	if *sizes == "" {
+		t.Skip("the throughput benchmark runs with -bench.size (make bench); TestThroughputSmall covers the harness")
+	}
+	root := repoRoot(t)
+	var res Results
+	for _, s := range strings.Split(*sizes, ",") {
+		size, err := bench.ParseSize(s)
+		if err != nil {
+			t.Fatalf("-bench.size: %v", err)
+		}
+		cfg := bench.Config{Size: size, Seed: *seed, Runs: *runs}
+		if *cache != "" {
+			cfg.CacheDir = inRepo(root, *cache)
+		}
+		var rep *bench.Report
+		if !t.Run(strings.TrimSpace(s), func(t *testing.T) { rep = bench.Run(t, cfg) }) {
+			t.FailNow()
+		}
+		res.Reports = append(res.Reports, rep)
+	}
+	for _, large := range res.Reports[1:] {
+		res.Targets = append(res.Targets, bench.CompareMemory(res.Reports[0], large))
+	}
+	if len(res.Targets) > 0 {
+		t.Log("\nacross sizes:\n" + bench.FormatTargets(res.Targets))
+	}
+	path := inRepo(root, *out)
+	writeResults(t, path, res)
+	t.Logf("results written to %s", path)
+}
+
+// TestThroughputSmall runs the whole harness on 32 MiB on every `go test`, so
+// that `make bench` cannot rot unnoticed. Its timings mean nothing (other tests
+// run beside it); what it checks holds at any size: the restore gives back the
+// original tree, the streaming path never writes to the sidecar's temp
+// directory, the fallback stages exactly one archive and removes it, and every
+// figure of the report is there.
+func TestThroughputSmall(t *testing.T) {
+	testenv.Short(t, "starts PostgreSQL-backed servers, versitygw and two sidecars")
+	rep := bench.Run(t, bench.Config{Size: 32 << 20, Seed: 3, Runs: 1})
+	if t.Failed() {
+		return
+	}
+	path := filepath.Join(t.TempDir(), "results.json")
+	writeResults(t, path, Results{Reports: []*bench.Report{rep}})
+	var back Results
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("the results file is not JSON: %v", err)
+	}
+	got := back.Reports[0]
+	if got.Dataset.Bytes != 32<<20 || got.Dataset.Files == 0 {
+		t.Errorf("dataset %+v, want 32 MiB of files", got.Dataset)
+	}
+	if len(got.Runs) != 1 {
+		t.Fatalf("%d runs reported, want 1", len(got.Runs))
+	}
+	r := got.Runs[0]
+	phases := map[string]bench.Phase{
+		"tar -czf": r.TarCreate, "tar -xzf": r.TarExtract, "streaming create": r.CreateStreaming,
+		"fallback create": r.CreateFallback, "restore": r.Restore,
+	}
+	for name, p := range phases {
+		if p.Seconds <= 0 || p.MBps <= 0 || p.ArchiveBytes <= 0 {
+			t.Errorf("%s: %.3f s, %.1f MB/s, archive %d bytes: want all positive", name, p.Seconds, p.MBps, p.ArchiveBytes)
+		}
+	}
+	for name, p := range map[string]bench.Phase{"streaming create": r.CreateStreaming, "fallback create": r.CreateFallback, "restore": r.Restore} {
+		if p.ServerPeakRSS <= 0 || p.SidecarPeakRSS <= 0 || p.SidecarTemp == nil || p.Speedup <= 0 {
+			t.Errorf("%s: peak RSS %d / %d, temp %v, speed-up %.2f: want every figure", name, p.ServerPeakRSS, p.SidecarPeakRSS, p.SidecarTemp, p.Speedup)
+		}
+	}
+
+	t.Run("the streaming create never touches the sidecar's temp directory", func(t *testing.T) {
+		if tmp := r.CreateStreaming.SidecarTemp; tmp.FilesCreated != 0 || tmp.PeakBytes != 0 {
+			t.Errorf("%d files created, peak %d bytes", tmp.FilesCreated, tmp.PeakBytes)
+		}
+		if _, ok := r.CreateStreaming.SidecarCalls["StreamArchive"]; !ok {
+			t.Errorf("the sidecar logged no StreamArchive call: %v", r.CreateStreaming.SidecarCalls)
+		}
+	})
+	t.Run("the fallback create stages exactly one archive and removes it", func(t *testing.T) {
+		tmp := r.CreateFallback.SidecarTemp
+		if tmp.FilesCreated != 1 || tmp.PeakBytes != r.CreateFallback.ArchiveBytes || len(tmp.Left) != 0 {
+			t.Errorf("%d files created (%v), peak %d bytes (archive %d), left %v", tmp.FilesCreated, tmp.Names, tmp.PeakBytes, r.CreateFallback.ArchiveBytes, tmp.Left)
+		}
+		for _, call := range []string{"CompressFiles", "ReadFile", "DeleteFile"} {
+			if _, ok := r.CreateFallback.SidecarCalls[call]; !ok {
+				t.Errorf("the sidecar logged no %s call: %v", call, r.CreateFallback.SidecarCalls)
+			}
+		}
+	})
+	t.Run("the restore stages the archive and leaves nothing behind", func(t *testing.T) {
+		if tmp := r.Restore.SidecarTemp; tmp.PeakBytes != r.Restore.ArchiveBytes || len(tmp.Left) != 0 {
+			t.Errorf("peak %d bytes (archive %d), left %v", tmp.PeakBytes, r.Restore.ArchiveBytes, tmp.Left)
+		}
+	})
+	t.Run("every target is evaluated", func(t *testing.T) {
+		if len(got.Summary.Targets) != 6 {
+			t.Errorf("%d targets, want 6: %+v", len(got.Summary.Targets), got.Summary.Targets)
+		}
+	})
+}
+
+func writeResults(t *testing.T, path string, res Results) {
+	t.Helper()
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func inRepo(root, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(root, p)
+}
+
+// repoRoot is the directory holding go.mod, above the package directory go test
+// runs in.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		} else if !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
