@@ -46,7 +46,9 @@ func plan(size int64, seed uint64) ([]file, []string) {
 	logBudget := size / 100
 	p.add("logs/latest.log", kindText, min(logBudget/4, 4<<20), 0o644)
 	for day := 0; p.used() < size*7/100+logBudget && day < 400; day++ {
-		p.add(fmt.Sprintf("logs/2024-%02d-%02d-1.log.gz", 1+day/28%12, 1+day%28), kindRandom,
+		// 28-day months keep the names simple; the year goes on, so that big
+		// worlds, which have more than a year of logs, never repeat a name.
+		p.add(fmt.Sprintf("logs/%d-%02d-%02d-1.log.gz", 2024+day/(12*28), 1+day/28%12, 1+day%28), kindRandom,
 			int64(2000+rng.IntN(60000)), 0o644)
 	}
 
