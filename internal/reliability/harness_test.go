@@ -66,7 +66,6 @@ var world struct {
 	root string // removed by TestMain
 	dir  string
 	tree e2e.Tree
-	took time.Duration
 	err  error
 }
 
@@ -92,12 +91,11 @@ func sharedWorld(t *testing.T) (string, e2e.Tree) {
 			return
 		}
 		world.tree, world.err = e2e.Snapshot(world.dir)
-		world.took = time.Since(start)
+		logTiming(t, "generating the shared world (once per test binary)", time.Since(start))
 	})
 	if world.err != nil {
 		t.Fatalf("generating the shared game world: %v", world.err)
 	}
-	logTiming(t, "generating the shared world (once per test binary)", world.took)
 	return world.dir, world.tree
 }
 
