@@ -100,7 +100,8 @@ func TestCrashMidRestore(t *testing.T) {
 	t.Run("a server killed while the sidecar extracts", func(t *testing.T) {
 		killed := interrupt(t, "the sidecar to extract", func() bool { return extracting(dataDir) }, srv.Proc.Kill)
 		// The sidecar, still running, sees its caller vanish and stops.
-		poll(t, time.Minute, "the sidecar to remove its staging directory", s.Sidecar.Proc, func() bool { return len(reservedIn(dataDir)) == 0 })
+		gone := poll(t, time.Minute, "the sidecar to remove its staging directory", s.Sidecar.Proc, func() bool { return len(reservedIn(dataDir)) == 0 })
+		logTiming(t, "crash while extracting: kill to the sidecar's staging directory removed", gone.Sub(killed))
 		assertTree(t, dataDir, griefed, "as it was before the restore")
 		settle(t, "crash while extracting", killed)
 		assertTree(t, dataDir, griefed, "as it was before the restore")
