@@ -597,6 +597,7 @@ var internalMarkers = []string{
 // no error chain, address, path or library message.
 func assertReadable(t *testing.T, text, prefix string, phrases ...string) {
 	t.Helper()
+	t.Logf("the user reads: %q", text)
 	if !strings.HasPrefix(text, prefix) {
 		t.Errorf("error %q does not begin with %q", text, prefix)
 	}
