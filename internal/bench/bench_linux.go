@@ -41,6 +41,10 @@ type Config struct {
 	// the tree recorded when it was generated and made again if it differs.
 	// Empty means a temporary dataset, removed when the test ends.
 	CacheDir string
+	// LogDir, when set, receives the output of every server and sidecar
+	// process (<pair>-server.log, <pair>-sidecar.log; JSON lines), for a look
+	// at what the durations were made of.
+	LogDir string
 }
 
 // Report is the outcome of one Run, as written to the JSON results.
@@ -86,9 +90,12 @@ type Phase struct {
 	Speedup      float64 `json:"speedup_vs_baseline,omitempty"`
 	ArchiveBytes int64   `json:"archive_bytes,omitempty"`
 	// ServerPeakRSS and SidecarPeakRSS are the processes' VmHWM during the
-	// phase (reset just before it).
-	ServerPeakRSS  int64 `json:"server_peak_rss_bytes,omitempty"`
-	SidecarPeakRSS int64 `json:"sidecar_peak_rss_bytes,omitempty"`
+	// phase. Both are restarted before every phase, and ServerStartRSS and
+	// SidecarStartRSS are what they held then, idle.
+	ServerPeakRSS   int64 `json:"server_peak_rss_bytes,omitempty"`
+	SidecarPeakRSS  int64 `json:"sidecar_peak_rss_bytes,omitempty"`
+	ServerStartRSS  int64 `json:"server_start_rss_bytes,omitempty"`
+	SidecarStartRSS int64 `json:"sidecar_start_rss_bytes,omitempty"`
 	// SidecarTemp is what the sidecar's temp directory held during the phase.
 	SidecarTemp *DirUsage `json:"sidecar_temp,omitempty"`
 	// CPUSeconds is the CPU time each process used during the phase.
@@ -162,6 +169,7 @@ type harness struct {
 	stream    pair
 	fallback  pair
 	timeout   time.Duration
+	logs      map[string]*strings.Builder
 }
 
 // Run measures the pipeline as the package documentation describes and returns
@@ -181,8 +189,8 @@ func Run(tb testing.TB, cfg Config) *Report {
 		}
 	}
 	rep := &Report{StartedAt: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Kernel: kernel()}
-	h := &harness{tb: tb, cfg: cfg, scratch: tb.TempDir()}
-	h.data, h.tree, rep.Dataset = dataset(tb, cfg)
+	h := &harness{tb: tb, cfg: cfg, scratch: tb.TempDir(), logs: map[string]*strings.Builder{}}
+	h.data, h.tree, rep.Dataset = LoadDataset(tb, cfg)
 	h.size = rep.Dataset.Bytes
 	// Generous: a tenth of tar's speed, plus start-up.
 	h.timeout = 2*time.Minute + time.Duration(h.size/(4<<20))*time.Second
@@ -199,6 +207,9 @@ func Run(tb testing.TB, cfg Config) *Report {
 		tb.Log("\n" + FormatRun(rep.Dataset, r))
 	}
 	rep.Summary = summarize(rep.Runs)
+	if cfg.LogDir != "" {
+		h.writeLogs()
+	}
 	tb.Log("\n" + FormatSummary(rep))
 	return rep
 }
@@ -374,11 +385,21 @@ type measurement struct {
 	cpu       map[string]time.Duration
 	machine   MachineCPU
 	logOffset int
+	// RSS of the freshly started processes.
+	serverRSS, sidecarRSS int64
 }
 
-// begin writes back dirty pages, resets the processes' peak RSS, and starts
+// begin restarts the server and the sidecar, so that each phase's peak RSS is
+// its own and not what an earlier phase left in the heap; writes back dirty
+// pages; resets the processes' peak RSS (start-up has its own peak); and starts
 // watching the sidecar's temp directory.
 func (h *harness) begin(p pair) *measurement {
+	if err := p.server.Proc.Terminate(time.Minute); err != nil {
+		h.tb.Fatalf("stopping the %s server: %v", p.name, err)
+	}
+	p.sidecar.Proc.Kill()
+	p.sidecar.Start(h.tb)
+	p.server.Start(h.tb)
 	syscall.Sync()
 	m := &measurement{h: h, p: p, cpu: map[string]time.Duration{}, logOffset: len(p.sidecar.Proc.Output())}
 	for _, pid := range []int{p.server.Proc.Pid(), p.sidecar.Proc.Pid()} {
@@ -387,6 +408,12 @@ func (h *harness) begin(p pair) *measurement {
 		}
 	}
 	var err error
+	if m.serverRSS, err = RSS(p.server.Proc.Pid()); err != nil {
+		h.tb.Fatal(err)
+	}
+	if m.sidecarRSS, err = RSS(p.sidecar.Proc.Pid()); err != nil {
+		h.tb.Fatal(err)
+	}
 	if m.watch, err = WatchDir(p.sidecar.TempDir); err != nil {
 		h.tb.Fatal(err)
 	}
@@ -410,7 +437,8 @@ func (h *harness) pids(p pair) map[string]int {
 // is empty again (or 30 s).
 func (m *measurement) end(took time.Duration) Phase {
 	h := m.h
-	ph := Phase{Seconds: took.Seconds(), MBps: mbps(h.size, took), CPUSeconds: map[string]float64{}}
+	ph := Phase{Seconds: took.Seconds(), MBps: mbps(h.size, took), CPUSeconds: map[string]float64{},
+		ServerStartRSS: m.serverRSS, SidecarStartRSS: m.sidecarRSS}
 	machine, _ := ReadMachineCPU()
 	ph.MachineBusy = machine.BusySince(m.machine)
 	ph.LoadAverage = LoadAverage()
@@ -437,7 +465,29 @@ func (m *measurement) end(took time.Duration) Phase {
 	}
 	ph.SidecarTemp = &usage
 	ph.SidecarCalls = sidecarCalls(m.p.sidecar.Proc.Output()[m.logOffset:])
+	h.keepLog(m.p.name+"-server", m.p.server.Proc.Output())
+	h.keepLog(m.p.name+"-sidecar", m.p.sidecar.Proc.Output())
 	return ph
+}
+
+// keepLog adds a process's output to what writeLogs writes. Every phase runs
+// on fresh processes, so each output is whole and new.
+func (h *harness) keepLog(name, output string) {
+	if h.logs[name] == nil {
+		h.logs[name] = &strings.Builder{}
+	}
+	h.logs[name].WriteString(output)
+}
+
+func (h *harness) writeLogs() {
+	if err := os.MkdirAll(h.cfg.LogDir, 0o755); err != nil {
+		h.tb.Fatal(err)
+	}
+	for name, b := range h.logs {
+		if err := os.WriteFile(filepath.Join(h.cfg.LogDir, name+".log"), []byte(b.String()), 0o644); err != nil {
+			h.tb.Fatal(err)
+		}
+	}
 }
 
 // sidecarCalls sums the call durations in the sidecar's JSON log, per method.
@@ -465,10 +515,14 @@ type manifest struct {
 	Tree    e2e.Tree         `json:"tree"`
 }
 
-// dataset returns the data directory, its tree, and its description: from the
-// cache when a good copy is there, generated otherwise.
-func dataset(tb testing.TB, cfg Config) (string, e2e.Tree, Dataset) {
+// LoadDataset returns the data directory cfg describes (Size, Seed, CacheDir),
+// its tree, and its description: from the cache when a good copy is there,
+// generated otherwise.
+func LoadDataset(tb testing.TB, cfg Config) (string, e2e.Tree, Dataset) {
 	tb.Helper()
+	if cfg.Size == 0 {
+		cfg.Size = gamedata.DefaultSize
+	}
 	base := filepath.Join(tb.TempDir(), "gamedata")
 	if cfg.CacheDir != "" {
 		base = filepath.Join(cfg.CacheDir, fmt.Sprintf("gamedata-%d-seed%d", cfg.Size, cfg.Seed))
@@ -602,7 +656,7 @@ func median(v []float64) float64 {
 func FormatRun(d Dataset, r RunResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dataset %s, %d files (seed %d)\n", FormatSize(d.Bytes), d.Files, d.Seed)
-	fmt.Fprintf(&b, "%-22s %8s %8s %8s %11s %11s %11s %11s %6s %s\n", "phase", "seconds", "MB/s", "vs tar", "archive", "server RSS", "sidecar RSS", "temp peak", "busy", "CPU seconds")
+	fmt.Fprintf(&b, "%-22s %8s %8s %8s %11s %21s %21s %11s %6s %s\n", "phase", "seconds", "MB/s", "vs tar", "archive", "server RSS (start)", "sidecar RSS (start)", "temp peak", "busy", "CPU seconds")
 	row := func(name string, p Phase) {
 		speed, temp, srv, sc := "", "", "", ""
 		if p.Speedup != 0 {
@@ -612,13 +666,14 @@ func FormatRun(d Dataset, r RunResult) string {
 			temp = FormatSize(p.SidecarTemp.PeakBytes)
 		}
 		if p.ServerPeakRSS != 0 {
-			srv, sc = FormatSize(p.ServerPeakRSS), FormatSize(p.SidecarPeakRSS)
+			srv = fmt.Sprintf("%s (%s)", FormatSize(p.ServerPeakRSS), FormatSize(p.ServerStartRSS))
+			sc = fmt.Sprintf("%s (%s)", FormatSize(p.SidecarPeakRSS), FormatSize(p.SidecarStartRSS))
 		}
 		var cpu []string
 		for _, k := range slices.Sorted(maps.Keys(p.CPUSeconds)) {
 			cpu = append(cpu, fmt.Sprintf("%s %.1f", k, p.CPUSeconds[k]))
 		}
-		fmt.Fprintf(&b, "%-22s %8.2f %8.1f %8s %11s %11s %11s %11s %5.0f%% %s\n", name, p.Seconds, p.MBps, speed,
+		fmt.Fprintf(&b, "%-22s %8.2f %8.1f %8s %11s %21s %21s %11s %5.0f%% %s\n", name, p.Seconds, p.MBps, speed,
 			FormatSize(p.ArchiveBytes), srv, sc, temp, 100*p.MachineBusy, strings.Join(cpu, ", "))
 	}
 	row("tar -czf (baseline)", r.TarCreate)

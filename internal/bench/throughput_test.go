@@ -21,6 +21,7 @@ var (
 	runs  = flag.Int("bench.runs", 3, "measurements of every phase per size; the summary takes medians")
 	out   = flag.String("bench.out", ".cache/bench/results.json", "JSON results; a relative path is relative to the repository root")
 	cache = flag.String("bench.cache", ".cache/bench", "where generated datasets are kept between runs (relative to the repository root); empty: not kept")
+	logs  = flag.String("bench.logs", "", "directory for the server and sidecar logs (relative to the repository root); empty: not kept")
 )
 
 // Results is the JSON file TestThroughput writes.
@@ -46,6 +47,9 @@ func TestThroughput(t *testing.T) {
 		cfg := bench.Config{Size: size, Seed: *seed, Runs: *runs}
 		if *cache != "" {
 			cfg.CacheDir = inRepo(root, *cache)
+		}
+		if *logs != "" {
+			cfg.LogDir = filepath.Join(inRepo(root, *logs), strings.TrimSpace(s))
 		}
 		var rep *bench.Report
 		if !t.Run(strings.TrimSpace(s), func(t *testing.T) { rep = bench.Run(t, cfg) }) {
@@ -163,7 +167,7 @@ func inRepo(root, p string) string {
 
 // repoRoot is the directory holding go.mod, above the package directory go test
 // runs in.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {

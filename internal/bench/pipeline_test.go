@@ -1,0 +1,184 @@
+//go:build linux
+
+package bench_test
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/adapters/local"
+	"github.com/savepoint-dev/savepoint/adapters/s3"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/backup"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+	"github.com/savepoint-dev/savepoint/internal/bench"
+	"github.com/savepoint-dev/savepoint/internal/testenv"
+)
+
+var pipelineSize = flag.String("bench.pipeline-size", "256MiB", "dataset size of the BenchmarkPipeline benchmarks")
+
+// pipeline is the backup service with the real sidecar server, S3 adapter and
+// versitygw, all but versitygw in this process, so that one CPU profile
+// (-cpuprofile) covers the sidecar, the service and the S3 SDK together. The
+// repository, assets and catalog are adapters/local's: PostgreSQL sees a
+// handful of queries per backup and would only add noise.
+type pipeline struct {
+	svc                *backup.Service
+	user               ports.UserID
+	order              ports.OrderID
+	provision          ports.ProvisionID
+	data, temp         string
+	bytes              int64
+	pollEvery, timeout time.Duration
+}
+
+func newPipeline(b *testing.B, streaming bool) *pipeline {
+	b.Helper()
+	size, err := bench.ParseSize(*pipelineSize)
+	if err != nil {
+		b.Fatalf("-bench.pipeline-size: %v", err)
+	}
+	cfg := bench.Config{Size: size, Seed: 1}
+	if *cache != "" {
+		cfg.CacheDir = inRepo(repoRoot(b), *cache)
+	}
+	data, _, ds := bench.LoadDataset(b, cfg)
+	temp := filepath.Join(b.TempDir(), "tmp")
+	if err := os.Mkdir(temp, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	srv, err := sidecar.NewServer(sidecar.Options{
+		Roots: []string{data, temp}, ArchiveDir: temp, Secret: "bench", Logger: quiet,
+		DisableStreamArchive: !streaming,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ln)
+	b.Cleanup(srv.Stop)
+	dialer, err := sidecar.NewDialer(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
+		return sidecar.Endpoint{Address: ln.Addr().String(), Secret: "bench"}, nil
+	}, sidecar.ClientOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	gw := testenv.S3(b, testenv.S3Options{})
+	store, err := s3.New(context.Background(), s3.Config{
+		Bucket: gw.Bucket, Endpoint: gw.Endpoint, Region: gw.Region, UsePathStyle: gw.PathStyle,
+		Credentials: &s3.Credentials{AccessKeyID: gw.AccessKey, SecretAccessKey: gw.SecretKey},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	ctx := context.Background()
+	p := &pipeline{
+		user: ports.NewUserID(), order: ports.NewOrderID(), provision: ports.NewProvisionID(),
+		data: data, temp: temp, bytes: ds.Bytes, pollEvery: 5 * time.Millisecond, timeout: 10 * time.Minute,
+	}
+	cat := local.NewCatalog()
+	if err := cat.CreateOrder(ctx, ports.Order{ID: p.order, OwnerID: p.user}); err != nil {
+		b.Fatal(err)
+	}
+	for _, prov := range []ports.Provision{
+		{ID: p.provision, OrderID: p.order, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer},
+		{ID: ports.NewProvisionID(), OrderID: p.order, Kind: ports.KindDeployment, Role: ports.RoleSidecar},
+	} {
+		if err := cat.CreateProvision(ctx, prov); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p.svc, err = backup.NewService(backup.Deps{
+		Repository: local.NewRepository(), Orders: cat, Permissions: cat,
+		Assets: local.NewAssets(), Objects: store, Sidecars: dialer,
+	}, backup.Options{DataDir: data, TempDir: temp, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.svc.Shutdown(context.Background()) })
+	return p
+}
+
+// wait polls the backup until it is neither creating nor restoring and fails
+// unless it is ready without error.
+func (p *pipeline) wait(b *testing.B, id ports.BackupID) backup.Backup {
+	b.Helper()
+	deadline := time.Now().Add(p.timeout)
+	for {
+		v, err := p.svc.GetBackup(context.Background(), p.user, p.order, p.provision, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v.Status == backup.StatusReady && v.Error == "" {
+			return v
+		}
+		if v.Status != backup.StatusCreating && v.Status != backup.StatusRestoring {
+			b.Fatalf("backup %s ended %s: %s", id, v.Status, v.Error)
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("backup %s still %s after %v", id, v.Status, p.timeout)
+		}
+		time.Sleep(p.pollEvery)
+	}
+}
+
+func (p *pipeline) create(b *testing.B) backup.Backup {
+	b.Helper()
+	v, err := p.svc.CreateBackup(context.Background(), p.user, p.order, p.provision, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p.wait(b, v.ID)
+}
+
+// BenchmarkPipelineCreate is one create from request to ready, as the service
+// runs it, on each path; B/s is dataset bytes. Profile it with
+//
+//	go test -run '^$' -bench PipelineCreate -benchtime 3x -cpuprofile cpu.out ./internal/bench
+func BenchmarkPipelineCreate(b *testing.B) {
+	for _, path := range []struct {
+		name      string
+		streaming bool
+	}{{"streaming", true}, {"fallback", false}} {
+		b.Run(path.name, func(b *testing.B) {
+			p := newPipeline(b, path.streaming)
+			b.SetBytes(p.bytes)
+			b.ReportAllocs()
+			for b.Loop() {
+				v := p.create(b)
+				b.StopTimer()
+				if err := p.svc.DeleteBackup(context.Background(), p.user, p.order, p.provision, v.ID); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkPipelineRestore is one restore from request to ready: download,
+// checksum, stage on the sidecar, extract over the existing data.
+func BenchmarkPipelineRestore(b *testing.B) {
+	p := newPipeline(b, true)
+	v := p.create(b)
+	b.SetBytes(p.bytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.svc.RestoreBackup(context.Background(), p.user, p.order, p.provision, v.ID); err != nil {
+			b.Fatal(err)
+		}
+		p.wait(b, v.ID)
+	}
+}
