@@ -88,25 +88,41 @@ func seedDemo(ctx context.Context, cat catalog, seed demoSeed) error {
 }
 
 // seedOrders records orders owned by owner, each with its game server and
-// sidecar provisions, skipping those that exist.
+// sidecar provisions. Each row is created unless it exists, so that a replica
+// that crashed half-way is completed by the next start.
 func seedOrders(ctx context.Context, cat catalog, owner ports.UserID, orders []demoOrder) error {
 	for _, o := range orders {
-		if _, err := cat.GetOrder(ctx, o.OrderID); err == nil {
-			continue
-		} else if !errors.Is(err, ports.ErrNotFound) {
-			return err
-		}
-		if err := cat.CreateOrder(ctx, ports.Order{ID: o.OrderID, OwnerID: owner}); err != nil {
+		err := ensure(
+			func() error { _, err := cat.GetOrder(ctx, o.OrderID); return err },
+			func() error { return cat.CreateOrder(ctx, ports.Order{ID: o.OrderID, OwnerID: owner}) })
+		if err != nil {
 			return fmt.Errorf("seeding order %s: %w", o.OrderID, err)
 		}
 		for _, p := range []ports.Provision{
 			{ID: o.ProvisionID, OrderID: o.OrderID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer},
 			{ID: o.SidecarID, OrderID: o.OrderID, Kind: ports.KindDeployment, Role: ports.RoleSidecar},
 		} {
-			if err := cat.CreateProvision(ctx, p); err != nil {
+			err := ensure(
+				func() error { _, err := cat.GetProvision(ctx, p.ID); return err },
+				func() error { return cat.CreateProvision(ctx, p) })
+			if err != nil {
 				return fmt.Errorf("seeding provision %s: %w", p.ID, err)
 			}
 		}
+	}
+	return nil
+}
+
+// ensure creates a row unless exists finds it. Replicas starting together race
+// to seed the same rows: a create that fails because another replica won is
+// fine, which a second look tells.
+func ensure(exists, create func() error) error {
+	err := exists()
+	if !errors.Is(err, ports.ErrNotFound) {
+		return err // nil: already there
+	}
+	if err := create(); err != nil && exists() != nil {
+		return err
 	}
 	return nil
 }
