@@ -204,7 +204,7 @@ func TestCreateFailures(t *testing.T) {
 				putOK(f)
 				var asset backup.AssetID
 				f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, a ports.Asset) error { asset = a.ID; return nil })
-				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra)
+				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra).Times(4) // the first try and three retries
 				objectRemoved(f)
 				f.assets.EXPECT().DeleteAsset(gomock.Any(), gomock.Cond(func(id backup.AssetID) bool { return id == asset })).Return(nil)
 			},
@@ -280,7 +280,7 @@ func TestCreateFailures(t *testing.T) {
 				f.fio.EXPECT().ReadFile(gomock.Any(), f.createdTemp()).Return(stream(data), nil)
 				putOK(f)
 				f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
-				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra)
+				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra).Times(4)
 				objectRemoved(f)
 				f.assets.EXPECT().DeleteAsset(gomock.Any(), gomock.Any()).Return(nil)
 			},
@@ -423,4 +423,52 @@ func TestCreateForAnAdministratorGivesTheDownloadToTheOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.wait()
+}
+
+func TestCreateRetriesTheFinalWrite(t *testing.T) {
+	t.Run("a dropped connection at the end does not throw the backup away", func(t *testing.T) {
+		f := newFixture(t)
+		f.expectCreateAccepted()
+		f.expectDial()
+		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(5000)), nil)
+		f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(drainInto(&bytes.Buffer{}))
+		f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
+		gomock.InOrder(
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra),
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(f.compareAndSet),
+		)
+		b := f.create()
+		f.wait()
+		if got := f.row(b.ID); got.Status != backup.StatusReady || got.Error != "" {
+			t.Fatalf("backup %s %q, want ready", got.Status, got.Error)
+		}
+	})
+	t.Run("a write that applied but whose answer was lost counts as done", func(t *testing.T) {
+		f := newFixture(t)
+		f.expectCreateAccepted()
+		f.expectDial()
+		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(5000)), nil)
+		f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(drainInto(&bytes.Buffer{}))
+		f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
+		gomock.InOrder(
+			// The first attempt commits, then the connection drops before the answer.
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(
+				func(ctx context.Context, b backup.Backup, from backup.Status) error {
+					if err := f.compareAndSet(ctx, b, from); err != nil {
+						return err
+					}
+					return errInfra
+				}),
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(f.compareAndSet),
+		)
+		f.repo.EXPECT().Find(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id backup.BackupID) (backup.Backup, error) {
+			return f.row(id), nil
+		})
+		// No Delete or DeleteAsset: the stored archive is the finished backup's.
+		b := f.create()
+		f.wait()
+		if got := f.row(b.ID); got.Status != backup.StatusReady || got.AssetID.IsZero() {
+			t.Fatalf("backup %+v, want ready with its asset", got)
+		}
+	})
 }

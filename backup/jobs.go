@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -138,7 +139,7 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 	if err != nil {
 		return fail("recording the finished backup failed", err)
 	}
-	if err := s.deps.Repository.Update(ctx, ready, StatusCreating); err != nil {
+	if err := s.finish(ctx, ready, StatusCreating); err != nil {
 		return fail("recording the finished backup failed", err)
 	}
 	stored = true
@@ -218,11 +219,48 @@ func (s *Service) runRestore(ctx context.Context, b Backup, sidecar ports.Provis
 	if err != nil {
 		return fail("recording the finished restore failed", err)
 	}
-	if err := s.deps.Repository.Update(ctx, done, StatusRestoring); err != nil {
+	if err := s.finish(ctx, done, StatusRestoring); err != nil {
 		return fail("recording the finished restore failed", err)
 	}
 	log.Info("restore done")
 	return nil
+}
+
+// finishRetries are the waits before each retry of finish's write.
+var finishRetries = []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 1500 * time.Millisecond}
+
+// finish records the successful end of an operation. Minutes of work must not be
+// thrown away for one dropped database connection at the very end, so failures
+// of the write are retried. A retry that finds the backup already moved checks
+// whether the move was its own earlier attempt, whose answer was lost.
+func (s *Service) finish(ctx context.Context, next Backup, from Status) error {
+	err := s.deps.Repository.Update(ctx, next, from)
+	for _, wait := range finishRetries {
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrStatusConflict), errors.Is(err, ports.ErrNotFound):
+			return err // settled elsewhere (stale recovery, another replica)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		err = s.deps.Repository.Update(ctx, next, from)
+		if errors.Is(err, ErrStatusConflict) {
+			if cur, ferr := s.deps.Repository.Find(ctx, next.ID); ferr == nil && sameOutcome(cur, next) {
+				return nil
+			}
+		}
+	}
+	return err
+}
+
+// sameOutcome reports whether the stored backup is the one finish wrote.
+func sameOutcome(stored, written Backup) bool {
+	return stored.Status == written.Status && stored.AssetID == written.AssetID &&
+		stored.SHA256 == written.SHA256 && stored.LastRestoredAt.Equal(written.LastRestoredAt)
 }
 
 // settleFailure applies the failure transition to an active backup: a create ends

@@ -221,7 +221,7 @@ func TestRestoreFailures(t *testing.T) {
 				upTo(f, b, stream(data))
 				writeOK(f, b)
 				f.fio.EXPECT().ExtractTo(gomock.Any(), restoreTemp(b), "/data").Return(nil)
-				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusRestoring).Return(errInfra)
+				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusRestoring).Return(errInfra).Times(4) // the first try and three retries
 			},
 			wantError: "Restore failed: recording the finished restore failed",
 		},
