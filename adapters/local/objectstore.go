@@ -13,7 +13,6 @@ import (
 	"path"
 	"strings"
 	"syscall"
-	"unicode/utf8"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -245,31 +244,19 @@ func isMissing(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
-// validateKey applies the key rules of both object stores, plus the local one:
-// no segment may start with "." (temp files do).
+// validateKey applies the rules every object store shares, plus the local ones:
+// no segment may start with "." (temp files do) or be too long for a file name.
 func validateKey(key string) error {
-	bad := func(why string) error { return fmt.Errorf("local: invalid object key %q: %s", key, why) }
-	switch {
-	case key == "":
-		return bad("empty")
-	case len(key) > 1024:
-		return bad("longer than 1024 bytes")
-	case !utf8.ValidString(key):
-		return bad("not valid UTF-8")
-	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }):
-		return bad("contains a control character or backslash")
+	if err := ports.ValidateObjectKey(key); err != nil {
+		return fmt.Errorf("local: %w", err)
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		switch {
-		case seg == "":
-			return bad("empty path segment (leading, trailing or double slash)")
-		case seg == "." || seg == "..":
-			return bad("dot segment")
 		case strings.HasPrefix(seg, "."):
-			return bad("segment starts with '.' (reserved for temp files)")
+			return fmt.Errorf("local: invalid object key %q: segment starts with '.' (reserved for temp files)", key)
 		case len(seg) > 200:
 			// Leaves room for the temp file's prefix and suffix within NAME_MAX.
-			return bad("segment longer than 200 bytes")
+			return fmt.Errorf("local: invalid object key %q: segment longer than 200 bytes", key)
 		}
 	}
 	return nil

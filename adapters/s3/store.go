@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -337,28 +336,10 @@ func isInvalidRange(err error) bool {
 	return errorCode(err) == "InvalidRange" || httpStatus(err) == http.StatusRequestedRangeNotSatisfiable
 }
 
-// validateKey applies the key rules both object stores share: keys are
-// slash-separated relative paths made by the service from IDs, so anything else
-// is a bug that must not reach storage.
+// validateKey applies the rules every object store shares.
 func validateKey(key string) error {
-	bad := func(why string) error { return fmt.Errorf("s3: invalid object key %q: %s", key, why) }
-	switch {
-	case key == "":
-		return bad("empty")
-	case len(key) > 1024:
-		return bad("longer than 1024 bytes")
-	case !utf8.ValidString(key):
-		return bad("not valid UTF-8")
-	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }):
-		return bad("contains a control character or backslash")
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		switch seg {
-		case "":
-			return bad("empty path segment (leading, trailing or double slash)")
-		case ".", "..":
-			return bad("dot segment")
-		}
+	if err := ports.ValidateObjectKey(key); err != nil {
+		return fmt.Errorf("s3: %w", err)
 	}
 	return nil
 }

@@ -2,7 +2,10 @@ package ports
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 )
 
 // ObjectStore keeps backup archives (S3 in production, a directory for the example
@@ -25,4 +28,31 @@ type ObjectStore interface {
 
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
+}
+
+// ValidateObjectKey applies the key rules every ObjectStore enforces: keys are
+// slash-separated relative paths (at most 1024 bytes of UTF-8, no control
+// characters or backslashes, no empty, "." or ".." segments). The service builds
+// keys from IDs, so a key that breaks them is a bug that must not reach storage.
+func ValidateObjectKey(key string) error {
+	bad := func(why string) error { return fmt.Errorf("invalid object key %q: %s", key, why) }
+	switch {
+	case key == "":
+		return bad("empty")
+	case len(key) > 1024:
+		return bad("longer than 1024 bytes")
+	case !utf8.ValidString(key):
+		return bad("not valid UTF-8")
+	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }):
+		return bad("contains a control character or backslash")
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		switch seg {
+		case "":
+			return bad("empty path segment (leading, trailing or double slash)")
+		case ".", "..":
+			return bad("dot segment")
+		}
+	}
+	return nil
 }
