@@ -39,9 +39,14 @@ func (s *Server) removeStale() {
 	}
 	defer dir.Close()
 	s.removeMatching(dir, loc.path, func(name string) bool {
-		return strings.HasPrefix(name, tmpPrefix) ||
-			(strings.HasPrefix(name, "backup-") || strings.HasPrefix(name, "restore-")) && strings.HasSuffix(name, ".tar.gz")
+		return strings.HasPrefix(name, tmpPrefix) || stagedArchiveName(name)
 	})
+}
+
+// stagedArchiveName reports whether a file in ArchiveDir is one of the archives
+// the backup service stages there, which removeStale deletes at start.
+func stagedArchiveName(name string) bool {
+	return (strings.HasPrefix(name, "backup-") || strings.HasPrefix(name, "restore-")) && strings.HasSuffix(name, ".tar.gz")
 }
 
 // removeMatching removes the regular files directly in root whose names match.

@@ -244,7 +244,7 @@ func (c *Client) DeleteFile(ctx context.Context, path string) error {
 // missing file is reported here rather than by the first Read.
 func (c *Client) ReadFile(ctx context.Context, path string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	stream, err := c.rpc.ReadFile(ctx, &sidecarpb.ReadFileRequest{Path: path})
+	stream, err := c.rpc.ReadFile(ctx, &sidecarpb.ReadFileRequest{Path: path}, grpc.ForceCodecV2(newChunkCodec()))
 	if err != nil {
 		cancel()
 		return nil, c.fail("ReadFile", path, err)
@@ -260,7 +260,8 @@ func (c *Client) ReadFile(ctx context.Context, path string) (io.ReadCloser, erro
 // Unimplemented, which becomes ports.ErrUnsupported.
 func (c *Client) StreamArchive(ctx context.Context, sources []string) (io.ReadCloser, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	stream, err := c.rpc.StreamArchive(ctx, &sidecarpb.StreamArchiveRequest{Sources: sources, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ})
+	stream, err := c.rpc.StreamArchive(ctx, &sidecarpb.StreamArchiveRequest{Sources: sources, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ},
+		grpc.ForceCodecV2(newChunkCodec()))
 	fail := func(err error) error {
 		if status.Code(err) == codes.Unimplemented {
 			return fmt.Errorf("sidecar StreamArchive: %w: %w", ports.ErrUnsupported, &RemoteError{Code: codes.Unimplemented, Message: status.Convert(err).Message()})
@@ -279,7 +280,8 @@ func (c *Client) StreamArchive(ctx context.Context, sources []string) (io.ReadCl
 }
 
 // chunkReader turns a stream of chunks into an io.ReadCloser holding at most one
-// chunk.
+// chunk. It consumes each chunk before receiving the next, which chunkCodec
+// relies on.
 type chunkReader struct {
 	recv   func() (*sidecarpb.Chunk, error)
 	cancel context.CancelFunc

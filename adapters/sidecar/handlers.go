@@ -285,7 +285,12 @@ func (f *fileIOServer) WriteFile(stream sidecarpb.FileIO_WriteFileServer) error 
 	if size >= 0 && n != size {
 		return status.Errorf(codes.InvalidArgument, "%s: received %d bytes but %d were announced", loc.path, n, size)
 	}
-	if err := out.commit(true); err != nil {
+	// A file written to be kept is made durable before it appears. An archive
+	// staged for a restore is not: it is extracted at once, a crash fails the
+	// restore, and the next start removes it, so forcing it to disk would only
+	// make the restore wait for the disk (3 s for a 1 GiB world at 250 MB/s).
+	staged := filepath.Dir(loc.path) == f.opts.ArchiveDir && stagedArchiveName(filepath.Base(loc.path))
+	if err := out.commit(!staged); err != nil {
 		return fsStatus(err, loc.path)
 	}
 	return stream.SendAndClose(&sidecarpb.WriteFileResponse{SizeBytes: n})
