@@ -21,7 +21,11 @@ import (
 	"github.com/savepoint-dev/savepoint/internal/testenv"
 )
 
-var pipelineSize = flag.String("bench.pipeline-size", "256MiB", "dataset size of the BenchmarkPipeline benchmarks")
+var (
+	pipelineSize  = flag.String("bench.pipeline-size", "256MiB", "dataset size of the BenchmarkPipeline benchmarks")
+	s3PartSize    = flag.String("bench.s3-part-size", "", "s3.Config.PartSizeBytes of the BenchmarkPipeline benchmarks (default: the adapter's)")
+	s3Concurrency = flag.Int("bench.s3-concurrency", 0, "s3.Config.Concurrency of the BenchmarkPipeline benchmarks (default: the adapter's)")
+)
 
 // pipeline is the backup service with the real sidecar server, S3 adapter and
 // versitygw, all but versitygw in this process, so that one CPU profile
@@ -75,10 +79,17 @@ func newPipeline(b *testing.B, streaming bool) *pipeline {
 	}
 
 	gw := testenv.S3(b, testenv.S3Options{})
-	store, err := s3.New(context.Background(), s3.Config{
+	s3cfg := s3.Config{
 		Bucket: gw.Bucket, Endpoint: gw.Endpoint, Region: gw.Region, UsePathStyle: gw.PathStyle,
 		Credentials: &s3.Credentials{AccessKeyID: gw.AccessKey, SecretAccessKey: gw.SecretKey},
-	})
+		Concurrency: *s3Concurrency,
+	}
+	if *s3PartSize != "" {
+		if s3cfg.PartSizeBytes, err = bench.ParseSize(*s3PartSize); err != nil {
+			b.Fatalf("-bench.s3-part-size: %v", err)
+		}
+	}
+	store, err := s3.New(context.Background(), s3cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
