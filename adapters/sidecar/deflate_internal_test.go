@@ -144,6 +144,24 @@ func TestMemberEncoder(t *testing.T) {
 	})
 }
 
+func TestFindRuns(t *testing.T) {
+	t.Run("finds every run of minRun bytes, wherever it starts", func(t *testing.T) {
+		for offset := range 2 * runProbe {
+			in := bytes.Join([][]byte{randomBytes(1000+offset, uint64(offset)), bytes.Repeat([]byte{0xaa}, minRun), randomBytes(1000, 99)}, nil)
+			runs := findRuns(nil, in)
+			if len(runs) != 1 || runs[0] != (span{1000 + offset, 1000 + offset + minRun}) {
+				t.Fatalf("offset %d: runs %v, want one at [%d, %d)", offset, runs, 1000+offset, 1000+offset+minRun)
+			}
+		}
+	})
+	t.Run("leaves shorter runs to the bytes around them", func(t *testing.T) {
+		in := bytes.Join([][]byte{randomBytes(1000, 1), make([]byte, minRun-1), randomBytes(1000, 2)}, nil)
+		if runs := findRuns(nil, in); len(runs) != 0 {
+			t.Fatalf("runs %v in a stretch of %d zeros", runs, minRun-1)
+		}
+	})
+}
+
 func TestLengthCode(t *testing.T) {
 	// RFC 1951 3.2.5: code, extra bits, lengths.
 	table := []struct {

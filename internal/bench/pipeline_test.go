@@ -25,6 +25,7 @@ var (
 	pipelineSize  = flag.String("bench.pipeline-size", "256MiB", "dataset size of the BenchmarkPipeline benchmarks")
 	s3PartSize    = flag.String("bench.s3-part-size", "", "s3.Config.PartSizeBytes of the BenchmarkPipeline benchmarks (default: the adapter's)")
 	s3Concurrency = flag.Int("bench.s3-concurrency", 0, "s3.Config.Concurrency of the BenchmarkPipeline benchmarks (default: the adapter's)")
+	s3TLS         = flag.Bool("bench.s3-tls", false, "serve S3 over HTTPS (the SDK then sends unsigned payloads, as it does with AWS)")
 )
 
 // pipeline is the backup service with the real sidecar server, S3 adapter and
@@ -78,11 +79,11 @@ func newPipeline(b *testing.B, streaming bool) *pipeline {
 		b.Fatal(err)
 	}
 
-	gw := testenv.S3(b, testenv.S3Options{})
+	gw := testenv.S3(b, testenv.S3Options{TLS: *s3TLS})
 	s3cfg := s3.Config{
 		Bucket: gw.Bucket, Endpoint: gw.Endpoint, Region: gw.Region, UsePathStyle: gw.PathStyle,
 		Credentials: &s3.Credentials{AccessKeyID: gw.AccessKey, SecretAccessKey: gw.SecretKey},
-		Concurrency: *s3Concurrency,
+		Concurrency: *s3Concurrency, RootCAs: gw.RootCAs,
 	}
 	if *s3PartSize != "" {
 		if s3cfg.PartSizeBytes, err = bench.ParseSize(*s3PartSize); err != nil {
