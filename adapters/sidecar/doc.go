@@ -19,9 +19,12 @@
 //   - compresses on every CPU, storing symbolic links as links and skipping
 //     sockets, devices and FIFOs; archives are standard tar.gz made of independent
 //     gzip members that announce their length (like BGZF), so that extraction can
-//     decompress on every CPU too;
+//     decompress on every CPU too; bytes that are already compressed (most of a
+//     game world) are stored rather than deflated again, and runs of one byte value
+//     become back-references, which makes both ends several times faster;
 //   - streams files in fixed-size chunks in both directions, writing to a temporary
-//     name that is renamed into place only when the write is complete;
+//     name that is renamed into place only when the write is complete (and made
+//     durable first, except for the archives staged in ArchiveDir for a restore);
 //   - extracts archives into a staging directory inside the destination, under every
 //     rule of DESIGN §7 (see Extract), and swaps the result in only when the whole
 //     archive was accepted, so a rejected archive leaves the destination untouched;
@@ -38,6 +41,8 @@
 // sidecar provision's address and secret. The Client it returns implements
 // ports.FileIO; every error wraps ports.ErrCluster with a *RemoteError carrying the
 // sidecar's status code and message, and StreamArchive returns ports.ErrUnsupported
-// when the sidecar does not implement it. Reads and writes stream through
-// io.Reader and io.ReadCloser one chunk at a time.
+// when the sidecar does not implement it (Options.DisableStreamArchive makes a
+// server answer that way, to exercise the fallback). Reads and writes stream
+// through io.Reader and io.ReadCloser one chunk at a time; received chunks are
+// decoded into one reused buffer per call.
 package sidecar

@@ -158,6 +158,8 @@ type pair struct {
 	sidecar *e2e.Sidecar
 }
 
+// harness is one Run: the dataset, the processes, and the logs kept so far.
+// The restore runs on the streaming pair, with the backup it just made.
 type harness struct {
 	tb        testing.TB
 	cfg       Config
@@ -192,7 +194,7 @@ func Run(tb testing.TB, cfg Config) *Report {
 	h := &harness{tb: tb, cfg: cfg, scratch: tb.TempDir(), logs: map[string]*strings.Builder{}}
 	h.data, h.tree, rep.Dataset = LoadDataset(tb, cfg)
 	h.size = rep.Dataset.Bytes
-	// Generous: a tenth of tar's speed, plus start-up.
+	// Generous: 4 MB/s, a tenth of tar's speed, plus start-up.
 	h.timeout = 2*time.Minute + time.Duration(h.size/(4<<20))*time.Second
 
 	store := testenv.S3(tb, testenv.S3Options{})
@@ -245,12 +247,15 @@ func (h *harness) run(label string) RunResult {
 	if t := r.Restore.SidecarTemp; len(t.Left) != 0 {
 		h.tb.Errorf("%s: the restore left %v in the sidecar's temp directory", label, t.Left)
 	}
-	h.server(h.stream).Delete(h.tb, h.stream.server.Order, h.stream.server.Provision, streamed.ID)
-	h.server(h.fallback).Delete(h.tb, h.fallback.server.Order, h.fallback.server.Provision, fallback.ID)
+	// Untimed: keeps the bucket, and the provision's 10-backup limit, clear.
+	for _, done := range []struct {
+		p  pair
+		id string
+	}{{h.stream, streamed.ID}, {h.fallback, fallback.ID}} {
+		done.p.server.Client.Delete(h.tb, done.p.server.Order, done.p.server.Provision, done.id)
+	}
 	return r
 }
-
-func (h *harness) server(p pair) *e2e.Client { return p.server.Client }
 
 // baseline times tar -czf of the dataset to a file and tar -xzf of that file.
 func (h *harness) baseline() (create, extract Phase) {
