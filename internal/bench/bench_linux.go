@@ -41,6 +41,10 @@ type Config struct {
 	// the tree recorded when it was generated and made again if it differs.
 	// Empty means a temporary dataset, removed when the test ends.
 	CacheDir string
+	// ServerEnv are extra environment variables (KEY=VALUE) for the example
+	// server, the platform process: for example GOMEMLIMIT, the soft memory
+	// limit a platform usually runs its Go processes with in a container.
+	ServerEnv []string
 	// LogDir, when set, receives the output of every server and sidecar
 	// process (<pair>-server.log, <pair>-sidecar.log; JSON lines), for a look
 	// at what the durations were made of.
@@ -54,6 +58,7 @@ type Report struct {
 	CPUs      int         `json:"cpus"`
 	Kernel    string      `json:"kernel"`
 	Dataset   Dataset     `json:"dataset"`
+	ServerEnv []string    `json:"server_env,omitempty"`
 	Runs      []RunResult `json:"runs"`
 	Summary   Summary     `json:"summary"`
 }
@@ -105,6 +110,10 @@ type Phase struct {
 	// load average at the end.
 	MachineBusy float64 `json:"machine_busy"`
 	LoadAverage float64 `json:"load_average"`
+	// IOStall is the fraction of the phase during which some task on the
+	// machine waited for the disk (PSI "some"): high when a phase is held up
+	// by writes, ours or other people's.
+	IOStall float64 `json:"io_stall"`
 	// SidecarCalls sums the durations the sidecar logged, per RPC.
 	SidecarCalls map[string]float64 `json:"sidecar_call_seconds,omitempty"`
 }
@@ -190,7 +199,7 @@ func Run(tb testing.TB, cfg Config) *Report {
 			testenv.Unavailable(tb, "%s is not installed: %v", tool, err)
 		}
 	}
-	rep := &Report{StartedAt: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Kernel: kernel()}
+	rep := &Report{StartedAt: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Kernel: kernel(), ServerEnv: cfg.ServerEnv}
 	h := &harness{tb: tb, cfg: cfg, scratch: tb.TempDir(), logs: map[string]*strings.Builder{}}
 	h.data, h.tree, rep.Dataset = LoadDataset(tb, cfg)
 	h.size = rep.Dataset.Bytes
@@ -219,7 +228,7 @@ func Run(tb testing.TB, cfg Config) *Report {
 func (h *harness) start(name string, store *testenv.S3Server, sidecarArgs ...string) pair {
 	sc := e2e.StartSidecar(h.tb, h.data, append([]string{"-log-json"}, sidecarArgs...)...)
 	srv := e2e.StartServer(h.tb, e2e.ServerOptions{
-		DatabaseURL: testenv.PostgresURL(h.tb), S3: store, Sidecar: sc, Name: name + " server",
+		DatabaseURL: testenv.PostgresURL(h.tb), S3: store, Sidecar: sc, Name: name + " server", Env: h.cfg.ServerEnv,
 	})
 	return pair{name: name, server: srv, sidecar: sc}
 }
@@ -283,6 +292,7 @@ func (h *harness) baseline() (create, extract Phase) {
 func (h *harness) tar(args ...string) Phase {
 	syscall.Sync()
 	before, _ := ReadMachineCPU()
+	stall := IOStall()
 	cmd := exec.Command(args[0], args[1:]...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -297,6 +307,7 @@ func (h *harness) tar(args ...string) Phase {
 		Seconds: took.Seconds(), MBps: mbps(h.size, took),
 		CPUSeconds:  map[string]float64{"tar+gzip": cpu.Seconds()},
 		MachineBusy: after.BusySince(before), LoadAverage: LoadAverage(),
+		IOStall: (IOStall() - stall).Seconds() / took.Seconds(),
 	}
 }
 
@@ -392,6 +403,7 @@ type measurement struct {
 	logOffset int
 	// RSS of the freshly started processes.
 	serverRSS, sidecarRSS int64
+	stall                 time.Duration
 }
 
 // begin restarts the server and the sidecar, so that each phase's peak RSS is
@@ -426,6 +438,7 @@ func (h *harness) begin(p pair) *measurement {
 		m.cpu[name], _ = CPUTime(pid)
 	}
 	m.machine, _ = ReadMachineCPU()
+	m.stall = IOStall()
 	return m
 }
 
@@ -447,6 +460,7 @@ func (m *measurement) end(took time.Duration) Phase {
 	machine, _ := ReadMachineCPU()
 	ph.MachineBusy = machine.BusySince(m.machine)
 	ph.LoadAverage = LoadAverage()
+	ph.IOStall = (IOStall() - m.stall).Seconds() / took.Seconds()
 	for name, pid := range h.pids(m.p) {
 		if t, err := CPUTime(pid); err == nil {
 			ph.CPUSeconds[name] = (t - m.cpu[name]).Seconds()
@@ -661,7 +675,7 @@ func median(v []float64) float64 {
 func FormatRun(d Dataset, r RunResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dataset %s, %d files (seed %d)\n", FormatSize(d.Bytes), d.Files, d.Seed)
-	fmt.Fprintf(&b, "%-22s %8s %8s %8s %11s %21s %21s %11s %6s %s\n", "phase", "seconds", "MB/s", "vs tar", "archive", "server RSS (start)", "sidecar RSS (start)", "temp peak", "busy", "CPU seconds")
+	fmt.Fprintf(&b, "%-22s %8s %8s %8s %11s %21s %21s %11s %5s %5s %s\n", "phase", "seconds", "MB/s", "vs tar", "archive", "server RSS (start)", "sidecar RSS (start)", "temp peak", "busy", "io", "CPU seconds")
 	row := func(name string, p Phase) {
 		speed, temp, srv, sc := "", "", "", ""
 		if p.Speedup != 0 {
@@ -678,8 +692,8 @@ func FormatRun(d Dataset, r RunResult) string {
 		for _, k := range slices.Sorted(maps.Keys(p.CPUSeconds)) {
 			cpu = append(cpu, fmt.Sprintf("%s %.1f", k, p.CPUSeconds[k]))
 		}
-		fmt.Fprintf(&b, "%-22s %8.2f %8.1f %8s %11s %21s %21s %11s %5.0f%% %s\n", name, p.Seconds, p.MBps, speed,
-			FormatSize(p.ArchiveBytes), srv, sc, temp, 100*p.MachineBusy, strings.Join(cpu, ", "))
+		fmt.Fprintf(&b, "%-22s %8.2f %8.1f %8s %11s %21s %21s %11s %4.0f%% %4.0f%% %s\n", name, p.Seconds, p.MBps, speed,
+			FormatSize(p.ArchiveBytes), srv, sc, temp, 100*p.MachineBusy, 100*p.IOStall, strings.Join(cpu, ", "))
 	}
 	row("tar -czf (baseline)", r.TarCreate)
 	row("create, streaming", r.CreateStreaming)
@@ -704,6 +718,9 @@ func FormatSummary(rep *Report) string {
 	s := rep.Summary
 	var b strings.Builder
 	fmt.Fprintf(&b, "summary over %d runs of %s (medians; memory: worst run)\n", len(rep.Runs), FormatSize(rep.Dataset.Bytes))
+	if len(rep.ServerEnv) > 0 {
+		fmt.Fprintf(&b, "  the example server ran with %s\n", strings.Join(rep.ServerEnv, " "))
+	}
 	mb := func(sec float64) float64 { return float64(rep.Dataset.Bytes) / sec / 1e6 }
 	fmt.Fprintf(&b, "  tar -czf %.2fs (%.1f MB/s), tar -xzf %.2fs (%.1f MB/s)\n", s.TarCreateSeconds, mb(s.TarCreateSeconds), s.TarExtractSeconds, mb(s.TarExtractSeconds))
 	fmt.Fprintf(&b, "  create streaming %.2fs (%.1f MB/s, %.2fx), fallback %.2fs (%.1f MB/s, %.2fx), restore %.2fs (%.1f MB/s, %.2fx)\n",

@@ -19,14 +19,17 @@
 //     compared with the original tree, file by file.
 //
 // For each phase it reports the time, MB/s (10^6 bytes of dataset per second),
-// the speed-up over the baseline of the same run, the peak RSS of the example
-// server (the platform process) and of the sidecar (VmHWM, reset before the
-// phase), the CPU time of every process involved and how busy the machine was,
-// the durations the sidecar logged for its calls, and what the sidecar's temp
-// directory held (an inotify watch: every file created in it, and the most bytes
-// it held at once). Before every timed phase the page cache's dirty pages are
-// written back (sync), so no phase pays for its predecessor's writes; the
-// dataset itself stays in the page cache for the baseline and for savepoint alike.
+// the speed-up over the baseline of the same run, the peak RSS (VmHWM) of the
+// example server (the platform process) and of the sidecar, both restarted
+// before every phase so that each figure is the phase's own; the CPU time of
+// every process involved; how busy the machine's cores were and how long tasks
+// waited for the disk (PSI), where other people's work on a shared machine
+// shows; the durations the sidecar logged for its calls; and what the sidecar's
+// temp directory held (an inotify watch: every file created in it, and the most
+// bytes it held at once). Before every timed phase the page cache's dirty pages
+// are written back (sync), so no phase pays for its predecessor's writes; the
+// dataset itself stays in the page cache for the baseline and for savepoint
+// alike.
 //
 // The heavy run is TestThroughput, enabled by -bench.size:
 //

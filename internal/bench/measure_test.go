@@ -142,6 +142,13 @@ func TestProcessFigures(t *testing.T) {
 		if busy := b.BusySince(a); b.Total <= a.Total || busy < 0 || busy > 1 {
 			t.Errorf("busy %.2f between %+v and %+v", busy, a, b)
 		}
+		first := bench.IOStall()
+		if err := os.WriteFile(filepath.Join(t.TempDir(), "f"), make([]byte, 1<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if second := bench.IOStall(); first < 0 || second < first {
+			t.Errorf("I/O stall went from %v to %v", first, second)
+		}
 	})
 	t.Run("a child is found by its command name", func(t *testing.T) {
 		cmd := exec.Command("sleep", "30")

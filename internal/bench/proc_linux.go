@@ -177,3 +177,28 @@ func ChildPID(name string) int {
 	}
 	return 0
 }
+
+// IOStall reads the kernel's I/O pressure counter (/proc/pressure/io, "some"):
+// the total time during which at least one task waited for I/O. Zero when the
+// kernel has no PSI.
+func IOStall() time.Duration {
+	b, err := os.ReadFile("/proc/pressure/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if !strings.HasPrefix(line, "some ") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "total="); ok {
+				us, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return 0
+				}
+				return time.Duration(us) * time.Microsecond
+			}
+		}
+	}
+	return 0
+}

@@ -22,6 +22,7 @@ var (
 	out   = flag.String("bench.out", ".cache/bench/results.json", "JSON results; a relative path is relative to the repository root")
 	cache = flag.String("bench.cache", ".cache/bench", "where generated datasets are kept between runs (relative to the repository root); empty: not kept")
 	logs  = flag.String("bench.logs", "", "directory for the server and sidecar logs (relative to the repository root); empty: not kept")
+	env   = flag.String("bench.server-env", "", "comma-separated KEY=VALUE environment for the example server, e.g. GOMEMLIMIT=64MiB")
 )
 
 // Results is the JSON file TestThroughput writes.
@@ -45,6 +46,9 @@ func TestThroughput(t *testing.T) {
 			t.Fatalf("-bench.size: %v", err)
 		}
 		cfg := bench.Config{Size: size, Seed: *seed, Runs: *runs}
+		if *env != "" {
+			cfg.ServerEnv = strings.Split(*env, ",")
+		}
 		if *cache != "" {
 			cfg.CacheDir = inRepo(root, *cache)
 		}

@@ -26,6 +26,9 @@ type ServerOptions struct {
 	Token, AdminToken string
 	// Args are extra flags, for example "-stale-after", "2s".
 	Args []string
+	// Env are extra environment variables (KEY=VALUE) for the process, for
+	// example the Go runtime's GOMEMLIMIT or GODEBUG.
+	Env []string
 	// Name tells several servers of one test apart in failure output. Default
 	// "example server".
 	Name string
@@ -93,6 +96,7 @@ func NewServer(tb testing.TB, opts ServerOptions) *Server {
 			"-sidecar-data-dir", opts.Sidecar.DataDir, "-sidecar-temp-dir", opts.Sidecar.TempDir)
 		s.env = append(s.env, "SAVEPOINT_SIDECAR_SECRET="+opts.Sidecar.Secret)
 	}
+	s.env = append(s.env, opts.Env...)
 	s.Client = &Client{BaseURL: s.URL, Token: s.Token, HTTP: &http.Client{Timeout: 2 * time.Minute}}
 	return s
 }
