@@ -114,6 +114,9 @@ type Phase struct {
 	// machine waited for the disk (PSI "some"): high when a phase is held up
 	// by writes, ours or other people's.
 	IOStall float64 `json:"io_stall"`
+	// WrittenBytes is what each process wrote to storage during the phase
+	// (page-cache pages it dirtied): where the disk's work comes from.
+	WrittenBytes map[string]int64 `json:"written_bytes,omitempty"`
 	// SidecarCalls sums the durations the sidecar logged, per RPC.
 	SidecarCalls map[string]float64 `json:"sidecar_call_seconds,omitempty"`
 }
@@ -399,6 +402,7 @@ type measurement struct {
 	p         pair
 	watch     *DirWatch
 	cpu       map[string]time.Duration
+	written   map[string]int64
 	machine   MachineCPU
 	logOffset int
 	// RSS of the freshly started processes.
@@ -418,7 +422,7 @@ func (h *harness) begin(p pair) *measurement {
 	p.sidecar.Start(h.tb)
 	p.server.Start(h.tb)
 	syscall.Sync()
-	m := &measurement{h: h, p: p, cpu: map[string]time.Duration{}, logOffset: len(p.sidecar.Proc.Output())}
+	m := &measurement{h: h, p: p, cpu: map[string]time.Duration{}, written: map[string]int64{}, logOffset: len(p.sidecar.Proc.Output())}
 	for _, pid := range []int{p.server.Proc.Pid(), p.sidecar.Proc.Pid()} {
 		if err := ResetPeakRSS(pid); err != nil {
 			h.tb.Fatal(err)
@@ -436,6 +440,7 @@ func (h *harness) begin(p pair) *measurement {
 	}
 	for name, pid := range h.pids(p) {
 		m.cpu[name], _ = CPUTime(pid)
+		m.written[name], _ = WrittenBytes(pid)
 	}
 	m.machine, _ = ReadMachineCPU()
 	m.stall = IOStall()
@@ -456,7 +461,7 @@ func (h *harness) pids(p pair) map[string]int {
 func (m *measurement) end(took time.Duration) Phase {
 	h := m.h
 	ph := Phase{Seconds: took.Seconds(), MBps: mbps(h.size, took), CPUSeconds: map[string]float64{},
-		ServerStartRSS: m.serverRSS, SidecarStartRSS: m.sidecarRSS}
+		WrittenBytes: map[string]int64{}, ServerStartRSS: m.serverRSS, SidecarStartRSS: m.sidecarRSS}
 	machine, _ := ReadMachineCPU()
 	ph.MachineBusy = machine.BusySince(m.machine)
 	ph.LoadAverage = LoadAverage()
@@ -464,6 +469,9 @@ func (m *measurement) end(took time.Duration) Phase {
 	for name, pid := range h.pids(m.p) {
 		if t, err := CPUTime(pid); err == nil {
 			ph.CPUSeconds[name] = (t - m.cpu[name]).Seconds()
+		}
+		if w, err := WrittenBytes(pid); err == nil {
+			ph.WrittenBytes[name] = w - m.written[name]
 		}
 	}
 	var err error
@@ -710,6 +718,16 @@ func FormatRun(d Dataset, r RunResult) string {
 	calls("streaming create", r.CreateStreaming)
 	calls("fallback create", r.CreateFallback)
 	calls("restore", r.Restore)
+	written := func(name string, p Phase) {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(p.WrittenBytes)) {
+			parts = append(parts, fmt.Sprintf("%s %s", k, FormatSize(p.WrittenBytes[k])))
+		}
+		fmt.Fprintf(&b, "written to storage, %s: %s\n", name, strings.Join(parts, ", "))
+	}
+	written("streaming create", r.CreateStreaming)
+	written("fallback create", r.CreateFallback)
+	written("restore", r.Restore)
 	return b.String()
 }
 

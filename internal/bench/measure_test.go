@@ -129,6 +129,22 @@ func TestProcessFigures(t *testing.T) {
 			t.Errorf("CPU time grew by %v during 300 ms of hashing", after-before)
 		}
 	})
+	t.Run("the bytes written count a file's pages", func(t *testing.T) {
+		before, err := bench.WrittenBytes(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(t.TempDir(), "f"), make([]byte, 4<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		after, err := bench.WrittenBytes(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after-before < 4<<20 {
+			t.Errorf("%d bytes written for a 4 MiB file", after-before)
+		}
+	})
 	t.Run("the machine's counters move", func(t *testing.T) {
 		a, err := bench.ReadMachineCPU()
 		if err != nil {

@@ -202,3 +202,23 @@ func IOStall() time.Duration {
 	}
 	return 0
 }
+
+// WrittenBytes returns how many bytes a process has caused to be written to
+// storage so far (write_bytes in /proc/<pid>/io: page-cache pages it dirtied,
+// whether or not they have reached the disk yet).
+func WrittenBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, fmt.Errorf("written bytes of %d: %w", pid, err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("written bytes of %d: %w", pid, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("no write_bytes in /proc/%d/io", pid)
+}

@@ -117,9 +117,12 @@ func TestThroughputSmall(t *testing.T) {
 		}
 	}
 
-	t.Run("the streaming create never touches the sidecar's temp directory", func(t *testing.T) {
+	t.Run("the streaming create never touches the sidecar's temp directory, nor any disk", func(t *testing.T) {
 		if tmp := r.CreateStreaming.SidecarTemp; tmp.FilesCreated != 0 || tmp.PeakBytes != 0 {
 			t.Errorf("%d files created, peak %d bytes", tmp.FilesCreated, tmp.PeakBytes)
+		}
+		if w := r.CreateStreaming.WrittenBytes["sidecar"]; w != 0 {
+			t.Errorf("the sidecar wrote %d bytes to storage", w)
 		}
 		if _, ok := r.CreateStreaming.SidecarCalls["StreamArchive"]; !ok {
 			t.Errorf("the sidecar logged no StreamArchive call: %v", r.CreateStreaming.SidecarCalls)
