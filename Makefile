@@ -48,5 +48,6 @@ run:
 	scripts/build-dashboard.sh
 	$(GO) run ./examples/server
 
+# BENCH_SIZE, BENCH_RUNS, BENCH_OUT and BENCH_FLAGS: see scripts/bench.sh.
 bench: tools
-	$(GO) run ./internal/bench $(BENCH_FLAGS)
+	scripts/bench.sh

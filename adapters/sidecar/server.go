@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -70,10 +71,15 @@ func NewServer(opts Options) (*Server, error) {
 }
 
 // Serve accepts connections on ln until Shutdown or Stop. It returns nil after a
-// Shutdown.
+// Shutdown or Stop, also one that came before Serve began (ln is closed then), so
+// a host that stops the server while Serve's goroutine is still starting sees no
+// error.
 func (s *Server) Serve(ln net.Listener) error {
 	s.log.Info("sidecar listening", "address", ln.Addr().String(), "roots", strings.Join(s.opts.Roots, ","), "tls", s.opts.TLS != nil)
-	return s.grpc.Serve(ln)
+	if err := s.grpc.Serve(ln); !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
 }
 
 // Shutdown stops accepting calls, reports NOT_SERVING, and waits for running calls
