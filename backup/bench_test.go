@@ -34,8 +34,8 @@ func BenchmarkHashingReader(b *testing.B) {
 		name        string
 		chunk, into int
 	}{
-		{"create: 256 KiB stream messages into 16 MiB parts", 256 << 10, 16 << 20},
-		{"restore: 32 KiB body reads into 256 KiB messages", 32 << 10, 256 << 10},
+		{"create: 1 MiB stream messages into 16 MiB parts", 1 << 20, 16 << 20},
+		{"restore: 32 KiB body reads into 1 MiB messages", 32 << 10, 1 << 20},
 	} {
 		b.Run(read.name, func(b *testing.B) {
 			src := &chunkedReader{chunk: read.chunk}

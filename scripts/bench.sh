@@ -8,7 +8,8 @@
 #   BENCH_RUNS   measurements per size; the summary takes medians (default 3)
 #   BENCH_OUT    JSON results, relative to the repository root
 #                (default .cache/bench/results.json)
-#   BENCH_FLAGS  more flags: -bench.seed=N, -bench.logs=DIR, -bench.cache=DIR
+#   BENCH_FLAGS  more flags: -bench.seed=N, -bench.logs=DIR, -bench.cache=DIR,
+#                -bench.s3-tls=false (S3 over plain HTTP instead of HTTPS)
 #
 # Datasets are kept in .cache/bench between runs (1 GiB each; delete the
 # directory to reclaim the space).

@@ -6,8 +6,9 @@
 // between runs under .cache/bench), starts the real pieces on loopback — two
 // FileIO sidecar binaries over the dataset (one streaming, one started with
 // -disable-stream-archive to behave like a sidecar that predates StreamArchive),
-// versitygw, and an example server in real mode with PostgreSQL in front of each
-// sidecar — and measures, in the same run:
+// versitygw (over HTTPS in `make bench`, as production S3 endpoints are; see
+// Config.S3TLS), and an example server in real mode with PostgreSQL in front of
+// each sidecar — and measures, in the same run:
 //
 //   - the baseline: `tar -czf` of the dataset to a local file, and `tar -xzf` of
 //     that file into an empty directory;

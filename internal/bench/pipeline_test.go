@@ -25,7 +25,7 @@ var (
 	pipelineSize  = flag.String("bench.pipeline-size", "256MiB", "dataset size of the BenchmarkPipeline benchmarks")
 	s3PartSize    = flag.String("bench.s3-part-size", "", "s3.Config.PartSizeBytes of the BenchmarkPipeline benchmarks (default: the adapter's)")
 	s3Concurrency = flag.Int("bench.s3-concurrency", 0, "s3.Config.Concurrency of the BenchmarkPipeline benchmarks (default: the adapter's)")
-	s3TLS         = flag.Bool("bench.s3-tls", false, "serve S3 over HTTPS (the SDK then sends unsigned payloads, as it does with AWS)")
+	s3TLS         = flag.Bool("bench.s3-tls", true, "serve S3 over HTTPS in TestThroughput and the BenchmarkPipeline benchmarks, as production endpoints are (see bench.Config.S3TLS); false measures plain HTTP")
 )
 
 // pipeline is the backup service with the real sidecar server, S3 adapter and

@@ -45,7 +45,7 @@ func TestThroughput(t *testing.T) {
 		if err != nil {
 			t.Fatalf("-bench.size: %v", err)
 		}
-		cfg := bench.Config{Size: size, Seed: *seed, Runs: *runs}
+		cfg := bench.Config{Size: size, Seed: *seed, Runs: *runs, S3TLS: *s3TLS}
 		if *env != "" {
 			cfg.ServerEnv = strings.Split(*env, ",")
 		}
@@ -80,7 +80,8 @@ func TestThroughput(t *testing.T) {
 // figure of the report is there.
 func TestThroughputSmall(t *testing.T) {
 	testenv.Short(t, "starts PostgreSQL-backed servers, versitygw and two sidecars")
-	rep := bench.Run(t, bench.Config{Size: 32 << 20, Seed: 3, Runs: 1})
+	// Over HTTPS like make bench, so the example server's -s3-ca-file is exercised too.
+	rep := bench.Run(t, bench.Config{Size: 32 << 20, Seed: 3, Runs: 1, S3TLS: true})
 	if t.Failed() {
 		return
 	}

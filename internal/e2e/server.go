@@ -17,7 +17,8 @@ type ServerOptions struct {
 	Dir string
 	// DatabaseURL selects PostgreSQL (migrations run at start).
 	DatabaseURL string
-	// S3 selects object storage on that server (plain HTTP endpoints).
+	// S3 selects object storage on that server (over HTTPS, the server trusts
+	// S3.CAFile).
 	S3 *testenv.S3Server
 	// Sidecar selects a sidecar process instead of the in-process one.
 	Sidecar *Sidecar
@@ -90,6 +91,9 @@ func NewServer(tb testing.TB, opts ServerOptions) *Server {
 		s.args = append(s.args, "-s3-endpoint", opts.S3.Endpoint, "-s3-bucket", opts.S3.Bucket,
 			"-s3-region", opts.S3.Region, "-s3-access-key", opts.S3.AccessKey)
 		s.env = append(s.env, "SAVEPOINT_S3_SECRET_KEY="+opts.S3.SecretKey)
+		if opts.S3.CAFile != "" {
+			s.args = append(s.args, "-s3-ca-file", opts.S3.CAFile)
+		}
 	}
 	if opts.Sidecar != nil {
 		s.args = append(s.args, "-sidecar-addr", opts.Sidecar.Addr,

@@ -84,6 +84,9 @@ type S3Server struct {
 	PathStyle bool
 	// RootCAs trusts the server's certificate; nil means the system roots.
 	RootCAs *x509.CertPool
+	// CAFile is a PEM file of those roots, for a process that reads its trust
+	// from a file (the example server's -s3-ca-file); empty when RootCAs is nil.
+	CAFile string
 	// DataDir is the directory a server started by this package serves (the
 	// bucket is DataDir/Bucket), so tests can check what is left on disk; empty
 	// for an external server.
@@ -148,6 +151,7 @@ func S3(tb testing.TB, opts S3Options) *S3Server {
 		v.rootCAs = pool
 		s.Endpoint = "https://" + v.addr
 		s.RootCAs = pool
+		s.CAFile = v.certFile
 	}
 	tb.Cleanup(func() {
 		if err := v.stop(); err != nil {
@@ -223,6 +227,7 @@ func externalS3(tb testing.TB, endpoint string) *S3Server {
 			tb.Fatalf("testenv: %s: no PEM certificates in %s", EnvS3CAFile, caFile)
 		}
 		s.RootCAs = pool
+		s.CAFile = caFile
 	}
 	return s
 }
