@@ -49,7 +49,7 @@ func TestDeleteAbortsTheUnfinishedUploadsOfItsKey(t *testing.T) {
 		if open := openUploads(t, ctx, store, cfg.KeyPrefix); len(open) > 0 {
 			t.Errorf("uploads still open after Delete: %v", open)
 		}
-		if files := partFilesOnDisk(t, srv); len(files) > 0 {
+		if files := srv.PartFiles(t); len(files) > 0 {
 			t.Errorf("part data left on the server's disk after Delete: %v", files)
 		}
 	})

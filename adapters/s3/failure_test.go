@@ -58,7 +58,7 @@ func assertNothingLeft(t *testing.T, srv *testenv.S3Server, store *s3.Store, pre
 	if uploads := openUploads(t, ctx, store, prefix); len(uploads) > 0 {
 		t.Errorf("multipart uploads left open: %v", uploads)
 	}
-	if files := partFilesOnDisk(t, srv); len(files) > 0 {
+	if files := srv.PartFiles(t); len(files) > 0 {
 		t.Errorf("multipart part data left on the server's disk: %v", files)
 	}
 }

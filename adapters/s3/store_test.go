@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"io/fs"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -79,41 +77,12 @@ func newStore(t *testing.T, srv *testenv.S3Server, cfg s3.Config) *s3.Store {
 		if uploads := openUploads(t, ctx, store, cfg.KeyPrefix); len(uploads) > 0 {
 			t.Errorf("multipart uploads left open: %v", uploads)
 		}
-		if files := partFilesOnDisk(t, srv); len(files) > 0 {
+		if files := srv.PartFiles(t); len(files) > 0 {
 			t.Errorf("multipart part data left on the server's disk: %v", files)
 		}
 		deleteAll(t, ctx, store, cfg.KeyPrefix)
 	})
 	return store
-}
-
-// partFilesOnDisk lists the files a versitygw started by testenv keeps for
-// multipart uploads (its posix backend stores them under
-// <bucket>/.sgwtmp/multipart). An upload can be invisible to ListMultipartUploads
-// and still hold parts there, when a part request lands after the abort.
-func partFilesOnDisk(t *testing.T, srv *testenv.S3Server) []string {
-	t.Helper()
-	if srv.DataDir == "" {
-		return nil
-	}
-	var files []string
-	root := filepath.Join(srv.DataDir, srv.Bucket, ".sgwtmp", "multipart")
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			files = append(files, strings.TrimPrefix(p, root))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Errorf("walking %s: %v", root, err)
-	}
-	return files
 }
 
 // openUploads lists the multipart uploads under prefix as "key (upload id)".

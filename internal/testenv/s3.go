@@ -35,6 +35,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -186,6 +187,36 @@ func (s *S3Server) Start() error {
 		return errors.New("testenv: an external S3 server cannot be started")
 	}
 	return s.proc.start()
+}
+
+// PartFiles lists the files a versitygw started by this package keeps for
+// multipart uploads (its posix backend stores them under
+// <bucket>/.sgwtmp/multipart), relative to that directory; nil for an external
+// server. An upload can be invisible to ListMultipartUploads and still hold parts
+// there, when a part request lands after the abort.
+func (s *S3Server) PartFiles(tb testing.TB) []string {
+	tb.Helper()
+	if s.DataDir == "" {
+		return nil
+	}
+	root := filepath.Join(s.DataDir, s.Bucket, ".sgwtmp", "multipart")
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			files = append(files, strings.TrimPrefix(p, root))
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Errorf("testenv: walking %s: %v", root, err)
+	}
+	return files
 }
 
 // HTTPClient returns an HTTP client that trusts the server's certificate.
