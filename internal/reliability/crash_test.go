@@ -16,9 +16,7 @@ func TestCrashMidCreate(t *testing.T) {
 	s := newStack(t, dataDir)
 	srv := s.Server
 
-	b := srv.Client.Create(t, srv.Order, srv.Provision, "interrupted by a crash")
-	k := key(t, srv, b.ID)
-	poll(t, operationTimeout, "the archive to stream into storage", srv.Proc, func() bool { return s.uploadOpen(k) })
+	b := s.createUploading(t, srv, "interrupted by a crash")
 	srv.Proc.Kill()
 	killed := time.Now()
 	if r := s.row(t, b.ID); r.Status != "creating" {

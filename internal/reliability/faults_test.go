@@ -24,9 +24,7 @@ func TestSidecarKilledMidCreate(t *testing.T) {
 	s := newStack(t, dataDir)
 	srv := s.Server
 
-	c := srv.Client.Create(t, srv.Order, srv.Provision, "the sidecar dies")
-	k := key(t, srv, c.ID)
-	poll(t, operationTimeout, "the archive to stream into storage", srv.Proc, func() bool { return s.uploadOpen(k) })
+	c := s.createUploading(t, srv, "the sidecar dies")
 	s.Sidecar.Proc.Kill()
 	killed := time.Now()
 
@@ -158,9 +156,7 @@ func TestS3StoppedMidUpload(t *testing.T) {
 	s := newStack(t, dataDir)
 	srv := s.Server
 
-	c := srv.Client.Create(t, srv.Order, srv.Provision, "the storage dies")
-	k := key(t, srv, c.ID)
-	poll(t, operationTimeout, "the archive to stream into storage", srv.Proc, func() bool { return s.uploadOpen(k) })
+	c := s.createUploading(t, srv, "the storage dies")
 	if err := s.S3.Stop(); err != nil {
 		t.Fatal(err)
 	}

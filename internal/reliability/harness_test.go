@@ -358,6 +358,16 @@ func (s *stack) uploads(ctx context.Context) ([]string, error) {
 	return open, nil
 }
 
+// createUploading starts a create through srv and waits until its archive
+// streams into storage, so that a fault injected now lands mid-upload.
+func (s *stack) createUploading(t *testing.T, srv *e2e.Server, name string) sphttp.BackupView {
+	t.Helper()
+	b := srv.Client.Create(t, srv.Order, srv.Provision, name)
+	k := key(t, srv, b.ID)
+	poll(t, operationTimeout, "the archive to stream into storage", srv.Proc, func() bool { return s.uploadOpen(k) })
+	return b
+}
+
 // uploadOpen reports whether a multipart upload to key is open: the create is
 // streaming into storage.
 func (s *stack) uploadOpen(key string) bool {
@@ -403,7 +413,7 @@ func (s *stack) bucketProblems(t *testing.T, keep []string) []string {
 	for _, u := range open {
 		problems = append(problems, "a multipart upload is still open: "+u)
 	}
-	if parts := partFiles(t, s.S3); len(parts) > 0 {
+	if parts := s.S3.PartFiles(t); len(parts) > 0 {
 		problems = append(problems, fmt.Sprintf("multipart part data is left on the S3 server's disk: %v", parts))
 	}
 	out, err := s.store.Client().ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(s.S3.Bucket)})
@@ -424,30 +434,6 @@ func (s *stack) bucketProblems(t *testing.T, keep []string) []string {
 		problems = append(problems, "the bucket lost "+k)
 	}
 	return problems
-}
-
-// partFiles lists the files versitygw's posix backend keeps for unfinished
-// multipart uploads (<bucket>/.sgwtmp/multipart).
-func partFiles(t *testing.T, srv *testenv.S3Server) []string {
-	t.Helper()
-	root := filepath.Join(srv.DataDir, srv.Bucket, ".sgwtmp", "multipart")
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			files = append(files, strings.TrimPrefix(p, root))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Errorf("walking %s: %v", root, err)
-	}
-	return files
 }
 
 // objectFile is the file in which versitygw's posix backend stores key.

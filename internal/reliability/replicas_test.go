@@ -146,9 +146,7 @@ func TestTwoReplicas(t *testing.T) {
 	})
 
 	t.Run("the survivor settles the operation of a replica killed mid-create", func(t *testing.T) {
-		c := a.Client.Create(t, a.Order, a.Provision, "interrupted on replica A")
-		k := key(t, a, c.ID)
-		poll(t, operationTimeout, "the archive to stream into storage", a.Proc, func() bool { return s.uploadOpen(k) })
+		c := s.createUploading(t, a, "interrupted on replica A")
 		a.Proc.Kill()
 		killed := time.Now()
 		if r := s.row(t, c.ID); r.Status != "creating" {
