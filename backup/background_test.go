@@ -18,11 +18,16 @@ import (
 
 // expectCreateSucceeds expects the whole background half of a create of data.
 func (f *fixture) expectCreateSucceeds(data []byte) {
-	f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(data), nil)
-	var sink bytes.Buffer
-	f.objects.EXPECT().Put(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(drainInto(&sink))
-	f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
+	f.expectArchiveStored(data)
 	f.expectUpdates(1)
+}
+
+// expectArchiveStored expects a create of data up to its final write: the
+// archive streamed, stored under the backup's key, and its asset recorded.
+func (f *fixture) expectArchiveStored(data []byte) {
+	f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(data), nil)
+	f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(drainInto(&bytes.Buffer{}))
+	f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
 }
 
 func TestWorkDoesNotRunOnTheCallersContext(t *testing.T) {

@@ -430,9 +430,7 @@ func TestCreateRetriesTheFinalWrite(t *testing.T) {
 		f := newFixture(t)
 		f.expectCreateAccepted()
 		f.expectDial()
-		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(5000)), nil)
-		f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(drainInto(&bytes.Buffer{}))
-		f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
+		f.expectArchiveStored(archive(5000))
 		gomock.InOrder(
 			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra),
 			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(f.compareAndSet),
@@ -447,9 +445,7 @@ func TestCreateRetriesTheFinalWrite(t *testing.T) {
 		f := newFixture(t)
 		f.expectCreateAccepted()
 		f.expectDial()
-		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(5000)), nil)
-		f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(drainInto(&bytes.Buffer{}))
-		f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
+		f.expectArchiveStored(archive(5000))
 		gomock.InOrder(
 			// The first attempt commits, then the connection drops before the answer.
 			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(
