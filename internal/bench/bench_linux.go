@@ -706,12 +706,9 @@ func FormatRun(d Dataset, r RunResult) string {
 			srv = fmt.Sprintf("%s (%s)", FormatSize(p.ServerPeakRSS), FormatSize(p.ServerStartRSS))
 			sc = fmt.Sprintf("%s (%s)", FormatSize(p.SidecarPeakRSS), FormatSize(p.SidecarStartRSS))
 		}
-		var cpu []string
-		for _, k := range slices.Sorted(maps.Keys(p.CPUSeconds)) {
-			cpu = append(cpu, fmt.Sprintf("%s %.1f", k, p.CPUSeconds[k]))
-		}
+		cpu := joinSorted(p.CPUSeconds, func(s float64) string { return fmt.Sprintf("%.1f", s) })
 		fmt.Fprintf(&b, "%-22s %8.2f %8.1f %8s %11s %21s %21s %11s %4.0f%% %4.0f%% %s\n", name, p.Seconds, p.MBps, speed,
-			FormatSize(p.ArchiveBytes), srv, sc, temp, 100*p.MachineBusy, 100*p.IOStall, strings.Join(cpu, ", "))
+			FormatSize(p.ArchiveBytes), srv, sc, temp, 100*p.MachineBusy, 100*p.IOStall, cpu)
 	}
 	row("tar -czf (baseline)", r.TarCreate)
 	row("create, streaming", r.CreateStreaming)
@@ -719,26 +716,27 @@ func FormatRun(d Dataset, r RunResult) string {
 	row("tar -xzf (baseline)", r.TarExtract)
 	row("restore", r.Restore)
 	calls := func(name string, p Phase) {
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(p.SidecarCalls)) {
-			parts = append(parts, fmt.Sprintf("%s %.2fs", k, p.SidecarCalls[k]))
-		}
-		fmt.Fprintf(&b, "sidecar calls, %s: %s\n", name, strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "sidecar calls, %s: %s\n", name, joinSorted(p.SidecarCalls, func(s float64) string { return fmt.Sprintf("%.2fs", s) }))
 	}
 	calls("streaming create", r.CreateStreaming)
 	calls("fallback create", r.CreateFallback)
 	calls("restore", r.Restore)
 	written := func(name string, p Phase) {
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(p.WrittenBytes)) {
-			parts = append(parts, fmt.Sprintf("%s %s", k, FormatSize(p.WrittenBytes[k])))
-		}
-		fmt.Fprintf(&b, "written to storage, %s: %s\n", name, strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "written to storage, %s: %s\n", name, joinSorted(p.WrittenBytes, FormatSize))
 	}
 	written("streaming create", r.CreateStreaming)
 	written("fallback create", r.CreateFallback)
 	written("restore", r.Restore)
 	return b.String()
+}
+
+// joinSorted renders m as "key value" pairs in key order, separated by commas.
+func joinSorted[V any](m map[string]V, format func(V) string) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+" "+format(m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // FormatSummary renders the summary and the targets.
