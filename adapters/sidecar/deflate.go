@@ -81,26 +81,28 @@ func (e *memberEncoder) encode(out, in []byte) ([]byte, error) {
 	e.out, e.bits, e.nbits = out, 0, 0
 	e.runs = findRuns(e.runs[:0], in)
 	runs := e.runs
+	store := e.storable(in, 0, runs)
 	for start := 0; start < len(in); {
-		// A group is a stretch of pieces of the same class.
-		store := e.storable(in, start, runs)
-		end := min(start+pieceSize, len(in))
-		for end < len(in) && e.storable(in, end, runs) == store {
+		// A group is a stretch of pieces of the same class; the piece that ends
+		// it starts the next group, already classified.
+		end, next := min(start+pieceSize, len(in)), store
+		for end < len(in) {
+			if next = e.storable(in, end, runs); next != store {
+				break
+			}
 			end = min(end+pieceSize, len(in))
 		}
-		var err error
 		if store {
 			runs = e.storeWithRuns(in, start, end, runs)
 		} else {
-			err = e.compress(in[start:end])
+			if err := e.compress(in[start:end]); err != nil {
+				return nil, err
+			}
 			for len(runs) > 0 && runs[0].end <= end {
 				runs = runs[1:]
 			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		start = end
+		start, store = end, next
 	}
 	// The final block: an empty stored block with BFINAL set.
 	e.writeBits(1, 3)
