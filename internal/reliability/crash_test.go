@@ -109,6 +109,10 @@ func TestCrashMidRestore(t *testing.T) {
 
 	t.Run("a server and its sidecar killed while extracting", func(t *testing.T) {
 		killed := interrupt(t, "the sidecar to extract", func() bool { return extracting(dataDir) }, func() {
+			// Killed one after the other, the sidecar would see the server's
+			// connection close and clean up in the milliseconds before its own
+			// kill; frozen first, it crashes with the server.
+			s.Sidecar.Proc.Freeze()
 			srv.Proc.Kill()
 			s.Sidecar.Proc.Kill()
 		})
