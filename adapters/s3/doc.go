@@ -28,9 +28,9 @@
 // at least 5 MiB as S3 requires). If the stream ends inside the first buffer the
 // object is sent with one PutObject; otherwise a multipart upload is created and
 // each full buffer is sent as a part while the next is read, with at most
-// Config.Concurrency buffers (default 4) in existence. A Put therefore never
+// Config.Concurrency buffers (default 2) in existence. A Put therefore never
 // holds more than PartSizeBytes × Concurrency bytes of object data, whatever the
-// object's size (64 MiB with the defaults), and the largest object it can store
+// object's size (32 MiB with the defaults), and the largest object it can store
 // is PartSizeBytes × 10,000 parts (156 GiB with the defaults).
 //
 // The SDK's transfermanager (feature/s3/transfermanager v0.5.7) is not used,
