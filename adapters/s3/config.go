@@ -30,8 +30,7 @@ const (
 	// DefaultConcurrency is how many parts are in memory (and at most in flight)
 	// per Put. Two keep one part uploading while the next is read. Measured on
 	// the whole create pipeline (internal/bench, 2 cores, versitygw on
-	// loopback), four were no faster and doubled the buffers, which the Go
-	// heap's growth target doubles again in the host's RSS. Raise it for a
+	// loopback), four were no faster and doubled the buffers. Raise it for a
 	// high-latency link to S3, where more parts in flight fill the pipe.
 	DefaultConcurrency = 2
 	// DefaultAbortTimeout is how long a failed Put keeps trying to abort its

@@ -30,6 +30,7 @@ type Store struct {
 	cfg    Config
 	client *s3.Client
 	log    *slog.Logger
+	parts  *partBuffers
 }
 
 // New builds a Store from cfg. It does not contact the server; call HealthCheck
@@ -44,7 +45,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{cfg: cfg, client: client, log: cfg.Logger}, nil
+	return &Store{cfg: cfg, client: client, log: cfg.Logger, parts: &partBuffers{size: int(cfg.PartSizeBytes)}}, nil
 }
 
 // PartSize reports the part size Put uploads with (the configured or default one).

@@ -46,6 +46,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("put %q: %w", key, err)
 	}
 	u := &upload{store: s, key: key, objKey: objKey, free: make(chan []byte, s.cfg.Concurrency)}
+	defer u.release()
 	return u.run(ctx, r)
 }
 
@@ -54,10 +55,10 @@ type upload struct {
 	store       *Store
 	key, objKey string
 
-	// free holds part buffers that are not being uploaded; at most Concurrency
-	// buffers are ever allocated.
-	free      chan []byte
-	allocated int
+	// free holds part buffers that are not being uploaded; owned holds every
+	// buffer the Put took from the store, at most Concurrency.
+	free  chan []byte
+	owned [][]byte
 
 	uploadID string
 	mu       sync.Mutex
@@ -65,7 +66,10 @@ type upload struct {
 }
 
 func (u *upload) run(ctx context.Context, r io.Reader) error {
-	buf := u.buffer()
+	buf, err := u.buffer()
+	if err != nil {
+		return fmt.Errorf("put %q: %w", u.key, err)
+	}
 	n, readErr := readFull(ctx, r, buf)
 	if readErr != nil && readErr != io.EOF {
 		return fmt.Errorf("put %q: read: %w", u.key, readErr)
@@ -77,23 +81,36 @@ func (u *upload) run(ctx context.Context, r io.Reader) error {
 	return u.putMultipart(ctx, r, buf)
 }
 
-// buffer returns a free part buffer, or a new one. Callers make sure no more
-// than Concurrency are allocated.
-func (u *upload) buffer() []byte {
+// buffer returns a free part buffer, or one taken from the store. Callers make
+// sure the Put owns no more than Concurrency.
+func (u *upload) buffer() ([]byte, error) {
 	select {
 	case b := <-u.free:
-		return b
+		return b, nil
 	default:
 	}
-	u.allocated++
-	return make([]byte, u.store.cfg.PartSizeBytes)
+	b, err := u.store.parts.get()
+	if err != nil {
+		return nil, err
+	}
+	u.owned = append(u.owned, b)
+	return b, nil
 }
 
-// nextBuffer returns a part buffer, waiting for one to be freed when Concurrency
-// exist, or the cause of ctx's end.
+// release gives the Put's buffers back to the store. Put calls it when every
+// request that used them has returned.
+func (u *upload) release() {
+	for _, b := range u.owned {
+		u.store.parts.put(b)
+	}
+	u.owned = nil
+}
+
+// nextBuffer returns a part buffer, waiting for one to be freed when the Put
+// owns Concurrency, or the cause of ctx's end.
 func (u *upload) nextBuffer(ctx context.Context) ([]byte, error) {
-	if u.allocated < u.store.cfg.Concurrency {
-		return u.buffer(), nil
+	if len(u.owned) < u.store.cfg.Concurrency {
+		return u.buffer()
 	}
 	select {
 	case b := <-u.free:
@@ -222,7 +239,10 @@ func (u *upload) putMultipart(ctx context.Context, r io.Reader, first []byte) er
 		}
 		next, err := u.nextBuffer(stop)
 		if err != nil {
-			break // a part failed or ctx ended; the cause is in stop
+			// A part failed or ctx ended (the cause is already in stop), or
+			// no buffer could be allocated.
+			cancelStop(err)
+			break
 		}
 		var readErr error
 		n, readErr = readFull(stop, r, next)

@@ -113,15 +113,6 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
-// Freeze stops the process with SIGSTOP, so it cannot react to anything that
-// happens until it is killed: a test that means two processes to crash at once
-// freezes one before killing the other.
-func (p *Process) Freeze() {
-	if !p.Exited() {
-		p.cmd.Process.Signal(syscall.SIGSTOP)
-	}
-}
-
 // Terminate sends SIGTERM and waits up to timeout for a graceful exit, then
 // kills. It returns the exit error, or an error if the process had to be killed.
 func (p *Process) Terminate(timeout time.Duration) error {
