@@ -191,14 +191,17 @@ func TestHeapSamplerSeesAllocations(t *testing.T) {
 	baseline := heapNow()
 	sampler := startHeapSampler(time.Millisecond, nil)
 	var keep [][]byte
-	for range 8 {
+	for range 32 {
 		keep = append(keep, make([]byte, 1<<20))
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
+	time.Sleep(5 * time.Millisecond)
 	peak := sampler.stop()
 	runtime.KeepAlive(keep)
-	// A GC cycle during the loop may free some of the baseline's garbage.
-	if peak-baseline < 7<<20 {
-		t.Errorf("sampler saw %.1f MiB of growth, 8 MiB were allocated and kept", mib(peak-baseline))
+	// A GC cycle during the loop may free garbage that other goroutines of the
+	// test binary (idle HTTP connections of earlier tests) made after the
+	// baseline: a quarter of the allocation is left for that.
+	if peak-baseline < 24<<20 {
+		t.Errorf("sampler saw %.1f MiB of growth, 32 MiB were allocated and kept", mib(peak-baseline))
 	}
 }
