@@ -142,7 +142,7 @@ func TestLargeObjectStreamsWithBoundedMemory(t *testing.T) {
 		if peak >= bound {
 			t.Errorf("peak heap + part buffers %.1f MiB, bound is %d MiB", mib(peak), bound>>20)
 		}
-		// Buffers are allocated once per Put and reused for every part: all the
+		// Buffers are taken once per Put and reused for every part: all the
 		// allocation of a 40-part upload fits in the same bound. (Not under
 		// -race, whose pool drops allocate in proportion to the bytes sent.)
 		if !raceEnabled && allocated >= bound {
