@@ -17,8 +17,8 @@ type ServerOptions struct {
 	Dir string
 	// DatabaseURL selects PostgreSQL (migrations run at start).
 	DatabaseURL string
-	// S3 selects object storage on that server (over HTTPS, the server trusts
-	// S3.CAFile).
+	// S3 selects object storage on that server; when S3.CAFile is set (an
+	// HTTPS endpoint) the server trusts it.
 	S3 *testenv.S3Server
 	// Sidecar selects a sidecar process instead of the in-process one.
 	Sidecar *Sidecar
