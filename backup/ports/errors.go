@@ -13,6 +13,10 @@ var (
 	ErrOperationInProgress = errors.New("another backup operation is in progress for this order")
 	// ErrLimitReached: the provision already holds the maximum number of backups.
 	ErrLimitReached = errors.New("backup limit reached for this provision")
+	// ErrFenced: the order's operation slot is held by a fence (the host is
+	// reprovisioning its game server), so no create or restore can start, and no
+	// second fence can be taken.
+	ErrFenced = errors.New("the order is fenced while its game server is reprovisioned")
 	// ErrStatusConflict: the backup is not in the status the operation requires
 	// (a compare-and-set lost, or the operation is not allowed from the current status).
 	ErrStatusConflict = errors.New("backup status does not allow this operation")

@@ -8,7 +8,7 @@ import (
 )
 
 // ID is a UUID tagged with the kind of thing it identifies. The tag makes
-// BackupID, OrderID, ProvisionID, AssetID and UserID distinct types, so an order ID
+// BackupID, OrderID, ProvisionID, AssetID, UserID and FenceID distinct types, so an order ID
 // cannot be passed where a backup ID is expected. The zero ID is the nil UUID and
 // means "none".
 type ID[K kind] struct{ u uuid.UUID }
@@ -21,6 +21,7 @@ type (
 	provisionKind struct{}
 	assetKind     struct{}
 	userKind      struct{}
+	fenceKind     struct{}
 )
 
 func (backupKind) kindName() string    { return "backup" }
@@ -28,6 +29,7 @@ func (orderKind) kindName() string     { return "order" }
 func (provisionKind) kindName() string { return "provision" }
 func (assetKind) kindName() string     { return "asset" }
 func (userKind) kindName() string      { return "user" }
+func (fenceKind) kindName() string     { return "fence" }
 
 type (
 	// BackupID identifies a backup.
@@ -40,22 +42,23 @@ type (
 	AssetID = ID[assetKind]
 	// UserID identifies the caller on whose behalf the service acts.
 	UserID = ID[userKind]
+	// FenceID identifies one hold of an order's operation slot (a Fence).
+	FenceID = ID[fenceKind]
 )
 
 // newID returns a fresh, time-ordered (version 7) ID, so that rows inserted
 // together sit together in indexes.
 func newID[K kind]() ID[K] { return ID[K]{uuid.Must(uuid.NewV7())} }
 
-// parseID parses the canonical textual form of a UUID. It refuses the other forms
-// uuid.Parse accepts (braces, urn: prefix, no hyphens) so that one resource has one URL.
+// parseID parses the canonical textual form of a UUID: 36 characters, lower-case
+// hexadecimal in groups of 8-4-4-4-12. It refuses every other form uuid.Parse
+// accepts (upper case, braces, urn: prefix, no hyphens) so that one resource has
+// one URL.
 func parseID[K kind](s string) (ID[K], error) {
 	var k K
-	if len(s) != 36 {
-		return ID[K]{}, fmt.Errorf("invalid %s id %q: want a UUID like 0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e", k.kindName(), truncate(s))
-	}
 	u, err := uuid.Parse(s)
-	if err != nil {
-		return ID[K]{}, fmt.Errorf("invalid %s id %q: %w", k.kindName(), truncate(s), err)
+	if err != nil || len(s) != 36 || u.String() != s {
+		return ID[K]{}, fmt.Errorf("invalid %s id %q: want a lower-case UUID like 0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e", k.kindName(), truncate(s))
 	}
 	return ID[K]{u}, nil
 }
@@ -75,6 +78,20 @@ func NewAssetID() AssetID { return newID[assetKind]() }
 // NewUserID returns a fresh, time-ordered user ID.
 func NewUserID() UserID { return newID[userKind]() }
 
+// NewFenceID returns a fresh, time-ordered fence ID.
+func NewFenceID() FenceID { return newID[fenceKind]() }
+
+// archiveAssets is the namespace of the name-based UUIDs of ArchiveAssetID.
+var archiveAssets = uuid.MustParse("6f1c5a3e-2b8d-4c47-9a0e-5d3b7e9f1a24")
+
+// ArchiveAssetID is the ID of the asset that records a backup's archive. It is
+// derived from the backup's ID (a name-based UUID), so that an archive found in
+// storage without its backup (an order deleted with its rows) can have its asset
+// removed as well.
+func ArchiveAssetID(b BackupID) AssetID {
+	return AssetID{uuid.NewSHA1(archiveAssets, b.u[:])}
+}
+
 // ParseBackupID parses a backup ID in canonical UUID form.
 func ParseBackupID(s string) (BackupID, error) { return parseID[backupKind](s) }
 
@@ -89,6 +106,9 @@ func ParseAssetID(s string) (AssetID, error) { return parseID[assetKind](s) }
 
 // ParseUserID parses a user ID in canonical UUID form.
 func ParseUserID(s string) (UserID, error) { return parseID[userKind](s) }
+
+// ParseFenceID parses a fence ID in canonical UUID form.
+func ParseFenceID(s string) (FenceID, error) { return parseID[fenceKind](s) }
 
 // UUID returns the raw UUID.
 func (id ID[K]) UUID() uuid.UUID { return id.u }

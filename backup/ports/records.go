@@ -59,6 +59,28 @@ type Backup struct {
 	// Deleting is set once a delete has claimed the backup: no restore can start, and a
 	// retried delete finishes the job.
 	Deleting bool
+	// Skipped lists files the archive does not hold, or holds a copy of that cannot
+	// be trusted (unreadable files, sockets and devices, files that changed while
+	// they were read), at most MaxSkippedListed of them; set once the backup is ready.
+	Skipped []SkippedFile
+	// SkippedCount is how many files were skipped in all; Skipped may list fewer.
+	SkippedCount int
+}
+
+// MaxSkippedListed bounds the list of skipped files a backup keeps: a tree with
+// thousands of unreadable files must not make every backup record huge. The count
+// is always complete.
+const MaxSkippedListed = 100
+
+// SkippedFile is a file the sidecar could not archive faithfully, and why.
+type SkippedFile struct {
+	// Path is the file's path relative to the archived directory, slash-separated.
+	// Bytes that are not valid UTF-8 are replaced with U+FFFD.
+	Path string
+	// Reason says, in words a customer can read, why the file is missing from the
+	// archive or why its copy cannot be trusted ("permission denied", "a socket",
+	// "changed while it was being read").
+	Reason string
 }
 
 // ProvisionKind is the kind of a provision in the host's catalog.
@@ -70,8 +92,7 @@ const KindDeployment ProvisionKind = "deployment"
 // ProvisionRole says what a provision does within its order.
 type ProvisionRole string
 
-// Provision roles. A backup needs an order's primary game-server provision and its
-// sibling sidecar.
+// Provision roles; see Provision for how the service uses them.
 const (
 	RoleGameServer ProvisionRole = "game_server"
 	RoleSidecar    ProvisionRole = "sidecar"
@@ -83,7 +104,20 @@ type Order struct {
 	OwnerID UserID
 }
 
-// Provision is a component deployed for an order.
+// Provision is a component deployed for an order. The service uses two of an
+// order's provisions:
+//
+//   - the game server: Kind KindDeployment and Primary. Backups belong to it, and
+//     every backup route names it; any other provision answers not found. Its Role
+//     is not read (RoleGameServer is the natural value).
+//   - the sidecar that reads and writes the game server's files: by default a
+//     provision of its own with Role RoleSidecar, found among the order's
+//     provisions (Orders.ListProvisions); its Kind and Primary are not read. A host
+//     that keeps the sidecar's address on the game server's own row sets
+//     HasSidecar on the game server instead, and needs no sidecar provision.
+//
+// Whichever provision is the sidecar is what the service hands to
+// SidecarDialer.Dial.
 type Provision struct {
 	ID      ProvisionID
 	OrderID OrderID
@@ -91,11 +125,19 @@ type Provision struct {
 	// Primary marks the order's main deployment: the one whose data is backed up.
 	Primary bool
 	Role    ProvisionRole
+	// HasSidecar says that this game server's sidecar is reached through the game
+	// server's own provision: the service dials it, and looks for no separate
+	// RoleSidecar provision.
+	HasSidecar bool
 }
 
-// Asset is a stored file the owner can download (GET /api/v1/assets/{id}).
+// Asset is a stored file that can be downloaded (GET /api/v1/assets/{id}). Who
+// may download a backup's archive is decided by the backup's order, not by the
+// asset: an order can change hands.
 type Asset struct {
-	ID      AssetID
+	ID AssetID
+	// OwnerID is the order's owner when the asset was recorded, for hosts that
+	// list assets per user. Downloads are not authorized by it.
 	OwnerID UserID
 	// Key locates the object in the ObjectStore; always derived from IDs.
 	Key string
@@ -112,6 +154,19 @@ type ObjectInfo struct {
 	Key       string
 	SizeBytes int64
 	ModTime   time.Time
+}
+
+// Fence is a host's hold on an order's one operation slot (see
+// Repository.AcquireFence): while it is held no create or restore can start, and
+// it cannot be taken while one runs.
+type Fence struct {
+	ID      FenceID
+	OrderID OrderID
+	// AcquiredAt is when the fence was taken.
+	AcquiredAt time.Time
+	// HeartbeatAt is refreshed while the holder is alive; a fence whose heartbeat
+	// is too old is expired by the recovery loop (a host that died holding it).
+	HeartbeatAt time.Time
 }
 
 // ByteRange selects bytes [Offset, Offset+Length) of an object. A nil *ByteRange

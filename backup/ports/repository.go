@@ -6,21 +6,34 @@ import (
 )
 
 // Repository stores backups. Implementations enforce the invariants themselves, so
-// that several service replicas sharing one store stay correct: at most one active
-// operation (creating or restoring) per order, at most a given number of backups
-// per provision, and status changes as compare-and-set. A read-then-write in the
-// caller cannot give these guarantees under concurrency; the store must.
+// that several service replicas sharing one store stay correct: each order has one
+// operation slot, held by at most one active operation (creating or restoring) or
+// one fence; at most a given number of backups per provision; and status changes
+// as compare-and-set. A read-then-write in the caller cannot give these guarantees
+// under concurrency; the store must.
 type Repository interface {
-	// Create inserts b (status creating) if the order has no active operation and
-	// the provision holds fewer than limit backups, atomically (the seed's save).
-	// Returns ErrOperationInProgress or ErrLimitReached when an invariant refuses it.
+	// Create inserts b (status creating) if the order's operation slot is free and
+	// the provision holds fewer than limit backups, atomically. Returns
+	// ErrOperationInProgress (another operation holds the slot), ErrFenced (a fence
+	// holds it) or ErrLimitReached; when several refuse, in that order.
 	Create(ctx context.Context, b Backup, limit int) error
 
 	// Find returns the backup with the given ID. Returns ErrNotFound.
 	Find(ctx context.Context, id BackupID) (Backup, error)
 
+	// FindByAsset returns the backup whose archive the asset records. Returns
+	// ErrNotFound.
+	FindByAsset(ctx context.Context, asset AssetID) (Backup, error)
+
 	// ListByProvision returns the provision's backups, newest first.
 	ListByProvision(ctx context.Context, provision ProvisionID) ([]Backup, error)
+
+	// ListByOrder returns the order's backups under every provision, newest first.
+	ListByOrder(ctx context.Context, order OrderID) ([]Backup, error)
+
+	// Missing returns the IDs among ids that no backup has (in the order given),
+	// for the sweep that removes archives whose backup is gone.
+	Missing(ctx context.Context, ids []BackupID) ([]BackupID, error)
 
 	// CountByProvision returns how many backups the provision holds, in any status.
 	CountByProvision(ctx context.Context, provision ProvisionID) (int, error)
@@ -30,12 +43,12 @@ type Repository interface {
 	HasActiveOperation(ctx context.Context, order OrderID) (bool, error)
 
 	// Update writes b's status and every mutable field (asset, size, sha256, error,
-	// completed, heartbeat and last-restored times) if the stored row is still in
-	// status from and not claimed for deletion: a compare-and-set, so that two
-	// replicas can never both move one backup. Returns ErrNotFound if the row is
-	// gone, ErrStatusConflict if its status is no longer from (or a delete claimed it),
-	// and ErrOperationInProgress if b.Status is active and the order already has
-	// another active operation.
+	// skipped files, completed, heartbeat and last-restored times) if the stored row
+	// is still in status from and not claimed for deletion: a compare-and-set, so
+	// that two replicas can never both move one backup. Returns ErrNotFound if the
+	// row is gone, ErrStatusConflict if its status is no longer from (or a delete
+	// claimed it), and, when b.Status is active, ErrOperationInProgress or
+	// ErrFenced if the order's operation slot is taken.
 	Update(ctx context.Context, b Backup, from Status) error
 
 	// Heartbeat records that the worker running the backup's active operation is
@@ -57,4 +70,22 @@ type Repository interface {
 	// Delete removes a backup claimed by ClaimForDelete. Returns ErrNotFound if it
 	// is already gone, ErrStatusConflict if it was not claimed.
 	Delete(ctx context.Context, id BackupID) error
+
+	// AcquireFence takes the order's operation slot for f (ID, OrderID and
+	// HeartbeatAt set; a zero AcquiredAt means now), atomically with the check that
+	// it is free. Returns ErrOperationInProgress if a create or restore holds it,
+	// ErrFenced if another fence does.
+	AcquireFence(ctx context.Context, f Fence) error
+
+	// HeartbeatFence records that the fence's holder is alive. Returns ErrNotFound
+	// if the fence is no longer held (released, or expired by ExpireFences).
+	HeartbeatFence(ctx context.Context, order OrderID, id FenceID, at time.Time) error
+
+	// ReleaseFence frees the order's operation slot if the fence id holds it.
+	// Releasing a fence that is no longer held is not an error.
+	ReleaseFence(ctx context.Context, order OrderID, id FenceID) error
+
+	// ExpireFences releases every fence whose heartbeat is older than before (its
+	// holder died) and returns them.
+	ExpireFences(ctx context.Context, before time.Time) ([]Fence, error)
 }

@@ -18,15 +18,19 @@ type SidecarDialer interface {
 // /tmp/backup-{id}.tar.gz). Every method returns an error wrapping ErrCluster when
 // the sidecar fails or refuses the call, with the sidecar's reason as the cause.
 type FileIO interface {
-	// CompressFiles writes a gzip-compressed tar of the sources to output (the seed's
-	// path: the archive is staged in the pod's /tmp).
-	CompressFiles(ctx context.Context, sources []string, output string) error
+	// Dirs returns where this game server's data and scratch space are, as its
+	// sidecar sees them. Empty fields mean the service's defaults.
+	Dirs() SidecarDirs
+
+	// CompressFiles writes a gzip-compressed tar of the sources to output (staged in
+	// the pod's scratch space), and reports what it archived and skipped.
+	CompressFiles(ctx context.Context, sources []string, output string) (ArchiveReport, error)
 
 	// StreamArchive streams a gzip-compressed tar of the sources as it is produced,
 	// writing nothing to disk. Returns ErrUnsupported if the sidecar does not offer
 	// it; the caller then falls back to CompressFiles and ReadFile. The returned
-	// reader fails if the archive cannot be completed.
-	StreamArchive(ctx context.Context, sources []string) (io.ReadCloser, error)
+	// stream fails if the archive cannot be completed.
+	StreamArchive(ctx context.Context, sources []string) (ArchiveStream, error)
 
 	// ReadFile streams the file's contents.
 	ReadFile(ctx context.Context, path string) (io.ReadCloser, error)
@@ -48,4 +52,34 @@ type FileIO interface {
 
 	// Close releases the connection.
 	Close() error
+}
+
+// SidecarDirs are a game server's directories as its sidecar sees them: the data
+// that is backed up and restored, and scratch space for staged archives. Both are
+// absolute paths in the pod; an empty one means the service's default
+// (backup.Options.DataDir, TempDir).
+type SidecarDirs struct {
+	Data string
+	Temp string
+}
+
+// ArchiveStream is an archive being streamed from the sidecar.
+type ArchiveStream interface {
+	io.ReadCloser
+	// Report describes the archive. It is complete once Read has returned io.EOF;
+	// before that, or from a sidecar that does not report, it is the zero value.
+	Report() ArchiveReport
+}
+
+// ArchiveReport is what the sidecar put in an archive and what it had to skip.
+type ArchiveReport struct {
+	// Entries is the number of directories, files and links archived.
+	Entries int
+	// Bytes is the size of the archived file contents, before compression.
+	Bytes int64
+	// Skipped lists files the archive does not hold faithfully, in archive order,
+	// at most MaxSkippedListed of them.
+	Skipped []SkippedFile
+	// SkippedCount is how many files were skipped in all.
+	SkippedCount int
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -28,6 +30,18 @@ type ObjectStore interface {
 
 	// Delete removes the object; deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
+
+	// List yields every object whose key begins with prefix, in key order, and
+	// stops at the first error, which it yields with a zero ObjectInfo. Objects
+	// being written by an unfinished Put are not listed.
+	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+
+	// RemoveAbandoned removes what Puts under prefix that will never finish left
+	// behind (incomplete multipart uploads, temporary files of a killed process)
+	// and returns how many it removed. A store that cannot tell a dead writer from
+	// a live one removes only what was started before the given time; a Put
+	// still running is never disturbed.
+	RemoveAbandoned(ctx context.Context, prefix string, before time.Time) (int, error)
 }
 
 // ValidateObjectKey applies the key rules every ObjectStore enforces: keys are

@@ -12,6 +12,7 @@ package portsmock
 import (
 	context "context"
 	io "io"
+	iter "iter"
 	reflect "reflect"
 	time "time"
 
@@ -41,6 +42,44 @@ func NewMockRepository(ctrl *gomock.Controller) *MockRepository {
 // EXPECT returns an object that allows the caller to indicate expected use.
 func (m *MockRepository) EXPECT() *MockRepositoryMockRecorder {
 	return m.recorder
+}
+
+// AcquireFence mocks base method.
+func (m *MockRepository) AcquireFence(ctx context.Context, f ports.Fence) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "AcquireFence", ctx, f)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// AcquireFence indicates an expected call of AcquireFence.
+func (mr *MockRepositoryMockRecorder) AcquireFence(ctx, f any) *MockRepositoryAcquireFenceCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "AcquireFence", reflect.TypeOf((*MockRepository)(nil).AcquireFence), ctx, f)
+	return &MockRepositoryAcquireFenceCall{Call: call}
+}
+
+// MockRepositoryAcquireFenceCall wrap *gomock.Call
+type MockRepositoryAcquireFenceCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositoryAcquireFenceCall) Return(arg0 error) *MockRepositoryAcquireFenceCall {
+	c.Call = c.Call.Return(arg0)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositoryAcquireFenceCall) Do(f func(context.Context, ports.Fence) error) *MockRepositoryAcquireFenceCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositoryAcquireFenceCall) DoAndReturn(f func(context.Context, ports.Fence) error) *MockRepositoryAcquireFenceCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
 }
 
 // ClaimForDelete mocks base method.
@@ -197,6 +236,45 @@ func (c *MockRepositoryDeleteCall) DoAndReturn(f func(context.Context, ports.Bac
 	return c
 }
 
+// ExpireFences mocks base method.
+func (m *MockRepository) ExpireFences(ctx context.Context, before time.Time) ([]ports.Fence, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ExpireFences", ctx, before)
+	ret0, _ := ret[0].([]ports.Fence)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ExpireFences indicates an expected call of ExpireFences.
+func (mr *MockRepositoryMockRecorder) ExpireFences(ctx, before any) *MockRepositoryExpireFencesCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ExpireFences", reflect.TypeOf((*MockRepository)(nil).ExpireFences), ctx, before)
+	return &MockRepositoryExpireFencesCall{Call: call}
+}
+
+// MockRepositoryExpireFencesCall wrap *gomock.Call
+type MockRepositoryExpireFencesCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositoryExpireFencesCall) Return(arg0 []ports.Fence, arg1 error) *MockRepositoryExpireFencesCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositoryExpireFencesCall) Do(f func(context.Context, time.Time) ([]ports.Fence, error)) *MockRepositoryExpireFencesCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositoryExpireFencesCall) DoAndReturn(f func(context.Context, time.Time) ([]ports.Fence, error)) *MockRepositoryExpireFencesCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
 // Find mocks base method.
 func (m *MockRepository) Find(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
 	m.ctrl.T.Helper()
@@ -232,6 +310,45 @@ func (c *MockRepositoryFindCall) Do(f func(context.Context, ports.BackupID) (por
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockRepositoryFindCall) DoAndReturn(f func(context.Context, ports.BackupID) (ports.Backup, error)) *MockRepositoryFindCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// FindByAsset mocks base method.
+func (m *MockRepository) FindByAsset(ctx context.Context, asset ports.AssetID) (ports.Backup, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "FindByAsset", ctx, asset)
+	ret0, _ := ret[0].(ports.Backup)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// FindByAsset indicates an expected call of FindByAsset.
+func (mr *MockRepositoryMockRecorder) FindByAsset(ctx, asset any) *MockRepositoryFindByAssetCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "FindByAsset", reflect.TypeOf((*MockRepository)(nil).FindByAsset), ctx, asset)
+	return &MockRepositoryFindByAssetCall{Call: call}
+}
+
+// MockRepositoryFindByAssetCall wrap *gomock.Call
+type MockRepositoryFindByAssetCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositoryFindByAssetCall) Return(arg0 ports.Backup, arg1 error) *MockRepositoryFindByAssetCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositoryFindByAssetCall) Do(f func(context.Context, ports.AssetID) (ports.Backup, error)) *MockRepositoryFindByAssetCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositoryFindByAssetCall) DoAndReturn(f func(context.Context, ports.AssetID) (ports.Backup, error)) *MockRepositoryFindByAssetCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -313,6 +430,83 @@ func (c *MockRepositoryHeartbeatCall) DoAndReturn(f func(context.Context, ports.
 	return c
 }
 
+// HeartbeatFence mocks base method.
+func (m *MockRepository) HeartbeatFence(ctx context.Context, order ports.OrderID, id ports.FenceID, at time.Time) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "HeartbeatFence", ctx, order, id, at)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// HeartbeatFence indicates an expected call of HeartbeatFence.
+func (mr *MockRepositoryMockRecorder) HeartbeatFence(ctx, order, id, at any) *MockRepositoryHeartbeatFenceCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "HeartbeatFence", reflect.TypeOf((*MockRepository)(nil).HeartbeatFence), ctx, order, id, at)
+	return &MockRepositoryHeartbeatFenceCall{Call: call}
+}
+
+// MockRepositoryHeartbeatFenceCall wrap *gomock.Call
+type MockRepositoryHeartbeatFenceCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositoryHeartbeatFenceCall) Return(arg0 error) *MockRepositoryHeartbeatFenceCall {
+	c.Call = c.Call.Return(arg0)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositoryHeartbeatFenceCall) Do(f func(context.Context, ports.OrderID, ports.FenceID, time.Time) error) *MockRepositoryHeartbeatFenceCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositoryHeartbeatFenceCall) DoAndReturn(f func(context.Context, ports.OrderID, ports.FenceID, time.Time) error) *MockRepositoryHeartbeatFenceCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// ListByOrder mocks base method.
+func (m *MockRepository) ListByOrder(ctx context.Context, order ports.OrderID) ([]ports.Backup, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ListByOrder", ctx, order)
+	ret0, _ := ret[0].([]ports.Backup)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ListByOrder indicates an expected call of ListByOrder.
+func (mr *MockRepositoryMockRecorder) ListByOrder(ctx, order any) *MockRepositoryListByOrderCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListByOrder", reflect.TypeOf((*MockRepository)(nil).ListByOrder), ctx, order)
+	return &MockRepositoryListByOrderCall{Call: call}
+}
+
+// MockRepositoryListByOrderCall wrap *gomock.Call
+type MockRepositoryListByOrderCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositoryListByOrderCall) Return(arg0 []ports.Backup, arg1 error) *MockRepositoryListByOrderCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositoryListByOrderCall) Do(f func(context.Context, ports.OrderID) ([]ports.Backup, error)) *MockRepositoryListByOrderCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositoryListByOrderCall) DoAndReturn(f func(context.Context, ports.OrderID) ([]ports.Backup, error)) *MockRepositoryListByOrderCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
 // ListByProvision mocks base method.
 func (m *MockRepository) ListByProvision(ctx context.Context, provision ports.ProvisionID) ([]ports.Backup, error) {
 	m.ctrl.T.Helper()
@@ -387,6 +581,83 @@ func (c *MockRepositoryListStaleCall) Do(f func(context.Context, time.Time) ([]p
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockRepositoryListStaleCall) DoAndReturn(f func(context.Context, time.Time) ([]ports.Backup, error)) *MockRepositoryListStaleCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// Missing mocks base method.
+func (m *MockRepository) Missing(ctx context.Context, ids []ports.BackupID) ([]ports.BackupID, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Missing", ctx, ids)
+	ret0, _ := ret[0].([]ports.BackupID)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Missing indicates an expected call of Missing.
+func (mr *MockRepositoryMockRecorder) Missing(ctx, ids any) *MockRepositoryMissingCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Missing", reflect.TypeOf((*MockRepository)(nil).Missing), ctx, ids)
+	return &MockRepositoryMissingCall{Call: call}
+}
+
+// MockRepositoryMissingCall wrap *gomock.Call
+type MockRepositoryMissingCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositoryMissingCall) Return(arg0 []ports.BackupID, arg1 error) *MockRepositoryMissingCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositoryMissingCall) Do(f func(context.Context, []ports.BackupID) ([]ports.BackupID, error)) *MockRepositoryMissingCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositoryMissingCall) DoAndReturn(f func(context.Context, []ports.BackupID) ([]ports.BackupID, error)) *MockRepositoryMissingCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// ReleaseFence mocks base method.
+func (m *MockRepository) ReleaseFence(ctx context.Context, order ports.OrderID, id ports.FenceID) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ReleaseFence", ctx, order, id)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// ReleaseFence indicates an expected call of ReleaseFence.
+func (mr *MockRepositoryMockRecorder) ReleaseFence(ctx, order, id any) *MockRepositoryReleaseFenceCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ReleaseFence", reflect.TypeOf((*MockRepository)(nil).ReleaseFence), ctx, order, id)
+	return &MockRepositoryReleaseFenceCall{Call: call}
+}
+
+// MockRepositoryReleaseFenceCall wrap *gomock.Call
+type MockRepositoryReleaseFenceCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositoryReleaseFenceCall) Return(arg0 error) *MockRepositoryReleaseFenceCall {
+	c.Call = c.Call.Return(arg0)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositoryReleaseFenceCall) Do(f func(context.Context, ports.OrderID, ports.FenceID) error) *MockRepositoryReleaseFenceCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositoryReleaseFenceCall) DoAndReturn(f func(context.Context, ports.OrderID, ports.FenceID) error) *MockRepositoryReleaseFenceCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -874,6 +1145,44 @@ func (c *MockObjectStoreGetCall) DoAndReturn(f func(context.Context, string, *po
 	return c
 }
 
+// List mocks base method.
+func (m *MockObjectStore) List(ctx context.Context, prefix string) iter.Seq2[ports.ObjectInfo, error] {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "List", ctx, prefix)
+	ret0, _ := ret[0].(iter.Seq2[ports.ObjectInfo, error])
+	return ret0
+}
+
+// List indicates an expected call of List.
+func (mr *MockObjectStoreMockRecorder) List(ctx, prefix any) *MockObjectStoreListCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "List", reflect.TypeOf((*MockObjectStore)(nil).List), ctx, prefix)
+	return &MockObjectStoreListCall{Call: call}
+}
+
+// MockObjectStoreListCall wrap *gomock.Call
+type MockObjectStoreListCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockObjectStoreListCall) Return(arg0 iter.Seq2[ports.ObjectInfo, error]) *MockObjectStoreListCall {
+	c.Call = c.Call.Return(arg0)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockObjectStoreListCall) Do(f func(context.Context, string) iter.Seq2[ports.ObjectInfo, error]) *MockObjectStoreListCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockObjectStoreListCall) DoAndReturn(f func(context.Context, string) iter.Seq2[ports.ObjectInfo, error]) *MockObjectStoreListCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
 // Put mocks base method.
 func (m *MockObjectStore) Put(ctx context.Context, key string, r io.Reader) error {
 	m.ctrl.T.Helper()
@@ -908,6 +1217,45 @@ func (c *MockObjectStorePutCall) Do(f func(context.Context, string, io.Reader) e
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockObjectStorePutCall) DoAndReturn(f func(context.Context, string, io.Reader) error) *MockObjectStorePutCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// RemoveAbandoned mocks base method.
+func (m *MockObjectStore) RemoveAbandoned(ctx context.Context, prefix string, before time.Time) (int, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "RemoveAbandoned", ctx, prefix, before)
+	ret0, _ := ret[0].(int)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// RemoveAbandoned indicates an expected call of RemoveAbandoned.
+func (mr *MockObjectStoreMockRecorder) RemoveAbandoned(ctx, prefix, before any) *MockObjectStoreRemoveAbandonedCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RemoveAbandoned", reflect.TypeOf((*MockObjectStore)(nil).RemoveAbandoned), ctx, prefix, before)
+	return &MockObjectStoreRemoveAbandonedCall{Call: call}
+}
+
+// MockObjectStoreRemoveAbandonedCall wrap *gomock.Call
+type MockObjectStoreRemoveAbandonedCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockObjectStoreRemoveAbandonedCall) Return(arg0 int, arg1 error) *MockObjectStoreRemoveAbandonedCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockObjectStoreRemoveAbandonedCall) Do(f func(context.Context, string, time.Time) (int, error)) *MockObjectStoreRemoveAbandonedCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockObjectStoreRemoveAbandonedCall) DoAndReturn(f func(context.Context, string, time.Time) (int, error)) *MockObjectStoreRemoveAbandonedCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -1077,11 +1425,12 @@ func (c *MockFileIOCloseCall) DoAndReturn(f func() error) *MockFileIOCloseCall {
 }
 
 // CompressFiles mocks base method.
-func (m *MockFileIO) CompressFiles(ctx context.Context, sources []string, output string) error {
+func (m *MockFileIO) CompressFiles(ctx context.Context, sources []string, output string) (ports.ArchiveReport, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "CompressFiles", ctx, sources, output)
-	ret0, _ := ret[0].(error)
-	return ret0
+	ret0, _ := ret[0].(ports.ArchiveReport)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
 }
 
 // CompressFiles indicates an expected call of CompressFiles.
@@ -1097,19 +1446,19 @@ type MockFileIOCompressFilesCall struct {
 }
 
 // Return rewrite *gomock.Call.Return
-func (c *MockFileIOCompressFilesCall) Return(arg0 error) *MockFileIOCompressFilesCall {
-	c.Call = c.Call.Return(arg0)
+func (c *MockFileIOCompressFilesCall) Return(arg0 ports.ArchiveReport, arg1 error) *MockFileIOCompressFilesCall {
+	c.Call = c.Call.Return(arg0, arg1)
 	return c
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockFileIOCompressFilesCall) Do(f func(context.Context, []string, string) error) *MockFileIOCompressFilesCall {
+func (c *MockFileIOCompressFilesCall) Do(f func(context.Context, []string, string) (ports.ArchiveReport, error)) *MockFileIOCompressFilesCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockFileIOCompressFilesCall) DoAndReturn(f func(context.Context, []string, string) error) *MockFileIOCompressFilesCall {
+func (c *MockFileIOCompressFilesCall) DoAndReturn(f func(context.Context, []string, string) (ports.ArchiveReport, error)) *MockFileIOCompressFilesCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -1148,6 +1497,44 @@ func (c *MockFileIODeleteFileCall) Do(f func(context.Context, string) error) *Mo
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockFileIODeleteFileCall) DoAndReturn(f func(context.Context, string) error) *MockFileIODeleteFileCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// Dirs mocks base method.
+func (m *MockFileIO) Dirs() ports.SidecarDirs {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Dirs")
+	ret0, _ := ret[0].(ports.SidecarDirs)
+	return ret0
+}
+
+// Dirs indicates an expected call of Dirs.
+func (mr *MockFileIOMockRecorder) Dirs() *MockFileIODirsCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Dirs", reflect.TypeOf((*MockFileIO)(nil).Dirs))
+	return &MockFileIODirsCall{Call: call}
+}
+
+// MockFileIODirsCall wrap *gomock.Call
+type MockFileIODirsCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockFileIODirsCall) Return(arg0 ports.SidecarDirs) *MockFileIODirsCall {
+	c.Call = c.Call.Return(arg0)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockFileIODirsCall) Do(f func() ports.SidecarDirs) *MockFileIODirsCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockFileIODirsCall) DoAndReturn(f func() ports.SidecarDirs) *MockFileIODirsCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -1230,10 +1617,10 @@ func (c *MockFileIOReadFileCall) DoAndReturn(f func(context.Context, string) (io
 }
 
 // StreamArchive mocks base method.
-func (m *MockFileIO) StreamArchive(ctx context.Context, sources []string) (io.ReadCloser, error) {
+func (m *MockFileIO) StreamArchive(ctx context.Context, sources []string) (ports.ArchiveStream, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "StreamArchive", ctx, sources)
-	ret0, _ := ret[0].(io.ReadCloser)
+	ret0, _ := ret[0].(ports.ArchiveStream)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
@@ -1251,19 +1638,19 @@ type MockFileIOStreamArchiveCall struct {
 }
 
 // Return rewrite *gomock.Call.Return
-func (c *MockFileIOStreamArchiveCall) Return(arg0 io.ReadCloser, arg1 error) *MockFileIOStreamArchiveCall {
+func (c *MockFileIOStreamArchiveCall) Return(arg0 ports.ArchiveStream, arg1 error) *MockFileIOStreamArchiveCall {
 	c.Call = c.Call.Return(arg0, arg1)
 	return c
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockFileIOStreamArchiveCall) Do(f func(context.Context, []string) (io.ReadCloser, error)) *MockFileIOStreamArchiveCall {
+func (c *MockFileIOStreamArchiveCall) Do(f func(context.Context, []string) (ports.ArchiveStream, error)) *MockFileIOStreamArchiveCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockFileIOStreamArchiveCall) DoAndReturn(f func(context.Context, []string) (io.ReadCloser, error)) *MockFileIOStreamArchiveCall {
+func (c *MockFileIOStreamArchiveCall) DoAndReturn(f func(context.Context, []string) (ports.ArchiveStream, error)) *MockFileIOStreamArchiveCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }

@@ -439,10 +439,12 @@ func fioReadArchive(t *testing.T, r io.Reader) fioTree {
 // does not stream, by CompressFiles to a scratch file beside dir.
 func fioListing(t *testing.T, ctx context.Context, fio ports.FileIO, dir string) fioTree {
 	t.Helper()
-	r, err := fio.StreamArchive(ctx, []string{dir})
+	var r io.ReadCloser
+	stream, err := fio.StreamArchive(ctx, []string{dir})
+	r = stream
 	if errors.Is(err, ports.ErrUnsupported) {
 		out := dir + fmt.Sprintf(".listing-%d.tar.gz", time.Now().UnixNano())
-		if err := fio.CompressFiles(ctx, []string{dir}, out); err != nil {
+		if _, err := fio.CompressFiles(ctx, []string{dir}, out); err != nil {
 			t.Fatalf("CompressFiles %s: %v", dir, err)
 		}
 		defer fio.DeleteFile(ctx, out)
@@ -500,7 +502,7 @@ func (h FileIOHarness) testCompressExtract(t *testing.T) {
 		t.Fatalf("ExtractTo: %v", err)
 	}
 	out := path.Join(dir, "backup.tar.gz")
-	if err := fio.CompressFiles(ctx, []string{src}, out); err != nil {
+	if _, err := fio.CompressFiles(ctx, []string{src}, out); err != nil {
 		t.Fatalf("CompressFiles: %v", err)
 	}
 	r, err := fio.ReadFile(ctx, out)
@@ -541,7 +543,7 @@ func (h FileIOHarness) testCompressMissing(t *testing.T) {
 	ctx := fioContext(t)
 	fio, dir := h.New(t)
 	out := path.Join(dir, "nothing.tar.gz")
-	err := fio.CompressFiles(ctx, []string{path.Join(dir, "no-such-dir")}, out)
+	_, err := fio.CompressFiles(ctx, []string{path.Join(dir, "no-such-dir")}, out)
 	if !errors.Is(err, ports.ErrCluster) {
 		t.Fatalf("CompressFiles of a missing source: error %v, want one wrapping ErrCluster", err)
 	}
