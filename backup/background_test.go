@@ -122,7 +122,7 @@ func TestServiceHeartbeats(t *testing.T) {
 		f.expectCreateAccepted()
 		f.expectDial()
 		release := make(chan struct{})
-		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (io.ReadCloser, error) {
+		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (ports.ArchiveStream, error) {
 			<-release
 			return stream(archive(100)), nil
 		})
@@ -183,7 +183,7 @@ func TestServiceShutdown(t *testing.T) {
 		f.expectCreateAccepted()
 		f.expectDial()
 		release := make(chan struct{})
-		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (io.ReadCloser, error) {
+		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (ports.ArchiveStream, error) {
 			<-release
 			return stream(archive(100)), nil
 		})

@@ -82,7 +82,7 @@ func TestCreateFallsBackToATempFileWhenTheSidecarCannotStream(t *testing.T) {
 			f.expectDial()
 			f.fio.EXPECT().StreamArchive(gomock.Any(), tc.wantSources).Return(nil, errUnsupported)
 			gomock.InOrder(
-				f.fio.EXPECT().CompressFiles(gomock.Any(), tc.wantSources, temp).Return(nil),
+				f.fio.EXPECT().CompressFiles(gomock.Any(), tc.wantSources, temp).Return(ports.ArchiveReport{}, nil),
 				f.fio.EXPECT().ReadFile(gomock.Any(), temp).Return(src, nil),
 				f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(drainInto(&stored)),
 				f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil),
@@ -121,7 +121,7 @@ func TestCreateFailures(t *testing.T) {
 	fallback := func(f *fixture) {
 		f.expectDial()
 		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(nil, errUnsupported)
-		f.fio.EXPECT().CompressFiles(gomock.Any(), gomock.Any(), f.createdTemp()).Return(nil)
+		f.fio.EXPECT().CompressFiles(gomock.Any(), gomock.Any(), f.createdTemp()).Return(ports.ArchiveReport{}, nil)
 		f.fio.EXPECT().DeleteFile(gomock.Any(), f.createdTemp()).Return(nil)
 	}
 	putOK := func(f *fixture) {
@@ -214,7 +214,7 @@ func TestCreateFailures(t *testing.T) {
 			name: "the sidecar panics",
 			setup: func(f *fixture) {
 				f.expectDial()
-				f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (io.ReadCloser, error) {
+				f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (ports.ArchiveStream, error) {
 					panic("index out of range in the gRPC client")
 				})
 			},
@@ -240,7 +240,7 @@ func TestCreateFailures(t *testing.T) {
 			setup: func(f *fixture) {
 				f.expectDial()
 				f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(nil, errUnsupported)
-				f.fio.EXPECT().CompressFiles(gomock.Any(), gomock.Any(), f.createdTemp()).Return(errSidecar)
+				f.fio.EXPECT().CompressFiles(gomock.Any(), gomock.Any(), f.createdTemp()).Return(ports.ArchiveReport{}, errSidecar)
 				f.fio.EXPECT().DeleteFile(gomock.Any(), f.createdTemp()).Return(nil)
 			},
 			wantError: "Backup failed: compressing the server files failed",
@@ -330,7 +330,7 @@ func TestCreateCleanupIsBestEffort(t *testing.T) {
 		f.expectCreateAccepted()
 		f.expectDial()
 		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(nil, errUnsupported)
-		f.fio.EXPECT().CompressFiles(gomock.Any(), gomock.Any(), f.createdTemp()).Return(nil)
+		f.fio.EXPECT().CompressFiles(gomock.Any(), gomock.Any(), f.createdTemp()).Return(ports.ArchiveReport{}, nil)
 		f.fio.EXPECT().ReadFile(gomock.Any(), f.createdTemp()).Return(stream(archive(1000)), nil)
 		var sink bytes.Buffer
 		f.objects.EXPECT().Put(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(drainInto(&sink))

@@ -16,19 +16,57 @@ type Download struct {
 	objects ports.ObjectStore
 }
 
-// Download authorizes the caller to download an asset: only its owner may. An
-// asset that does not exist and one that belongs to someone else give the same
-// ErrAssetNotFound, so IDs cannot be probed. Otherwise returns an error wrapping
-// ErrDatabase.
+// Download authorizes the caller to download an asset, the archive of a backup,
+// the way every backup route is authorized: against the current owner of the
+// backup's order (an order can change hands, and the former owner must lose
+// access). A user holding ViewAllOrders who does not own the order may download
+// only if Options.AllowStaffDownload says so. An asset that does not exist, one
+// whose backup is being deleted, and one the caller may not download give the
+// same ErrAssetNotFound, so IDs cannot be probed. Otherwise returns an error
+// wrapping ErrDatabase.
 func (s *Service) Download(ctx context.Context, user UserID, id AssetID) (*Download, error) {
+	b, err := s.deps.Repository.FindByAsset(ctx, id)
+	if err != nil {
+		return nil, wrapInfra(ErrDatabase, "finding the asset's backup", s.notFound(err, ErrAssetNotFound))
+	}
+	if b.Deleting {
+		return nil, ErrAssetNotFound
+	}
+	if err := s.mayDownload(ctx, user, b.OrderID); err != nil {
+		return nil, err
+	}
 	a, err := s.deps.Assets.GetAsset(ctx, id)
 	if err != nil {
 		return nil, wrapInfra(ErrDatabase, "loading asset", s.notFound(err, ErrAssetNotFound))
 	}
-	if a.OwnerID != user {
-		return nil, ErrAssetNotFound
-	}
 	return &Download{Asset: a, objects: s.deps.Objects}, nil
+}
+
+// mayDownload is authorizeOrder for downloads: staff need the host's consent,
+// and every refusal looks like a missing asset.
+func (s *Service) mayDownload(ctx context.Context, user UserID, orderID OrderID) error {
+	order, err := s.deps.Orders.GetOrder(ctx, orderID)
+	if err != nil {
+		return wrapInfra(ErrDatabase, "loading order", s.notFound(err, ErrAssetNotFound))
+	}
+	if order.OwnerID == user {
+		return nil
+	}
+	staff, err := s.deps.Permissions.CanViewAllOrders(ctx, user)
+	if err != nil {
+		return wrapInfra(ErrDatabase, "checking permissions", err)
+	}
+	if !staff || s.opts.AllowStaffDownload == nil {
+		return ErrAssetNotFound
+	}
+	ok, err := s.opts.AllowStaffDownload(ctx, user, orderID)
+	if err != nil {
+		return wrapInfra(ErrDatabase, "asking whether staff may download", err)
+	}
+	if !ok {
+		return ErrAssetNotFound
+	}
+	return nil
 }
 
 // Open streams the file, or the byte range rng of it (nil for all of it). The

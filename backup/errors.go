@@ -25,8 +25,8 @@ var (
 	ErrNoSidecar = errors.New("the game server has no sidecar to back up its files")
 	// ErrUnauthorized: the caller neither owns the order nor holds ViewAllOrders.
 	ErrUnauthorized = errors.New("not allowed to access this order")
-	// ErrBackupInProgress: the reprovision guard refused because a backup is being
-	// created or restored for the order.
+	// ErrBackupInProgress: the reprovision guard or fence refused because a backup
+	// is being created or restored for the order.
 	ErrBackupInProgress = errors.New("a backup or restore is in progress for this order")
 	// ErrInvalidName: the backup name is not 1–100 printable characters.
 	ErrInvalidName = errors.New("invalid backup name")
@@ -38,6 +38,9 @@ var (
 	ErrOperationInProgress = ports.ErrOperationInProgress
 	// ErrLimitReached: the provision already holds the maximum number of backups.
 	ErrLimitReached = ports.ErrLimitReached
+	// ErrReprovisioning: the host holds the order's fence while it reprovisions the
+	// game server, so no backup or restore can start, and no second fence be taken.
+	ErrReprovisioning = ports.ErrFenced
 	// ErrStatusConflict: the backup's status does not allow the operation (restore
 	// needs ready; delete needs ready or failed).
 	ErrStatusConflict = ports.ErrStatusConflict
@@ -57,7 +60,7 @@ var (
 var known = []error{
 	ErrOrderNotFound, ErrProvisionNotFound, ErrBackupNotFound, ErrAssetNotFound, ErrNoSidecar,
 	ErrUnauthorized, ErrBackupInProgress, ErrInvalidName, ErrShuttingDown,
-	ErrOperationInProgress, ErrLimitReached, ErrStatusConflict, ErrInvalidRange,
+	ErrOperationInProgress, ErrLimitReached, ErrReprovisioning, ErrStatusConflict, ErrInvalidRange,
 	ErrDatabase, ErrStorage, ErrCluster,
 }
 

@@ -147,6 +147,9 @@ func newFixture(t *testing.T, options ...fixtureOption) *fixture {
 	if !cfg.noHeartbeatMock {
 		f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
 	}
+	// The sidecar leaves the directories to the service's options unless a test
+	// says otherwise.
+	f.fio.EXPECT().Dirs().Return(ports.SidecarDirs{}).AnyTimes()
 	svc, err := backup.NewService(backup.Deps{
 		Repository: f.repo, Orders: f.orders, Permissions: f.perms,
 		Assets: f.assets, Objects: f.objects, Sidecars: f.dialer,
@@ -337,12 +340,16 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// trackedReader is a stream whose Close is observed.
+// trackedReader is a stream whose Close is observed; it doubles as an
+// ArchiveStream that reports report.
 type trackedReader struct {
 	io.Reader
 	closer func() error
 	closed atomic.Bool
+	report ports.ArchiveReport
 }
+
+func (r *trackedReader) Report() ports.ArchiveReport { return r.report }
 
 func (r *trackedReader) Close() error {
 	r.closed.Store(true)

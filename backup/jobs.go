@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"path"
 	"time"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
@@ -83,13 +84,13 @@ func (s *Service) createJob(b Backup, order ports.Order, sidecar ports.Provision
 func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, sidecar ports.Provision) (err error) {
 	log := s.logFor(b)
 	key := ObjectKey(b.OrderID, b.ID)
-	fio, err := s.deps.Sidecars.Dial(ctx, sidecar)
+	fio, dirs, err := s.dial(ctx, sidecar)
 	if err != nil {
-		return fail("could not reach the game server's file service", err)
+		return err
 	}
 	defer fio.Close()
 
-	archive, tempFile, err := s.openArchive(ctx, fio, b.ID)
+	archive, tempFile, err := s.openArchive(ctx, fio, dirs, b.ID)
 	if tempFile != "" {
 		defer s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
 	}
@@ -127,7 +128,7 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 
 	now := s.opts.Now()
 	asset = ports.Asset{
-		ID: ports.NewAssetID(), OwnerID: order.OwnerID, Key: key,
+		ID: ports.ArchiveAssetID(b.ID), OwnerID: order.OwnerID, Key: key,
 		FileName: downloadFileName(b.Name), ContentType: "application/gzip",
 		SizeBytes: src.n, SHA256: src.sum(), CreatedAt: now,
 	}
@@ -135,7 +136,11 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 		asset = ports.Asset{} // not created: nothing to delete
 		return fail("recording the download failed", err)
 	}
-	ready, err := Apply(b, Event{Kind: EventStored, At: now, AssetID: asset.ID, SizeBytes: asset.SizeBytes, SHA256: asset.SHA256})
+	report := archive.Report()
+	ready, err := Apply(b, Event{
+		Kind: EventStored, At: now, AssetID: asset.ID, SizeBytes: asset.SizeBytes, SHA256: asset.SHA256,
+		Skipped: report.Skipped, SkippedCount: report.SkippedCount,
+	})
 	if err != nil {
 		return fail("recording the finished backup failed", err)
 	}
@@ -143,31 +148,69 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 		return fail("recording the finished backup failed", err)
 	}
 	stored = true
-	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256)
+	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256, "skipped_files", ready.SkippedCount)
 	return nil
 }
 
+// dial connects to the game server's sidecar and learns where its directories
+// are: the connection's own answer, else the service's defaults.
+func (s *Service) dial(ctx context.Context, sidecar ports.Provision) (ports.FileIO, ports.SidecarDirs, error) {
+	fio, err := s.deps.Sidecars.Dial(ctx, sidecar)
+	if err != nil {
+		return nil, ports.SidecarDirs{}, fail("could not reach the game server's file service", err)
+	}
+	dirs := fio.Dirs()
+	if dirs.Data == "" {
+		dirs.Data = s.opts.DataDir
+	}
+	if dirs.Temp == "" {
+		dirs.Temp = s.opts.TempDir
+	}
+	if !path.IsAbs(dirs.Data) || !path.IsAbs(dirs.Temp) {
+		fio.Close()
+		return nil, ports.SidecarDirs{}, fail("the game server's file service is misconfigured",
+			fmt.Errorf("sidecar directories must be absolute paths: data %q, temp %q", dirs.Data, dirs.Temp))
+	}
+	return fio, dirs, nil
+}
+
+// archiveReader is an archive as the create job reads it, from either path.
+type archiveReader interface {
+	io.ReadCloser
+	Report() ports.ArchiveReport
+}
+
+// stagedArchive is an archive the sidecar wrote to a file, whose report came
+// back with CompressFiles.
+type stagedArchive struct {
+	io.ReadCloser
+	report ports.ArchiveReport
+}
+
+func (a stagedArchive) Report() ports.ArchiveReport { return a.report }
+
 // openArchive streams the archive from the sidecar when it can, and otherwise
-// takes the seed's path: compress to a temp file in the pod, then read it. The
-// temp file's path is returned whenever one may exist, so the caller removes it.
-func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, id BackupID) (io.ReadCloser, string, error) {
-	sources := []string{s.opts.DataDir}
-	rc, err := fio.StreamArchive(ctx, sources)
+// has the sidecar write it to a temp file in the pod, then reads that. The temp
+// file's path is returned whenever one may exist, so the caller removes it.
+func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id BackupID) (archiveReader, string, error) {
+	sources := []string{dirs.Data}
+	stream, err := fio.StreamArchive(ctx, sources)
 	if err == nil {
-		return rc, "", nil
+		return stream, "", nil
 	}
 	if !errors.Is(err, ports.ErrUnsupported) {
 		return nil, "", fail("compressing the server files failed", err)
 	}
-	tempFile := tempBackupPath(s.opts.TempDir, id)
-	if err := fio.CompressFiles(ctx, sources, tempFile); err != nil {
+	tempFile := tempBackupPath(dirs.Temp, id)
+	report, err := fio.CompressFiles(ctx, sources, tempFile)
+	if err != nil {
 		return nil, tempFile, fail("compressing the server files failed", err)
 	}
-	rc, err = fio.ReadFile(ctx, tempFile)
+	rc, err := fio.ReadFile(ctx, tempFile)
 	if err != nil {
 		return nil, tempFile, fail("reading the archive from the game server failed", err)
 	}
-	return rc, tempFile, nil
+	return stagedArchive{ReadCloser: rc, report: report}, tempFile, nil
 }
 
 // restoreJob is the background half of RestoreBackup (seed steps 4–9): stream the
@@ -187,9 +230,9 @@ func (s *Service) runRestore(ctx context.Context, b Backup, sidecar ports.Provis
 	if err != nil {
 		return fail("the backup's archive record could not be read", err)
 	}
-	fio, err := s.deps.Sidecars.Dial(ctx, sidecar)
+	fio, dirs, err := s.dial(ctx, sidecar)
 	if err != nil {
-		return fail("could not reach the game server's file service", err)
+		return err
 	}
 	defer fio.Close()
 
@@ -199,7 +242,7 @@ func (s *Service) runRestore(ctx context.Context, b Backup, sidecar ports.Provis
 	}
 	defer obj.Close()
 
-	tempFile := tempRestorePath(s.opts.TempDir, b.ID)
+	tempFile := tempRestorePath(dirs.Temp, b.ID)
 	defer s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
 	src := newHashingReader(obj)
 	if err := fio.WriteFile(ctx, tempFile, info.SizeBytes, src); err != nil {
@@ -212,7 +255,7 @@ func (s *Service) runRestore(ctx context.Context, b Backup, sidecar ports.Provis
 		return fail("the stored archive is damaged (its checksum does not match); your server files were not changed",
 			fmt.Errorf("sha256 %s, recorded %s", got, b.SHA256))
 	}
-	if err := fio.ExtractTo(ctx, tempFile, s.opts.DataDir); err != nil {
+	if err := fio.ExtractTo(ctx, tempFile, dirs.Data); err != nil {
 		return fail("extracting the archive failed; your server files were not changed", err)
 	}
 	done, err := Apply(b, Event{Kind: EventRestored, At: s.opts.Now()})

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -64,10 +65,22 @@ type Options struct {
 	// CleanupTimeout bounds the best-effort cleanup and the recording of a failure,
 	// which run on a fresh context after the operation's own has ended. Default 30 s.
 	CleanupTimeout time.Duration
-	// DataDir is the game server's data directory as the sidecar sees it. Default /data.
+	// SweepInterval is how often RunRecovery looks for archives whose backup is
+	// gone and for abandoned uploads (see SweepOrphans). Default 1 h.
+	SweepInterval time.Duration
+	// OrphanGracePeriod is how old an archive without a backup must be before the
+	// sweep deletes it. Default 1 h.
+	OrphanGracePeriod time.Duration
+	// DataDir is the game server's data directory as the sidecar sees it, for
+	// sidecars whose connection does not say (ports.FileIO.Dirs). Default /data.
 	DataDir string
-	// TempDir is the sidecar's scratch directory for archives. Default /tmp.
+	// TempDir is the sidecar's scratch directory for archives, for sidecars whose
+	// connection does not say. Default /tmp.
 	TempDir string
+	// AllowStaffDownload decides whether a user who holds ViewAllOrders but does
+	// not own the order may download its archives. Nil, the default, refuses:
+	// support staff see every backup, but the customer's data is the customer's.
+	AllowStaffDownload func(ctx context.Context, staff UserID, order OrderID) (bool, error)
 	// Logger receives structured logs with backup_id and order_id. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -95,6 +108,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CleanupTimeout == 0 {
 		o.CleanupTimeout = 30 * time.Second
+	}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = time.Hour
+	}
+	if o.OrphanGracePeriod == 0 {
+		o.OrphanGracePeriod = time.Hour
 	}
 	if o.DataDir == "" {
 		o.DataDir = "/data"
@@ -131,7 +150,8 @@ func (o Options) Validate() error {
 	}{
 		{"HeartbeatInterval", o.HeartbeatInterval}, {"StaleAfter", o.StaleAfter},
 		{"RecoveryInterval", o.RecoveryInterval}, {"OperationTimeout", o.OperationTimeout},
-		{"CleanupTimeout", o.CleanupTimeout},
+		{"CleanupTimeout", o.CleanupTimeout}, {"SweepInterval", o.SweepInterval},
+		{"OrphanGracePeriod", o.OrphanGracePeriod},
 	} {
 		name, d := f.name, f.d
 		// Zero here is not "default": defaults are already applied, so a zero can

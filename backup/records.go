@@ -23,6 +23,8 @@ type (
 	UserID = ports.UserID
 	// ByteRange selects part of a download.
 	ByteRange = ports.ByteRange
+	// SkippedFile is a file a backup's archive does not hold faithfully.
+	SkippedFile = ports.SkippedFile
 )
 
 // The statuses, re-exported from ports.

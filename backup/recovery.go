@@ -15,15 +15,24 @@ const staleReason = "the server running the operation stopped responding"
 // Options.StaleAfter (a crashed or partitioned replica): a create becomes failed and
 // its partial archive is deleted; a restore returns to ready with Error set. The
 // sidecar's temp files for those backups are removed, best effort. Operations this
-// service is running itself are left alone. It is safe to run on every replica at
-// once: each settle is a compare-and-set. Returns how many it settled, and an error
-// wrapping ErrDatabase if the stale ones could not be listed.
+// service is running itself are left alone. Fences whose holder stopped
+// heartbeating as long are released. It is safe to run on every replica at once:
+// each settle is a compare-and-set. Returns how many operations and fences it
+// settled, and an error wrapping ErrDatabase if they could not be listed.
 func (s *Service) RecoverStale(ctx context.Context) (int, error) {
-	stale, err := s.deps.Repository.ListStale(ctx, s.opts.Now().Add(-s.opts.StaleAfter))
+	before := s.opts.Now().Add(-s.opts.StaleAfter)
+	expired, err := s.deps.Repository.ExpireFences(ctx, before)
 	if err != nil {
-		return 0, wrapInfra(ErrDatabase, "listing stale operations", err)
+		return 0, wrapInfra(ErrDatabase, "expiring stale fences", err)
 	}
-	settled := 0
+	for _, f := range expired {
+		s.log.Warn("released a fence whose holder stopped heartbeating", "order_id", f.OrderID, "fence_id", f.ID, "heartbeat_at", f.HeartbeatAt)
+	}
+	stale, err := s.deps.Repository.ListStale(ctx, before)
+	if err != nil {
+		return len(expired), wrapInfra(ErrDatabase, "listing stale operations", err)
+	}
+	settled := len(expired)
 	for _, b := range stale {
 		if s.runner.Running(b.ID) {
 			continue
@@ -58,35 +67,47 @@ func (s *Service) cleanupStale(ctx context.Context, b Backup) {
 			return s.deps.Objects.Delete(ctx, ObjectKey(b.OrderID, b.ID))
 		})
 	}
-	sidecar, err := s.sidecar(ctx, b.OrderID)
-	if err != nil {
-		log.Warn("cannot find the sidecar to remove temp files", "err", err)
-		return
-	}
 	s.cleanup(log, "removing the sidecar's temp files", func(ctx context.Context) error {
-		fio, err := s.deps.Sidecars.Dial(ctx, sidecar)
+		gameServer, err := s.deps.Orders.GetProvision(ctx, b.ProvisionID)
+		if err != nil {
+			return err
+		}
+		sidecar, err := s.sidecar(ctx, gameServer)
+		if err != nil {
+			return err
+		}
+		fio, dirs, err := s.dial(ctx, sidecar)
 		if err != nil {
 			return err
 		}
 		defer fio.Close()
 		return errors.Join(
-			fio.DeleteFile(ctx, tempBackupPath(s.opts.TempDir, b.ID)),
-			fio.DeleteFile(ctx, tempRestorePath(s.opts.TempDir, b.ID)),
+			fio.DeleteFile(ctx, tempBackupPath(dirs.Temp, b.ID)),
+			fio.DeleteFile(ctx, tempRestorePath(dirs.Temp, b.ID)),
 		)
 	})
 }
 
-// RunRecovery calls RecoverStale now and every Options.RecoveryInterval until ctx
-// ends, logging what it finds. Run it in the background on every replica; it
-// returns ctx's error.
+// RunRecovery calls RecoverStale now and every Options.RecoveryInterval, and
+// SweepOrphans now and every Options.SweepInterval, until ctx ends, logging what
+// they find. Run it in the background on every replica; it returns ctx's error.
 func (s *Service) RunRecovery(ctx context.Context) error {
 	t := time.NewTicker(s.opts.RecoveryInterval)
 	defer t.Stop()
+	var lastSweep time.Time
 	for {
 		if n, err := s.RecoverStale(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("stale operation recovery failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("stale operations settled", "count", n)
+		}
+		if now := time.Now(); now.Sub(lastSweep) >= s.opts.SweepInterval {
+			lastSweep = now
+			if r, err := s.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("orphan sweep failed", "err", err, "archives_removed", r.Archives, "uploads_removed", r.Abandoned)
+			} else if r.Archives+r.Abandoned > 0 {
+				s.log.Info("orphan sweep removed leftovers", "archives_removed", r.Archives, "uploads_removed", r.Abandoned)
+			}
 		}
 		select {
 		case <-ctx.Done():

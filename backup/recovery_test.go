@@ -16,10 +16,19 @@ import (
 const staleAfter = 40 * time.Millisecond
 
 func newRecoveryFixture(t *testing.T) *fixture {
-	return newFixture(t, withOptions(func(o *backup.Options) {
+	f := newFixture(t, withOptions(func(o *backup.Options) {
 		o.HeartbeatInterval = 5 * time.Millisecond
 		o.StaleAfter = staleAfter
 	}))
+	f.repo.EXPECT().ExpireFences(gomock.Any(), fixedNow.Add(-staleAfter)).Return(nil, nil).AnyTimes()
+	return f
+}
+
+// expectNothingToSweep lets RunRecovery's orphan sweep find nothing.
+func (f *fixture) expectNothingToSweep() {
+	f.objects.EXPECT().RemoveAbandoned(gomock.Any(), "backups/", gomock.Any()).Return(0, nil).AnyTimes()
+	f.objects.EXPECT().List(gomock.Any(), "backups/").Return(func(func(ports.ObjectInfo, error) bool) {}).AnyTimes()
+	f.repo.EXPECT().ExpireFences(gomock.Any(), gomock.Any()).Return(nil, nil).AnyTimes()
 }
 
 // staleBackup stores a backup whose worker stopped heartbeating long ago.
@@ -37,6 +46,7 @@ func (f *fixture) staleBackup(status backup.Status) backup.Backup {
 
 // expectTempFilesRemoved expects the sidecar's two temp paths of b to be deleted.
 func (f *fixture) expectTempFilesRemoved(b backup.Backup) {
+	f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
 	f.expectSidecarLookup()
 	f.expectDial()
 	f.fio.EXPECT().DeleteFile(gomock.Any(), "/tmp/backup-"+b.ID.String()+".tar.gz").Return(nil)
@@ -145,6 +155,7 @@ func TestRecoverStale(t *testing.T) {
 		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
 		f.expectUpdates(1)
 		f.objects.EXPECT().Delete(gomock.Any(), gomock.Any()).Return(errInfra)
+		f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
 		f.orders.EXPECT().ListProvisions(gomock.Any(), f.order.ID).Return([]ports.Provision{f.primary}, nil) // no sidecar any more
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 1 {
 			t.Fatalf("RecoverStale = %d, %v; want 1 settled", n, err)
@@ -158,6 +169,7 @@ func TestRecoverStale(t *testing.T) {
 		b := f.staleBackup(backup.StatusRestoring)
 		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
 		f.expectUpdates(1)
+		f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
 		f.expectSidecarLookup()
 		f.dialer.EXPECT().Dial(gomock.Any(), f.sidecar).Return(nil, errors.New("no route to host"))
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 1 {
@@ -188,6 +200,7 @@ func TestRunRecovery(t *testing.T) {
 		f := newFixture(t, withOptions(func(o *backup.Options) {
 			o.HeartbeatInterval, o.StaleAfter, o.RecoveryInterval = 5*time.Millisecond, time.Hour, 10*time.Millisecond
 		}))
+		f.expectNothingToSweep()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var calls atomic.Int32
@@ -219,6 +232,7 @@ func TestRunRecovery(t *testing.T) {
 		f := newFixture(t, withOptions(func(o *backup.Options) {
 			o.HeartbeatInterval, o.StaleAfter = time.Millisecond, 80*time.Millisecond
 		}))
+		f.expectNothingToSweep()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var calls atomic.Int32

@@ -13,9 +13,10 @@ import (
 // Service creates, lists, downloads, restores and deletes backups on behalf of
 // users. Every backup method checks that the caller owns the order or holds
 // ViewAllOrders, and that the provision and backup belong to that order;
-// downloads are for the asset's owner only (the host's OwnerOnly rule for assets). Creates
-// and restores are accepted synchronously and run in the background on the
-// service's Runner; their outcome is visible in the backup's Status and Error.
+// downloads are authorized the same way, against the order's current owner (see
+// Options.AllowStaffDownload for staff). Creates and restores are accepted
+// synchronously and run in the background on the service's Runner; their outcome
+// is visible in the backup's Status and Error.
 type Service struct {
 	deps   Deps
 	opts   Options
@@ -53,8 +54,8 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 // design's order: name; order, ownership; provision is the order's primary
 // deployment; a sidecar exists; no operation in progress; fewer than the limit of
 // backups. Returns ErrInvalidName, ErrOrderNotFound, ErrUnauthorized,
-// ErrProvisionNotFound, ErrNoSidecar, ErrOperationInProgress, ErrLimitReached,
-// ErrShuttingDown, or an error wrapping ErrDatabase.
+// ErrProvisionNotFound, ErrNoSidecar, ErrOperationInProgress, ErrReprovisioning,
+// ErrLimitReached, ErrShuttingDown, or an error wrapping ErrDatabase.
 func (s *Service) CreateBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, name string) (Backup, error) {
 	now := s.opts.Now()
 	if strings.TrimSpace(name) == "" {
@@ -69,7 +70,7 @@ func (s *Service) CreateBackup(ctx context.Context, user UserID, orderID OrderID
 	if err != nil {
 		return Backup{}, err
 	}
-	sidecar, err := s.sidecar(ctx, order.ID)
+	sidecar, err := s.sidecar(ctx, prov)
 	if err != nil {
 		return Backup{}, err
 	}
@@ -128,9 +129,10 @@ func (s *Service) GetBackup(ctx context.Context, user UserID, orderID OrderID, p
 // again, with Error set if the restore failed (the archive is intact, so it can be
 // retried). Returns ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound,
 // ErrBackupNotFound, ErrStatusConflict (not ready, or being deleted), ErrNoSidecar,
-// ErrOperationInProgress, ErrShuttingDown, or an error wrapping ErrDatabase.
+// ErrOperationInProgress, ErrReprovisioning, ErrShuttingDown, or an error wrapping
+// ErrDatabase.
 func (s *Service) RestoreBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) (Backup, error) {
-	order, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
+	order, prov, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	if err != nil {
 		return Backup{}, err
 	}
@@ -138,7 +140,7 @@ func (s *Service) RestoreBackup(ctx context.Context, user UserID, orderID OrderI
 	if err != nil {
 		return Backup{}, err
 	}
-	sidecar, err := s.sidecar(ctx, order.ID)
+	sidecar, err := s.sidecar(ctx, prov)
 	if err != nil {
 		return Backup{}, err
 	}
@@ -169,10 +171,17 @@ func (s *Service) DeleteBackup(ctx context.Context, user UserID, orderID OrderID
 	if err != nil {
 		return err
 	}
+	return s.remove(ctx, b)
+}
+
+// remove deletes a backup the caller may delete: claims it, then removes its
+// archive, asset and record, in an order a retry can always finish.
+func (s *Service) remove(ctx context.Context, b Backup) error {
 	if _, err := Apply(b, Event{Kind: EventDeleteRequested, At: s.opts.Now()}); err != nil {
 		return err
 	}
-	if b, err = s.deps.Repository.ClaimForDelete(ctx, b.ID); err != nil {
+	b, err := s.deps.Repository.ClaimForDelete(ctx, b.ID)
+	if err != nil {
 		return wrapInfra(ErrDatabase, "claiming backup for deletion", s.notFound(err, ErrBackupNotFound))
 	}
 	if err := s.deps.Objects.Delete(ctx, ObjectKey(b.OrderID, b.ID)); err != nil {
@@ -190,10 +199,44 @@ func (s *Service) DeleteBackup(ctx context.Context, user UserID, orderID OrderID
 	return nil
 }
 
-// EnsureNoActiveOperation is the reprovision guard: the host calls it before
-// tearing down an order's game server, and must not proceed while a backup is
-// being created or restored. Returns ErrBackupInProgress, or an error wrapping
-// ErrDatabase.
+// DeleteOrderBackups removes every backup of the order, under every provision:
+// archives, assets and records. The host calls it when it deletes the order (a
+// database cascade would remove the records but leave the archives, until the
+// orphan sweep finds them). It holds the order's fence while it works, so no
+// create or restore can start meanwhile. A failure part-way leaves the rest for a
+// retry, which finishes the job. Returns how many backups it removed, and
+// ErrBackupInProgress (a create or restore is running), ErrReprovisioning (the
+// host holds the fence itself), or an error wrapping ErrDatabase or ErrStorage.
+func (s *Service) DeleteOrderBackups(ctx context.Context, orderID OrderID) (int, error) {
+	fence, err := s.FenceOrder(ctx, orderID)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.CleanupTimeout)
+		defer cancel()
+		if err := fence.Release(rctx); err != nil {
+			s.log.Warn("could not release the fence after deleting an order's backups; it expires on its own", "order_id", orderID, "err", err)
+		}
+	}()
+	list, err := s.deps.Repository.ListByOrder(ctx, orderID)
+	if err != nil {
+		return 0, wrapInfra(ErrDatabase, "listing the order's backups", err)
+	}
+	removed := 0
+	for _, b := range list {
+		if err := s.remove(ctx, b); err != nil && !errors.Is(err, ErrBackupNotFound) {
+			return removed, fmt.Errorf("deleting backup %s: %w", b.ID, err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// EnsureNoActiveOperation reports whether a backup or restore is running for the
+// order. It is only a check: a create may start a moment after it answers. A host
+// that tears the game server down holds the order's fence instead (FenceOrder).
+// Returns ErrBackupInProgress, or an error wrapping ErrDatabase.
 func (s *Service) EnsureNoActiveOperation(ctx context.Context, orderID OrderID) error {
 	return s.ensureIdle(ctx, orderID, ErrBackupInProgress)
 }
@@ -254,14 +297,19 @@ func (s *Service) authorizeBackup(ctx context.Context, user UserID, orderID Orde
 	return order, prov, b, nil
 }
 
-// sidecar finds the order's sidecar provision, which reads and writes its files.
-func (s *Service) sidecar(ctx context.Context, orderID OrderID) (ports.Provision, error) {
-	provs, err := s.deps.Orders.ListProvisions(ctx, orderID)
+// sidecar finds the provision through which the game server's sidecar is
+// reached: the game server itself when it says so (HasSidecar), otherwise the
+// order's provision with the sidecar role.
+func (s *Service) sidecar(ctx context.Context, gameServer ports.Provision) (ports.Provision, error) {
+	if gameServer.HasSidecar {
+		return gameServer, nil
+	}
+	provs, err := s.deps.Orders.ListProvisions(ctx, gameServer.OrderID)
 	if err != nil {
 		return ports.Provision{}, wrapInfra(ErrDatabase, "listing provisions", err)
 	}
 	for _, p := range provs {
-		if p.Role == ports.RoleSidecar && p.OrderID == orderID {
+		if p.Role == ports.RoleSidecar && p.OrderID == gameServer.OrderID {
 			return p, nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -241,7 +242,7 @@ func TestCreateBackupRefuses(t *testing.T) {
 			tc.setup(f)
 			b, err := f.svc.CreateBackup(context.Background(), tc.caller(f), f.order.ID, f.primary.ID, "nightly")
 			tc.check(t, err)
-			if b != (backup.Backup{}) {
+			if !reflect.DeepEqual(b, backup.Backup{}) {
 				t.Fatalf("a refused create returned a backup: %+v", b)
 			}
 		})
@@ -293,7 +294,7 @@ func TestCreateBackupAccepts(t *testing.T) {
 			t.Fatalf("accepted backup %+v", b)
 		}
 		f.wait()
-		if len(f.created) != 1 || f.created[0] != b || f.limits[0] != 10 {
+		if len(f.created) != 1 || !reflect.DeepEqual(f.created[0], b) || f.limits[0] != 10 {
 			t.Fatalf("Create got %+v with limits %v, want the returned backup with limit 10", f.created, f.limits)
 		}
 	})
@@ -380,7 +381,7 @@ func TestListBackups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(list) != 2 || list[0] != newer || list[1] != older {
+		if len(list) != 2 || !reflect.DeepEqual(list[0], newer) || !reflect.DeepEqual(list[1], older) {
 			t.Fatalf("list %+v", list)
 		}
 	})
@@ -467,7 +468,7 @@ func TestGetBackup(t *testing.T) {
 			tc.setup(f)
 			got, err := f.svc.GetBackup(context.Background(), tc.caller(f), f.order.ID, f.primary.ID, b.ID)
 			tc.check(t, err)
-			if got != (backup.Backup{}) {
+			if !reflect.DeepEqual(got, backup.Backup{}) {
 				t.Fatalf("a refused get returned %+v", got)
 			}
 		})
@@ -477,7 +478,7 @@ func TestGetBackup(t *testing.T) {
 		b := ready(f)
 		f.expectBackupFound(b)
 		got, err := f.svc.GetBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, b.ID)
-		if err != nil || got != b {
+		if err != nil || !reflect.DeepEqual(got, b) {
 			t.Fatalf("GetBackup = %+v, %v", got, err)
 		}
 	})
@@ -488,7 +489,7 @@ func TestGetBackup(t *testing.T) {
 		f.perms.EXPECT().CanViewAllOrders(gomock.Any(), f.admin).Return(true, nil)
 		f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
 		f.repo.EXPECT().Find(gomock.Any(), b.ID).Return(b, nil)
-		if got, err := f.svc.GetBackup(context.Background(), f.admin, f.order.ID, f.primary.ID, b.ID); err != nil || got != b {
+		if got, err := f.svc.GetBackup(context.Background(), f.admin, f.order.ID, f.primary.ID, b.ID); err != nil || !reflect.DeepEqual(got, b) {
 			t.Fatalf("GetBackup = %+v, %v", got, err)
 		}
 	})
@@ -585,7 +586,7 @@ func TestRestoreBackupRefuses(t *testing.T) {
 			tc.setup(f)
 			got, err := f.svc.RestoreBackup(context.Background(), tc.caller(f), f.order.ID, f.primary.ID, b.ID)
 			tc.check(t, err)
-			if got != (backup.Backup{}) {
+			if !reflect.DeepEqual(got, backup.Backup{}) {
 				t.Fatalf("a refused restore returned %+v", got)
 			}
 		})
@@ -614,7 +615,7 @@ func TestRestoreBackupAccepts(t *testing.T) {
 		}
 		f.wait()
 		first := f.allUpdates()[0]
-		if first.from != backup.StatusReady || first.b != got {
+		if first.from != backup.StatusReady || !reflect.DeepEqual(first.b, got) {
 			t.Fatalf("first update %+v from %s, want the returned backup from ready", first.b, first.from)
 		}
 	})

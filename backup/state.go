@@ -2,6 +2,7 @@ package backup
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
@@ -52,6 +53,10 @@ type Event struct {
 	AssetID   AssetID
 	SizeBytes int64
 	SHA256    string
+	// Skipped and SkippedCount say which files the archive does not hold
+	// faithfully (EventStored). Apply keeps at most ports.MaxSkippedListed.
+	Skipped      []SkippedFile
+	SkippedCount int
 	// Reason says, in words a customer can read, why the operation failed (EventFailed).
 	Reason string
 }
@@ -74,7 +79,7 @@ func newBackup(order OrderID, provision ProvisionID, name string, at time.Time) 
 // caller stores the result with a compare-and-set on b.Status.
 //
 //	from               event              to
-//	creating           stored             ready (asset, size, sha256, completed)
+//	creating           stored             ready (asset, size, sha256, skipped, completed)
 //	creating           failed             failed (error, completed)
 //	ready              restore requested  restoring (error cleared)
 //	restoring          restored           ready (last restored)
@@ -91,6 +96,10 @@ func Apply(b Backup, e Event) (Backup, error) {
 	case e.Kind == EventStored && b.Status == StatusCreating:
 		next.Status = StatusReady
 		next.AssetID, next.SizeBytes, next.SHA256 = e.AssetID, e.SizeBytes, e.SHA256
+		// A sidecar's list is bounded by the protocol, but the record must stay
+		// small whatever a peer sends.
+		next.Skipped = slices.Clone(e.Skipped[:min(len(e.Skipped), ports.MaxSkippedListed)])
+		next.SkippedCount = max(e.SkippedCount, len(e.Skipped))
 		next.CompletedAt = e.At
 		next.Error = ""
 	case e.Kind == EventFailed && b.Status == StatusCreating:

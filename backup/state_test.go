@@ -3,6 +3,7 @@ package backup_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestApplyEveryStatusAndEvent(t *testing.T) {
 						if !errors.Is(err, backup.ErrStatusConflict) {
 							t.Fatalf("Apply = %v, want ErrStatusConflict", err)
 						}
-						if got != b {
+						if !reflect.DeepEqual(got, b) {
 							t.Fatalf("a refused event changed the backup: %+v", got)
 						}
 						return

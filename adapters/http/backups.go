@@ -2,8 +2,11 @@ package http
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -57,6 +60,15 @@ type BackupView struct {
 	CompletedAt *time.Time `json:"completed_at" doc:"When the archive was stored or the backup failed (RFC 3339, UTC)."`
 	// LastRestoredAt lets a client show when the server's data was last restored.
 	LastRestoredAt *time.Time `json:"last_restored_at" doc:"When a restore of this backup last completed (RFC 3339, UTC)."`
+	// SkippedCount and Skipped say which files the archive does not hold faithfully.
+	SkippedCount int           `json:"skipped_count" minimum:"0" doc:"How many files the archive does not hold, or holds an untrustworthy copy of (unreadable, sockets and devices, changed while they were read). 0 until ready."`
+	Skipped      []SkippedView `json:"skipped" nullable:"false" maxItems:"100" doc:"The skipped files, at most 100 of them (skipped_count says how many in all), in archive order."`
+}
+
+// SkippedView is a file a backup's archive does not hold faithfully.
+type SkippedView struct {
+	Path   string `json:"path" doc:"The file's path inside the server's data directory." example:"world/session.lock"`
+	Reason string `json:"reason" doc:"Why, in words for people." example:"permission denied"`
 }
 
 // NewBackupView returns the view of b that the API sends.
@@ -80,6 +92,11 @@ func NewBackupView(b backup.Backup) BackupView {
 	}
 	v.CompletedAt = optionalTime(b.CompletedAt)
 	v.LastRestoredAt = optionalTime(b.LastRestoredAt)
+	v.SkippedCount = b.SkippedCount
+	v.Skipped = make([]SkippedView, len(b.Skipped))
+	for i, s := range b.Skipped {
+		v.Skipped[i] = SkippedView{Path: s.Path, Reason: s.Reason}
+	}
 	return v
 }
 
@@ -102,6 +119,19 @@ type BackupList struct {
 type CreateBackupRequest struct {
 	_    struct{} `additionalProperties:"false"`
 	Name string   `json:"name,omitempty" maxLength:"100" doc:"1–100 printable characters; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC." example:"Before the 1.21 update"`
+}
+
+// errInvalidUTF8 refuses a body that is not UTF-8: encoding/json would replace
+// the bad bytes with U+FFFD, and a name the client never sent would be stored.
+var errInvalidUTF8 = errors.New("the request body is not valid UTF-8")
+
+// UnmarshalJSON decodes the body, refusing bytes that are not valid UTF-8.
+func (r *CreateBackupRequest) UnmarshalJSON(b []byte) error {
+	if !utf8.Valid(b) {
+		return errInvalidUTF8
+	}
+	type plain CreateBackupRequest // without this method
+	return json.Unmarshal(b, (*plain)(r))
 }
 
 // The path parameters. huma reads only exported fields of the input struct

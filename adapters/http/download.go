@@ -64,8 +64,8 @@ func registerDownload(api huma.API, h *handlers) {
 		Path:        "/api/v1/assets/{asset_id}",
 		Tags:        []string{tagAssets},
 		Summary:     "Download a file",
-		Description: "Streams a file, such as a backup's archive, to its owner; anyone else gets 404, as for a file " +
-			"that does not exist. Supports single byte ranges (206) so large downloads can resume.",
+		Description: "Streams a backup's archive to whoever owns the backup's order now; anyone else gets 404, as for " +
+			"a file that does not exist. Supports single byte ranges (206) so large downloads can resume.",
 		DefaultStatus:      http.StatusOK,
 		Security:           security(),
 		SkipValidateParams: true,

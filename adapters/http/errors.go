@@ -30,6 +30,7 @@ const (
 	CodeNoSidecar           Code = "no_sidecar"
 	CodeOperationInProgress Code = "operation_in_progress"
 	CodeBackupInProgress    Code = "backup_in_progress"
+	CodeReprovisioning      Code = "reprovisioning"
 	CodeStatusConflict      Code = "status_conflict"
 	CodeLimitReached        Code = "limit_reached"
 	CodeRangeNotSatisfiable Code = "range_not_satisfiable"
@@ -80,6 +81,8 @@ var errorTable = []errorRow{
 		title: "Operation in progress", detail: "A backup or restore is already running for this order; try again when it has finished."},
 	{err: backup.ErrBackupInProgress, status: http.StatusConflict, code: CodeBackupInProgress,
 		title: "Backup in progress", detail: "A backup or restore is running for this order; wait for it to finish first."},
+	{err: backup.ErrReprovisioning, status: http.StatusConflict, code: CodeReprovisioning,
+		title: "Server being reprovisioned", detail: "The game server is being reprovisioned; try again when it is back."},
 	{err: backup.ErrStatusConflict, status: http.StatusConflict, code: CodeStatusConflict,
 		title: "Status conflict", detail: "The backup's status does not allow this: a restore needs a ready backup, a delete a ready or failed one."},
 	{err: backup.ErrLimitReached, status: http.StatusConflict, code: CodeLimitReached,

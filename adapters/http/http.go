@@ -180,11 +180,15 @@ func problemResponses(reg huma.Registry, hasBody bool, codes ...Code) map[string
 // NewConfig returns huma's default configuration without its schema-link
 // transformer, so responses carry no $schema field and the OpenAPI document has
 // no $schema properties: the shape openapi.yaml describes and the dashboard's
-// generated types expect. Hosts may use any configuration; this one is the
+// generated types expect. It also mounts no documentation routes (/docs,
+// /openapi.json, /schemas): huma would serve them on the host's router without
+// authentication, so publishing them is the host's decision (set OpenAPIPath,
+// DocsPath and SchemasPath). Hosts may use any configuration; this one is the
 // reference.
 func NewConfig(title, version string) huma.Config {
 	cfg := huma.DefaultConfig(title, version)
 	cfg.CreateHooks = nil
+	cfg.OpenAPIPath, cfg.DocsPath, cfg.SchemasPath = "", "", ""
 	return cfg
 }
 
@@ -195,7 +199,6 @@ func OpenAPI() (*huma.OpenAPI, error) {
 	cfg := NewConfig("savepoint", APIVersion)
 	cfg.Info.Description = "Backups of game-server data: create, list, download, restore and delete. " +
 		"Every error is an RFC 9457 problem (application/problem+json) with a stable `code`."
-	cfg.OpenAPIPath, cfg.DocsPath, cfg.SchemasPath = "", "", ""
 	api := huma.NewAPI(cfg, docAdapter{})
 	if err := register(api, nil, Options{}); err != nil {
 		return nil, err

@@ -129,6 +129,8 @@ func newService(i do.Injector) (*backup.Service, error) {
 		MaxConcurrentOperations: cfg.MaxConcurrent,
 		HeartbeatInterval:       cfg.HeartbeatInterval,
 		StaleAfter:              cfg.StaleAfter,
+		SweepInterval:           cfg.SweepInterval,
+		OrphanGracePeriod:       cfg.OrphanGrace,
 		DataDir:                 paths.Data,
 		TempDir:                 paths.Temp,
 		Logger:                  do.MustInvoke[*slog.Logger](i).With("component", "backup"),

@@ -48,6 +48,9 @@ type config struct {
 	HeartbeatInterval time.Duration
 	MaxConcurrent     int
 	ShutdownTimeout   time.Duration
+	SweepInterval     time.Duration
+	OrphanGrace       time.Duration
+	ReprovisionTime   time.Duration
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -112,6 +115,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", envDur("SAVEPOINT_HEARTBEAT_INTERVAL", 0), "heartbeat of running operations (default 15s)")
 	fs.IntVar(&c.MaxConcurrent, "max-concurrent", envInt("SAVEPOINT_MAX_CONCURRENT", 0), "creates and restores run at once (default 4)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("SAVEPOINT_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for running operations")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", envDur("SAVEPOINT_SWEEP_INTERVAL", 0), "how often archives whose backup is gone are looked for (default 1h)")
+	fs.DurationVar(&c.OrphanGrace, "orphan-grace", envDur("SAVEPOINT_ORPHAN_GRACE", 0), "how old an archive without a backup must be to be deleted (default 1h)")
+	fs.DurationVar(&c.ReprovisionTime, "reprovision-time", envDur("SAVEPOINT_REPROVISION_TIME", 5*time.Second), "how long the demo's pretend reprovision holds the order's fence")
 
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", envDur("SAVEPOINT_READ_HEADER_TIMEOUT", 10*time.Second), "how long a client may take to send a request's headers (SAVEPOINT_READ_HEADER_TIMEOUT)")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", envDur("SAVEPOINT_READ_TIMEOUT", time.Minute), "how long a client may take to send a whole request, body included (SAVEPOINT_READ_TIMEOUT)")

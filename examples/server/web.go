@@ -47,12 +47,16 @@ func newWebServer(i do.Injector) (*webServer, error) {
 	ready := do.MustInvoke[readyCheck](i)
 
 	mux := http.NewServeMux()
-	api := humago.New(mux, sphttp.NewConfig("savepoint example server", sphttp.APIVersion))
+	// The library mounts no documentation routes; this server publishes them, as
+	// the API is public here and its description helps people try it.
+	hcfg := sphttp.NewConfig("savepoint example server", sphttp.APIVersion)
+	hcfg.OpenAPIPath, hcfg.DocsPath, hcfg.SchemasPath = "/openapi", "/docs", "/schemas"
+	api := humago.New(mux, hcfg)
 	auth := sphttp.BearerAuth(toks.verify)
 	if err := sphttp.Register(api, svc, sphttp.Options{Authenticate: auth, Logger: log.With("component", "http")}); err != nil {
 		return nil, err
 	}
-	d := &demoRoutes{svc: svc, cat: cat, auth: auth, orders: demoOrders(cfg.DemoOrders), log: log}
+	d := &demoRoutes{svc: svc, cat: cat, auth: auth, orders: demoOrders(cfg.DemoOrders), log: log, rebuildTime: cfg.ReprovisionTime}
 	mux.HandleFunc("GET /api/v1/demo", d.demo)
 	mux.HandleFunc("POST /api/v1/orders/{order_id}/reprovision", d.reprovision)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +122,8 @@ type demoRoutes struct {
 	auth   sphttp.Authenticator
 	orders []demoOrder
 	log    *slog.Logger
+	// rebuildTime is how long a pretend reprovision holds the order's fence.
+	rebuildTime time.Duration
 }
 
 // demo tells the dashboard page which order to show: the caller's own orders
@@ -138,10 +144,12 @@ func (d *demoRoutes) demo(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// reprovision plays the host's reprovision flow: before tearing the game server
-// down it asks the backup service whether a backup or restore is running.
-// Reprovisioning changes the order, so only its owner may: ViewAllOrders lets
-// support staff look, not rebuild a customer's server (403 forbidden).
+// reprovision plays the host's reprovision flow: it takes the order's fence
+// (409 backup_in_progress while a backup or restore runs), answers 202, and holds
+// the fence while it pretends to rebuild the server for -reprovision-time, during
+// which creates and restores answer 409 reprovisioning. Reprovisioning changes the
+// order, so only its owner may: ViewAllOrders lets support staff look, not
+// rebuild a customer's server (403 forbidden).
 func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
 	user, err := d.auth(r.Context(), r.Header)
 	if err != nil {
@@ -165,10 +173,22 @@ func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
 		d.problem(w, backup.ErrUnauthorized)
 		return
 	}
-	if err := d.svc.EnsureNoActiveOperation(r.Context(), orderID); err != nil {
+	fence, err := d.svc.FenceOrder(r.Context(), orderID)
+	if err != nil {
 		d.problem(w, err)
 		return
 	}
+	go func() {
+		select {
+		case <-time.After(d.rebuildTime):
+		case <-fence.Lost():
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := fence.Release(ctx); err != nil {
+			d.log.Warn("releasing the reprovision fence failed; it expires on its own", "order_id", orderID, "err", err)
+		}
+	}()
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "reprovisioning"})
 }
 

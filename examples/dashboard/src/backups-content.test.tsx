@@ -91,6 +91,36 @@ describe('BackupsContent', () => {
       expect(within(row('again')).queryByText(/checksum mismatch/)).not.toBeInTheDocument();
     });
 
+    it('says how many files a backup skipped, and lists them on request', async () => {
+      const user = userEvent.setup();
+      renderContent(
+        fakeApi([
+          makeBackup({
+            name: 'partial',
+            skipped_count: 3,
+            skipped: [
+              { path: 'world/session.lock', reason: 'permission denied' },
+              { path: 'logs/latest.log', reason: 'changed while it was being read; its copy is incomplete' },
+            ],
+          }),
+        ]),
+      );
+      await screen.findByRole('rowheader', { name: 'partial' });
+      const skipped = within(row('partial')).getByTestId('skipped-files');
+      expect(within(skipped).getByText('3 files skipped')).toBeVisible();
+      expect(within(skipped).getByText('world/session.lock: permission denied')).not.toBeVisible();
+      await user.click(within(skipped).getByText('3 files skipped'));
+      expect(within(skipped).getByText('world/session.lock: permission denied')).toBeVisible();
+      expect(within(skipped).getByText('…and 1 more')).toBeVisible();
+      expect(within(row('partial')).getByText('Ready')).toBeInTheDocument();
+    });
+
+    it('says nothing about skipped files when none were', async () => {
+      renderContent(fakeApi([makeBackup({ name: 'whole' })]));
+      await screen.findByRole('rowheader', { name: 'whole' });
+      expect(within(row('whole')).queryByTestId('skipped-files')).not.toBeInTheDocument();
+    });
+
     it('shows no error line for a backup where nothing failed', async () => {
       renderContent(fakeApi([makeBackup({ name: 'fine' })]));
       await screen.findByRole('rowheader', { name: 'fine' });

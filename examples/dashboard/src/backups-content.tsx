@@ -334,6 +334,7 @@ export function BackupsContent({
                         {t(b.status === 'failed' ? 'backups.backup_failed' : 'backups.restore_failed', { error: b.error })}
                       </p>
                     ) : null}
+                    <SkippedFiles backup={b} t={t} />
                   </td>
                   <td>
                     <time dateTime={b.created_at}>{formatTime(b.created_at, locale, timeZone)}</time>
@@ -463,6 +464,27 @@ export function BackupsContent({
         </div>
       </Dialog>
     </section>
+  );
+}
+
+/**
+ * Says how many files a ready backup had to skip, with the list (the server
+ * keeps at most 100 of them) behind a disclosure, so the table stays compact.
+ */
+function SkippedFiles({ backup, t }: { backup: Backup; t: Translate }) {
+  const count = backup.skipped_count ?? 0;
+  if (count === 0) return null;
+  const listed = backup.skipped ?? [];
+  return (
+    <details className="backups__skipped" data-testid="skipped-files">
+      <summary>{count === 1 ? t('backups.skipped_one') : t('backups.skipped_many', { count })}</summary>
+      <ul>
+        {listed.map((s, i) => (
+          <li key={i}>{t('backups.skipped_entry', { path: s.path, reason: s.reason })}</li>
+        ))}
+        {count > listed.length ? <li>{t('backups.skipped_more', { count: count - listed.length })}</li> : null}
+      </ul>
+    </details>
   );
 }
 

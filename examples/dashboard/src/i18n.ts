@@ -44,6 +44,11 @@ const en = {
   'backups.dismiss': 'Dismiss',
   'backups.count': '{count} of {limit} backups',
   'backups.status_changed': '{name}: {status}.',
+  'backups.skipped_one': '1 file skipped',
+  'backups.skipped_many': '{count} files skipped',
+  'backups.skipped_more': '…and {count} more',
+  'backups.skipped_entry': '{path}: {reason}',
+  'backups.error_reprovisioning': 'Your server is being reinstalled. Try again when it is back.',
 } as const;
 
 /** A message key. */
@@ -90,6 +95,11 @@ const de: Catalogue = {
   'backups.dismiss': 'Schließen',
   'backups.count': '{count} von {limit} Backups',
   'backups.status_changed': '{name}: {status}.',
+  'backups.skipped_one': '1 Datei übersprungen',
+  'backups.skipped_many': '{count} Dateien übersprungen',
+  'backups.skipped_more': '…und {count} weitere',
+  'backups.skipped_entry': '{path}: {reason}',
+  'backups.error_reprovisioning': 'Dein Server wird gerade neu installiert. Versuche es erneut, wenn er wieder läuft.',
 };
 
 /** The languages this package ships. */
@@ -126,7 +136,7 @@ export function createTranslator(language: Language = 'en'): Translate {
 }
 
 /**
- * Returns the message key for an API error code: the two conflicts a customer
+ * Returns the message key for an API error code: the conflicts a customer
  * can act on get their own message, everything else a generic one (the
  * problem's detail is written for operators, in English, so it is not shown).
  */
@@ -136,6 +146,8 @@ export function errorMessageKey(code: ProblemCode | undefined): MessageKey {
       return 'backups.limit_reached';
     case 'operation_in_progress':
       return 'backups.error_in_progress';
+    case 'reprovisioning':
+      return 'backups.error_reprovisioning';
     default:
       return 'backups.error_generic';
   }

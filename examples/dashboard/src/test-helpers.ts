@@ -20,6 +20,8 @@ export function makeBackup(overrides: Partial<Backup> = {}): Backup {
     created_at: '2026-03-14T09:26:53Z',
     completed_at: '2026-03-14T09:27:10Z',
     last_restored_at: null,
+    skipped_count: 0,
+    skipped: [],
     ...overrides,
   };
 }

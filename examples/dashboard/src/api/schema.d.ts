@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Download a file
-         * @description Streams a file, such as a backup's archive, to its owner; anyone else gets 404, as for a file that does not exist. Supports single byte ranges (206) so large downloads can resume.
+         * @description Streams a backup's archive to whoever owns the backup's order now; anyone else gets 404, as for a file that does not exist. Supports single byte ranges (206) so large downloads can resume.
          */
         get: operations["download-asset"];
         put?: never;
@@ -140,6 +140,13 @@ export interface components {
              * @description The archive's size in bytes; set once ready.
              */
             size_bytes: number | null;
+            /** @description The skipped files, at most 100 of them (skipped_count says how many in all), in archive order. */
+            skipped: components["schemas"]["SkippedView"][];
+            /**
+             * Format: int64
+             * @description How many files the archive does not hold, or holds an untrustworthy copy of (unreadable, sockets and devices, changed while they were read). 0 until ready.
+             */
+            skipped_count: number;
             /**
              * @description creating and restoring are operations in progress: poll until ready or failed. A failed restore returns the backup to ready, with error set.
              * @enum {string}
@@ -166,7 +173,7 @@ export interface components {
              * @description The stable, machine-readable error code: branch on this.
              * @enum {string}
              */
-            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
+            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
             /**
              * @description What went wrong this time, for people.
              * @example This server already holds the maximum number of backups; delete one first.
@@ -197,6 +204,18 @@ export interface components {
              * @example urn:savepoint:problem:limit_reached
              */
             type: string;
+        };
+        SkippedView: {
+            /**
+             * @description The file's path inside the server's data directory.
+             * @example world/session.lock
+             */
+            path: string;
+            /**
+             * @description Why, in words for people.
+             * @example permission denied
+             */
+            reason: string;
         };
     };
     responses: never;
