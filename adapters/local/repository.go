@@ -17,23 +17,28 @@ import (
 
 // Repository is an in-memory ports.Repository. One mutex guards every method, so
 // each check and the write that depends on it happen atomically, which is what the
-// database's index and locks give the PostgreSQL adapter.
+// database's index and locks give the PostgreSQL adapter: in particular a fence
+// and an active backup of one order never coexist.
 type Repository struct {
 	mu      sync.Mutex
 	backups map[ports.BackupID]ports.Backup
+	fences  map[ports.OrderID]ports.Fence // the fence holding each fenced order's slot
 }
 
 var _ ports.Repository = (*Repository)(nil)
 
 // NewRepository returns an empty Repository.
 func NewRepository() *Repository {
-	return &Repository{backups: make(map[ports.BackupID]ports.Backup)}
+	return &Repository{
+		backups: make(map[ports.BackupID]ports.Backup),
+		fences:  make(map[ports.OrderID]ports.Fence),
+	}
 }
 
-// Create stores b in status creating if the order has no active operation and the
-// provision holds fewer than limit backups; when both refuse,
-// ErrOperationInProgress wins. b.ID, b.OrderID and b.ProvisionID must be set; a
-// zero b.CreatedAt means now. Returns ErrOperationInProgress or ErrLimitReached.
+// Create stores b in status creating if the order's operation slot is free and
+// the provision holds fewer than limit backups; when several rules refuse,
+// ErrOperationInProgress wins, then ErrFenced, then ErrLimitReached. b.ID,
+// b.OrderID and b.ProvisionID must be set; a zero b.CreatedAt means now.
 func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("local: create backup: %w", err)
@@ -48,6 +53,9 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	case b.SizeBytes < 0:
 		return fmt.Errorf("local: create backup %s: negative size", b.ID)
 	}
+	if err := checkSkipped(b); err != nil {
+		return fmt.Errorf("local: create backup %s: %w", b.ID, err)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.backups[b.ID]; ok {
@@ -55,14 +63,16 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	}
 	count := 0
 	for _, o := range r.backups {
-		if o.OrderID == b.OrderID && o.Status.Active() {
-			return fmt.Errorf("local: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
-		}
 		if o.ProvisionID == b.ProvisionID {
 			count++
 		}
 	}
-	if count >= limit {
+	switch _, fenced := r.fences[b.OrderID]; {
+	case r.activeLocked(b.OrderID, ports.BackupID{}):
+		return fmt.Errorf("local: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
+	case fenced:
+		return fmt.Errorf("local: create backup for order %s: %w", b.OrderID, ports.ErrFenced)
+	case count >= limit:
 		return fmt.Errorf("local: create backup for provision %s (%d of %d): %w", b.ProvisionID, count, limit, ports.ErrLimitReached)
 	}
 	if b.CreatedAt.IsZero() {
@@ -84,7 +94,22 @@ func (r *Repository) Find(ctx context.Context, id ports.BackupID) (ports.Backup,
 	if !ok {
 		return ports.Backup{}, fmt.Errorf("local: backup %s: %w", id, ports.ErrNotFound)
 	}
-	return b, nil
+	return clone(b), nil
+}
+
+// FindByAsset returns the backup whose archive the asset records (should two
+// name it, the newest, as in PostgreSQL). Returns ErrNotFound.
+func (r *Repository) FindByAsset(ctx context.Context, asset ports.AssetID) (ports.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Backup{}, fmt.Errorf("local: find backup by asset: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	list := r.listLocked(func(b ports.Backup) bool { return !asset.IsZero() && b.AssetID == asset })
+	if len(list) == 0 {
+		return ports.Backup{}, fmt.Errorf("local: backup of asset %s: %w", asset, ports.ErrNotFound)
+	}
+	return list[0], nil
 }
 
 // ListByProvision returns the provision's backups, newest first (ties broken by
@@ -95,16 +120,49 @@ func (r *Repository) ListByProvision(ctx context.Context, provision ports.Provis
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.listLocked(func(b ports.Backup) bool { return b.ProvisionID == provision }), nil
+}
+
+// ListByOrder returns the order's backups under every provision, newest first,
+// ties broken as in ListByProvision.
+func (r *Repository) ListByOrder(ctx context.Context, order ports.OrderID) ([]ports.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("local: list backups: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.listLocked(func(b ports.Backup) bool { return b.OrderID == order }), nil
+}
+
+// listLocked returns copies of the backups that match, newest first.
+func (r *Repository) listLocked(match func(ports.Backup) bool) []ports.Backup {
 	var list []ports.Backup
 	for _, b := range r.backups {
-		if b.ProvisionID == provision {
-			list = append(list, b)
+		if match(b) {
+			list = append(list, clone(b))
 		}
 	}
 	slices.SortFunc(list, func(a, b ports.Backup) int {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), compareIDs(b.ID.UUID(), a.ID.UUID()))
 	})
-	return list, nil
+	return list
+}
+
+// Missing returns the IDs among ids that no backup has, in the order given (an ID
+// given twice is reported twice).
+func (r *Repository) Missing(ctx context.Context, ids []ports.BackupID) ([]ports.BackupID, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("local: look for backups: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var missing []ports.BackupID
+	for _, id := range ids {
+		if _, ok := r.backups[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
 }
 
 // CountByProvision returns how many backups the provision holds, in any status.
@@ -145,10 +203,11 @@ func (r *Repository) activeLocked(order ports.OrderID, except ports.BackupID) bo
 }
 
 // Update writes b's status and mutable fields (asset, size, sha256, error,
-// completed, heartbeat and last-restored times) if the stored backup is in status
-// from and not claimed for deletion. The name, IDs and creation time are never
-// changed. Returns ErrNotFound, ErrStatusConflict, or ErrOperationInProgress when
-// b.Status is active and the order already has another active operation.
+// skipped files, completed, heartbeat and last-restored times) if the stored
+// backup is in status from and not claimed for deletion. The name, IDs and
+// creation time are never changed. Returns ErrNotFound, ErrStatusConflict (which
+// wins over the slot's errors), or when b.Status is active
+// ErrOperationInProgress or ErrFenced if the order's slot is taken.
 func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Status) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("local: update backup: %w", err)
@@ -158,6 +217,9 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	}
 	if b.SizeBytes < 0 {
 		return fmt.Errorf("local: update backup %s: negative size", b.ID)
+	}
+	if err := checkSkipped(b); err != nil {
+		return fmt.Errorf("local: update backup %s: %w", b.ID, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -169,6 +231,8 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 		return fmt.Errorf("local: update backup %s: want %s, is %s: %w", b.ID, from, state(cur), ports.ErrStatusConflict)
 	case b.Status.Active() && r.activeLocked(cur.OrderID, cur.ID):
 		return fmt.Errorf("local: update backup %s to %s: %w", b.ID, b.Status, ports.ErrOperationInProgress)
+	case b.Status.Active() && r.fencedLocked(cur.OrderID):
+		return fmt.Errorf("local: update backup %s to %s: %w", b.ID, b.Status, ports.ErrFenced)
 	}
 	cur.Status = b.Status
 	cur.AssetID = b.AssetID
@@ -178,6 +242,8 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	cur.CompletedAt = b.CompletedAt
 	cur.HeartbeatAt = b.HeartbeatAt
 	cur.LastRestoredAt = b.LastRestoredAt
+	cur.Skipped = b.Skipped
+	cur.SkippedCount = b.SkippedCount
 	r.backups[b.ID] = normalize(cur)
 	return nil
 }
@@ -213,7 +279,7 @@ func (r *Repository) ListStale(ctx context.Context, before time.Time) ([]ports.B
 	var list []ports.Backup
 	for _, b := range r.backups {
 		if b.Status.Active() && lastSignOfLife(b).Before(before) {
-			list = append(list, b)
+			list = append(list, clone(b))
 		}
 	}
 	slices.SortFunc(list, func(a, b ports.Backup) int {
@@ -247,7 +313,7 @@ func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID) (por
 	}
 	cur.Deleting = true
 	r.backups[id] = cur
-	return cur, nil
+	return clone(cur), nil
 }
 
 // Delete removes a backup claimed by ClaimForDelete. Returns ErrNotFound, or
@@ -281,13 +347,37 @@ func compareIDs(a, b uuid.UUID) int {
 	return bytes.Compare(a[:], b[:])
 }
 
-// normalize stores times as PostgreSQL does: microsecond precision, in UTC.
+// normalize stores a backup as PostgreSQL does: times at microsecond precision,
+// in UTC, and no skipped files as none. The list is copied, so that the caller's
+// slice and the stored one never share an array.
 func normalize(b ports.Backup) ports.Backup {
 	b.CreatedAt = dbTime(b.CreatedAt)
 	b.CompletedAt = dbTime(b.CompletedAt)
 	b.HeartbeatAt = dbTime(b.HeartbeatAt)
 	b.LastRestoredAt = dbTime(b.LastRestoredAt)
+	return clone(b)
+}
+
+// clone returns b with its own copy of the skipped files.
+func clone(b ports.Backup) ports.Backup {
+	if len(b.Skipped) == 0 {
+		b.Skipped = nil
+	} else {
+		b.Skipped = slices.Clone(b.Skipped)
+	}
 	return b
+}
+
+// checkSkipped refuses a list of skipped files longer than
+// ports.MaxSkippedListed, or a count below it, as PostgreSQL does.
+func checkSkipped(b ports.Backup) error {
+	switch {
+	case len(b.Skipped) > ports.MaxSkippedListed:
+		return fmt.Errorf("%d skipped files listed, at most %d may be", len(b.Skipped), ports.MaxSkippedListed)
+	case b.SkippedCount < len(b.Skipped):
+		return fmt.Errorf("skipped count %d is below the %d files listed", b.SkippedCount, len(b.Skipped))
+	}
+	return nil
 }
 
 func dbTime(t time.Time) time.Time {
@@ -295,4 +385,91 @@ func dbTime(t time.Time) time.Time {
 		return t
 	}
 	return t.Truncate(time.Microsecond).UTC()
+}
+
+func (r *Repository) fencedLocked(order ports.OrderID) bool {
+	_, ok := r.fences[order]
+	return ok
+}
+
+// AcquireFence takes the order's operation slot for f if no backup of the order
+// is creating or restoring and no other fence holds it. f.ID and f.OrderID are
+// required; a zero f.AcquiredAt means now, and a zero f.HeartbeatAt means the
+// acquisition time. Returns ErrOperationInProgress or ErrFenced.
+func (r *Repository) AcquireFence(ctx context.Context, f ports.Fence) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local: acquire fence: %w", err)
+	}
+	if f.ID.IsZero() || f.OrderID.IsZero() {
+		return fmt.Errorf("local: acquire fence %s: ID and order are required", f.ID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.activeLocked(f.OrderID, ports.BackupID{}):
+		return fmt.Errorf("local: acquire fence for order %s: %w", f.OrderID, ports.ErrOperationInProgress)
+	case r.fencedLocked(f.OrderID):
+		return fmt.Errorf("local: acquire fence for order %s: %w", f.OrderID, ports.ErrFenced)
+	}
+	if f.AcquiredAt.IsZero() {
+		f.AcquiredAt = time.Now()
+	}
+	if f.HeartbeatAt.IsZero() {
+		f.HeartbeatAt = f.AcquiredAt
+	}
+	f.AcquiredAt, f.HeartbeatAt = dbTime(f.AcquiredAt), dbTime(f.HeartbeatAt)
+	r.fences[f.OrderID] = f
+	return nil
+}
+
+// HeartbeatFence sets the fence's heartbeat time if fence id still holds the
+// order's slot. Returns ErrNotFound.
+func (r *Repository) HeartbeatFence(ctx context.Context, order ports.OrderID, id ports.FenceID, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local: heartbeat of fence: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, ok := r.fences[order]
+	if !ok || f.ID != id {
+		return fmt.Errorf("local: heartbeat of fence %s on order %s: %w", id, order, ports.ErrNotFound)
+	}
+	f.HeartbeatAt = dbTime(at)
+	r.fences[order] = f
+	return nil
+}
+
+// ReleaseFence frees the order's slot if fence id holds it; a newer fence on the
+// order is left alone.
+func (r *Repository) ReleaseFence(ctx context.Context, order ports.OrderID, id ports.FenceID) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local: release fence: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.fences[order]; ok && f.ID == id {
+		delete(r.fences, order)
+	}
+	return nil
+}
+
+// ExpireFences releases the fences whose heartbeat is older than before and
+// returns them, oldest heartbeat first.
+func (r *Repository) ExpireFences(ctx context.Context, before time.Time) ([]ports.Fence, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("local: expire fences: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var expired []ports.Fence
+	for order, f := range r.fences {
+		if f.HeartbeatAt.Before(before) {
+			expired = append(expired, f)
+			delete(r.fences, order)
+		}
+	}
+	slices.SortFunc(expired, func(a, b ports.Fence) int {
+		return cmp.Or(a.HeartbeatAt.Compare(b.HeartbeatAt), compareIDs(a.ID.UUID(), b.ID.UUID()))
+	})
+	return expired, nil
 }

@@ -11,17 +11,30 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// Assets implements ports.Assets on the assets table that MigrateStandalone
-// creates, for hosts without an assets table of their own.
+// Assets implements ports.Assets on savepoint's own backup_assets table, which
+// Migrate creates in the layout's schema. It works beside any host, whatever its
+// own assets table (if it has one) looks like; a host that wants the archives in
+// its own table implements ports.Assets itself instead.
 type Assets struct {
-	db DB
+	db                           DB
+	createSQL, getSQL, deleteSQL string
 }
 
 var _ ports.Assets = (*Assets)(nil)
 
-// NewAssets returns an Assets that runs its queries on db.
-func NewAssets(db DB) *Assets {
-	return &Assets{db: db}
+// NewAssets returns an Assets that runs its queries on db, on the backup_assets
+// table Migrate created with the same layout.
+func NewAssets(db DB, layout Layout) *Assets {
+	t := layout.tables()
+	return &Assets{
+		db: db,
+		createSQL: mustRender(`INSERT INTO {{.Assets}}
+			(id, owner_id, key, file_name, content_type, size_bytes, sha256, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()))`, t),
+		getSQL: mustRender(`SELECT id, owner_id, key, file_name, content_type, size_bytes, sha256, created_at
+			FROM {{.Assets}} WHERE id = $1`, t),
+		deleteSQL: mustRender(`DELETE FROM {{.Assets}} WHERE id = $1`, t),
+	}
 }
 
 // CreateAsset records a. Its ID must be new; ID, OwnerID and Key are required, and
@@ -30,11 +43,9 @@ func (s *Assets) CreateAsset(ctx context.Context, a ports.Asset) error {
 	if a.ID.IsZero() || a.OwnerID.IsZero() || a.Key == "" {
 		return fmt.Errorf("postgres: create asset %s: ID, owner and key are required", a.ID)
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO assets
-		(id, owner_id, key, file_name, content_type, size_bytes, sha256, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()))`,
+	_, err := s.db.Exec(ctx, s.createSQL,
 		a.ID, a.OwnerID, a.Key, a.FileName, a.ContentType, a.SizeBytes, a.SHA256, nullTime(a.CreatedAt))
-	if violates(err, codeUniqueViolation, "assets_pkey") {
+	if violates(err, codeUniqueViolation, "backup_assets_pkey") {
 		return dbError("create asset", fmt.Errorf("asset %s already exists: %w", a.ID, err))
 	}
 	if err != nil {
@@ -47,8 +58,7 @@ func (s *Assets) CreateAsset(ctx context.Context, a ports.Asset) error {
 func (s *Assets) GetAsset(ctx context.Context, id ports.AssetID) (ports.Asset, error) {
 	var a ports.Asset
 	var created time.Time
-	err := s.db.QueryRow(ctx, `SELECT id, owner_id, key, file_name, content_type, size_bytes, sha256, created_at
-		FROM assets WHERE id = $1`, id).
+	err := s.db.QueryRow(ctx, s.getSQL, id).
 		Scan(&a.ID, &a.OwnerID, &a.Key, &a.FileName, &a.ContentType, &a.SizeBytes, &a.SHA256, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ports.Asset{}, fmt.Errorf("postgres: asset %s: %w", id, ports.ErrNotFound)
@@ -61,10 +71,11 @@ func (s *Assets) GetAsset(ctx context.Context, id ports.AssetID) (ports.Asset, e
 }
 
 // DeleteAsset removes the asset; a missing asset is not an error. A backup that
-// refers to it keeps its row with no asset (the delete flow removes the asset
-// before the backup).
+// names it keeps the asset ID (backups do not refer to this table, as the port
+// may be implemented anywhere): the delete flow removes the asset, then the
+// backup.
 func (s *Assets) DeleteAsset(ctx context.Context, id ports.AssetID) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM assets WHERE id = $1`, id); err != nil {
+	if _, err := s.db.Exec(ctx, s.deleteSQL, id); err != nil {
 		return dbError("delete asset "+id.String(), err)
 	}
 	return nil

@@ -11,6 +11,6 @@ import (
 func TestAssetsContract(t *testing.T) {
 	t.Parallel()
 	portstest.RunAssetsTests(t, portstest.AssetsHarness{
-		New: func(t *testing.T) ports.Assets { return postgres.NewAssets(standalone(t)) },
+		New: func(t *testing.T) ports.Assets { return postgres.NewAssets(standalone(t), postgres.Layout{}) },
 	})
 }

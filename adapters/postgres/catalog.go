@@ -14,8 +14,9 @@ import (
 const permViewAllOrders = "view_all_orders"
 
 // Catalog implements ports.Orders and ports.Permissions on the orders, provisions
-// and user_permissions tables that MigrateStandalone creates, and records rows in
-// them: the host catalog of a deployment without a host platform.
+// and user_permissions tables that MigrateStandalone creates in the first schema
+// on search_path (whatever the Layout), and records rows in them: the host
+// catalog of a deployment without a host platform.
 type Catalog struct {
 	db DB
 }
@@ -51,8 +52,8 @@ func (c *Catalog) CreateProvision(ctx context.Context, p ports.Provision) error 
 	if p.ID.IsZero() || p.OrderID.IsZero() {
 		return fmt.Errorf("postgres: create provision %s: ID and order are required", p.ID)
 	}
-	_, err := c.db.Exec(ctx, `INSERT INTO provisions (id, order_id, kind, is_primary, role)
-		VALUES ($1, $2, $3, $4, $5)`, p.ID, p.OrderID, string(p.Kind), p.Primary, string(p.Role))
+	_, err := c.db.Exec(ctx, `INSERT INTO provisions (id, order_id, kind, is_primary, role, has_sidecar)
+		VALUES ($1, $2, $3, $4, $5, $6)`, p.ID, p.OrderID, string(p.Kind), p.Primary, string(p.Role), p.HasSidecar)
 	switch {
 	case violates(err, codeForeignKeyViolation, "provisions_order_id_fkey"):
 		return fmt.Errorf("postgres: create provision %s: order %s: %w", p.ID, p.OrderID, ports.ErrNotFound)
@@ -91,7 +92,7 @@ func (c *Catalog) GetOrder(ctx context.Context, id ports.OrderID) (ports.Order, 
 	return o, nil
 }
 
-const provisionColumns = `id, order_id, kind, is_primary, role`
+const provisionColumns = `id, order_id, kind, is_primary, role, has_sidecar`
 
 // GetProvision returns the provision. Returns ErrNotFound.
 func (c *Catalog) GetProvision(ctx context.Context, id ports.ProvisionID) (ports.Provision, error) {
@@ -133,7 +134,7 @@ func (c *Catalog) CanViewAllOrders(ctx context.Context, user ports.UserID) (bool
 func scanProvision(row pgx.Row) (ports.Provision, error) {
 	var p ports.Provision
 	var kind, role string
-	if err := row.Scan(&p.ID, &p.OrderID, &kind, &p.Primary, &role); err != nil {
+	if err := row.Scan(&p.ID, &p.OrderID, &kind, &p.Primary, &role, &p.HasSidecar); err != nil {
 		return ports.Provision{}, err
 	}
 	p.Kind = ports.ProvisionKind(kind)

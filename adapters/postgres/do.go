@@ -12,8 +12,8 @@ import (
 const openTimeout = time.Minute
 
 // Package returns a samber/do package that provides *Pool (opened from cfg on
-// first use, migrated as cfg says), and *Repository, *Assets and *Catalog on that
-// pool. The injector's Shutdown closes the pool and its HealthCheck pings it.
+// first use, migrated as cfg says), and *Repository, *Assets (both on
+// cfg.Layout's tables) and *Catalog on that pool. The injector's Shutdown closes the pool and its HealthCheck pings it.
 // Hosts that want the ports interfaces can bind them with do.As, for example
 // do.As[*postgres.Repository, ports.Repository](injector).
 func Package(cfg Config) func(do.Injector) {
@@ -28,14 +28,14 @@ func Package(cfg Config) func(do.Injector) {
 			if err != nil {
 				return nil, err
 			}
-			return NewRepository(pool), nil
+			return NewRepository(pool, cfg.Layout), nil
 		}),
 		do.Lazy(func(i do.Injector) (*Assets, error) {
 			pool, err := do.Invoke[*Pool](i)
 			if err != nil {
 				return nil, err
 			}
-			return NewAssets(pool), nil
+			return NewAssets(pool, cfg.Layout), nil
 		}),
 		do.Lazy(func(i do.Injector) (*Catalog, error) {
 			pool, err := do.Invoke[*Pool](i)

@@ -1,32 +1,57 @@
 // Package postgres stores backups in PostgreSQL with pgx v5, and keeps the
 // service's invariants in the database, where every replica sees them:
 //
-//   - one operation in progress per order: a partial unique index on
-//     backups(order_id) for rows creating or restoring; a create (INSERT) or
-//     restore (UPDATE) that loses the race gets ports.ErrOperationInProgress;
+//   - one operation slot per order, held by at most one create or restore or one
+//     fence: a partial unique index on backups(order_id) for rows creating or
+//     restoring decides between two backups (the loser gets
+//     ports.ErrOperationInProgress), and a per-order advisory lock, taken for the
+//     transaction by Create, by Update into creating or restoring, and by
+//     Repository.AcquireFence, makes each of them check the slot and take it
+//     with no other in between, so a fence (a row in backup_fences) and an active
+//     backup never coexist (ports.ErrFenced);
 //   - at most a given number of backups per provision: the count and the insert run
-//     in one transaction under an advisory lock keyed by the provision;
+//     in one transaction under an advisory lock keyed by the provision, always
+//     taken after the order's, so no two transactions wait for each other;
 //   - status changes are compare-and-set (UPDATE … WHERE id = $1 AND status = $2),
 //     and a delete first claims the row, after which no restore can start on it;
-//   - the seed's foreign keys: deleting an order deletes its backups, deleting a
-//     provision that still has backups is refused.
+//   - foreign keys to the host's orders and provisions: deleting an order deletes
+//     its backups, deleting a provision that still has backups is refused.
 //
 // # Schema
 //
-// The SQL migrations are embedded in the package. Migrate creates the backups
-// table against the host platform's own orders, provisions and assets tables;
-// MigrateStandalone first creates minimal versions of those (plus a permissions
-// table), for a deployment without a host platform such as the example server.
-// Both are versioned (table savepoint_migrations), idempotent, and serialised by an
-// advisory lock, so every replica can run them at start-up.
+// The SQL migrations are embedded in the package. Migrate creates savepoint's
+// own tables — backups, backup_assets, backup_fences and savepoint_migrations —
+// against the host platform's orders and provisions tables; MigrateStandalone
+// first creates minimal versions of those (plus assets and permissions tables
+// for Catalog), for a deployment without a host platform such as the example
+// server. Both are versioned (table savepoint_migrations), idempotent, and
+// serialised by an advisory lock keyed by the schema, so every replica can run
+// them at start-up and separate schemas migrate independently.
+//
+// A Layout says where the tables go. Its zero value keeps them in the first
+// schema on search_path, referring to tables named orders and provisions there,
+// exactly as earlier versions did. Layout.Schema puts savepoint's tables in a
+// schema of their own (created if missing), so that they cannot clash with the
+// host's: every statement then names them schema-qualified and quoted.
+// Layout.Orders and Layout.Provisions name the host's tables the foreign keys
+// refer to, and Layout.NoForeignKeys creates no foreign keys at all, for hosts
+// whose orders live elsewhere; deleting an order then leaves its backups to the
+// service's order-deletion call and orphan sweep. Give Migrate, NewRepository,
+// NewAssets and Config the same Layout.
+//
+// Backups refer to no assets table: Assets keeps the archives' records in
+// backup_assets, whatever the host's own assets table looks like, and a host may
+// implement ports.Assets anywhere instead. Upgrading a database set up by
+// MigrateStandalone moves the standalone assets table's rows into backup_assets;
+// a host's own assets table is never touched.
 //
 // # Types
 //
-// Repository implements ports.Repository. Assets (ports.Assets) and Catalog
-// (ports.Orders and ports.Permissions, plus methods to record orders, provisions
-// and permissions) work on the tables MigrateStandalone creates; a host platform
-// usually implements those ports over its own tables instead. All of them take a
-// DB, which *pgxpool.Pool satisfies.
+// Repository implements ports.Repository, and Assets ports.Assets, on
+// savepoint's tables. Catalog (ports.Orders and ports.Permissions, plus methods
+// to record orders, provisions and permissions) works on the standalone host
+// tables in the search path; a host platform usually implements those ports over
+// its own tables instead. All of them take a DB, which *pgxpool.Pool satisfies.
 //
 // Pool wraps a *pgxpool.Pool with the Shutdown and HealthCheck methods samber/do
 // calls, and Package provides all of the above to a do injector.

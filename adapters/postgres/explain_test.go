@@ -29,10 +29,11 @@ func TestQueryPlans(t *testing.T) {
 			FROM generate_series(1, 2000) g;
 		-- Ten backups per provision, made over weeks, so each provision's rows are
 		-- spread through the table; one order in a hundred has an operation running.
-		INSERT INTO backups (order_id, provision_id, name, status, created_at, heartbeat_at)
-			SELECT md5('order' || (g % 2000 + 1))::uuid, md5('provision' || (g % 2000 + 1))::uuid,
+		INSERT INTO backups (id, order_id, provision_id, name, status, asset_id, created_at, heartbeat_at)
+			SELECT md5('backup' || g)::uuid, md5('order' || (g % 2000 + 1))::uuid, md5('provision' || (g % 2000 + 1))::uuid,
 				'Backup ' || g,
 				CASE WHEN g <= 20 THEN 'creating' WHEN g % 7 = 0 THEN 'failed' ELSE 'ready' END,
+				CASE WHEN g > 20 AND g % 7 <> 0 THEN md5('asset' || g)::uuid END,
 				now() - g * interval '1 minute',
 				CASE WHEN g <= 20 THEN now() - g * interval '1 second' END
 			FROM generate_series(1, 20000) g;
@@ -42,8 +43,15 @@ func TestQueryPlans(t *testing.T) {
 	if err := pool.QueryRow(t.Context(), `SELECT md5('provision' || 1234)::uuid`).Scan(&provision); err != nil {
 		t.Fatal(err)
 	}
-	var order uuid.UUID
-	if err := pool.QueryRow(t.Context(), `SELECT md5('order' || 1234)::uuid`).Scan(&order); err != nil {
+	var order, asset uuid.UUID
+	if err := pool.QueryRow(t.Context(), `SELECT md5('order' || 1234)::uuid, md5('asset' || 1234)::uuid`).Scan(&order, &asset); err != nil {
+		t.Fatal(err)
+	}
+	// A sweep's batch of 100: half of them backups that exist. (Once a batch is
+	// a sizeable part of the table, here above about 0.7%, hashing it against a
+	// scan is cheaper than probing the index, and the planner rightly switches.)
+	var batch []string
+	if err := pool.QueryRow(t.Context(), `SELECT array_agg(md5('backup' || g)::uuid::text) FROM generate_series(19951, 20050) g`).Scan(&batch); err != nil {
 		t.Fatal(err)
 	}
 
@@ -57,6 +65,9 @@ func TestQueryPlans(t *testing.T) {
 		{"counting a provision's backups", postgres.CountByProvisionSQL, provision, "backups_provision_created_idx"},
 		{"checking an order for an operation in progress", postgres.HasActiveSQL, order, "backups_one_active_per_order"},
 		{"finding stale operations", postgres.ListStaleSQL, time.Now().Add(-2 * time.Minute), ""},
+		{"listing an order's backups", postgres.ListByOrderSQL, order, "backups_order_id_idx"},
+		{"finding a backup by its asset", postgres.FindByAssetSQL, asset, "backups_asset_id_idx"},
+		{"finding a batch of missing backups", postgres.MissingSQL, batch, "backups_pkey"},
 	} {
 		t.Run(tc.query+" uses an index, not a sequential scan", func(t *testing.T) {
 			var out []byte

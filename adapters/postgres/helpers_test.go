@@ -1,8 +1,11 @@
 package postgres_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/savepoint-dev/savepoint/adapters/postgres"
@@ -20,8 +23,45 @@ type host struct {
 func standalone(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
 	pool := testenv.Postgres(tb)
-	if err := postgres.MigrateStandalone(tb.Context(), pool); err != nil {
+	if err := postgres.MigrateStandalone(tb.Context(), pool, postgres.Layout{}); err != nil {
 		tb.Fatalf("MigrateStandalone: %v", err)
 	}
 	return pool
+}
+
+// ownSchema returns a name for a schema of savepoint's own beside the test's
+// schema (which stands for the host's), and drops that schema when the test ends.
+// The name needs quoting, so that a statement that fails to quote it fails.
+func ownSchema(tb testing.TB, pool *pgxpool.Pool) string {
+	tb.Helper()
+	return extraSchema(tb, pool, " SP")
+}
+
+// extraSchema returns the test schema's name with suffix, for a schema that
+// Migrate is to create, and drops that schema when the test ends.
+func extraSchema(tb testing.TB, pool *pgxpool.Pool, suffix string) string {
+	tb.Helper()
+	var name string
+	if err := pool.QueryRow(tb.Context(), `SELECT current_schema() || $1`, suffix).Scan(&name); err != nil {
+		tb.Fatalf("naming a schema: %v", err)
+	}
+	if len(name) > 63 {
+		tb.Fatalf("schema name %q is longer than PostgreSQL keeps", name)
+	}
+	// Registered after the pool's own cleanup, so it runs while the pool is open.
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{name}.Sanitize()+` CASCADE`); err != nil {
+			tb.Errorf("dropping schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

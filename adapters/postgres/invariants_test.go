@@ -43,6 +43,18 @@ func TestDatabaseEnforcesInvariants(t *testing.T) {
 			constraint: "backups_deleting_check",
 		},
 		{
+			name:       "skipped files that are not a JSON array violate the skipped check",
+			sql:        `UPDATE backups SET skipped = '{"path": "x"}' WHERE order_id = $1 AND provision_id = $2`,
+			code:       "23514",
+			constraint: "backups_skipped_check",
+		},
+		{
+			name:       "a second fence for an order violates the fences' primary key",
+			sql:        `INSERT INTO backup_fences (order_id, id, heartbeat_at) VALUES ($1, $2, now()), ($1, $2, now())`,
+			code:       "23505",
+			constraint: "backup_fences_pkey",
+		},
+		{
 			name:       "deleting a provision that has backups is restricted",
 			sql:        `DELETE FROM provisions WHERE order_id = $1 AND id = $2`,
 			code:       "23503",
@@ -64,7 +76,7 @@ func TestDatabaseEnforcesInvariants(t *testing.T) {
 		t.Parallel()
 		pool, order, prov := withCreatingBackup(t)
 		exec(t, pool, `DELETE FROM orders WHERE id = $1`, order)
-		n, err := postgres.NewRepository(pool).CountByProvision(t.Context(), prov)
+		n, err := postgres.NewRepository(pool, postgres.Layout{}).CountByProvision(t.Context(), prov)
 		if err != nil || n != 0 {
 			t.Errorf("after deleting the order the provision holds %d backups (%v), want 0", n, err)
 		}
@@ -72,13 +84,14 @@ func TestDatabaseEnforcesInvariants(t *testing.T) {
 }
 
 // TestDeleteFlow follows the service's delete order — claim, delete the asset,
-// delete the row — which the seed's plain asset reference would refuse at the
-// second step; the schema sets the asset to NULL instead.
+// delete the row — with a retry after the second step. Backups do not refer to
+// the assets table, so the asset can go first, and the retry finds the same
+// asset to delete again, which is not an error.
 func TestDeleteFlow(t *testing.T) {
 	t.Parallel()
 	pool := standalone(t)
 	ctx := t.Context()
-	repo, assets, catalog := postgres.NewRepository(pool), postgres.NewAssets(pool), postgres.NewCatalog(pool)
+	repo, assets, catalog := postgres.NewRepository(pool, postgres.Layout{}), postgres.NewAssets(pool, postgres.Layout{}), postgres.NewCatalog(pool)
 
 	o := ports.Order{ID: ports.NewOrderID(), OwnerID: ports.NewUserID()}
 	p := ports.Provision{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer}
@@ -98,13 +111,14 @@ func TestDeleteFlow(t *testing.T) {
 		t.Fatalf("claimed backup's asset = %s, want %s", claimed.AssetID, a.ID)
 	}
 	must(t, assets.DeleteAsset(ctx, claimed.AssetID))
-	// A delete that stops here is retried: the row is still claimed, now without
-	// an asset, and the retry finishes the job.
+	// A delete that stops here is retried: the row is still claimed, with its
+	// asset, and the retry finishes the job.
 	again, err := repo.ClaimForDelete(ctx, b.ID)
 	must(t, err)
-	if !again.AssetID.IsZero() || !again.Deleting {
-		t.Errorf("after the asset was deleted the backup has asset %s, deleting %v; want none, true", again.AssetID, again.Deleting)
+	if again.AssetID != a.ID || !again.Deleting {
+		t.Errorf("after the asset was deleted the backup has asset %s, deleting %v; want %s, true", again.AssetID, again.Deleting, a.ID)
 	}
+	must(t, assets.DeleteAsset(ctx, again.AssetID))
 	must(t, repo.Delete(ctx, b.ID))
 	if _, err := repo.Find(ctx, b.ID); !errors.Is(err, ports.ErrNotFound) {
 		t.Errorf("Find after the delete flow: %v, want ErrNotFound", err)
@@ -122,13 +136,6 @@ func withCreatingBackup(t *testing.T) (*pgxpool.Pool, ports.OrderID, ports.Provi
 	must(t, catalog.CreateOrder(t.Context(), o))
 	must(t, catalog.CreateProvision(t.Context(), p))
 	b := ports.Backup{ID: ports.NewBackupID(), OrderID: o.ID, ProvisionID: p.ID, Name: "running", Status: ports.StatusCreating}
-	must(t, postgres.NewRepository(pool).Create(t.Context(), b, 10))
+	must(t, postgres.NewRepository(pool, postgres.Layout{}).Create(t.Context(), b, 10))
 	return pool, o.ID, p.ID
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }

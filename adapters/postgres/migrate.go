@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -19,12 +20,13 @@ import (
 // alone (for example once the host platform owns the tables).
 const (
 	setHost    = "host"    // minimal orders, provisions, assets, user_permissions
-	setBackups = "backups" // the backups table and its invariants
+	setBackups = "backups" // savepoint's own tables and their invariants
 )
 
 //go:embed migrations/*/*.sql
 var migrationFiles embed.FS
 
+// A migration is a text/template over migrationData, rendered when it is applied.
 type migration struct {
 	set     string
 	version int
@@ -32,27 +34,48 @@ type migration struct {
 	sql     string
 }
 
-// Migrate brings the backups schema up to date in the current schema (the first
-// one on search_path). The database must already hold the host platform's orders,
-// provisions and assets tables, each keyed by a uuid column id; hosts without them
-// use MigrateStandalone.
+// migrationData is what the migrations are rendered with.
+type migrationData struct {
+	tables
+	// Orders and Provisions are the host tables the foreign keys refer to, as
+	// PostgreSQL would print them (quoted only where needed).
+	Orders, Provisions string
+	// ForeignKeys is false for Layout.NoForeignKeys.
+	ForeignKeys bool
+	// AssetsForeignKey: an assets table that version 1 of the backups set could
+	// refer to is visible (its reference is dropped again by version 2).
+	AssetsForeignKey bool
+	// Standalone: the host set is recorded, so the assets table is the one it
+	// created, and savepoint's to move.
+	Standalone bool
+}
+
+// Migrate brings savepoint's tables up to date in layout.Schema (by default the
+// first schema on search_path), creating the schema if needed. Unless
+// layout.NoForeignKeys is set, the database must already hold the host platform's
+// orders and provisions tables (layout.Orders and layout.Provisions), each keyed
+// by a uuid column id; hosts without them use MigrateStandalone. The host's own
+// assets table, if it has one, is never touched: savepoint records its archives
+// in its own backup_assets table.
 //
 // Every replica may call it at start-up: the migrations run in one transaction
-// under an advisory lock, so concurrent callers wait for each other and the later
-// ones find nothing left to do. On error nothing is applied.
-func Migrate(ctx context.Context, db DB) error {
-	return migrate(ctx, db, setBackups)
+// under an advisory lock keyed by the schema, so concurrent callers wait for each
+// other and the later ones find nothing left to do, while separate schemas
+// migrate independently. On error nothing is applied.
+func Migrate(ctx context.Context, db DB, layout Layout) error {
+	return migrate(ctx, db, layout, setBackups)
 }
 
 // MigrateStandalone is Migrate for a database without a host platform: it first
-// creates minimal orders, provisions, assets and user_permissions tables (used by
-// Catalog and Assets), then the backups schema. It is versioned, idempotent and
-// safe to run concurrently, like Migrate.
-func MigrateStandalone(ctx context.Context, db DB) error {
-	return migrate(ctx, db, setHost, setBackups)
+// creates minimal orders, provisions, assets and user_permissions tables in the
+// first schema on search_path (where Catalog uses them), then savepoint's tables
+// in layout.Schema. It is versioned, idempotent and safe to run concurrently,
+// like Migrate.
+func MigrateStandalone(ctx context.Context, db DB, layout Layout) error {
+	return migrate(ctx, db, layout, setHost, setBackups)
 }
 
-func migrate(ctx context.Context, db DB, sets ...string) error {
+func migrate(ctx context.Context, db DB, layout Layout, sets ...string) error {
 	var pending []migration
 	for _, set := range sets {
 		ms, err := loadMigrations(set)
@@ -67,58 +90,128 @@ func migrate(ctx context.Context, db DB, sets ...string) error {
 		return dbError("migrate: begin", err)
 	}
 	defer rollback(tx)
-
-	// Keyed by schema, so that separate schemas (one per tenant, or per test)
-	// migrate independently; held until commit.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.migrate:' || coalesce(current_schema(), ''), 0))`); err != nil {
-		return dbError("migrate: lock", err)
+	applied, err := prepareMigrations(ctx, tx, layout)
+	if err != nil {
+		return err
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS savepoint_migrations (
+	var data *migrationData // read from the database once something is to be applied
+	for _, m := range pending {
+		if m.version <= applied[m.set] {
+			continue
+		}
+		if data == nil {
+			if data, err = readMigrationData(ctx, tx, layout); err != nil {
+				return err
+			}
+		}
+		data.Standalone = applied[setHost] > 0
+		if err := applyMigration(ctx, tx, m, *data, !slices.Contains(sets, setHost)); err != nil {
+			return err
+		}
+		applied[m.set] = m.version
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return dbError("migrate: commit", err)
+	}
+	return nil
+}
+
+// prepareMigrations takes the migration lock, creates the schema and the
+// migrations table if needed, and returns the highest version applied per set.
+func prepareMigrations(ctx context.Context, tx pgx.Tx, layout Layout) (map[string]int, error) {
+	// Keyed by the schema that holds savepoint_migrations, so that separate schemas
+	// (one per tenant, or per test) migrate independently; held until commit. With
+	// no Layout.Schema the key is what earlier versions used, so that replicas of
+	// both wait for each other during a rolling upgrade.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.migrate:' || coalesce($1, current_schema(), ''), 0))`,
+		nullString(layout.Schema)); err != nil {
+		return nil, dbError("migrate: lock", err)
+	}
+	if layout.Schema != "" {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{layout.Schema}.Sanitize()); err != nil {
+			return nil, dbError("migrate: create schema "+layout.Schema, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+layout.tables().Migrations+` (
 		set_name   text NOT NULL,
 		version    integer NOT NULL,
 		name       text NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now(),
 		PRIMARY KEY (set_name, version)
 	)`); err != nil {
-		return dbError("migrate: create savepoint_migrations", err)
+		return nil, dbError("migrate: create savepoint_migrations", err)
 	}
 
-	applied := map[string]int{} // set → highest applied version
-	rows, err := tx.Query(ctx, `SELECT set_name, max(version) FROM savepoint_migrations GROUP BY set_name`)
+	rows, err := tx.Query(ctx, `SELECT set_name, max(version) FROM `+layout.tables().Migrations+` GROUP BY set_name`)
 	if err != nil {
-		return dbError("migrate: read savepoint_migrations", err)
+		return nil, dbError("migrate: read savepoint_migrations", err)
 	}
+	applied := map[string]int{} // set → highest applied version
 	for rows.Next() {
 		var set string
 		var version int
 		if err := rows.Scan(&set, &version); err != nil {
 			rows.Close()
-			return dbError("migrate: read savepoint_migrations", err)
+			return nil, dbError("migrate: read savepoint_migrations", err)
 		}
 		applied[set] = version
 	}
 	if err := rows.Err(); err != nil {
-		return dbError("migrate: read savepoint_migrations", err)
+		return nil, dbError("migrate: read savepoint_migrations", err)
 	}
+	return applied, nil
+}
 
-	for _, m := range pending {
-		if m.version <= applied[m.set] {
-			continue
-		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			err = dbError(fmt.Sprintf("migrate: apply %s/%s", m.set, m.name), err)
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == codeUndefinedTable && m.set == setBackups && !slices.Contains(sets, setHost) {
-				err = fmt.Errorf("%w (the backups table refers to the host's orders, provisions and assets tables; without them use MigrateStandalone)", err)
-			}
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO savepoint_migrations (set_name, version, name) VALUES ($1, $2, $3)`, m.set, m.version, m.name); err != nil {
-			return dbError("migrate: record "+m.name, err)
+// readMigrationData resolves the layout's host tables the way PostgreSQL parses
+// a REFERENCES clause, and looks for an assets table version 1 could refer to.
+func readMigrationData(ctx context.Context, tx pgx.Tx, layout Layout) (*migrationData, error) {
+	data := &migrationData{tables: layout.tables(), ForeignKeys: !layout.NoForeignKeys}
+	if layout.NoForeignKeys {
+		return data, nil
+	}
+	orders, provisions := layout.hostTables()
+	for _, host := range []struct {
+		field, name string
+		out         *string
+	}{{"Orders", orders, &data.Orders}, {"Provisions", provisions, &data.Provisions}} {
+		// parse_ident refuses anything but a (qualified) name, and quote_ident
+		// quotes only what needs it, so the default names come out bare.
+		err := tx.QueryRow(ctx, `SELECT array_to_string(ARRAY(
+			SELECT quote_ident(part) FROM unnest(parse_ident($1)) WITH ORDINALITY AS p(part, n) ORDER BY n), '.')`,
+			host.name).Scan(host.out)
+		if err != nil {
+			return nil, dbError(fmt.Sprintf("migrate: Layout.%s %q is not a table name", host.field, host.name), err)
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return dbError("migrate: commit", err)
+	err := tx.QueryRow(ctx, `SELECT EXISTS (
+		SELECT 1 FROM pg_constraint c
+		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+		WHERE c.conrelid = to_regclass('assets') AND c.contype IN ('p', 'u')
+			AND cardinality(c.conkey) = 1 AND a.attname = 'id' AND a.atttypid = 'uuid'::regtype)`).
+		Scan(&data.AssetsForeignKey)
+	if err != nil {
+		return nil, dbError("migrate: looking for an assets table", err)
+	}
+	return data, nil
+}
+
+// applyMigration renders m, runs it and records it. hostless says that the host
+// set is not being applied, so that a missing table is the host's to create.
+func applyMigration(ctx context.Context, tx pgx.Tx, m migration, data migrationData, hostless bool) error {
+	sql, err := render(m.set+"/"+m.name, m.sql, data)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, sql); err != nil {
+		err = dbError(fmt.Sprintf("migrate: apply %s/%s", m.set, m.name), err)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == codeUndefinedTable && m.set == setBackups && hostless {
+			err = fmt.Errorf("%w (the backups table refers to the host's orders and provisions tables: name yours in Layout.Orders and Layout.Provisions, set Layout.NoForeignKeys, or use MigrateStandalone without a host platform)", err)
+		}
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO `+data.Migrations+` (set_name, version, name) VALUES ($1, $2, $3)`, m.set, m.version, m.name); err != nil {
+		return dbError("migrate: record "+m.name, err)
 	}
 	return nil
 }

@@ -15,8 +15,12 @@ type Config struct {
 	URL string
 	// Standalone creates the minimal host tables as well (MigrateStandalone), for
 	// a deployment without a host platform. When false, Open runs Migrate against
-	// the host's own orders, provisions and assets tables.
+	// the host's own orders and provisions tables.
 	Standalone bool
+	// Layout says where savepoint's tables live and what they refer to; the zero
+	// Layout is the first schema on search_path, referring to orders and
+	// provisions there. Package gives it to the Repository and Assets as well.
+	Layout Layout
 	// SkipMigrations leaves the schema alone, for hosts that migrate in a separate
 	// deployment step.
 	SkipMigrations bool
@@ -53,7 +57,7 @@ func Open(ctx context.Context, cfg Config) (*Pool, error) {
 		if cfg.Standalone {
 			migrate = MigrateStandalone
 		}
-		if err := migrate(ctx, p); err != nil {
+		if err := migrate(ctx, p, cfg.Layout); err != nil {
 			pool.Close()
 			return nil, err
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/samber/do/v2"
 
 	"github.com/savepoint-dev/savepoint/adapters/postgres"
@@ -102,9 +104,30 @@ func TestOpen(t *testing.T) {
 	})
 }
 
+// TestOpenWithLayout: Open migrates savepoint's tables into the configured
+// layout, and the standalone host tables into the search path.
+func TestOpenWithLayout(t *testing.T) {
+	t.Parallel()
+	url, layout := withOwnSchema(t)
+	pool, err := postgres.Open(t.Context(), postgres.Config{URL: url, Standalone: true, Layout: layout})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	var backups, orders string
+	must(t, pool.QueryRow(t.Context(), `SELECT to_regclass($1)::text, to_regclass('orders')::text`,
+		pgx.Identifier{layout.Schema, "backups"}.Sanitize()).Scan(&backups, &orders))
+	if backups == "" || orders != "orders" {
+		t.Errorf("after Open: backups is %q, orders %q; want savepoint's table in %s and the host's in the search path", backups, orders, layout.Schema)
+	}
+}
+
 func TestPackage(t *testing.T) {
 	t.Parallel()
-	injector := do.New(postgres.Package(postgres.Config{URL: testenv.PostgresURL(t), Standalone: true}))
+	// In a schema of its own, so that a repository or assets store given any
+	// other layout finds no tables.
+	url, layout := withOwnSchema(t)
+	injector := do.New(postgres.Package(postgres.Config{URL: url, Standalone: true, Layout: layout}))
 
 	catalog := do.MustInvoke[*postgres.Catalog](injector)
 	assets := do.MustInvoke[*postgres.Assets](injector)
@@ -127,4 +150,17 @@ func TestPackage(t *testing.T) {
 	if _, err := repo.CountByProvision(t.Context(), p.ID); err == nil {
 		t.Error("the repository still works after the injector shut the pool down")
 	}
+}
+
+// withOwnSchema returns a connection string on a fresh test schema, and a Layout
+// that puts savepoint's tables in a schema beside it, dropped when the test ends.
+func withOwnSchema(t *testing.T) (string, postgres.Layout) {
+	t.Helper()
+	url := testenv.PostgresURL(t)
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return url, postgres.Layout{Schema: ownSchema(t, pool)}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,55 +12,123 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// Repository implements ports.Repository on the backups table (see Migrate). It is
-// safe for concurrent use, also from several processes sharing one database: the
-// invariants are enforced by the database, not by this process.
+// Repository implements ports.Repository on savepoint's backups and backup_fences
+// tables (see Migrate). It is safe for concurrent use, also from several processes
+// sharing one database: the invariants are enforced by the database, not by this
+// process.
 type Repository struct {
 	db DB
+	q  repoQueries
 }
 
 var _ ports.Repository = (*Repository)(nil)
 
-// NewRepository returns a Repository that runs its queries on db.
-func NewRepository(db DB) *Repository {
-	return &Repository{db: db}
+// NewRepository returns a Repository that runs its queries on db, on the tables
+// Migrate created with the same layout.
+func NewRepository(db DB, layout Layout) *Repository {
+	return &Repository{db: db, q: newRepoQueries(layout.tables())}
 }
 
 // Names of the constraints whose violations mean something to the service.
 const (
 	oneActivePerOrder = "backups_one_active_per_order"
 	backupsPkey       = "backups_pkey"
+	fencesPkey        = "backup_fences_pkey"
 )
 
 const backupColumns = `id, order_id, provision_id, name, status, asset_id, size_bytes, sha256,
-	error, created_at, completed_at, heartbeat_at, last_restored_at, deleting`
+	error, created_at, completed_at, heartbeat_at, last_restored_at, deleting, skipped, skipped_count`
 
-// The read queries. Each is served by an index (a test checks the plans):
-// listing and counting by backups_provision_created_idx, the active check by the
-// partial unique index, the stale query by the partial backups_stale_idx.
-const (
-	listByProvisionSQL = `SELECT ` + backupColumns + ` FROM backups
-		WHERE provision_id = $1
-		ORDER BY created_at DESC, id DESC`
-	countByProvisionSQL = `SELECT count(*) FROM backups WHERE provision_id = $1`
-	hasActiveSQL        = `SELECT EXISTS (
-		SELECT 1 FROM backups WHERE order_id = $1 AND status IN ('creating', 'restoring'))`
-	listStaleSQL = `SELECT ` + backupColumns + ` FROM backups
-		WHERE status IN ('creating', 'restoring') AND coalesce(heartbeat_at, created_at) < $1
-		ORDER BY coalesce(heartbeat_at, created_at), id`
-)
+// repoQueries are the statements a Repository runs, rendered for its layout.
+type repoQueries struct {
+	// The read queries. Each is served by an index (a test checks the plans):
+	// listing and counting by backups_provision_created_idx, the active check by
+	// the partial unique index, the stale query by the partial backups_stale_idx,
+	// the order's list by backups_order_id_idx, the asset lookup by the partial
+	// backups_asset_id_idx, and the missing IDs by the primary key.
+	find, findByAsset, listByProvision, listByOrder, missing string
+	countByProvision, hasActive, listStale, state            string
 
-// Create inserts b in status creating if the order has no active operation and the
-// provision holds fewer than limit backups. The count and the insert run in one
-// transaction under an advisory lock keyed by the provision, so concurrent creates
-// for one provision are counted one after the other; the partial unique index
-// decides between concurrent operations on one order. When both invariants refuse,
-// ErrOperationInProgress wins (the seed checks it first). b.ID, b.OrderID and
-// b.ProvisionID must be set; a zero b.CreatedAt means now. Returns
-// ErrOperationInProgress or ErrLimitReached.
+	// The slot: its lock, and what holds it.
+	lockOrder, lockProvision, slot, orderSlot, orderOf, fenced string
+
+	create, update, heartbeat, claim, delete                string
+	acquireFence, heartbeatFence, releaseFence, expireFence string
+}
+
+func newRepoQueries(t tables) repoQueries {
+	r := func(s string) string { return mustRender(s, t) }
+	return repoQueries{
+		find: r(`SELECT ` + backupColumns + ` FROM {{.Backups}} WHERE id = $1`),
+		findByAsset: r(`SELECT ` + backupColumns + ` FROM {{.Backups}}
+			WHERE asset_id = $1
+			ORDER BY created_at DESC, id DESC LIMIT 1`),
+		listByProvision: r(`SELECT ` + backupColumns + ` FROM {{.Backups}}
+			WHERE provision_id = $1
+			ORDER BY created_at DESC, id DESC`),
+		listByOrder: r(`SELECT ` + backupColumns + ` FROM {{.Backups}}
+			WHERE order_id = $1
+			ORDER BY created_at DESC, id DESC`),
+		missing: r(`SELECT ids.id FROM unnest($1::uuid[]) WITH ORDINALITY AS ids (id, n)
+			WHERE NOT EXISTS (SELECT 1 FROM {{.Backups}} b WHERE b.id = ids.id)
+			ORDER BY ids.n`),
+		countByProvision: r(`SELECT count(*) FROM {{.Backups}} WHERE provision_id = $1`),
+		hasActive: r(`SELECT EXISTS (
+			SELECT 1 FROM {{.Backups}} WHERE order_id = $1 AND status IN ('creating', 'restoring'))`),
+		listStale: r(`SELECT ` + backupColumns + ` FROM {{.Backups}}
+			WHERE status IN ('creating', 'restoring') AND coalesce(heartbeat_at, created_at) < $1
+			ORDER BY coalesce(heartbeat_at, created_at), id`),
+		state: r(`SELECT status, deleting FROM {{.Backups}} WHERE id = $1`),
+
+		lockOrder:     `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.backups.order:' || $1::text, 0))`,
+		lockProvision: `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.backups.provision:' || $1::text, 0))`,
+		slot: r(`SELECT
+			(SELECT count(*) FROM {{.Backups}} WHERE provision_id = $1),
+			EXISTS (SELECT 1 FROM {{.Backups}} WHERE order_id = $2 AND status IN ('creating', 'restoring')),
+			EXISTS (SELECT 1 FROM {{.Fences}} WHERE order_id = $2)`),
+		orderSlot: r(`SELECT
+			EXISTS (SELECT 1 FROM {{.Backups}} WHERE order_id = $1 AND status IN ('creating', 'restoring')),
+			EXISTS (SELECT 1 FROM {{.Fences}} WHERE order_id = $1)`),
+		orderOf: r(`SELECT order_id FROM {{.Backups}} WHERE id = $1`),
+		fenced:  r(`SELECT EXISTS (SELECT 1 FROM {{.Fences}} WHERE order_id = $1)`),
+
+		create: r(`INSERT INTO {{.Backups}}
+			(id, order_id, provision_id, name, status, asset_id, size_bytes, sha256, error,
+			 created_at, completed_at, heartbeat_at, last_restored_at, skipped, skipped_count)
+			VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, coalesce($9, now()), $10, $11, $12, $13, $14)`),
+		update: r(`UPDATE {{.Backups}} SET
+			status = $3, asset_id = $4, size_bytes = $5, sha256 = $6, error = $7,
+			completed_at = $8, heartbeat_at = $9, last_restored_at = $10, skipped = $11, skipped_count = $12
+			WHERE id = $1 AND status = $2 AND NOT deleting`),
+		heartbeat: r(`UPDATE {{.Backups}} SET heartbeat_at = $3 WHERE id = $1 AND status = $2`),
+		claim: r(`UPDATE {{.Backups}} SET deleting = true
+			WHERE id = $1 AND status IN ('ready', 'failed')
+			RETURNING ` + backupColumns),
+		delete: r(`DELETE FROM {{.Backups}} WHERE id = $1 AND deleting`),
+
+		acquireFence: r(`INSERT INTO {{.Fences}} (order_id, id, acquired_at, heartbeat_at)
+			VALUES ($1, $2, coalesce($3, now()), coalesce($4, $3, now()))`),
+		heartbeatFence: r(`UPDATE {{.Fences}} SET heartbeat_at = $3 WHERE order_id = $1 AND id = $2`),
+		releaseFence:   r(`DELETE FROM {{.Fences}} WHERE order_id = $1 AND id = $2`),
+		expireFence: r(`DELETE FROM {{.Fences}} WHERE heartbeat_at < $1
+			RETURNING id, order_id, acquired_at, heartbeat_at`),
+	}
+}
+
+// Create inserts b in status creating if the order's operation slot is free and
+// the provision holds fewer than limit backups. It takes the order's lock (see
+// lockOrder), then the provision's, so that concurrent creates for one provision
+// are counted one after the other; the check and the insert run under both. When
+// several rules refuse, ErrOperationInProgress wins, then ErrFenced, then
+// ErrLimitReached. b.ID, b.OrderID and b.ProvisionID must be set; a zero
+// b.CreatedAt means now.
 func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) error {
 	if err := checkNew(b); err != nil {
 		return err
+	}
+	skipped, err := skippedJSON(b)
+	if err != nil {
+		return fmt.Errorf("postgres: create backup %s: %w", b.ID, err)
 	}
 	tx, err := begin(ctx, r.db)
 	if err != nil {
@@ -67,33 +136,31 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	}
 	defer rollback(tx)
 
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.backups.provision:' || $1::text, 0))`, b.ProvisionID); err != nil {
+	// Order before provision, as every path that takes both must, so that no two
+	// transactions wait for each other's lock.
+	if err := r.lockOrder(ctx, tx, b.OrderID); err != nil {
+		return dbError("create backup: lock order", err)
+	}
+	if _, err := tx.Exec(ctx, r.q.lockProvision, b.ProvisionID); err != nil {
 		return dbError("create backup: lock provision", err)
 	}
 	var count int
-	var active bool
-	err = tx.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM backups WHERE provision_id = $1),
-		EXISTS (SELECT 1 FROM backups WHERE order_id = $2 AND status IN ('creating', 'restoring'))`,
-		b.ProvisionID, b.OrderID).Scan(&count, &active)
-	if err != nil {
+	var active, fenced bool
+	if err := tx.QueryRow(ctx, r.q.slot, b.ProvisionID, b.OrderID).Scan(&count, &active, &fenced); err != nil {
 		return dbError("create backup: count", err)
 	}
-	// The active check here only orders the errors; the unique index below is
-	// what holds when two creates for one order run under different locks.
-	if active {
+	switch {
+	case active:
 		return fmt.Errorf("postgres: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
-	}
-	if count >= limit {
+	case fenced:
+		return fmt.Errorf("postgres: create backup for order %s: %w", b.OrderID, ports.ErrFenced)
+	case count >= limit:
 		return fmt.Errorf("postgres: create backup for provision %s (%d of %d): %w", b.ProvisionID, count, limit, ports.ErrLimitReached)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO backups
-		(id, order_id, provision_id, name, status, asset_id, size_bytes, sha256, error,
-		 created_at, completed_at, heartbeat_at, last_restored_at)
-		VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, coalesce($9, now()), $10, $11, $12)`,
+	_, err = tx.Exec(ctx, r.q.create,
 		b.ID, b.OrderID, b.ProvisionID, b.Name, b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
 		nullString(b.Error), nullTime(b.CreatedAt), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt),
-		nullTime(b.LastRestoredAt))
+		nullTime(b.LastRestoredAt), skipped, b.SkippedCount)
 	switch {
 	case violates(err, codeUniqueViolation, oneActivePerOrder):
 		return fmt.Errorf("postgres: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
@@ -106,6 +173,24 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 		return dbError("create backup: commit", err)
 	}
 	return nil
+}
+
+// lockOrder takes the order's operation-slot lock until tx ends. Create, Update
+// into an active status, and AcquireFence take it before they look at the slot.
+//
+// It is this lock, not the check that follows it, that keeps a fence and an
+// active backup apart. They are rows in two tables, so no constraint can refuse
+// the pair: two transactions that each checked the other's table and then wrote
+// to their own would both see nothing and both commit. Holding one lock per order
+// from before the check until commit serialises them, and as the lock is taken in
+// a statement of its own, the check (a later statement, under read committed)
+// sees whatever the previous holder committed. The partial unique index still
+// decides between two backups, for any writer (a replica of an earlier version
+// takes no order lock). The key names no schema: orders of separate schemas
+// sharing an ID would only wait for each other.
+func (r *Repository) lockOrder(ctx context.Context, tx pgx.Tx, order ports.OrderID) error {
+	_, err := tx.Exec(ctx, r.q.lockOrder, order)
+	return err
 }
 
 // checkNew refuses a backup that Create cannot insert, before the database does
@@ -122,9 +207,31 @@ func checkNew(b ports.Backup) error {
 	return nil
 }
 
+// skippedFile is a ports.SkippedFile as stored in the skipped column.
+type skippedFile struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// skippedJSON returns b's skipped files as the skipped column stores them, and
+// refuses a list longer than ports.MaxSkippedListed or a count below it.
+func skippedJSON(b ports.Backup) ([]byte, error) {
+	switch {
+	case len(b.Skipped) > ports.MaxSkippedListed:
+		return nil, fmt.Errorf("%d skipped files listed, at most %d may be", len(b.Skipped), ports.MaxSkippedListed)
+	case b.SkippedCount < len(b.Skipped):
+		return nil, fmt.Errorf("skipped count %d is below the %d files listed", b.SkippedCount, len(b.Skipped))
+	}
+	files := make([]skippedFile, len(b.Skipped))
+	for i, f := range b.Skipped {
+		files[i] = skippedFile(f)
+	}
+	return json.Marshal(files)
+}
+
 // Find returns the backup. Returns ErrNotFound.
 func (r *Repository) Find(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
-	b, err := scanBackup(r.db.QueryRow(ctx, `SELECT `+backupColumns+` FROM backups WHERE id = $1`, id))
+	b, err := scanBackup(r.db.QueryRow(ctx, r.q.find, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ports.Backup{}, fmt.Errorf("postgres: backup %s: %w", id, ports.ErrNotFound)
 	}
@@ -134,20 +241,68 @@ func (r *Repository) Find(ctx context.Context, id ports.BackupID) (ports.Backup,
 	return b, nil
 }
 
+// FindByAsset returns the backup whose archive the asset records (should two
+// name it, the newest). Returns ErrNotFound.
+func (r *Repository) FindByAsset(ctx context.Context, asset ports.AssetID) (ports.Backup, error) {
+	b, err := scanBackup(r.db.QueryRow(ctx, r.q.findByAsset, asset))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ports.Backup{}, fmt.Errorf("postgres: backup of asset %s: %w", asset, ports.ErrNotFound)
+	}
+	if err != nil {
+		return ports.Backup{}, dbError("find backup of asset "+asset.String(), err)
+	}
+	return b, nil
+}
+
 // ListByProvision returns the provision's backups, newest first (ties broken by
 // ID, newest first too, as IDs are time-ordered).
 func (r *Repository) ListByProvision(ctx context.Context, provision ports.ProvisionID) ([]ports.Backup, error) {
-	list, err := r.queryBackups(ctx, listByProvisionSQL, provision)
+	list, err := r.queryBackups(ctx, r.q.listByProvision, provision)
 	if err != nil {
 		return nil, dbError("list backups of provision "+provision.String(), err)
 	}
 	return list, nil
 }
 
+// ListByOrder returns the order's backups under every provision, newest first,
+// ties broken as in ListByProvision.
+func (r *Repository) ListByOrder(ctx context.Context, order ports.OrderID) ([]ports.Backup, error) {
+	list, err := r.queryBackups(ctx, r.q.listByOrder, order)
+	if err != nil {
+		return nil, dbError("list backups of order "+order.String(), err)
+	}
+	return list, nil
+}
+
+// Missing returns the IDs among ids that no backup has, in the order given (an ID
+// given twice is reported twice), in one query however many there are.
+func (r *Repository) Missing(ctx context.Context, ids []ports.BackupID) ([]ports.BackupID, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	batch := make([]string, len(ids))
+	for i, id := range ids {
+		batch[i] = id.String()
+	}
+	rows, err := r.db.Query(ctx, r.q.missing, batch)
+	if err != nil {
+		return nil, dbError(fmt.Sprintf("look for %d backups", len(ids)), err)
+	}
+	missing, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ports.BackupID, error) {
+		var id ports.BackupID
+		err := row.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, dbError(fmt.Sprintf("look for %d backups", len(ids)), err)
+	}
+	return missing, nil
+}
+
 // CountByProvision returns how many backups the provision holds, in any status.
 func (r *Repository) CountByProvision(ctx context.Context, provision ports.ProvisionID) (int, error) {
 	var n int
-	if err := r.db.QueryRow(ctx, countByProvisionSQL, provision).Scan(&n); err != nil {
+	if err := r.db.QueryRow(ctx, r.q.countByProvision, provision).Scan(&n); err != nil {
 		return 0, dbError("count backups of provision "+provision.String(), err)
 	}
 	return n, nil
@@ -157,7 +312,7 @@ func (r *Repository) CountByProvision(ctx context.Context, provision ports.Provi
 // restoring.
 func (r *Repository) HasActiveOperation(ctx context.Context, order ports.OrderID) (bool, error) {
 	var active bool
-	err := r.db.QueryRow(ctx, hasActiveSQL, order).Scan(&active)
+	err := r.db.QueryRow(ctx, r.q.hasActive, order).Scan(&active)
 	if err != nil {
 		return false, dbError("check active operation of order "+order.String(), err)
 	}
@@ -165,28 +320,81 @@ func (r *Repository) HasActiveOperation(ctx context.Context, order ports.OrderID
 }
 
 // Update writes b's status and mutable fields (asset, size, sha256, error,
-// completed, heartbeat and last-restored times) in one conditional UPDATE that
-// matches only while the row is in status from and not claimed for deletion. The
-// name, IDs and creation time are never changed. Returns ErrNotFound,
-// ErrStatusConflict, or ErrOperationInProgress when b.Status is active and the
-// order already has another active operation.
+// skipped files, completed, heartbeat and last-restored times) in one conditional
+// UPDATE that matches only while the row is in status from and not claimed for
+// deletion. The name, IDs and creation time are never changed. Into an active
+// status it runs under the order's lock (see lockOrder), after checking that no
+// fence holds the slot. Returns ErrNotFound, ErrStatusConflict (which wins over
+// the slot's errors), or when b.Status is active ErrOperationInProgress or
+// ErrFenced.
 func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Status) error {
 	if !b.Status.Valid() {
 		return fmt.Errorf("postgres: update backup %s: invalid status %q", b.ID, b.Status)
 	}
-	tag, err := r.db.Exec(ctx, `UPDATE backups SET
-		status = $3, asset_id = $4, size_bytes = $5, sha256 = $6, error = $7,
-		completed_at = $8, heartbeat_at = $9, last_restored_at = $10
-		WHERE id = $1 AND status = $2 AND NOT deleting`,
-		b.ID, string(from), string(b.Status), b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
-		nullString(b.Error), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt), nullTime(b.LastRestoredAt))
+	skipped, err := skippedJSON(b)
+	if err != nil {
+		return fmt.Errorf("postgres: update backup %s: %w", b.ID, err)
+	}
+	args := []any{b.ID, string(from), string(b.Status), b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
+		nullString(b.Error), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt), nullTime(b.LastRestoredAt),
+		skipped, b.SkippedCount}
+	if b.Status.Active() {
+		return r.updateIntoSlot(ctx, b, from, args)
+	}
+	tag, err := r.db.Exec(ctx, r.q.update, args...)
+	if err != nil {
+		return dbError("update backup "+b.ID.String(), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return r.explainMiss(ctx, r.db, "update backup", b.ID, from)
+	}
+	return nil
+}
+
+// updateIntoSlot is Update into creating or restoring: the backup takes its
+// order's operation slot.
+func (r *Repository) updateIntoSlot(ctx context.Context, b ports.Backup, from ports.Status, args []any) error {
+	tx, err := begin(ctx, r.db)
+	if err != nil {
+		return dbError("update backup: begin", err)
+	}
+	defer rollback(tx)
+	// The stored order, not b's: an update never changes it, and the lock must be
+	// the one the other holders of this slot take. It cannot change once read.
+	var order ports.OrderID
+	var fenced bool
+	err = tx.QueryRow(ctx, r.q.orderOf, b.ID).Scan(&order)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: update backup %s: %w", b.ID, ports.ErrNotFound)
+	}
+	if err != nil {
+		return dbError("update backup "+b.ID.String(), err)
+	}
+	if err := r.lockOrder(ctx, tx, order); err != nil {
+		return dbError("update backup: lock order", err)
+	}
+	if err := tx.QueryRow(ctx, r.q.fenced, order).Scan(&fenced); err != nil {
+		return dbError("update backup: check for a fence", err)
+	}
+	if fenced {
+		// The compare-and-set's verdict comes first, as it does for a backup
+		// holding the slot.
+		if err := r.checkState(ctx, tx, "update backup", b.ID, from); err != nil {
+			return err
+		}
+		return fmt.Errorf("postgres: update backup %s to %s: %w", b.ID, b.Status, ports.ErrFenced)
+	}
+	tag, err := tx.Exec(ctx, r.q.update, args...)
 	switch {
 	case violates(err, codeUniqueViolation, oneActivePerOrder):
 		return fmt.Errorf("postgres: update backup %s to %s: %w", b.ID, b.Status, ports.ErrOperationInProgress)
 	case err != nil:
 		return dbError("update backup "+b.ID.String(), err)
 	case tag.RowsAffected() == 0:
-		return r.explainMiss(ctx, "update backup", b.ID, from)
+		return r.explainMiss(ctx, tx, "update backup", b.ID, from)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return dbError("update backup: commit", err)
 	}
 	return nil
 }
@@ -194,13 +402,12 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 // Heartbeat sets the backup's heartbeat time if it is still in status. Returns
 // ErrStatusConflict or ErrNotFound.
 func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time) error {
-	tag, err := r.db.Exec(ctx, `UPDATE backups SET heartbeat_at = $3 WHERE id = $1 AND status = $2`,
-		id, string(status), nullTime(at))
+	tag, err := r.db.Exec(ctx, r.q.heartbeat, id, string(status), nullTime(at))
 	if err != nil {
 		return dbError("heartbeat of backup "+id.String(), err)
 	}
 	if tag.RowsAffected() == 0 {
-		return r.explainMiss(ctx, "heartbeat of backup", id, status)
+		return r.explainMiss(ctx, r.db, "heartbeat of backup", id, status)
 	}
 	return nil
 }
@@ -208,7 +415,7 @@ func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status po
 // ListStale returns the creating and restoring backups whose heartbeat (or, if
 // they never had one, creation time) is older than before, oldest first.
 func (r *Repository) ListStale(ctx context.Context, before time.Time) ([]ports.Backup, error) {
-	list, err := r.queryBackups(ctx, listStaleSQL, before)
+	list, err := r.queryBackups(ctx, r.q.listStale, before)
 	if err != nil {
 		return nil, dbError("list stale backups", err)
 	}
@@ -220,11 +427,9 @@ func (r *Repository) ListStale(ctx context.Context, before time.Time) ([]ports.B
 // database orders them and the second one no longer matches. Claiming twice
 // succeeds. Returns ErrNotFound, or ErrStatusConflict for an active backup.
 func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
-	b, err := scanBackup(r.db.QueryRow(ctx, `UPDATE backups SET deleting = true
-		WHERE id = $1 AND status IN ('ready', 'failed')
-		RETURNING `+backupColumns, id))
+	b, err := scanBackup(r.db.QueryRow(ctx, r.q.claim, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ports.Backup{}, r.explainMiss(ctx, "claim backup for deletion", id, "")
+		return ports.Backup{}, r.explainMiss(ctx, r.db, "claim backup for deletion", id, "")
 	}
 	if err != nil {
 		return ports.Backup{}, dbError("claim backup "+id.String()+" for deletion", err)
@@ -235,29 +440,47 @@ func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID) (por
 // Delete removes a backup claimed by ClaimForDelete. Returns ErrNotFound, or
 // ErrStatusConflict if it was not claimed.
 func (r *Repository) Delete(ctx context.Context, id ports.BackupID) error {
-	tag, err := r.db.Exec(ctx, `DELETE FROM backups WHERE id = $1 AND deleting`, id)
+	tag, err := r.db.Exec(ctx, r.q.delete, id)
 	if err != nil {
 		return dbError("delete backup "+id.String(), err)
 	}
 	if tag.RowsAffected() == 0 {
-		return r.explainMiss(ctx, "delete backup", id, "")
+		return r.explainMiss(ctx, r.db, "delete backup", id, "")
 	}
 	return nil
+}
+
+// querier is what explainMiss and checkState read with: the pool, or the
+// transaction that missed.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // explainMiss finds out why a conditional statement matched no row: the row is
 // gone (ErrNotFound) or in another state (ErrStatusConflict). It reads after the
 // fact, so the state it reports may already have moved on; the outcome, that the
 // statement did nothing, stands either way.
-func (r *Repository) explainMiss(ctx context.Context, op string, id ports.BackupID, want ports.Status) error {
+func (r *Repository) explainMiss(ctx context.Context, q querier, op string, id ports.BackupID, want ports.Status) error {
+	if err := r.checkState(ctx, q, op, id, want); err != nil {
+		return err
+	}
+	return fmt.Errorf("postgres: %s %s: the backup changed while the statement ran: %w", op, id, ports.ErrStatusConflict)
+}
+
+// checkState returns nil if the backup is in status want (any status if want is
+// empty) and not claimed for deletion, and otherwise the ErrNotFound or
+// ErrStatusConflict that a compare-and-set from want meets.
+func (r *Repository) checkState(ctx context.Context, q querier, op string, id ports.BackupID, want ports.Status) error {
 	var status string
 	var deleting bool
-	err := r.db.QueryRow(ctx, `SELECT status, deleting FROM backups WHERE id = $1`, id).Scan(&status, &deleting)
+	err := q.QueryRow(ctx, r.q.state, id).Scan(&status, &deleting)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: %s %s: %w", op, id, ports.ErrNotFound)
 	case err != nil:
 		return dbError(op+" "+id.String(), err)
+	case !deleting && (want == "" || ports.Status(status) == want):
+		return nil
 	}
 	state := status
 	if deleting {
@@ -284,9 +507,10 @@ func scanBackup(row pgx.Row) (ports.Backup, error) {
 		size                          *int64
 		sha, errText                  *string
 		completed, heartbeat, restore *time.Time
+		skipped                       []skippedFile
 	)
 	err := row.Scan(&b.ID, &b.OrderID, &b.ProvisionID, &b.Name, &status, &b.AssetID, &size, &sha,
-		&errText, &b.CreatedAt, &completed, &heartbeat, &restore, &b.Deleting)
+		&errText, &b.CreatedAt, &completed, &heartbeat, &restore, &b.Deleting, &skipped, &b.SkippedCount)
 	if err != nil {
 		return ports.Backup{}, err
 	}
@@ -298,5 +522,8 @@ func scanBackup(row pgx.Row) (ports.Backup, error) {
 	b.CompletedAt = timeOf(completed)
 	b.HeartbeatAt = timeOf(heartbeat)
 	b.LastRestoredAt = timeOf(restore)
+	for _, f := range skipped {
+		b.Skipped = append(b.Skipped, ports.SkippedFile(f))
+	}
 	return b, nil
 }

@@ -18,8 +18,9 @@ import (
 )
 
 // Host records the host platform's rows that backups refer to. A repository with
-// foreign keys (PostgreSQL) needs a real order, provision and asset behind every
-// backup; the suite creates them through Host before it creates backups.
+// foreign keys (PostgreSQL) needs a real order and provision behind every backup;
+// the suite creates them, and the assets its backups name, through Host before
+// it creates backups.
 type Host interface {
 	CreateOrder(ctx context.Context, o ports.Order) error
 	CreateProvision(ctx context.Context, p ports.Provision) error
@@ -56,14 +57,19 @@ func repoEpoch() time.Time { return time.Date(2026, time.March, 14, 15, 9, 26, 5
 //
 //   - Create takes a backup in status creating with its ID, order and provision
 //     set, and refuses anything else with an error; a zero CreatedAt means now.
-//     When the order has an active operation and the provision is also at the
-//     limit, ErrOperationInProgress is reported (the seed design checks it first).
 //     A duplicate ID is an error but neither ErrOperationInProgress nor
 //     ErrLimitReached.
 //   - Update never changes the name, IDs or creation time, and refuses an invalid
-//     status with an error.
+//     status with an error. Into an active status, its compare-and-set errors
+//     (ErrNotFound, ErrStatusConflict) win over ErrOperationInProgress and
+//     ErrFenced.
+//   - Create and Update refuse, with an error, more than MaxSkippedListed skipped
+//     files or a SkippedCount below the number listed. An empty list is stored as
+//     none, and the store keeps its own copy of the list.
 //   - ListByProvision orders backups created at the same instant by ID, newest
 //     first.
+//   - A fence is not an operation: HasActiveOperation ignores it, and updates into
+//     ready or failed go ahead while it holds the slot.
 //   - ListStale uses the creation time of a backup that never had a heartbeat, and
 //     "older than before" is strict.
 //   - Times round-trip exactly at microsecond precision.
@@ -308,6 +314,8 @@ func (h RepositoryHarness) Run(t *testing.T) {
 		next.CompletedAt = e.next()
 		next.HeartbeatAt = e.next()
 		next.LastRestoredAt = e.next()
+		next.Skipped = []ports.SkippedFile{{Path: "world/level.dat_old", Reason: "permission denied"}}
+		next.SkippedCount = 3
 		// Immutable fields: an update must not touch them.
 		next.Name = "renamed"
 		next.CreatedAt = e.next()
@@ -327,9 +335,13 @@ func (h RepositoryHarness) Run(t *testing.T) {
 			b.Status = ports.StatusRestoring
 			b.Error = "the last restore failed"
 			b.HeartbeatAt = e.next()
+			b.Skipped = []ports.SkippedFile{{Path: "logs/latest.log", Reason: "changed while it was being read"}}
+			b.SkippedCount = 1
 		})
 		cleared := b
 		cleared.Status = ports.StatusReady
+		cleared.Skipped = nil
+		cleared.SkippedCount = 0
 		cleared.Error = ""
 		cleared.HeartbeatAt = time.Time{}
 		cleared.AssetID = ports.AssetID{}
@@ -414,6 +426,21 @@ func (h RepositoryHarness) Run(t *testing.T) {
 		}
 		e.assertStored(b)
 	})
+
+	run("skipped files round-trip through create, update and find, in order and exactly", repoSkippedRoundTrip)
+	run("create and update refuse too many skipped files, or a count below the list", repoSkippedRefused)
+	run("a backup is found by the asset that records its archive", repoFindByAsset)
+	run("list by order returns the order's backups under every provision, newest first", repoListByOrder)
+	run("missing reports the IDs no backup has, in the order given", repoMissing)
+
+	run("a fence takes a free slot, and a second fence is refused", repoFenceTakesSlot)
+	run("create is refused as fenced while a fence holds the slot, even at the limit", repoCreateWhileFenced)
+	run("a restore is refused as fenced, and updates that leave the slot free go ahead", repoRestoreWhileFenced)
+	run("a fence cannot be taken while a create or a restore holds the slot", repoFenceWhileBusy)
+	run("releasing the fence frees the slot, and releasing it again is not an error", repoReleaseFence)
+	run("a fence's heartbeat and release by a wrong ID or order do nothing", repoFenceWrongID)
+	run("a fence's heartbeat is recorded, and a fence acquired without a time is stamped now", repoFenceHeartbeat)
+	run("expiring fences releases only those silent since before the cutoff, freeing their slots", repoExpireFences)
 
 	run("heartbeat records the time while the backup is in the given status", func(t *testing.T, e *repoEnv) {
 		s := e.newServer()
@@ -721,6 +748,9 @@ func (h RepositoryHarness) Run(t *testing.T) {
 		t.Logf("of %d races the restore won %d and the delete %d", rounds, restores, deletes)
 	})
 
+	run("a fence and creates racing for a free slot: exactly one wins, 50 rounds", repoFenceCreateRace)
+	run("a fence and restores racing for a free slot: exactly one wins, 50 rounds", repoFenceRestoreRace)
+
 	run("exactly one of 20 concurrent compare-and-set updates applies", func(t *testing.T, e *repoEnv) {
 		for round := range 5 {
 			b := e.create(e.newServer())
@@ -742,6 +772,383 @@ func (h RepositoryHarness) Run(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The behaviours below are named in Run.
+
+func repoSkippedRoundTrip(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	b := e.newBackup(s)
+	b.Skipped = []ports.SkippedFile{
+		{Path: "world/session.lock", Reason: "changed while it was being read"},
+		{Path: "plugins/Ünïcödé ⛏/config.yml", Reason: `permission denied: "open" failed`},
+		{Path: "run/server.sock", Reason: "a socket"},
+	}
+	b.SkippedCount = 7
+	if err := e.repo.Create(t.Context(), b, repoLimit); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	stored := b
+	stored.Skipped = slices.Clone(b.Skipped)
+	b.Skipped[0].Reason = "changed by the caller after Create"
+	e.assertStored(stored)
+
+	// Each update replaces the list: reordered and shorter, then full, then empty.
+	ready := e.move(stored, ports.StatusCreating, func(b *ports.Backup) {
+		b.Status = ports.StatusReady
+		b.Skipped = []ports.SkippedFile{b.Skipped[2], b.Skipped[0]}
+		b.SkippedCount = 2
+	})
+	e.assertStored(ready)
+	repoAssertIDs(t, "ListByProvision", e.list(s.prov.ID), []ports.BackupID{ready.ID})
+	if got := e.list(s.prov.ID)[0]; !sameBackup(got, ready) {
+		t.Errorf("listed backup differs:\n got %s\nwant %s", describeBackup(got), describeBackup(ready))
+	}
+	full := e.move(ready, ports.StatusReady, func(b *ports.Backup) {
+		b.Skipped = make([]ports.SkippedFile, ports.MaxSkippedListed)
+		for i := range b.Skipped {
+			b.Skipped[i] = ports.SkippedFile{Path: fmt.Sprintf("world/region/r.%d.0.mca", i), Reason: "permission denied"}
+		}
+		b.SkippedCount = 12345
+	})
+	e.assertStored(full)
+	for _, none := range [][]ports.SkippedFile{{}, nil} {
+		cleared := e.move(full, ports.StatusReady, func(b *ports.Backup) { b.Skipped, b.SkippedCount = none, 0 })
+		if got := e.find(cleared.ID); len(got.Skipped) != 0 || got.SkippedCount != 0 {
+			t.Errorf("after clearing with %#v: Skipped = %v, SkippedCount = %d; want none", none, got.Skipped, got.SkippedCount)
+		}
+	}
+}
+
+func repoSkippedRefused(t *testing.T, e *repoEnv) {
+	tooMany := make([]ports.SkippedFile, ports.MaxSkippedListed+1)
+	for i := range tooMany {
+		tooMany[i] = ports.SkippedFile{Path: fmt.Sprintf("f%d", i), Reason: "a socket"}
+	}
+	for _, tc := range []struct {
+		name    string
+		skipped []ports.SkippedFile
+		count   int
+	}{
+		{"more than MaxSkippedListed", tooMany, len(tooMany)},
+		{"a count below the list", tooMany[:3], 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := e.newServer()
+			b := e.newBackup(s)
+			b.Skipped, b.SkippedCount = tc.skipped, tc.count
+			if err := e.repo.Create(t.Context(), b, repoLimit); err == nil {
+				t.Error("Create succeeded")
+			}
+			e.assertCount(s.prov.ID, 0)
+			created := e.create(s)
+			next := created
+			next.Status = ports.StatusReady
+			next.Skipped, next.SkippedCount = tc.skipped, tc.count
+			if err := e.repo.Update(t.Context(), next, ports.StatusCreating); err == nil {
+				t.Error("Update succeeded")
+			}
+			e.assertStored(created)
+		})
+	}
+}
+
+func repoFindByAsset(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	e.ready(s)
+	b := e.create(s)
+	archive := ports.Asset{
+		ID: ports.ArchiveAssetID(b.ID), OwnerID: s.order.OwnerID, Key: "backups/" + b.ID.String() + ".tar.gz",
+		FileName: "archive.tar.gz", ContentType: "application/gzip", SizeBytes: 4321, SHA256: repoDigest("archive"), CreatedAt: e.next(),
+	}
+	if err := e.host.CreateAsset(t.Context(), archive); err != nil {
+		t.Fatalf("host: creating asset: %v", err)
+	}
+	b = e.move(b, ports.StatusCreating, func(b *ports.Backup) {
+		b.Status, b.AssetID, b.SizeBytes, b.CompletedAt = ports.StatusReady, archive.ID, archive.SizeBytes, e.next()
+	})
+	e.create(s) // a backup without an asset yet
+	got, err := e.repo.FindByAsset(t.Context(), archive.ID)
+	if err != nil {
+		t.Fatalf("FindByAsset: %v", err)
+	}
+	if !sameBackup(got, b) {
+		t.Errorf("FindByAsset:\n got %s\nwant %s", describeBackup(got), describeBackup(b))
+	}
+	for name, id := range map[string]ports.AssetID{"an unknown asset": ports.NewAssetID(), "no asset": {}} {
+		_, err := e.repo.FindByAsset(t.Context(), id)
+		repoWantErr(t, "FindByAsset of "+name, err, ports.ErrNotFound)
+	}
+}
+
+func repoListByOrder(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	second := repoServer{order: s.order, prov: e.newProvision(s.order.ID, false)}
+	var want []ports.BackupID
+	for _, on := range []repoServer{s, second, s, second} {
+		want = append(want, e.ready(on).ID)
+	}
+	want = append(want, e.create(second).ID)
+	slices.Reverse(want)
+	other := e.newServer()
+	e.ready(other)
+	got, err := e.repo.ListByOrder(t.Context(), s.order.ID)
+	if err != nil {
+		t.Fatalf("ListByOrder: %v", err)
+	}
+	repoAssertIDs(t, "ListByOrder", got, want)
+	for _, b := range got {
+		e.assertStored(b)
+	}
+	if none, err := e.repo.ListByOrder(t.Context(), ports.NewOrderID()); err != nil || len(none) != 0 {
+		t.Errorf("ListByOrder of an unknown order = %d backups, %v; want none", len(none), err)
+	}
+}
+
+func repoMissing(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	kept := e.ready(s)
+	gone := e.claim(e.fail(e.create(s)).ID)
+	if err := e.repo.Delete(t.Context(), gone.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	running := e.create(s)
+	unknown1, unknown2 := ports.NewBackupID(), ports.NewBackupID()
+	for _, tc := range []struct {
+		name      string
+		ids, want []ports.BackupID
+	}{
+		{"a mix", []ports.BackupID{unknown2, kept.ID, gone.ID, running.ID, unknown1}, []ports.BackupID{unknown2, gone.ID, unknown1}},
+		{"none missing", []ports.BackupID{running.ID, kept.ID}, nil},
+		{"an empty batch", []ports.BackupID{}, nil},
+		{"no batch", nil, nil},
+	} {
+		got, err := e.repo.Missing(t.Context(), tc.ids)
+		if err != nil {
+			t.Errorf("Missing with %s: %v", tc.name, err)
+			continue
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Missing with %s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func repoFenceTakesSlot(t *testing.T, e *repoEnv) {
+	s, other := e.newServer(), e.newServer()
+	f := e.fence(s.order.ID)
+	repoWantErr(t, "second AcquireFence", e.repo.AcquireFence(t.Context(), e.newFence(s.order.ID)), ports.ErrFenced)
+	repoWantErr(t, "AcquireFence with the holder's ID", e.repo.AcquireFence(t.Context(), f), ports.ErrFenced)
+	e.fence(other.order.ID)
+	e.assertActive(s.order.ID, false, "while fenced")
+}
+
+func repoCreateWhileFenced(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	e.settled(s, ports.StatusReady)
+	e.fence(s.order.ID)
+	repoWantErr(t, "Create", e.repo.Create(t.Context(), e.newBackup(s), repoLimit), ports.ErrFenced)
+	repoWantErr(t, "Create at the limit", e.repo.Create(t.Context(), e.newBackup(s), 1), ports.ErrFenced)
+	e.assertCount(s.prov.ID, 1)
+	e.create(e.newServer()) // another order is not fenced
+}
+
+func repoRestoreWhileFenced(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	b := e.ready(s)
+	claimed := e.claim(e.ready(s).ID)
+	e.fence(s.order.ID)
+	restoring := b
+	restoring.Status, restoring.HeartbeatAt = ports.StatusRestoring, e.next()
+	repoWantErr(t, "Update to restoring", e.repo.Update(t.Context(), restoring, ports.StatusReady), ports.ErrFenced)
+	e.assertStored(b)
+	restoring.ID = claimed.ID
+	repoWantErr(t, "Update of a claimed backup to restoring", e.repo.Update(t.Context(), restoring, ports.StatusReady), ports.ErrStatusConflict)
+	restoring.ID = ports.NewBackupID()
+	repoWantErr(t, "Update of an unknown backup to restoring", e.repo.Update(t.Context(), restoring, ports.StatusReady), ports.ErrNotFound)
+	e.move(b, ports.StatusReady, func(b *ports.Backup) { b.Error = "the last restore failed" })
+	e.move(b, ports.StatusReady, func(b *ports.Backup) { b.Status = ports.StatusFailed })
+}
+
+func repoFenceWhileBusy(t *testing.T, e *repoEnv) {
+	creating, restoring := e.newServer(), e.newServer()
+	b := e.create(creating)
+	e.restoring(restoring)
+	for _, s := range []repoServer{creating, restoring} {
+		repoWantErr(t, "AcquireFence", e.repo.AcquireFence(t.Context(), e.newFence(s.order.ID)), ports.ErrOperationInProgress)
+	}
+	e.finish(b)
+	e.fence(creating.order.ID)
+}
+
+func repoReleaseFence(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	f := e.fence(s.order.ID)
+	for range 2 {
+		if err := e.repo.ReleaseFence(t.Context(), s.order.ID, f.ID); err != nil {
+			t.Fatalf("ReleaseFence: %v", err)
+		}
+	}
+	if err := e.repo.ReleaseFence(t.Context(), ports.NewOrderID(), ports.NewFenceID()); err != nil {
+		t.Errorf("ReleaseFence of an unfenced order: %v", err)
+	}
+	g := e.fence(s.order.ID)
+	if err := e.repo.ReleaseFence(t.Context(), s.order.ID, g.ID); err != nil {
+		t.Fatalf("ReleaseFence: %v", err)
+	}
+	e.create(s)
+}
+
+func repoFenceWrongID(t *testing.T, e *repoEnv) {
+	s, other := e.newServer(), e.newServer()
+	old := e.fence(s.order.ID)
+	if err := e.repo.ReleaseFence(t.Context(), s.order.ID, old.ID); err != nil {
+		t.Fatalf("ReleaseFence: %v", err)
+	}
+	// A newer fence on the order, and a stale holder of the old one still calling.
+	f := e.fence(s.order.ID)
+	otherFence := e.fence(other.order.ID)
+	for _, tc := range []struct {
+		name  string
+		order ports.OrderID
+		id    ports.FenceID
+	}{
+		{"the released fence's ID", s.order.ID, old.ID},
+		{"an unknown ID", s.order.ID, ports.NewFenceID()},
+		{"another order's fence", s.order.ID, otherFence.ID},
+		{"the right ID on another order", other.order.ID, f.ID},
+	} {
+		err := e.repo.HeartbeatFence(t.Context(), tc.order, tc.id, e.next())
+		repoWantErr(t, "HeartbeatFence with "+tc.name, err, ports.ErrNotFound)
+		if err := e.repo.ReleaseFence(t.Context(), tc.order, tc.id); err != nil {
+			t.Errorf("ReleaseFence with %s: %v", tc.name, err)
+		}
+	}
+	repoWantErr(t, "Create", e.repo.Create(t.Context(), e.newBackup(s), repoLimit), ports.ErrFenced)
+	e.assertFences(repoEpoch().Add(1000*time.Hour), f, otherFence)
+}
+
+func repoFenceHeartbeat(t *testing.T, e *repoEnv) {
+	s := e.newServer()
+	f := e.fence(s.order.ID)
+	at := e.next()
+	if err := e.repo.HeartbeatFence(t.Context(), s.order.ID, f.ID, at); err != nil {
+		t.Fatalf("HeartbeatFence: %v", err)
+	}
+	e.assertFences(at) // not older than its own heartbeat
+	f.HeartbeatAt = at
+
+	now := e.newServer()
+	g := e.newFence(now.order.ID)
+	g.AcquiredAt = time.Time{}
+	if err := e.repo.AcquireFence(t.Context(), g); err != nil {
+		t.Fatalf("AcquireFence: %v", err)
+	}
+	expired, err := e.repo.ExpireFences(t.Context(), at.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("ExpireFences: %v", err)
+	}
+	for _, x := range expired {
+		if x.ID != g.ID {
+			continue
+		}
+		// The store's clock may be another machine's (a database server).
+		if d := time.Since(x.AcquiredAt); d < -5*time.Minute || d > 5*time.Minute {
+			t.Errorf("AcquiredAt = %v, want about now (%v)", x.AcquiredAt, time.Now())
+		}
+		g.AcquiredAt = x.AcquiredAt
+	}
+	repoAssertFences(t, "ExpireFences", expired, f, g)
+	repoWantErr(t, "HeartbeatFence after expiry", e.repo.HeartbeatFence(t.Context(), s.order.ID, f.ID, e.next()), ports.ErrNotFound)
+}
+
+func repoExpireFences(t *testing.T, e *repoEnv) {
+	cutoff := repoEpoch().Add(24 * time.Hour)
+	fenced := func(heartbeat time.Time) (repoServer, ports.Fence) {
+		s := e.newServer()
+		f := e.newFence(s.order.ID)
+		f.AcquiredAt, f.HeartbeatAt = cutoff.Add(-time.Hour), heartbeat
+		if err := e.repo.AcquireFence(t.Context(), f); err != nil {
+			t.Fatalf("AcquireFence: %v", err)
+		}
+		return s, f
+	}
+	deadServer, dead := fenced(cutoff.Add(-10 * time.Minute))
+	_, deadLonger := fenced(cutoff.Add(-20 * time.Minute))
+	atCutoffServer, atCutoff := fenced(cutoff)
+	_, alive := fenced(cutoff.Add(time.Minute))
+	revivedServer, revived := fenced(cutoff.Add(-10 * time.Minute))
+	if err := e.repo.HeartbeatFence(t.Context(), revivedServer.order.ID, revived.ID, cutoff.Add(time.Second)); err != nil {
+		t.Fatalf("HeartbeatFence: %v", err)
+	}
+
+	e.assertFences(cutoff, dead, deadLonger)
+	e.create(deadServer)
+	repoWantErr(t, "Create on the fence at the cutoff", e.repo.Create(t.Context(), e.newBackup(atCutoffServer), repoLimit), ports.ErrFenced)
+	e.assertFences(cutoff)
+	revived.HeartbeatAt = cutoff.Add(time.Second)
+	e.assertFences(cutoff.Add(time.Hour), atCutoff, alive, revived)
+}
+
+// repoFenceCreateRace fires fences and creates at one order's free slot.
+func repoFenceCreateRace(t *testing.T, e *repoEnv) {
+	for round := range 50 {
+		s := e.newServer()
+		var fences, creates atomic.Int32
+		errs := repoRace(8, func(i int) func() error {
+			if i%2 == 0 {
+				f := e.newFence(s.order.ID)
+				return func() error { return repoCounted(&fences, e.repo.AcquireFence(t.Context(), f)) }
+			}
+			b := e.newBackup(s)
+			return func() error { return repoCounted(&creates, e.repo.Create(t.Context(), b, repoLimit)) }
+		}, func(claim func() error) error { return claim() })
+		ok, refused, other := repoTally(errs, ports.ErrOperationInProgress, ports.ErrFenced)
+		if ok != 1 || refused != len(errs)-1 {
+			t.Fatalf("round %d: %d fences and %d creates won, %d refused; want exactly one winner; other errors: %v",
+				round, fences.Load(), creates.Load(), refused, other)
+		}
+		e.assertCount(s.prov.ID, int(creates.Load()))
+		e.assertActive(s.order.ID, creates.Load() == 1, "after the race")
+	}
+}
+
+// repoFenceRestoreRace fires fences and restores of one ready backup at its
+// order's free slot.
+func repoFenceRestoreRace(t *testing.T, e *repoEnv) {
+	for round := range 50 {
+		b := e.ready(e.newServer())
+		var fences, restores atomic.Int32
+		errs := repoRace(8, func(i int) func() error {
+			if i%2 == 0 {
+				f := e.newFence(b.OrderID)
+				return func() error { return repoCounted(&fences, e.repo.AcquireFence(t.Context(), f)) }
+			}
+			next := b
+			next.Status, next.HeartbeatAt = ports.StatusRestoring, e.next()
+			return func() error { return repoCounted(&restores, e.repo.Update(t.Context(), next, ports.StatusReady)) }
+		}, func(claim func() error) error { return claim() })
+		ok, refused, other := repoTally(errs, ports.ErrOperationInProgress, ports.ErrFenced, ports.ErrStatusConflict)
+		if ok != 1 || refused != len(errs)-1 {
+			t.Fatalf("round %d: %d fences and %d restores won, %d refused; want exactly one winner; other errors: %v",
+				round, fences.Load(), restores.Load(), refused, other)
+		}
+		want := ports.StatusReady
+		if restores.Load() == 1 {
+			want = ports.StatusRestoring
+		}
+		if got := e.find(b.ID).Status; got != want {
+			t.Errorf("round %d: the backup is %s, want %s", round, got, want)
+		}
+	}
+}
+
+// repoCounted counts a success in n and returns err.
+func repoCounted(n *atomic.Int32, err error) error {
+	if err == nil {
+		n.Add(1)
+	}
+	return err
 }
 
 // repoEnv is one subtest's repository, host and clock, with helpers that fail
@@ -870,6 +1277,47 @@ func (e *repoEnv) settled(s repoServer, st ports.Status) ports.Backup {
 	}
 	e.t.Fatalf("portstest: settled(%s)", st)
 	return ports.Backup{}
+}
+
+// newFence returns a fence on the order as a host takes it; it is not acquired.
+func (e *repoEnv) newFence(order ports.OrderID) ports.Fence {
+	return ports.Fence{ID: ports.NewFenceID(), OrderID: order, AcquiredAt: e.next(), HeartbeatAt: e.next()}
+}
+
+// fence acquires a new fence on the order.
+func (e *repoEnv) fence(order ports.OrderID) ports.Fence {
+	e.t.Helper()
+	f := e.newFence(order)
+	if err := e.repo.AcquireFence(e.t.Context(), f); err != nil {
+		e.t.Fatalf("AcquireFence: %v", err)
+	}
+	return f
+}
+
+// assertFences expires the fences silent since before, and checks that they are
+// exactly want.
+func (e *repoEnv) assertFences(before time.Time, want ...ports.Fence) {
+	e.t.Helper()
+	got, err := e.repo.ExpireFences(e.t.Context(), before)
+	if err != nil {
+		e.t.Fatalf("ExpireFences: %v", err)
+	}
+	repoAssertFences(e.t, "ExpireFences", got, want...)
+}
+
+func repoAssertFences(t *testing.T, what string, got []ports.Fence, want ...ports.Fence) {
+	t.Helper()
+	norm := func(list []ports.Fence) []ports.Fence {
+		list = slices.Clone(list)
+		for i := range list {
+			list[i].AcquiredAt, list[i].HeartbeatAt = list[i].AcquiredAt.UTC(), list[i].HeartbeatAt.UTC()
+		}
+		slices.SortFunc(list, func(a, b ports.Fence) int { return strings.Compare(a.ID.String(), b.ID.String()) })
+		return list
+	}
+	if g, w := norm(got), norm(want); !slices.Equal(g, w) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, g, w)
+	}
 }
 
 func (e *repoEnv) claim(id ports.BackupID) ports.Backup {
@@ -1223,6 +1671,7 @@ func RunCatalogTests(t *testing.T, h CatalogHarness) {
 		for _, p := range []ports.Provision{
 			{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer},
 			{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: ports.KindDeployment, Role: ports.RoleSidecar},
+			{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer, HasSidecar: true},
 			{ID: ports.NewProvisionID(), OrderID: o.ID, Kind: "database", Role: "mysql"}, // kinds the host invents
 		} {
 			if err := c.CreateProvision(t.Context(), p); err != nil {

@@ -1,18 +1,24 @@
+{{/*
+Databases already at version 1 never run this again, so for the zero Layout it
+must render byte for byte as the version they ran (a test compares it with
+testdata/v1). The reference to the host's assets is rendered only where that
+version could create it; 0002 drops it in any case.
+*/ -}}
 -- The backups table of the seed design (step 2) with DESIGN.md's extra columns,
 -- and the invariants the service relies on, enforced here rather than in Go.
 -- Runs against the host's orders, provisions and assets tables.
 
-CREATE TABLE backups (
+CREATE TABLE {{.Backups}} (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    order_id         uuid NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    order_id         uuid NOT NULL{{if .ForeignKeys}} REFERENCES {{.Orders}} (id) ON DELETE CASCADE{{end}},
     -- A provision cannot be hard-deleted while it has backups.
-    provision_id     uuid NOT NULL REFERENCES provisions (id) ON DELETE RESTRICT,
+    provision_id     uuid NOT NULL{{if .ForeignKeys}} REFERENCES {{.Provisions}} (id) ON DELETE RESTRICT{{end}},
     name             text NOT NULL,
     status           text NOT NULL DEFAULT 'creating',
     -- SET NULL rather than the seed's plain reference: the delete flow removes the
     -- asset before the backup row (so that a retry can finish the job), which a
     -- plain reference would refuse.
-    asset_id         uuid REFERENCES assets (id) ON DELETE SET NULL,
+    asset_id         uuid{{if .AssetsForeignKey}} REFERENCES assets (id) ON DELETE SET NULL{{end}},
     size_bytes       bigint,
     sha256           text,
     error            text,
@@ -37,20 +43,20 @@ CREATE TABLE backups (
 -- INSERT and a restore an UPDATE; the loser of a race gets unique_violation on
 -- this index, which the adapter reports as ErrOperationInProgress.
 CREATE UNIQUE INDEX backups_one_active_per_order
-    ON backups (order_id)
+    ON {{.Backups}} (order_id)
     WHERE status IN ('creating', 'restoring');
 
 -- The list query (one provision, newest first) and the per-provision count.
 CREATE INDEX backups_provision_created_idx
-    ON backups (provision_id, created_at DESC, id DESC);
+    ON {{.Backups}} (provision_id, created_at DESC, id DESC);
 
 -- The cascade when an order is deleted.
-CREATE INDEX backups_order_id_idx ON backups (order_id);
+CREATE INDEX backups_order_id_idx ON {{.Backups}} (order_id);
 
 -- The SET NULL when an asset is deleted.
-CREATE INDEX backups_asset_id_idx ON backups (asset_id) WHERE asset_id IS NOT NULL;
+CREATE INDEX backups_asset_id_idx ON {{.Backups}} (asset_id) WHERE asset_id IS NOT NULL;
 
 -- Stale-operation recovery: active rows by last sign of life.
 CREATE INDEX backups_stale_idx
-    ON backups ((coalesce(heartbeat_at, created_at)))
+    ON {{.Backups}} ((coalesce(heartbeat_at, created_at)))
     WHERE status IN ('creating', 'restoring');
