@@ -78,6 +78,7 @@ func (h ObjectStoreHarness) Run(t *testing.T) {
 	t.Run("list filters by prefix", h.testListPrefix)
 	t.Run("list yields a replaced object once, and no deleted one", h.testListReplaced)
 	t.Run("list stops when the consumer stops", h.testListBreak)
+	t.Run("list ends with the context's error when the context ends", h.testListCancel)
 	t.Run("remove abandoned removes nothing when nothing is abandoned", h.testRemoveAbandonedNothing)
 	t.Run("a put still running is neither listed nor removed as abandoned", h.testUnfinishedPut)
 }
@@ -517,6 +518,26 @@ func (h ObjectStoreHarness) testListBreak(t *testing.T) {
 	}
 	if want := []string{"list/a-b", "list/a.b"}; !slices.Equal(got, want) {
 		t.Errorf("first two keys = %q, want %q", got, want)
+	}
+}
+
+func (h ObjectStoreHarness) testListCancel(t *testing.T) {
+	store := h.New(t)
+	putListFixture(t, store)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var seen int
+	var errs []error
+	for _, err := range store.List(ctx, "") {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		seen++
+		cancel()
+	}
+	if seen != 1 || len(errs) != 1 || !errors.Is(errs[0], context.Canceled) || errors.Is(errs[0], ports.ErrStorage) {
+		t.Errorf("List cancelled after the first object: %d objects, then %v; want 1, then one context.Canceled without ErrStorage", seen, errs)
 	}
 }
 
