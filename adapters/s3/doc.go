@@ -5,7 +5,11 @@
 //
 // New(ctx, Config) returns a *Store. Put streams a reader of unknown length into
 // the bucket, Get reads an object or a byte range of it, Stat describes it, and
-// Delete removes it (deleting a missing object succeeds). HealthCheck verifies the
+// Delete removes it (deleting a missing object succeeds). List yields the objects
+// under a prefix in key order, one ListObjectsV2 page at a time (the credentials
+// need s3:ListBucket), and
+// RemoveAbandoned aborts the multipart uploads that Puts of killed processes left
+// open (see "Failed and cancelled uploads"). HealthCheck verifies the
 // bucket and credentials with HeadBucket. Package returns a samber/do package for
 // hosts that use that injector.
 //
@@ -74,8 +78,17 @@
 // A process that crashes mid-upload cannot abort. Delete aborts the multipart
 // uploads open under its key, and the service's stale-operation recovery deletes
 // the key of every create it settles, so a replica that recovers the crashed
-// create removes its parts. As the backstop (recovery that never ran, credentials
-// without s3:ListBucketMultipartUploads), configure the bucket to remove
+// create removes its parts. RemoveAbandoned aborts every upload under a prefix
+// that was initiated before a given time, for a sweep that finds what recovery
+// missed. S3 cannot tell the upload of a killed process from one still being
+// written by another replica, so that time is what protects a running Put: the
+// caller passes one no running Put can have started before. Both list uploads
+// with ListMultipartUploads; credentials without s3:ListBucketMultipartUploads
+// (AccessDenied) or a server without it (NotImplemented) make them log a warning
+// and leave the uploads alone.
+//
+// As the backstop (recovery and sweeps that never ran, credentials that may not
+// list uploads, a clock far off the server's), configure the bucket to remove
 // incomplete multipart uploads after a day with the lifecycle rule
 // AbortIncompleteMultipartUpload, for example with
 // `aws s3api put-bucket-lifecycle-configuration --bucket BUCKET

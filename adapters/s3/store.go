@@ -31,6 +31,11 @@ type Store struct {
 	client *s3.Client
 	log    *slog.Logger
 	parts  *partBuffers
+
+	// listPageSize caps the keys or uploads per listing request; 0 leaves
+	// the server's default (1000). Tests lower it to cross page boundaries
+	// with a few objects.
+	listPageSize int32
 }
 
 // New builds a Store from cfg. It does not contact the server; call HealthCheck

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -46,6 +48,10 @@ func RunObjectStoreTests(t *testing.T, newStore func(t *testing.T) ports.ObjectS
 //   - Keys are slash-separated relative paths; "", absolute paths, empty
 //     segments and "." or ".." segments are rejected with an error by every
 //     method.
+//   - List orders keys by their bytes (as S3 does), so "a-b" comes before
+//     "a/c", which comes before "a0", whatever a store's layout.
+//   - RemoveAbandoned never disturbs a Put started after the given time, and
+//     never removes a completed object.
 func (h ObjectStoreHarness) Run(t *testing.T) {
 	t.Helper()
 	if h.New == nil {
@@ -68,6 +74,13 @@ func (h ObjectStoreHarness) Run(t *testing.T) {
 	t.Run("a put whose context is cancelled stores nothing", h.testCancel)
 	t.Run("rejects keys that are not relative slash paths", h.testInvalidKeys)
 	t.Run("concurrent puts to different keys do not mix", h.testConcurrent)
+	t.Run("list yields the objects under a prefix in key order", h.testListOrder)
+	t.Run("list filters by prefix", h.testListPrefix)
+	t.Run("list yields a replaced object once, and no deleted one", h.testListReplaced)
+	t.Run("list stops when the consumer stops", h.testListBreak)
+	t.Run("list ends with the context's error when the context ends", h.testListCancel)
+	t.Run("remove abandoned removes nothing when nothing is abandoned", h.testRemoveAbandonedNothing)
+	t.Run("a put still running is neither listed nor removed as abandoned", h.testUnfinishedPut)
 }
 
 func (h ObjectStoreHarness) testRoundTrips(t *testing.T, large int64) {
@@ -380,6 +393,229 @@ func (h ObjectStoreHarness) testConcurrent(t *testing.T) {
 			t.Fatalf("Put #%d: %v", i, errs[i])
 		}
 		assertContent(t, store, fmt.Sprintf("concurrent/%d.bin", i), readPattern(t, int64(50_000+i), byte(i)))
+	}
+}
+
+// listKeys collects what List yields for prefix, failing the test on an error.
+func listKeys(t *testing.T, store ports.ObjectStore, prefix string) []ports.ObjectInfo {
+	t.Helper()
+	var infos []ports.ObjectInfo
+	for info, err := range store.List(t.Context(), prefix) {
+		if err != nil {
+			t.Fatalf("List(%q): %v", prefix, err)
+		}
+		infos = append(infos, info)
+	}
+	return infos
+}
+
+func keysOf(infos []ports.ObjectInfo) []string {
+	keys := make([]string, len(infos))
+	for i, info := range infos {
+		keys[i] = info.Key
+	}
+	return keys
+}
+
+// listFixture: keys whose byte order differs from a walk of their directories
+// ("a-b" and "a.b" sort before the "a/" directory's keys, "a0" after), put out
+// of order, each with a size of its own.
+var listFixture = map[string]int64{
+	"list/b":      5,
+	"list/a0":     4,
+	"list/a/c":    3,
+	"list/a.b":    2,
+	"list/a-b":    1,
+	"list/ab/x/y": 6,
+	"lisp/other":  7,
+}
+
+func putListFixture(t *testing.T, store ports.ObjectStore) time.Time {
+	t.Helper()
+	start := time.Now()
+	for _, key := range []string{"list/b", "list/a0", "list/a/c", "lisp/other", "list/a.b", "list/ab/x/y", "list/a-b"} {
+		mustPut(t, store, key, listFixture[key], byte(listFixture[key]))
+	}
+	return start
+}
+
+func (h ObjectStoreHarness) testListOrder(t *testing.T) {
+	store := h.New(t)
+	start := putListFixture(t, store)
+	infos := listKeys(t, store, "")
+	want := []string{"lisp/other", "list/a-b", "list/a.b", "list/a/c", "list/a0", "list/ab/x/y", "list/b"}
+	if got := keysOf(infos); !slices.Equal(got, want) {
+		t.Fatalf("List(\"\") = %q, want %q", got, want)
+	}
+	for _, info := range infos {
+		if info.SizeBytes != listFixture[info.Key] {
+			t.Errorf("List: %q has %d bytes, want %d", info.Key, info.SizeBytes, listFixture[info.Key])
+		}
+		// Generous bounds: S3 servers keep modification times in whole seconds.
+		if info.ModTime.Before(start.Add(-time.Minute)) || info.ModTime.After(time.Now().Add(time.Minute)) {
+			t.Errorf("List: %q modified at %v, want about now (%v)", info.Key, info.ModTime, start)
+		}
+	}
+}
+
+func (h ObjectStoreHarness) testListPrefix(t *testing.T) {
+	store := h.New(t)
+	putListFixture(t, store)
+	cases := []struct {
+		prefix string
+		want   []string
+	}{
+		{"list/", []string{"list/a-b", "list/a.b", "list/a/c", "list/a0", "list/ab/x/y", "list/b"}},
+		{"list/a", []string{"list/a-b", "list/a.b", "list/a/c", "list/a0", "list/ab/x/y"}},
+		{"list/a/", []string{"list/a/c"}},
+		{"list/ab/x/", []string{"list/ab/x/y"}},
+		{"list/ab/x/y", []string{"list/ab/x/y"}},
+		{"lis", []string{"lisp/other", "list/a-b", "list/a.b", "list/a/c", "list/a0", "list/ab/x/y", "list/b"}},
+		{"list/c", nil},
+		{"nothing/", nil},
+		{"list/b/", nil},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%q", tc.prefix), func(t *testing.T) {
+			if got := keysOf(listKeys(t, store, tc.prefix)); !slices.Equal(got, tc.want) {
+				t.Errorf("List(%q) = %q, want %q", tc.prefix, got, tc.want)
+			}
+		})
+	}
+	t.Run("an empty store", func(t *testing.T) {
+		if got := listKeys(t, h.New(t), ""); len(got) != 0 {
+			t.Errorf("List(\"\") of an empty store = %+v, want nothing", got)
+		}
+	})
+}
+
+func (h ObjectStoreHarness) testListReplaced(t *testing.T) {
+	store := h.New(t)
+	mustPut(t, store, "replaced/object.bin", 5000, 1)
+	mustPut(t, store, "replaced/object.bin", 300, 2)
+	mustPut(t, store, "replaced/deleted.bin", 10, 3)
+	if err := store.Delete(t.Context(), "replaced/deleted.bin"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	infos := listKeys(t, store, "replaced/")
+	if len(infos) != 1 || infos[0].Key != "replaced/object.bin" || infos[0].SizeBytes != 300 {
+		t.Errorf("List after a replace and a delete = %+v, want only replaced/object.bin with 300 bytes", infos)
+	}
+}
+
+func (h ObjectStoreHarness) testListBreak(t *testing.T) {
+	store := h.New(t)
+	putListFixture(t, store)
+	var got []string
+	for info, err := range store.List(t.Context(), "list/") {
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		got = append(got, info.Key)
+		if len(got) == 2 {
+			break // a List that yielded again would panic here
+		}
+	}
+	if want := []string{"list/a-b", "list/a.b"}; !slices.Equal(got, want) {
+		t.Errorf("first two keys = %q, want %q", got, want)
+	}
+}
+
+func (h ObjectStoreHarness) testListCancel(t *testing.T) {
+	store := h.New(t)
+	putListFixture(t, store)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var seen int
+	var errs []error
+	for _, err := range store.List(ctx, "") {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		seen++
+		cancel()
+	}
+	if seen != 1 || len(errs) != 1 || !errors.Is(errs[0], context.Canceled) || errors.Is(errs[0], ports.ErrStorage) {
+		t.Errorf("List cancelled after the first object: %d objects, then %v; want 1, then one context.Canceled without ErrStorage", seen, errs)
+	}
+}
+
+func (h ObjectStoreHarness) testRemoveAbandonedNothing(t *testing.T) {
+	store := h.New(t)
+	putListFixture(t, store)
+	for _, prefix := range []string{"", "list/", "list/a", "nothing/"} {
+		n, err := store.RemoveAbandoned(t.Context(), prefix, time.Now().Add(time.Hour))
+		if err != nil || n != 0 {
+			t.Errorf("RemoveAbandoned(%q) = %d, %v; want 0, nil", prefix, n, err)
+		}
+	}
+	for key, size := range listFixture {
+		assertContent(t, store, key, readPattern(t, size, byte(size)))
+	}
+}
+
+// stallingReader delivers n pattern bytes, then waits in Read until release is
+// closed, and then ends the stream: a Put that is still running.
+type stallingReader struct {
+	r       io.Reader
+	n       int64
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stallingReader) Read(b []byte) (int, error) {
+	if s.n <= 0 {
+		s.once.Do(func() { close(s.reached) })
+		<-s.release
+		return 0, io.EOF
+	}
+	if int64(len(b)) > s.n {
+		b = b[:s.n]
+	}
+	n, err := s.r.Read(b)
+	s.n -= int64(n)
+	return n, err
+}
+
+func (h ObjectStoreHarness) testUnfinishedPut(t *testing.T) {
+	ctx := t.Context()
+	store := h.New(t)
+	mustPut(t, store, "unfinished/done.bin", 10, 1)
+	size := h.failAfter()
+	src := &stallingReader{r: NewPatternReader(size, 2), n: size, reached: make(chan struct{}), release: make(chan struct{})}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(src.release) }) }
+	t.Cleanup(release) // a failing test must not leave the Put blocked
+
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- store.Put(ctx, "unfinished/running.bin", src) }()
+	select {
+	case <-src.reached:
+	case err := <-done:
+		t.Fatalf("Put returned before its reader ended: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the Put did not read its data within a minute")
+	}
+
+	if got := keysOf(listKeys(t, store, "unfinished/")); !slices.Equal(got, []string{"unfinished/done.bin"}) {
+		t.Errorf("List during the Put = %q, want only the completed object", got)
+	}
+	n, err := store.RemoveAbandoned(ctx, "unfinished/", start.Add(-time.Second))
+	if err != nil || n != 0 {
+		t.Errorf("RemoveAbandoned during the Put = %d, %v; want 0, nil", n, err)
+	}
+
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("the Put, after RemoveAbandoned ran during it: %v", err)
+	}
+	assertContent(t, store, "unfinished/running.bin", readPattern(t, size, 2))
+	infos := listKeys(t, store, "unfinished/")
+	if got := keysOf(infos); !slices.Equal(got, []string{"unfinished/done.bin", "unfinished/running.bin"}) || infos[1].SizeBytes != size {
+		t.Errorf("List after the Put = %+v, want both objects, the second of %d bytes", infos, size)
 	}
 }
 
