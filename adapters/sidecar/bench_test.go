@@ -111,7 +111,7 @@ func BenchmarkCompressVsTar(b *testing.B) {
 	compress := func(i int) {
 		out := filepath.Join(scratch, fmt.Sprintf("backup-%d.tar.gz", i))
 		start := time.Now()
-		if err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
 			b.Fatal(err)
 		}
 		sidecarTime += time.Since(start)
@@ -163,7 +163,7 @@ func BenchmarkExtractVsTar(b *testing.B) {
 	c, scratch := benchServer(b, data)
 	ctx := context.Background()
 	archive := filepath.Join(scratch, "restore.tar.gz")
-	if err := c.CompressFiles(ctx, []string{data}, archive); err != nil {
+	if _, err := c.CompressFiles(ctx, []string{data}, archive); err != nil {
 		b.Fatal(err)
 	}
 	var sidecarTime, tarTime time.Duration

@@ -34,6 +34,16 @@ func callStatus(err error, path string) error {
 	return fsStatus(err, path)
 }
 
+// archiveStatus is callStatus for writeArchive's errors: a source that failed is
+// named rather than the output, which is not at fault.
+func archiveStatus(err error, output string) error {
+	var se *sourceError
+	if errors.As(err, &se) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fsStatus(se.err, se.path)
+	}
+	return callStatus(err, output)
+}
+
 func checkFormat(f sidecarpb.ArchiveFormat) error {
 	switch f {
 	case sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_UNSPECIFIED, sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ:
@@ -129,9 +139,9 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 	}
 	defer out.remove()
 	cw := &countingWriter{w: out}
-	stats, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, loc.path, f.log)
+	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.log, f.opts.hooks)
 	if err != nil {
-		return nil, callStatus(err, loc.path)
+		return nil, archiveStatus(err, loc.path)
 	}
 	// No fsync: the archive is read back at once, and after a crash the operation
 	// has failed anyway and the file is removed at start-up; forcing tens of GB to
@@ -139,8 +149,8 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 	if err := out.commit(false); err != nil {
 		return nil, fsStatus(err, loc.path)
 	}
-	f.log.InfoContext(ctx, "archive written", "output", loc.path, "entries", stats.Entries, "bytes", stats.Bytes, "archive_bytes", cw.n, "skipped", stats.Skipped)
-	return &sidecarpb.CompressFilesResponse{SizeBytes: cw.n}, nil
+	f.log.InfoContext(ctx, "archive written", "output", loc.path, "entries", report.entries, "bytes", report.bytes, "archive_bytes", cw.n, "skipped", report.count)
+	return &sidecarpb.CompressFilesResponse{SizeBytes: cw.n, Report: report.proto()}, nil
 }
 
 // StreamArchive streams the archive as parallel gzip produces it; memory stays at
@@ -162,14 +172,14 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 		return err
 	}
 	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize)}
-	stats, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, "", f.log)
+	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.log, f.opts.hooks)
 	if err == nil {
-		err = cs.flush()
+		err = cs.finish(report.proto())
 	}
 	if err != nil {
-		return callStatus(err, "archive stream")
+		return archiveStatus(err, "the archive stream")
 	}
-	f.log.InfoContext(stream.Context(), "archive streamed", "entries", stats.Entries, "bytes", stats.Bytes, "archive_bytes", cs.sent, "skipped", stats.Skipped)
+	f.log.InfoContext(stream.Context(), "archive streamed", "entries", report.entries, "bytes", report.bytes, "archive_bytes", cs.sent, "skipped", report.count)
 	return nil
 }
 
@@ -416,6 +426,16 @@ func (c *chunkSender) flush() error {
 		return nil
 	}
 	if err := c.send(&sidecarpb.Chunk{Data: c.buf}); err != nil {
+		return fmt.Errorf("sending archive data: %w", err)
+	}
+	c.sent += int64(len(c.buf))
+	c.buf = c.buf[:0]
+	return nil
+}
+
+// finish sends what is left with the report, in the stream's last message.
+func (c *chunkSender) finish(report *sidecarpb.ArchiveReport) error {
+	if err := c.send(&sidecarpb.Chunk{Data: c.buf, Report: report}); err != nil {
 		return fmt.Errorf("sending archive data: %w", err)
 	}
 	c.sent += int64(len(c.buf))

@@ -127,3 +127,6 @@ func wantCode(t testing.TB, err error, code codes.Code, want ...string) {
 		}
 	}
 }
+
+// second returns the error of a call that also returns a value.
+func second[T any](_ T, err error) error { return err }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -112,6 +113,15 @@ type Options struct {
 	// Logger receives one line per call and the start-up cleanup. Nil means
 	// slog.Default(). The secret is never logged.
 	Logger *slog.Logger
+
+	hooks *hooks
+}
+
+// hooks let tests act at chosen points of a call; nil in production.
+type hooks struct {
+	// fileOpened runs once a file's tar header is written, before its content is
+	// read, with the file's name in the archive.
+	fileOpened func(name string, f *os.File)
 }
 
 // normalized validates o and fills in the defaults.

@@ -134,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 
 	t.Run("through CompressFiles, ReadFile, WriteFile and ExtractTo", func(t *testing.T) {
 		out := filepath.Join(tmp, "backup.tar.gz")
-		if err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
 			t.Fatalf("CompressFiles: %v", err)
 		}
 		info, err := os.Stat(out)

@@ -69,6 +69,7 @@ func (h FileIOHarness) Run(t *testing.T) {
 	t.Run("a cancelled write leaves no file", h.testCancelledWrite)
 	t.Run("compressing then extracting reproduces the tree", h.testCompressExtract)
 	t.Run("streamed archives hold the same tree, or the sidecar says it cannot stream", h.testStreamArchive)
+	t.Run("archive reports count what the archives hold", h.testArchiveReports)
 	t.Run("compressing a missing source fails with ErrCluster", h.testCompressMissing)
 	t.Run("extracting replaces the destination's contents exactly", h.testExtractReplaces)
 	t.Run("a refused archive leaves the destination as it was", h.testExtractRefused)
@@ -537,6 +538,55 @@ func (h FileIOHarness) testStreamArchive(t *testing.T) {
 	}
 	defer r.Close()
 	fioSameTree(t, "the streamed archive", fioReadArchive(t, r), want)
+}
+
+// fioWantReport is the report of an archive of tree, which holds nothing the
+// FileIO must skip.
+func fioWantReport(tree fioTree) ports.ArchiveReport {
+	r := ports.ArchiveReport{Entries: len(tree)}
+	for _, e := range tree {
+		r.Bytes += int64(len(e.Data))
+	}
+	return r
+}
+
+func fioSameReport(t *testing.T, what string, got, want ports.ArchiveReport) {
+	t.Helper()
+	if got.Entries != want.Entries || got.Bytes != want.Bytes || got.SkippedCount != 0 || len(got.Skipped) != 0 {
+		t.Fatalf("%s: the report counts %d entries, %d bytes and %d skipped (%v); want %d entries, %d bytes, none skipped",
+			what, got.Entries, got.Bytes, got.SkippedCount, got.Skipped, want.Entries, want.Bytes)
+	}
+}
+
+func (h FileIOHarness) testArchiveReports(t *testing.T) {
+	ctx := fioContext(t)
+	fio, dir := h.New(t)
+	tree := fioSampleTree(8)
+	src := path.Join(dir, "data")
+	if err := fioExtract(t, ctx, fio, fioArchive(t, tree), src); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	want := fioWantReport(tree)
+	out := path.Join(dir, "backup.tar.gz")
+	report, err := fio.CompressFiles(ctx, []string{src}, out)
+	if err != nil {
+		t.Fatalf("CompressFiles: %v", err)
+	}
+	fioSameReport(t, "CompressFiles", report, want)
+
+	stream, err := fio.StreamArchive(ctx, []string{src})
+	if errors.Is(err, ports.ErrUnsupported) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("StreamArchive: %v", err)
+	}
+	defer stream.Close()
+	fioSameTree(t, "the streamed archive", fioReadArchive(t, stream), tree)
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		t.Fatalf("reading the stream to its end: %v", err)
+	}
+	fioSameReport(t, "StreamArchive, read to its end", stream.Report(), want)
 }
 
 func (h FileIOHarness) testCompressMissing(t *testing.T) {
