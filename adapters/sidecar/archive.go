@@ -21,13 +21,6 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// reservedPrefix starts the names of the server's own temporary files and staging
-// directories. Archives never include such names, so a backup taken while a restore
-// or upload is staged does not capture half-written data.
-const reservedPrefix = ".savepoint-"
-
-func reserved(name string) bool { return strings.HasPrefix(name, reservedPrefix) }
-
 // archiveSource is one source of an archive, opened: either a directory whose
 // contents are archived relative to it, or a single regular file.
 type archiveSource struct {
@@ -98,26 +91,29 @@ func (e *sourceError) Unwrap() error { return e.err }
 
 // archiver writes sources as a tar stream.
 type archiver struct {
-	ctx    context.Context
-	tw     *tar.Writer
-	buf    []byte
-	log    *slog.Logger
-	report archiveReport
+	ctx     context.Context
+	tw      *tar.Writer
+	buf     []byte
+	log     *slog.Logger
+	journal *journal
+	report  archiveReport
 	// opened is called once a file's header is written, before its content is
 	// read; tests change the file there.
 	opened func(name string, f *os.File)
 }
 
 // writeArchive writes a gzip-compressed tar of srcs to w, compressing on every
-// CPU in independent members (see blockGzipWriter). It returns what the archive
-// holds and skipped. Errors reading a source are *sourceError; any other error
-// comes from w.
-func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, log *slog.Logger, h *hooks) (archiveReport, error) {
+// CPU in independent members (see blockGzipWriter). It leaves out the entities
+// that j says calls running now are writing (a file being uploaded, an extraction's
+// staging, the archive itself when its output lies in a source), and nothing
+// else. It returns what the archive holds and skipped. Errors reading a source
+// are *sourceError; any other error comes from w.
+func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, j *journal, log *slog.Logger, h *hooks) (archiveReport, error) {
 	gz, err := newBlockGzipWriter(w, level)
 	if err != nil {
 		return archiveReport{}, err
 	}
-	a := &archiver{ctx: ctx, tw: tar.NewWriter(gz), buf: make([]byte, 1<<20), log: log}
+	a := &archiver{ctx: ctx, tw: tar.NewWriter(gz), buf: make([]byte, 1<<20), log: log, journal: j}
 	if h != nil {
 		a.opened = h.fileOpened
 	}
@@ -165,6 +161,9 @@ func (a *archiver) addDir(src archiveSource, rel string, info fs.FileInfo) error
 		return &sourceError{path: filepath.Join(src.loc.path, rel), err: err}
 	}
 	entries, err := d.ReadDir(-1)
+	if err == nil {
+		entries = a.withoutLive(d, entries)
+	}
 	d.Close()
 	if err != nil {
 		return &sourceError{path: filepath.Join(src.loc.path, rel), err: err}
@@ -179,14 +178,33 @@ func (a *archiver) addDir(src archiveSource, rel string, info fs.FileInfo) error
 		if err := a.ctx.Err(); err != nil {
 			return err
 		}
-		if reserved(e.Name()) {
-			continue
-		}
 		if err := a.addEntry(src, path.Join(rel, e.Name()), e); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withoutLive drops from the listing of d the entities of calls running now. Names
+// are looked up first: d's identity is needed only when one matches.
+func (a *archiver) withoutLive(d *os.File, entries []fs.DirEntry) []fs.DirEntry {
+	var dir *fileID
+	out := entries[:0]
+	for _, e := range entries {
+		if a.journal.liveName(e.Name()) {
+			if dir == nil {
+				dir = &fileID{}
+				if info, err := d.Stat(); err == nil {
+					*dir = fileIDOf(info)
+				}
+			}
+			if a.journal.isLive(*dir, e.Name()) {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // addEntry archives one entry of a directory listing.

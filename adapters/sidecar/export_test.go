@@ -11,3 +11,12 @@ func SetFileOpenedHook(o *Options, f func(name string, file *os.File)) {
 	}
 	o.hooks.fileOpened = f
 }
+
+// SetExtractingHook makes the server built from o call f during each extraction,
+// once its staging directory exists and before the archive is read.
+func SetExtractingHook(o *Options, f func()) {
+	if o.hooks == nil {
+		o.hooks = &hooks{}
+	}
+	o.hooks.extracting = f
+}

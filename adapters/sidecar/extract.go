@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,15 +54,16 @@ func (e *NoSpaceError) Error() string {
 }
 
 // Extract extracts the gzip-compressed tar read from archive into destination,
-// creating destination if needed: the seed's `tar -xzf source -C destination` made
-// safe. On success destination holds exactly the archive's contents (apart from
-// names beginning with ".savepoint-", which are reserved); on any failure it is left
-// as it was.
+// creating destination if needed: `tar -xzf source -C destination` made safe. On
+// success destination holds exactly the archive's contents; on any failure it is
+// left as it was.
 //
 // The archive is unpacked into a staging directory inside destination, then swapped
-// in with renames; a crash mid-swap is completed or rolled back the next time the
-// server starts or extracts into destination. So the destination's file system needs
-// room for the old and the new contents at once.
+// in with renames. So the destination's file system needs room for the old and the
+// new contents at once. Extract keeps no journal: if the process dies mid-way, its
+// staging directories stay in destination as ordinary entries. The server's
+// ExtractTo records them, and completes or rolls back an interrupted swap when it
+// restarts or next extracts into the same directory.
 //
 // Rules (DESIGN §7): every write goes through os.Root; names must be local
 // (filepath.IsLocal, no ".." components, not absolute); no entry may lie beneath a
@@ -87,12 +89,12 @@ func Extract(ctx context.Context, archive io.Reader, destination string, limits 
 		return err
 	}
 	defer dest.Close()
-	return extractInto(ctx, archive, dest, limits.withDefaults(), slog.New(slog.DiscardHandler))
+	return extractInto(ctx, archive, dest, place{}, limits.withDefaults(), nil, slog.New(slog.DiscardHandler), nil)
 }
 
-// extractInto is Extract into an open destination.
-func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, limits Limits, log *slog.Logger) error {
-	recoverSwaps(dest, log)
+// extractInto is Extract into an open destination, at, recording its entities in
+// j.
+func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place, limits Limits, j *journal, log *slog.Logger, h *hooks) error {
 	// A refused archive must leave the destination as it was, down to its time,
 	// which creating and removing the staging directory would change.
 	before, err := dest.Stat(".")
@@ -100,27 +102,49 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, limits L
 		return err
 	}
 	suffix := randomSuffix()
-	staging := stagingPrefix + suffix
-	if err := dest.Mkdir(staging, 0o700); err != nil {
+	r := &record{Kind: kindExtract, Root: at.root, Dir: at.dir, DirID: at.id,
+		Staging: stagingPrefix + suffix, Old: oldPrefix + suffix, New: newPrefix + suffix}
+	if err := j.begin(r); err != nil {
 		return err
 	}
-	stage, err := dest.OpenRoot(staging)
-	if err != nil {
-		dest.Remove(staging)
+	clean := true
+	defer func() {
+		if clean {
+			j.end(r)
+		} else {
+			j.abandon(r)
+		}
+	}()
+	if err := dest.Mkdir(r.Staging, 0o700); err != nil {
 		return err
 	}
-	x := &extractor{ctx: ctx, root: stage, limits: limits, dirs: map[string]bool{}, links: map[string]bool{}, dirIndex: map[string]int{}}
-	err = x.run(archive)
-	stage.Close()
+	stage, err := dest.OpenRoot(r.Staging)
+	if err == nil {
+		err = recordCreated(dest, j, r, r.Staging)
+	}
+	if err == nil && h != nil && h.extracting != nil {
+		h.extracting()
+	}
+	if err == nil {
+		x := &extractor{ctx: ctx, root: stage, limits: limits, dirs: map[string]bool{}, links: map[string]bool{}, dirIndex: map[string]int{}}
+		err = x.run(archive)
+	}
+	if stage != nil {
+		stage.Close()
+	}
 	if err != nil {
-		if rerr := dest.RemoveAll(staging); rerr != nil {
-			log.Error("could not remove the staging directory of a failed extraction", "dir", staging, "error", rerr)
+		if rerr := dest.RemoveAll(r.Staging); rerr != nil {
+			log.Error("could not remove the staging directory of a failed extraction", "dir", r.Staging, "error", rerr)
+			clean = false
 		} else {
 			_ = dest.Chtimes(".", time.Time{}, before.ModTime()) // cosmetic: best effort
 		}
 		return err
 	}
-	return swapIn(dest, suffix, log)
+	own := r.names()
+	skip := func(name string) bool { return slices.Contains(own, name) || j.isLive(at.id, name) }
+	clean, err = swapIn(dest, r, j, skip, log)
+	return err
 }
 
 func randomSuffix() string {
@@ -262,9 +286,6 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		// The cheapest decompression bomb: a few hundred bytes declaring gigabytes
 		// of holes. The sidecar never writes sparse entries, so no backup has one.
 		return x.reject(hdr.Name, fmt.Sprintf("sparse entries are not supported (this one declares %s)", formatBytes(hdr.Size)))
-	}
-	if reserved(strings.SplitN(name, "/", 2)[0]) {
-		return nil // the server's own temporary names: never part of a backup
 	}
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeCont:

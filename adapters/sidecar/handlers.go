@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 
 	"google.golang.org/grpc/codes"
@@ -53,7 +52,7 @@ func checkFormat(f sidecarpb.ArchiveFormat) error {
 }
 
 // fileTarget is where a file-producing call writes: a path below a root that is not
-// the root itself and not a reserved name.
+// the root itself.
 func (f *fileIOServer) fileTarget(p string) (location, *os.Root, error) {
 	loc, err := locate(f.opts.Roots, p)
 	if err != nil {
@@ -61,9 +60,6 @@ func (f *fileIOServer) fileTarget(p string) (location, *os.Root, error) {
 	}
 	if loc.rel == "." {
 		return location{}, nil, status.Errorf(codes.InvalidArgument, "%s is a root directory, not a file", loc.path)
-	}
-	if reserved(filepath.Base(loc.rel)) {
-		return location{}, nil, status.Errorf(codes.InvalidArgument, "%s: names beginning with %q are reserved for the sidecar", loc.path, reservedPrefix)
 	}
 	root, err := openRoot(loc)
 	if err != nil {
@@ -74,21 +70,50 @@ func (f *fileIOServer) fileTarget(p string) (location, *os.Root, error) {
 
 // tempFile is a file written under a temporary name beside its final path and
 // renamed into place by commit; until then (and if commit is never called) remove
-// deletes it, so a failed or cancelled write leaves nothing behind.
+// deletes it, so a failed or cancelled write leaves nothing behind. Its journal
+// entry lets the next start remove it if the process dies first.
 type tempFile struct {
 	*os.File
-	root      *os.Root
-	tmp, dest string
+	dir       *os.Root // the directory holding both names
+	journal   *journal
+	rec       *record
+	tmp, base string
 	done      bool
 }
 
-func createTemp(root *os.Root, dest string) (*tempFile, error) {
-	tmp := path.Join(path.Dir(filepath.ToSlash(dest)), tmpPrefix+randomSuffix())
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+// createTemp creates the temporary file for loc, in root.
+func createTemp(j *journal, root *os.Root, loc location) (*tempFile, error) {
+	parent := filepath.Dir(loc.rel)
+	dir, err := root.OpenRoot(parent)
 	if err != nil {
 		return nil, err
 	}
-	return &tempFile{File: f, root: root, tmp: tmp, dest: dest}, nil
+	info, err := dir.Stat(".")
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
+	r := &record{Kind: kindTemp, Root: loc.root, Dir: filepath.ToSlash(parent), DirID: fileIDOf(info), Temp: tmpPrefix + randomSuffix()}
+	if err := j.begin(r); err != nil {
+		dir.Close()
+		return nil, err
+	}
+	t := &tempFile{dir: dir, journal: j, rec: r, tmp: r.Temp, base: filepath.Base(loc.rel)}
+	t.File, err = dir.OpenFile(r.Temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		j.end(r)
+		dir.Close()
+		return nil, err
+	}
+	fi, err := t.Stat()
+	if err == nil {
+		err = j.created(r, r.Temp, fileIDOf(fi))
+	}
+	if err != nil {
+		t.remove()
+		return nil, err
+	}
+	return t, nil
 }
 
 // commit moves the data to its final name, first making it durable when sync is
@@ -102,19 +127,29 @@ func (t *tempFile) commit(sync bool) error {
 	if err := t.Close(); err != nil {
 		return err
 	}
-	if err := t.root.Rename(t.tmp, t.dest); err != nil {
+	if err := t.dir.Rename(t.tmp, t.base); err != nil {
 		return err
 	}
 	t.done = true
+	t.journal.end(t.rec)
+	t.dir.Close()
 	return nil
 }
 
+// remove deletes the file unless it was committed; if it cannot, the journal
+// entry stays for the next start to retry.
 func (t *tempFile) remove() {
 	if t.done {
 		return
 	}
+	t.done = true
 	t.Close()
-	t.root.Remove(t.tmp)
+	if err := t.dir.Remove(t.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.journal.abandon(t.rec)
+	} else {
+		t.journal.end(t.rec)
+	}
+	t.dir.Close()
 }
 
 // CompressFiles writes the archive under a temporary name and renames it into
@@ -133,13 +168,13 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 		return nil, err
 	}
 	defer root.Close()
-	out, err := createTemp(root, loc.rel)
+	out, err := createTemp(f.journal, root, loc)
 	if err != nil {
 		return nil, fsStatus(err, loc.path)
 	}
 	defer out.remove()
 	cw := &countingWriter{w: out}
-	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.log, f.opts.hooks)
+	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks)
 	if err != nil {
 		return nil, archiveStatus(err, loc.path)
 	}
@@ -172,7 +207,7 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 		return err
 	}
 	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize)}
-	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.log, f.opts.hooks)
+	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks)
 	if err == nil {
 		err = cs.finish(report.proto())
 	}
@@ -266,7 +301,7 @@ func (f *fileIOServer) WriteFile(stream sidecarpb.FileIO_WriteFileServer) error 
 			return status.Errorf(codes.ResourceExhausted, "%s: the file needs %s but its file system has only %s free", loc.path, formatBytes(size), formatBytes(free))
 		}
 	}
-	out, err := createTemp(root, loc.rel)
+	out, err := createTemp(f.journal, root, loc)
 	if err != nil {
 		return fsStatus(err, loc.path)
 	}
@@ -332,11 +367,6 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 		return nil, status.Errorf(codes.FailedPrecondition, "%s is not a regular file", src.path)
 	}
 
-	release, ok := f.claim(dst.path)
-	if !ok {
-		return nil, status.Errorf(codes.Aborted, "another extraction into %s is running", dst.path)
-	}
-	defer release()
 	dstRoot, err := openRoot(dst)
 	if err != nil {
 		return nil, err
@@ -350,11 +380,38 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 		return nil, fsStatus(err, dst.path)
 	}
 	defer dest.Close()
-	if err := extractInto(ctx, archive, dest, f.opts.Limits, f.log); err != nil {
+	info, err := dest.Stat(".")
+	if err != nil {
+		return nil, fsStatus(err, dst.path)
+	}
+	at := place{root: dst.root, dir: filepath.ToSlash(dst.rel), id: fileIDOf(info)}
+	release, ok := f.claim(at.id)
+	if !ok {
+		return nil, status.Errorf(codes.Aborted, "another extraction into %s is running (perhaps under another path)", dst.path)
+	}
+	defer release()
+	if err := f.recoverDest(dest, at.id); err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s: an earlier extraction there was interrupted and cannot be finished: %v", dst.path, err)
+	}
+	if err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks); err != nil {
 		return nil, callStatus(err, dst.path)
 	}
 	f.log.InfoContext(ctx, "archive extracted", "source", src.path, "destination", dst.path)
 	return &sidecarpb.Empty{}, nil
+}
+
+// recoverDest settles the journal entries of the directory dest that no running
+// call owns (an extraction or a write that a dead process, or a call that could
+// not clean up, left there), so that the swap starts from the customer's files
+// alone.
+func (f *fileIOServer) recoverDest(dest *os.Root, id fileID) error {
+	for _, r := range f.journal.pending(func(r *record) bool { return r.DirID == id }) {
+		if err := settle(dest, r, f.log.With("root", r.Root, "dir", r.Dir)); err != nil {
+			return err
+		}
+		f.journal.drop(r)
+	}
+	return nil
 }
 
 // DeleteFile removes a file or symbolic link; a missing one is not an error.

@@ -109,9 +109,6 @@ func TestRoots(t *testing.T) {
 		{"an empty path", func() error { return readErr("") }},
 		{"writing over a root itself", func() error { return c.WriteFile(ctx, srv.Root, 1, strings.NewReader("x")) }},
 		{"deleting a root itself", func() error { return c.DeleteFile(ctx, srv.Root) }},
-		{"writing a reserved temporary name", func() error {
-			return c.WriteFile(ctx, srv.path(".savepoint-tmp-x"), 1, strings.NewReader("x"))
-		}},
 	}
 	for _, tc := range invalid {
 		t.Run("refuses "+tc.name+" as invalid", func(t *testing.T) {
