@@ -246,34 +246,26 @@ func (a *archiver) header(info fs.FileInfo, name string, typ byte, link string) 
 	})
 }
 
-// addSymlink stores a link as a link. Links that extraction would refuse (they point
-// outside the source) are left out rather than making the whole backup impossible
-// to restore; an absolute link into the source is stored relative.
+// addSymlink stores a link as a link, with its target exactly as it is, wherever
+// it points: game servers link to shared mod folders and into other volumes, and
+// a restore must bring those links back. A link is data; extraction makes sure
+// nothing is ever written through one.
 func (a *archiver) addSymlink(src archiveSource, rel string) error {
 	target, err := src.root.Readlink(rel)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return &sourceError{path: filepath.Join(src.loc.path, rel), err: err}
-	}
-	if filepath.IsAbs(target) {
-		if inside, err := filepath.Rel(src.loc.path, filepath.Clean(target)); err == nil && (inside == "." || filepath.IsLocal(inside)) {
-			target, _ = filepath.Rel(filepath.Join(src.loc.path, path.Dir(rel)), filepath.Clean(target))
+	if err == nil {
+		var info fs.FileInfo
+		if info, err = src.root.Lstat(rel); err == nil {
+			return a.header(info, rel, tar.TypeSymlink, target)
 		}
 	}
-	if reason := checkLinkTarget(rel, target); reason != "" {
-		a.skip(src, rel, "a symbolic link pointing outside the archived directory")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil // removed while we archive: nothing to keep
+	case errors.Is(err, fs.ErrPermission):
+		a.skip(src, rel, reasonPermission)
 		return nil
 	}
-	info, err := src.root.Lstat(rel)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return &sourceError{path: filepath.Join(src.loc.path, rel), err: err}
-	}
-	return a.header(info, rel, tar.TypeSymlink, target)
+	return &sourceError{path: filepath.Join(src.loc.path, rel), err: err}
 }
 
 // addFile archives a regular file. It checks the opened file is still a regular

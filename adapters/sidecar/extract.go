@@ -65,12 +65,15 @@ func (e *NoSpaceError) Error() string {
 // ExtractTo records them, and completes or rolls back an interrupted swap when it
 // restarts or next extracts into the same directory.
 //
-// Rules (DESIGN §7): every write goes through os.Root; names must be local
-// (filepath.IsLocal, no ".." components, not absolute); no entry may lie beneath a
-// symbolic link; hard links, devices and FIFOs are refused; a symbolic link is
-// accepted only if its target is relative, stays inside the destination, and has no
-// ".." after a name (a link through another link could otherwise climb out);
-// permissions are masked to 0777 (setuid, setgid and sticky bits are stripped);
+// Rules: every write goes through os.Root; names must be local (filepath.IsLocal,
+// no ".." components, not absolute); hard links, devices and FIFOs are refused.
+// A symbolic link is created as it was archived, wherever it points (only an
+// empty target or one with a NUL byte is refused): a link is data, and what must
+// never happen is a write through one. So no entry may lie beneath a link, an
+// entry that has a link's name replaces the link itself (it is never followed),
+// and os.Root refuses to follow a link out of the destination anyway. A link is
+// not followed when its directory is swapped in either: renames move the link.
+// Permissions are masked to 0777 (setuid, setgid and sticky bits are stripped);
 // ownership is ignored; the Limits cap the declared sizes and the entry count, and
 // the declared total may not exceed the free space; sparse entries are refused (a
 // few hundred bytes can declare gigabytes of holes, and the sidecar never writes
@@ -162,8 +165,8 @@ type dirMeta struct {
 // extractor unpacks one archive into an empty staging root. Because only the
 // extractor writes there, its maps describe the staging tree exactly: dirs holds every
 // directory it created, links every symbolic link, and no entry may be created
-// beneath a link. So where an entry lands is where its name says, and the lexical
-// checks on link targets are exact.
+// beneath a link. So where an entry lands is where its name says, wherever the
+// links it created point.
 type extractor struct {
 	ctx    context.Context
 	root   *os.Root
@@ -336,39 +339,15 @@ func entryName(raw string) (string, string) {
 	return name, ""
 }
 
-// checkLinkTarget says why a symbolic link at name (slash-separated, relative to
-// the destination) with the given target could lead outside the destination, or ""
-// if it cannot. A target may climb with leading ".." only as far as the link's own
-// depth, and may not climb after naming anything: "a/.." resolves through a, which
-// may itself be a link to the destination, and then climbs out of it.
-func checkLinkTarget(name, target string) string {
+// checkLinkTarget says why a symbolic link with the given target cannot be
+// created, or "" if it can. Where it points is not checked: entries are never
+// written through a link (see prepareParent and clear).
+func checkLinkTarget(target string) string {
 	switch {
 	case target == "":
 		return "the symbolic link has an empty target"
 	case strings.IndexByte(target, 0) >= 0:
 		return "the symbolic link target contains a NUL byte"
-	case path.IsAbs(target) || filepath.IsAbs(target):
-		return fmt.Sprintf("the symbolic link target %q is absolute", target)
-	}
-	up, named := 0, false
-	for _, part := range strings.Split(target, "/") {
-		switch part {
-		case "", ".":
-		case "..":
-			if named {
-				return fmt.Sprintf("the symbolic link target %q climbs with .. after a name", target)
-			}
-			up++
-		default:
-			named = true
-		}
-	}
-	depth := 0
-	if dir := path.Dir(name); dir != "." {
-		depth = strings.Count(dir, "/") + 1
-	}
-	if up > depth {
-		return fmt.Sprintf("the symbolic link target %q points outside the destination", target)
 	}
 	return ""
 }
@@ -395,7 +374,9 @@ func (x *extractor) prepareParent(hdr *tar.Header, name string) error {
 }
 
 // clear removes what an earlier entry of the same name left, as tar does when a
-// name repeats; a directory is never replaced by something else.
+// name repeats; a directory is never replaced by something else. A link is
+// removed itself, never followed, so a file entry with a link's name cannot write
+// where the link points.
 func (x *extractor) clear(hdr *tar.Header, name string) error {
 	info, err := x.root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -565,7 +546,7 @@ func (x *extractor) dir(hdr *tar.Header, name string) error {
 }
 
 func (x *extractor) symlink(hdr *tar.Header, name string) error {
-	if reason := checkLinkTarget(name, hdr.Linkname); reason != "" {
+	if reason := checkLinkTarget(hdr.Linkname); reason != "" {
 		return x.reject(hdr.Name, reason)
 	}
 	if err := x.prepareParent(hdr, name); err != nil {
