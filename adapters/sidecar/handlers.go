@@ -65,6 +65,12 @@ func (f *fileIOServer) fileTarget(p string) (location, *os.Root, error) {
 	if err != nil {
 		return location{}, nil, err
 	}
+	// A directory cannot be replaced by a file; a link to one can (the rename
+	// replaces the link).
+	if info, err := root.Lstat(loc.rel); err == nil && info.IsDir() {
+		root.Close()
+		return location{}, nil, status.Errorf(codes.FailedPrecondition, "%s is a directory", loc.path)
+	}
 	return loc, root, nil
 }
 
@@ -351,6 +357,9 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 	if err != nil {
 		return nil, err
 	}
+	if src.path == dst.path {
+		return nil, status.Errorf(codes.InvalidArgument, "%s is both the archive and the destination", src.path)
+	}
 	srcRoot, err := openRoot(src)
 	if err != nil {
 		return nil, err
@@ -372,6 +381,9 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 		return nil, err
 	}
 	defer dstRoot.Close()
+	if info, err := dstRoot.Stat(dst.rel); err == nil && !info.IsDir() {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s is not a directory", dst.path)
+	}
 	if err := dstRoot.MkdirAll(dst.rel, 0o755); err != nil {
 		return nil, fsStatus(err, dst.path)
 	}
@@ -385,6 +397,9 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 		return nil, fsStatus(err, dst.path)
 	}
 	at := place{root: dst.root, dir: filepath.ToSlash(dst.rel), id: fileIDOf(info)}
+	if archiveInside(srcRoot, src, dst, at.id) {
+		return nil, status.Errorf(codes.InvalidArgument, "the archive %s lies inside the destination %s, whose contents the extraction replaces: stage it elsewhere", src.path, dst.path)
+	}
 	release, ok := f.claim(at.id)
 	if !ok {
 		return nil, status.Errorf(codes.Aborted, "another extraction into %s is running (perhaps under another path)", dst.path)
@@ -398,6 +413,24 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 	}
 	f.log.InfoContext(ctx, "archive extracted", "source", src.path, "destination", dst.path)
 	return &sidecarpb.Empty{}, nil
+}
+
+// archiveInside reports whether the archive src lies inside the destination dst,
+// whose identity is dest: the swap would move it away with the old contents. Its
+// path may say so, or one of the directories on the way to it may be the
+// destination under another name (a symbolic link inside the root).
+func archiveInside(srcRoot *os.Root, src, dst location, dest fileID) bool {
+	if within(src.path, dst.path) {
+		return true
+	}
+	for dir := filepath.Dir(src.rel); ; dir = filepath.Dir(dir) {
+		if info, err := srcRoot.Stat(dir); err == nil && dest.known() && fileIDOf(info) == dest {
+			return true
+		}
+		if dir == "." {
+			return false
+		}
+	}
 }
 
 // recoverDest settles the journal entries of the directory dest that no running
