@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -66,6 +67,12 @@ func (s *Server) recoverRecord(r *record) {
 // directory exists) is completed, an earlier one rolled back, and its staging
 // directory removed. It only touches an entity whose identity is the one
 // recorded: a customer's file that happens to carry the name is left alone.
+//
+// One exception: a process that died between creating an entity and recording
+// its identity left it unrecorded, but also unused (nothing is written into an
+// entity before its identity is recorded). Such an entity is removed only if it
+// is an empty directory or an empty file, with the exact random name recorded
+// before it was created: nothing a customer could lose.
 func settle(dir *os.Root, r *record, log *slog.Logger) error {
 	note := func(name, action string, err error) error {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -75,10 +82,13 @@ func settle(dir *os.Root, r *record, log *slog.Logger) error {
 		return nil
 	}
 	if r.Kind == kindTemp {
-		if !holds(dir, r, r.Temp) {
-			return nil
+		switch {
+		case holds(dir, r, r.Temp):
+			return note(r.Temp, "removed a temporary file", dir.Remove(r.Temp))
+		case unusedUnrecorded(dir, r, r.Temp):
+			return note(r.Temp, "removed an empty temporary file", dir.Remove(r.Temp))
 		}
-		return note(r.Temp, "removed a temporary file", dir.Remove(r.Temp))
+		return nil
 	}
 	switch {
 	case holds(dir, r, r.New):
@@ -99,9 +109,16 @@ func settle(dir *os.Root, r *record, log *slog.Logger) error {
 		if err := note(r.Old, "rolled the swap back", restoreOld(dir, r.Old)); err != nil {
 			return err
 		}
+	case unusedUnrecorded(dir, r, r.Old):
+		if err := note(r.Old, "removed an empty directory", dir.Remove(r.Old)); err != nil {
+			return err
+		}
 	}
-	if holds(dir, r, r.Staging) {
+	switch {
+	case holds(dir, r, r.Staging):
 		return note(r.Staging, "removed a staging directory", dir.RemoveAll(r.Staging))
+	case unusedUnrecorded(dir, r, r.Staging):
+		return note(r.Staging, "removed an empty staging directory", dir.Remove(r.Staging))
 	}
 	return nil
 }
@@ -115,6 +132,31 @@ func holds(dir *os.Root, r *record, name string) bool {
 	}
 	info, err := dir.Lstat(name)
 	return err == nil && fileIDOf(info) == id
+}
+
+// unusedUnrecorded reports whether dir holds, under name, an entity of r whose
+// identity was never recorded and that holds nothing: an empty directory or an
+// empty regular file.
+func unusedUnrecorded(dir *os.Root, r *record, name string) bool {
+	if _, ok := r.IDs[name]; ok {
+		return false
+	}
+	info, err := dir.Lstat(name)
+	switch {
+	case err != nil:
+		return false
+	case info.Mode().IsRegular():
+		return info.Size() == 0
+	case !info.IsDir():
+		return false
+	}
+	d, err := dir.Open(name)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	return len(names) == 0 && err == io.EOF
 }
 
 // stagedArchive matches the names the backup service gives the archives it stages

@@ -40,7 +40,8 @@ import (
 //
 // Entries of calls running now are also held in memory; recovery only acts on
 // the others, which a dead process left, or a call that ended without managing
-// to remove its entity.
+// to remove its entity. Nothing is written into an entity before its identity is
+// recorded, so one that a process left between the two is empty (see settle).
 const journalVersion = 1
 
 const (

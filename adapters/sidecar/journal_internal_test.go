@@ -168,12 +168,37 @@ func TestStartupSettlesWhatTheJournalRecords(t *testing.T) {
 	}
 	writeFiles(t, root, map[string]string{"tmpdir/" + gone.tmp: "the customer's, named alike"})
 
+	// Entities whose identities were never recorded (the process died right after
+	// creating them): removed only while they hold nothing.
+	for _, dir := range []string{"unrecorded-empty", "unrecorded-full"} {
+		if err := os.Mkdir(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		info, err := os.Stat(filepath.Join(root, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &record{Kind: kindExtract, Root: root, Dir: dir, DirID: fileIDOf(info), Staging: stagingPrefix + "s", Old: oldPrefix + "s", New: newPrefix + "s"}
+		if err := j.begin(rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{rec.Staging, rec.Old} {
+			if err := os.Mkdir(filepath.Join(root, dir, name), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	writeFiles(t, root, map[string]string{"unrecorded-full/" + stagingPrefix + "s/f": "kept", "unrecorded-full/" + oldPrefix + "s/f": "kept"})
+
 	srv, err := NewServer(Options{Roots: []string{root, tmp}, ArchiveDir: tmp, StateDir: state, AllowUnauthenticated: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
 	sameFiles(t, "the root after the restart", tree(t, root), map[string]string{
+		"unrecorded-empty": "/", "unrecorded-full": "/",
+		"unrecorded-full/" + stagingPrefix + "s": "/", "unrecorded-full/" + stagingPrefix + "s/f": "kept",
+		"unrecorded-full/" + oldPrefix + "s": "/", "unrecorded-full/" + oldPrefix + "s/f": "kept",
 		// Before the commit point: rolled back.
 		"staged": "/", "staged/old.txt": "old", "staged/world": "/", "staged/world/level.dat": "old level",
 		"aside": "/", "aside/old.txt": "old", "aside/world": "/", "aside/world/level.dat": "old level",
