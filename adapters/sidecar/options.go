@@ -122,7 +122,7 @@ type Options struct {
 
 	// DisableStreamArchive makes StreamArchive answer Unimplemented, as a sidecar
 	// built before the RPC existed does, so that the backup service takes the
-	// seed's path (CompressFiles to a temp file, then ReadFile). For measuring and
+	// older path (CompressFiles to a temp file, then ReadFile). For measuring and
 	// testing that fallback against the real server; production leaves it off.
 	DisableStreamArchive bool
 
