@@ -92,62 +92,6 @@ func TestClient(t *testing.T) {
 		}
 	})
 
-	t.Run("a sidecar that does not report gives the zero report", func(t *testing.T) {
-		s := grpc.NewServer()
-		sidecarpb.RegisterFileIOServer(s, reportlessSidecar{})
-		hs := health.NewServer()
-		hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
-		healthpb.RegisterHealthServer(s, hs)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Serve(ln)
-		defer s.Stop()
-		c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: ln.Addr().String()}, sidecar.ClientOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		report, err := c.CompressFiles(ctx, []string{"/data"}, "/tmp/backup.tar.gz")
-		if err != nil || report.Entries != 0 || report.Skipped != nil {
-			t.Fatalf("CompressFiles: %+v, %v; want the zero report", report, err)
-		}
-		stream, err := c.StreamArchive(ctx, []string{"/data"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stream.Close()
-		if b, err := io.ReadAll(stream); err != nil || string(b) != "an archive" {
-			t.Fatalf("read %q, %v", b, err)
-		}
-		if r := stream.Report(); r.Entries != 0 || r.Skipped != nil || r.SkippedCount != 0 {
-			t.Fatalf("report %+v, want the zero report", r)
-		}
-	})
-
-	t.Run("Dirs are the endpoint's", func(t *testing.T) {
-		srv := startServer(t, sidecar.Options{})
-		dirs := ports.SidecarDirs{Data: "/srv/game-7/data", Temp: "/srv/game-7/tmp"}
-		d, err := sidecar.NewDialer(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
-			return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret, Dirs: dirs}, nil
-		}, sidecar.ClientOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fio, err := d.Dial(ctx, ports.Provision{ID: ports.NewProvisionID(), Role: ports.RoleSidecar})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fio.Close()
-		if got := fio.Dirs(); got != dirs {
-			t.Fatalf("Dirs() = %+v, want %+v", got, dirs)
-		}
-		if got := srv.client(t).Dirs(); got != (ports.SidecarDirs{}) {
-			t.Fatalf("Dirs() of an endpoint without them = %+v, want the zero value (the defaults)", got)
-		}
-	})
-
 	t.Run("an unreachable sidecar fails Dial with ErrCluster, promptly", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -242,5 +186,64 @@ func TestPackageProvidesTheDialer(t *testing.T) {
 	defer fio.Close()
 	if err := fio.DeleteFile(context.Background(), srv.path("nothing")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A new client of a sidecar that predates reports gets zero reports.
+func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
+	ctx := context.Background()
+	s := grpc.NewServer()
+	sidecarpb.RegisterFileIOServer(s, reportlessSidecar{})
+	hs := health.NewServer()
+	hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(s, hs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Stop()
+	c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: ln.Addr().String()}, sidecar.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	report, err := c.CompressFiles(ctx, []string{"/data"}, "/tmp/backup.tar.gz")
+	if err != nil || report.Entries != 0 || report.Skipped != nil {
+		t.Fatalf("CompressFiles: %+v, %v; want the zero report", report, err)
+	}
+	stream, err := c.StreamArchive(ctx, []string{"/data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if b, err := io.ReadAll(stream); err != nil || string(b) != "an archive" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	if r := stream.Report(); r.Entries != 0 || r.Skipped != nil || r.SkippedCount != 0 {
+		t.Fatalf("report %+v, want the zero report", r)
+	}
+}
+
+func TestClientDirsAreTheEndpoints(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, sidecar.Options{})
+	dirs := ports.SidecarDirs{Data: "/srv/game-7/data", Temp: "/srv/game-7/tmp"}
+	d, err := sidecar.NewDialer(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
+		return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret, Dirs: dirs}, nil
+	}, sidecar.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fio, err := d.Dial(ctx, ports.Provision{ID: ports.NewProvisionID(), Role: ports.RoleSidecar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fio.Close()
+	if got := fio.Dirs(); got != dirs {
+		t.Fatalf("Dirs() = %+v, want %+v", got, dirs)
+	}
+	if got := srv.client(t).Dirs(); got != (ports.SidecarDirs{}) {
+		t.Fatalf("Dirs() of an endpoint without them = %+v, want the zero value (the defaults)", got)
 	}
 }
