@@ -111,7 +111,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestNewServerRefusesAnEmptySecret(t *testing.T) {
-	_, err := sidecar.NewServer(sidecar.Options{Roots: []string{t.TempDir()}})
+	_, err := sidecar.NewServer(sidecar.Options{Roots: []string{t.TempDir()}, StateDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Fatalf("NewServer without a secret: %v, want an error about the secret", err)
 	}

@@ -82,9 +82,10 @@ type Options struct {
 	// them is refused with PermissionDenied. Empty means DefaultRoots.
 	Roots []string
 	// ArchiveDir is where the backup service stages archives. At start the server
-	// removes stale backup-*.tar.gz and restore-*.tar.gz files there, but only if it
-	// lies within the roots: the server never touches anything outside them. Empty
-	// means DefaultArchiveDir.
+	// removes stale staged archives there, files named exactly
+	// backup-<uuid>.tar.gz or restore-<uuid>.tar.gz (a lower-case UUID), but only
+	// if it lies within the roots: the server never touches anything outside them.
+	// Empty means DefaultArchiveDir.
 	ArchiveDir string
 	// StateDir holds the server's journal: the record of every temporary file and
 	// directory it creates in the roots, which is how it tells its own leftovers
