@@ -79,7 +79,7 @@ func TestAuthentication(t *testing.T) {
 	t.Run("refuses every RPC without credentials, streams included", func(t *testing.T) {
 		c := srv.connect(t, "")
 		calls := map[string]error{
-			"CompressFiles": c.CompressFiles(ctx, []string{srv.Root}, srv.path("out.tar.gz")),
+			"CompressFiles": second(c.CompressFiles(ctx, []string{srv.Root}, srv.path("out.tar.gz"))),
 			"ExtractTo":     c.ExtractTo(ctx, victim, srv.path("dest")),
 			"DeleteFile":    c.DeleteFile(ctx, victim),
 			"WriteFile":     c.WriteFile(ctx, srv.path("new.bin"), 3, strings.NewReader("abc")),
@@ -111,7 +111,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestNewServerRefusesAnEmptySecret(t *testing.T) {
-	_, err := sidecar.NewServer(sidecar.Options{Roots: []string{t.TempDir()}})
+	_, err := sidecar.NewServer(sidecar.Options{Roots: []string{t.TempDir()}, StateDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Fatalf("NewServer without a secret: %v, want an error about the secret", err)
 	}

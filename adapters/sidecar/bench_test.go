@@ -17,7 +17,7 @@ import (
 	"github.com/savepoint-dev/savepoint/internal/testenv"
 )
 
-// benchDataSize is the game-like tree the tar comparisons run on (issue 4: 256 MiB).
+// benchDataSize is the game-like tree the tar comparisons run on: 256 MiB.
 const benchDataSize = 256 << 20
 
 // benchData generates the tree once per test binary, only when a benchmark asks for
@@ -111,7 +111,7 @@ func BenchmarkCompressVsTar(b *testing.B) {
 	compress := func(i int) {
 		out := filepath.Join(scratch, fmt.Sprintf("backup-%d.tar.gz", i))
 		start := time.Now()
-		if err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
 			b.Fatal(err)
 		}
 		sidecarTime += time.Since(start)
@@ -163,7 +163,7 @@ func BenchmarkExtractVsTar(b *testing.B) {
 	c, scratch := benchServer(b, data)
 	ctx := context.Background()
 	archive := filepath.Join(scratch, "restore.tar.gz")
-	if err := c.CompressFiles(ctx, []string{data}, archive); err != nil {
+	if _, err := c.CompressFiles(ctx, []string{data}, archive); err != nil {
 		b.Fatal(err)
 	}
 	var sidecarTime, tarTime time.Duration
@@ -204,7 +204,7 @@ func BenchmarkExtractVsTar(b *testing.B) {
 }
 
 // BenchmarkReadFile streams a 64 MiB file over gRPC on loopback: the chunk loop of
-// the seed's download path.
+// the older download path.
 func BenchmarkReadFile(b *testing.B) {
 	srv := startServer(b, sidecar.Options{})
 	c := srv.client(b)

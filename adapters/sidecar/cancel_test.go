@@ -42,7 +42,7 @@ func TestCancellation(t *testing.T) {
 		out := srv.mkdir(t, "out")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
-		err := c.CompressFiles(ctx, []string{data}, srv.path("out", "backup.tar.gz"))
+		_, err := c.CompressFiles(ctx, []string{data}, srv.path("out", "backup.tar.gz"))
 		if !errors.Is(err, ports.ErrCluster) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("error %v, want ErrCluster matching DeadlineExceeded", err)
 		}
@@ -69,7 +69,7 @@ func TestCancellation(t *testing.T) {
 
 	t.Run("a cancelled ExtractTo leaves the destination as it was", func(t *testing.T) {
 		archive := srv.path("backup.tar.gz")
-		if err := c.CompressFiles(context.Background(), []string{data}, archive); err != nil {
+		if _, err := c.CompressFiles(context.Background(), []string{data}, archive); err != nil {
 			t.Fatal(err)
 		}
 		dest := srv.mkdir(t, "dest")

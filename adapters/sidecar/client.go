@@ -26,12 +26,18 @@ var (
 	_ ports.FileIO        = (*Client)(nil)
 )
 
-// Endpoint is where a sidecar listens and the secret it expects.
+// Endpoint is where a sidecar listens, the secret it expects, and where the game
+// server's files are as the sidecar sees them.
 type Endpoint struct {
 	// Address is a gRPC target, for example "10.1.2.3:7443" or "dns:///sidecar:7443".
 	Address string
 	// Secret is the pod's shared secret.
 	Secret string
+	// Dirs are this game server's data and scratch directories in its pod, for a
+	// host whose pods do not all mount them at the service's defaults (/data and
+	// /tmp unless the backup service is configured otherwise). The Client returns
+	// them from Dirs; the zero value means the defaults.
+	Dirs ports.SidecarDirs
 }
 
 // Resolver returns the endpoint of a sidecar provision. The host implements it from
@@ -130,7 +136,7 @@ func Connect(ctx context.Context, ep Endpoint, opts ClientOptions) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("sidecar at %s: %w: %w", ep.Address, ports.ErrCluster, err)
 	}
-	c := &Client{conn: conn, rpc: sidecarpb.NewFileIOClient(conn), opts: opts, addr: ep.Address}
+	c := &Client{conn: conn, rpc: sidecarpb.NewFileIOClient(conn), opts: opts, addr: ep.Address, dirs: ep.Dirs}
 	hctx, cancel := context.WithTimeout(ctx, opts.CallTimeout)
 	defer cancel()
 	resp, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{Service: ServiceName})
@@ -165,6 +171,7 @@ type Client struct {
 	rpc  sidecarpb.FileIOClient
 	opts ClientOptions
 	addr string
+	dirs ports.SidecarDirs
 }
 
 // RemoteError is the sidecar's reason for failing a call: the cause inside the
@@ -209,15 +216,20 @@ func (c *Client) fail(op, subject string, err error) error {
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// CompressFiles implements ports.FileIO.
-func (c *Client) CompressFiles(ctx context.Context, sources []string, output string) error {
+// Dirs implements ports.FileIO: the directories of the Endpoint it was connected
+// with.
+func (c *Client) Dirs() ports.SidecarDirs { return c.dirs }
+
+// CompressFiles implements ports.FileIO. A sidecar that predates reports returns
+// the zero report.
+func (c *Client) CompressFiles(ctx context.Context, sources []string, output string) (ports.ArchiveReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OperationTimeout)
 	defer cancel()
-	_, err := c.rpc.CompressFiles(ctx, &sidecarpb.CompressFilesRequest{Sources: sources, Output: output, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ})
+	resp, err := c.rpc.CompressFiles(ctx, &sidecarpb.CompressFilesRequest{Sources: sources, Output: output, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ})
 	if err != nil {
-		return c.fail("CompressFiles", output, err)
+		return ports.ArchiveReport{}, c.fail("CompressFiles", output, err)
 	}
-	return nil
+	return reportFromProto(resp.GetReport()), nil
 }
 
 // ExtractTo implements ports.FileIO.
@@ -257,8 +269,10 @@ func (c *Client) ReadFile(ctx context.Context, path string) (io.ReadCloser, erro
 }
 
 // StreamArchive implements ports.FileIO. A sidecar without the RPC answers
-// Unimplemented, which becomes ports.ErrUnsupported.
-func (c *Client) StreamArchive(ctx context.Context, sources []string) (io.ReadCloser, error) {
+// Unimplemented, which becomes ports.ErrUnsupported. The stream's Report is the
+// one the sidecar sends with its last message, so it is complete once Read has
+// returned io.EOF.
+func (c *Client) StreamArchive(ctx context.Context, sources []string) (ports.ArchiveStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := c.rpc.StreamArchive(ctx, &sidecarpb.StreamArchiveRequest{Sources: sources, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ},
 		grpc.ForceCodecV2(newChunkCodec()))
@@ -281,14 +295,18 @@ func (c *Client) StreamArchive(ctx context.Context, sources []string) (io.ReadCl
 
 // chunkReader turns a stream of chunks into an io.ReadCloser holding at most one
 // chunk. It consumes each chunk before receiving the next, which chunkCodec
-// relies on.
+// relies on. It keeps the report a chunk carries, for StreamArchive.
 type chunkReader struct {
 	recv   func() (*sidecarpb.Chunk, error)
 	cancel context.CancelFunc
 	fail   func(error) error
 	buf    []byte
 	err    error
+	report ports.ArchiveReport
 }
+
+// Report implements ports.ArchiveStream.
+func (r *chunkReader) Report() ports.ArchiveReport { return r.report }
 
 // start receives the stream's first message, which carries no data (see the proto),
 // so that a refused call fails before the caller starts reading.
@@ -319,6 +337,9 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 			r.err = r.fail(err)
 		default:
 			r.buf = chunk.GetData()
+			if chunk.GetReport() != nil {
+				r.report = reportFromProto(chunk.GetReport())
+			}
 		}
 	}
 	n := copy(p, r.buf)

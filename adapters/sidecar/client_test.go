@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,6 +39,23 @@ func startSeedSidecar(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// reportlessSidecar answers like a sidecar that predates archive reports:
+// archives without a report.
+type reportlessSidecar struct {
+	sidecarpb.UnimplementedFileIOServer
+}
+
+func (reportlessSidecar) CompressFiles(context.Context, *sidecarpb.CompressFilesRequest) (*sidecarpb.CompressFilesResponse, error) {
+	return &sidecarpb.CompressFilesResponse{SizeBytes: 10}, nil
+}
+
+func (reportlessSidecar) StreamArchive(_ *sidecarpb.StreamArchiveRequest, s sidecarpb.FileIO_StreamArchiveServer) error {
+	if err := s.Send(&sidecarpb.Chunk{}); err != nil {
+		return err
+	}
+	return s.Send(&sidecarpb.Chunk{Data: []byte("an archive")})
+}
+
 func TestClient(t *testing.T) {
 	ctx := context.Background()
 
@@ -66,7 +84,7 @@ func TestClient(t *testing.T) {
 			t.Fatalf("error %v, want ErrUnsupported (not ErrCluster)", err)
 		}
 		out := srv.path("backup.tar.gz")
-		if err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
 			t.Fatalf("CompressFiles, the fallback: %v", err)
 		}
 		if info, err := os.Stat(out); err != nil || info.Size() == 0 {
@@ -168,5 +186,64 @@ func TestPackageProvidesTheDialer(t *testing.T) {
 	defer fio.Close()
 	if err := fio.DeleteFile(context.Background(), srv.path("nothing")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A new client of a sidecar that predates reports gets zero reports.
+func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
+	ctx := context.Background()
+	s := grpc.NewServer()
+	sidecarpb.RegisterFileIOServer(s, reportlessSidecar{})
+	hs := health.NewServer()
+	hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(s, hs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Stop()
+	c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: ln.Addr().String()}, sidecar.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	report, err := c.CompressFiles(ctx, []string{"/data"}, "/tmp/backup.tar.gz")
+	if err != nil || report.Entries != 0 || report.Skipped != nil {
+		t.Fatalf("CompressFiles: %+v, %v; want the zero report", report, err)
+	}
+	stream, err := c.StreamArchive(ctx, []string{"/data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if b, err := io.ReadAll(stream); err != nil || string(b) != "an archive" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	if r := stream.Report(); r.Entries != 0 || r.Skipped != nil || r.SkippedCount != 0 {
+		t.Fatalf("report %+v, want the zero report", r)
+	}
+}
+
+func TestClientDirsAreTheEndpoints(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, sidecar.Options{})
+	dirs := ports.SidecarDirs{Data: "/srv/game-7/data", Temp: "/srv/game-7/tmp"}
+	d, err := sidecar.NewDialer(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
+		return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret, Dirs: dirs}, nil
+	}, sidecar.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fio, err := d.Dial(ctx, ports.Provision{ID: ports.NewProvisionID(), Role: ports.RoleSidecar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fio.Close()
+	if got := fio.Dirs(); got != dirs {
+		t.Fatalf("Dirs() = %+v, want %+v", got, dirs)
+	}
+	if got := srv.client(t).Dirs(); got != (ports.SidecarDirs{}) {
+		t.Fatalf("Dirs() of an endpoint without them = %+v, want the zero value (the defaults)", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	protoenc "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
@@ -31,7 +32,8 @@ func newChunkCodec() *chunkCodec {
 }
 
 // Unmarshal decodes a Chunk into the codec's buffer, and anything else with the
-// default codec. Fields a newer sidecar may add are skipped.
+// default codec. The report (field 3) is decoded only when present; fields a newer
+// sidecar may add are skipped.
 func (c *chunkCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	m, ok := v.(*sidecarpb.Chunk)
 	if !ok {
@@ -57,6 +59,15 @@ func (c *chunkCodec) Unmarshal(data mem.BufferSlice, v any) error {
 			var size uint64
 			size, k = protowire.ConsumeVarint(b)
 			m.Size = int64(size)
+		case num == 3 && typ == protowire.BytesType:
+			// Once per stream, in its last message: the default decoder will do.
+			var report []byte
+			if report, k = protowire.ConsumeBytes(b); k >= 0 {
+				m.Report = &sidecarpb.ArchiveReport{}
+				if err := proto.Unmarshal(report, m.Report); err != nil {
+					return fmt.Errorf("decoding a chunk's report: %w", err)
+				}
+			}
 		default:
 			k = protowire.ConsumeFieldValue(num, typ, b)
 		}

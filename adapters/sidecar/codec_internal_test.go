@@ -55,6 +55,34 @@ func TestChunkCodec(t *testing.T) {
 		}
 	})
 
+	t.Run("decodes the report of a stream's last message", func(t *testing.T) {
+		report := &sidecarpb.ArchiveReport{Entries: 3, Bytes: 1 << 33, SkippedCount: 2,
+			Skipped: []*sidecarpb.SkippedFile{{Path: "rcon.sock", Reason: "a socket"}, {Path: "ü/x", Reason: "permission denied"}}}
+		wire, err := proto.Marshal(&sidecarpb.Chunk{Data: data[:100], Report: report})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newChunkCodec()
+		var m sidecarpb.Chunk
+		if err := c.Unmarshal(split(wire, 5), &m); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(m.Data, data[:100]) || !proto.Equal(m.Report, report) {
+			t.Fatalf("decoded %d bytes and report %v, want %v", len(m.Data), m.Report, report)
+		}
+		// The next message overwrites the buffer the report was decoded from.
+		next, err := proto.Marshal(&sidecarpb.Chunk{Data: bytes.Repeat([]byte{'x'}, len(wire))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Unmarshal(split(next, 1), &sidecarpb.Chunk{}); err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(m.Report, report) {
+			t.Fatalf("the report changed when the codec decoded the next message: %v", m.Report)
+		}
+	})
+
 	t.Run("refuses a truncated message", func(t *testing.T) {
 		var m sidecarpb.Chunk
 		if err := newChunkCodec().Unmarshal(split(wire[:len(wire)/2], 1), &m); err == nil {

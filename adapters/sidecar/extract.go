@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,22 +54,26 @@ func (e *NoSpaceError) Error() string {
 }
 
 // Extract extracts the gzip-compressed tar read from archive into destination,
-// creating destination if needed: the seed's `tar -xzf source -C destination` made
-// safe. On success destination holds exactly the archive's contents (apart from
-// names beginning with ".savepoint-", which are reserved); on any failure it is left
-// as it was.
+// creating destination if needed: `tar -xzf source -C destination` made safe. On
+// success destination holds exactly the archive's contents; on any failure it is
+// left as it was.
 //
 // The archive is unpacked into a staging directory inside destination, then swapped
-// in with renames; a crash mid-swap is completed or rolled back the next time the
-// server starts or extracts into destination. So the destination's file system needs
-// room for the old and the new contents at once.
+// in with renames. So the destination's file system needs room for the old and the
+// new contents at once. Extract keeps no journal: if the process dies mid-way, its
+// staging directories stay in destination as ordinary entries. The server's
+// ExtractTo records them, and completes or rolls back an interrupted swap when it
+// restarts or next extracts into the same directory.
 //
-// Rules (DESIGN §7): every write goes through os.Root; names must be local
-// (filepath.IsLocal, no ".." components, not absolute); no entry may lie beneath a
-// symbolic link; hard links, devices and FIFOs are refused; a symbolic link is
-// accepted only if its target is relative, stays inside the destination, and has no
-// ".." after a name (a link through another link could otherwise climb out);
-// permissions are masked to 0777 (setuid, setgid and sticky bits are stripped);
+// Rules: every write goes through os.Root; names must be local (filepath.IsLocal,
+// no ".." components, not absolute); hard links, devices and FIFOs are refused.
+// A symbolic link is created as it was archived, wherever it points (only an
+// empty target or one with a NUL byte is refused): a link is data, and what must
+// never happen is a write through one. So no entry may lie beneath a link, an
+// entry that has a link's name replaces the link itself (it is never followed),
+// and os.Root refuses to follow a link out of the destination anyway. A link is
+// not followed when its directory is swapped in either: renames move the link.
+// Permissions are masked to 0777 (setuid, setgid and sticky bits are stripped);
 // ownership is ignored; the Limits cap the declared sizes and the entry count, and
 // the declared total may not exceed the free space; sparse entries are refused (a
 // few hundred bytes can declare gigabytes of holes, and the sidecar never writes
@@ -87,12 +92,12 @@ func Extract(ctx context.Context, archive io.Reader, destination string, limits 
 		return err
 	}
 	defer dest.Close()
-	return extractInto(ctx, archive, dest, limits.withDefaults(), slog.New(slog.DiscardHandler))
+	return extractInto(ctx, archive, dest, place{}, limits.withDefaults(), nil, slog.New(slog.DiscardHandler), nil)
 }
 
-// extractInto is Extract into an open destination.
-func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, limits Limits, log *slog.Logger) error {
-	recoverSwaps(dest, log)
+// extractInto is Extract into an open destination, at, recording its entities in
+// j.
+func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place, limits Limits, j *journal, log *slog.Logger, h *hooks) error {
 	// A refused archive must leave the destination as it was, down to its time,
 	// which creating and removing the staging directory would change.
 	before, err := dest.Stat(".")
@@ -100,27 +105,49 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, limits L
 		return err
 	}
 	suffix := randomSuffix()
-	staging := stagingPrefix + suffix
-	if err := dest.Mkdir(staging, 0o700); err != nil {
+	r := &record{Kind: kindExtract, Root: at.root, Dir: at.dir, DirID: at.id,
+		Staging: stagingPrefix + suffix, Old: oldPrefix + suffix, New: newPrefix + suffix}
+	if err := j.begin(r); err != nil {
 		return err
 	}
-	stage, err := dest.OpenRoot(staging)
-	if err != nil {
-		dest.Remove(staging)
+	clean := true
+	defer func() {
+		if clean {
+			j.end(r)
+		} else {
+			j.abandon(r)
+		}
+	}()
+	if err := dest.Mkdir(r.Staging, 0o700); err != nil {
 		return err
 	}
-	x := &extractor{ctx: ctx, root: stage, limits: limits, dirs: map[string]bool{}, links: map[string]bool{}, dirIndex: map[string]int{}}
-	err = x.run(archive)
-	stage.Close()
+	stage, err := dest.OpenRoot(r.Staging)
+	if err == nil {
+		err = recordCreated(dest, j, r, r.Staging)
+	}
+	if err == nil && h != nil && h.extracting != nil {
+		h.extracting()
+	}
+	if err == nil {
+		x := &extractor{ctx: ctx, root: stage, limits: limits, dirs: map[string]bool{}, links: map[string]bool{}, dirIndex: map[string]int{}}
+		err = x.run(archive)
+	}
+	if stage != nil {
+		stage.Close()
+	}
 	if err != nil {
-		if rerr := dest.RemoveAll(staging); rerr != nil {
-			log.Error("could not remove the staging directory of a failed extraction", "dir", staging, "error", rerr)
+		if rerr := dest.RemoveAll(r.Staging); rerr != nil {
+			log.Error("could not remove the staging directory of a failed extraction", "dir", r.Staging, "error", rerr)
+			clean = false
 		} else {
 			_ = dest.Chtimes(".", time.Time{}, before.ModTime()) // cosmetic: best effort
 		}
 		return err
 	}
-	return swapIn(dest, suffix, log)
+	own := r.names()
+	skip := func(name string) bool { return slices.Contains(own, name) || j.isLive(at.id, name) }
+	clean, err = swapIn(dest, r, j, skip, log)
+	return err
 }
 
 func randomSuffix() string {
@@ -138,8 +165,8 @@ type dirMeta struct {
 // extractor unpacks one archive into an empty staging root. Because only the
 // extractor writes there, its maps describe the staging tree exactly: dirs holds every
 // directory it created, links every symbolic link, and no entry may be created
-// beneath a link. So where an entry lands is where its name says, and the lexical
-// checks on link targets are exact.
+// beneath a link. So where an entry lands is where its name says, wherever the
+// links it created point.
 type extractor struct {
 	ctx    context.Context
 	root   *os.Root
@@ -263,9 +290,6 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		// of holes. The sidecar never writes sparse entries, so no backup has one.
 		return x.reject(hdr.Name, fmt.Sprintf("sparse entries are not supported (this one declares %s)", formatBytes(hdr.Size)))
 	}
-	if reserved(strings.SplitN(name, "/", 2)[0]) {
-		return nil // the server's own temporary names: never part of a backup
-	}
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeCont:
 		return x.file(hdr, name, tr)
@@ -315,39 +339,15 @@ func entryName(raw string) (string, string) {
 	return name, ""
 }
 
-// checkLinkTarget says why a symbolic link at name (slash-separated, relative to
-// the destination) with the given target could lead outside the destination, or ""
-// if it cannot. A target may climb with leading ".." only as far as the link's own
-// depth, and may not climb after naming anything: "a/.." resolves through a, which
-// may itself be a link to the destination, and then climbs out of it.
-func checkLinkTarget(name, target string) string {
+// checkLinkTarget says why a symbolic link with the given target cannot be
+// created, or "" if it can. Where it points is not checked: entries are never
+// written through a link (see prepareParent and clear).
+func checkLinkTarget(target string) string {
 	switch {
 	case target == "":
 		return "the symbolic link has an empty target"
 	case strings.IndexByte(target, 0) >= 0:
 		return "the symbolic link target contains a NUL byte"
-	case path.IsAbs(target) || filepath.IsAbs(target):
-		return fmt.Sprintf("the symbolic link target %q is absolute", target)
-	}
-	up, named := 0, false
-	for _, part := range strings.Split(target, "/") {
-		switch part {
-		case "", ".":
-		case "..":
-			if named {
-				return fmt.Sprintf("the symbolic link target %q climbs with .. after a name", target)
-			}
-			up++
-		default:
-			named = true
-		}
-	}
-	depth := 0
-	if dir := path.Dir(name); dir != "." {
-		depth = strings.Count(dir, "/") + 1
-	}
-	if up > depth {
-		return fmt.Sprintf("the symbolic link target %q points outside the destination", target)
 	}
 	return ""
 }
@@ -374,7 +374,9 @@ func (x *extractor) prepareParent(hdr *tar.Header, name string) error {
 }
 
 // clear removes what an earlier entry of the same name left, as tar does when a
-// name repeats; a directory is never replaced by something else.
+// name repeats; a directory is never replaced by something else. A link is
+// removed itself, never followed, so a file entry with a link's name cannot write
+// where the link points.
 func (x *extractor) clear(hdr *tar.Header, name string) error {
 	info, err := x.root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -544,7 +546,7 @@ func (x *extractor) dir(hdr *tar.Header, name string) error {
 }
 
 func (x *extractor) symlink(hdr *tar.Header, name string) error {
-	if reason := checkLinkTarget(name, hdr.Linkname); reason != "" {
+	if reason := checkLinkTarget(hdr.Linkname); reason != "" {
 		return x.reject(hdr.Name, reason)
 	}
 	if err := x.prepareParent(hdr, name); err != nil {

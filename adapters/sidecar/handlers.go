@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 
 	"google.golang.org/grpc/codes"
@@ -34,6 +33,16 @@ func callStatus(err error, path string) error {
 	return fsStatus(err, path)
 }
 
+// archiveStatus is callStatus for writeArchive's errors: a source that failed is
+// named rather than the output, which is not at fault.
+func archiveStatus(err error, output string) error {
+	var se *sourceError
+	if errors.As(err, &se) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fsStatus(se.err, se.path)
+	}
+	return callStatus(err, output)
+}
+
 func checkFormat(f sidecarpb.ArchiveFormat) error {
 	switch f {
 	case sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_UNSPECIFIED, sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ:
@@ -43,7 +52,7 @@ func checkFormat(f sidecarpb.ArchiveFormat) error {
 }
 
 // fileTarget is where a file-producing call writes: a path below a root that is not
-// the root itself and not a reserved name.
+// the root itself.
 func (f *fileIOServer) fileTarget(p string) (location, *os.Root, error) {
 	loc, err := locate(f.opts.Roots, p)
 	if err != nil {
@@ -52,33 +61,65 @@ func (f *fileIOServer) fileTarget(p string) (location, *os.Root, error) {
 	if loc.rel == "." {
 		return location{}, nil, status.Errorf(codes.InvalidArgument, "%s is a root directory, not a file", loc.path)
 	}
-	if reserved(filepath.Base(loc.rel)) {
-		return location{}, nil, status.Errorf(codes.InvalidArgument, "%s: names beginning with %q are reserved for the sidecar", loc.path, reservedPrefix)
-	}
 	root, err := openRoot(loc)
 	if err != nil {
 		return location{}, nil, err
+	}
+	// A directory cannot be replaced by a file; a link to one can (the rename
+	// replaces the link).
+	if info, err := root.Lstat(loc.rel); err == nil && info.IsDir() {
+		root.Close()
+		return location{}, nil, status.Errorf(codes.FailedPrecondition, "%s is a directory", loc.path)
 	}
 	return loc, root, nil
 }
 
 // tempFile is a file written under a temporary name beside its final path and
 // renamed into place by commit; until then (and if commit is never called) remove
-// deletes it, so a failed or cancelled write leaves nothing behind.
+// deletes it, so a failed or cancelled write leaves nothing behind. Its journal
+// entry lets the next start remove it if the process dies first.
 type tempFile struct {
 	*os.File
-	root      *os.Root
-	tmp, dest string
+	dir       *os.Root // the directory holding both names
+	journal   *journal
+	rec       *record
+	tmp, base string
 	done      bool
 }
 
-func createTemp(root *os.Root, dest string) (*tempFile, error) {
-	tmp := path.Join(path.Dir(filepath.ToSlash(dest)), tmpPrefix+randomSuffix())
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+// createTemp creates the temporary file for loc, in root.
+func createTemp(j *journal, root *os.Root, loc location) (*tempFile, error) {
+	parent := filepath.Dir(loc.rel)
+	dir, err := root.OpenRoot(parent)
 	if err != nil {
 		return nil, err
 	}
-	return &tempFile{File: f, root: root, tmp: tmp, dest: dest}, nil
+	info, err := dir.Stat(".")
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
+	r := &record{Kind: kindTemp, Root: loc.root, Dir: filepath.ToSlash(parent), DirID: fileIDOf(info), Temp: tmpPrefix + randomSuffix()}
+	if err := j.begin(r); err != nil {
+		dir.Close()
+		return nil, err
+	}
+	t := &tempFile{dir: dir, journal: j, rec: r, tmp: r.Temp, base: filepath.Base(loc.rel)}
+	t.File, err = dir.OpenFile(r.Temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		j.end(r)
+		dir.Close()
+		return nil, err
+	}
+	fi, err := t.Stat()
+	if err == nil {
+		err = j.created(r, r.Temp, fileIDOf(fi))
+	}
+	if err != nil {
+		t.remove()
+		return nil, err
+	}
+	return t, nil
 }
 
 // commit moves the data to its final name, first making it durable when sync is
@@ -92,19 +133,29 @@ func (t *tempFile) commit(sync bool) error {
 	if err := t.Close(); err != nil {
 		return err
 	}
-	if err := t.root.Rename(t.tmp, t.dest); err != nil {
+	if err := t.dir.Rename(t.tmp, t.base); err != nil {
 		return err
 	}
 	t.done = true
+	t.journal.end(t.rec)
+	t.dir.Close()
 	return nil
 }
 
+// remove deletes the file unless it was committed; if it cannot, the journal
+// entry stays for the next start to retry.
 func (t *tempFile) remove() {
 	if t.done {
 		return
 	}
+	t.done = true
 	t.Close()
-	t.root.Remove(t.tmp)
+	if err := t.dir.Remove(t.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.journal.abandon(t.rec)
+	} else {
+		t.journal.end(t.rec)
+	}
+	t.dir.Close()
 }
 
 // CompressFiles writes the archive under a temporary name and renames it into
@@ -123,15 +174,15 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 		return nil, err
 	}
 	defer root.Close()
-	out, err := createTemp(root, loc.rel)
+	out, err := createTemp(f.journal, root, loc)
 	if err != nil {
 		return nil, fsStatus(err, loc.path)
 	}
 	defer out.remove()
 	cw := &countingWriter{w: out}
-	stats, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, loc.path, f.log)
+	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks)
 	if err != nil {
-		return nil, callStatus(err, loc.path)
+		return nil, archiveStatus(err, loc.path)
 	}
 	// No fsync: the archive is read back at once, and after a crash the operation
 	// has failed anyway and the file is removed at start-up; forcing tens of GB to
@@ -139,8 +190,8 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 	if err := out.commit(false); err != nil {
 		return nil, fsStatus(err, loc.path)
 	}
-	f.log.InfoContext(ctx, "archive written", "output", loc.path, "entries", stats.Entries, "bytes", stats.Bytes, "archive_bytes", cw.n, "skipped", stats.Skipped)
-	return &sidecarpb.CompressFilesResponse{SizeBytes: cw.n}, nil
+	f.log.InfoContext(ctx, "archive written", "output", loc.path, "entries", report.entries, "bytes", report.bytes, "archive_bytes", cw.n, "skipped", report.count)
+	return &sidecarpb.CompressFilesResponse{SizeBytes: cw.n, Report: report.proto()}, nil
 }
 
 // StreamArchive streams the archive as parallel gzip produces it; memory stays at
@@ -162,14 +213,14 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 		return err
 	}
 	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize)}
-	stats, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, "", f.log)
+	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks)
 	if err == nil {
-		err = cs.flush()
+		err = cs.finish(report.proto())
 	}
 	if err != nil {
-		return callStatus(err, "archive stream")
+		return archiveStatus(err, "the archive stream")
 	}
-	f.log.InfoContext(stream.Context(), "archive streamed", "entries", stats.Entries, "bytes", stats.Bytes, "archive_bytes", cs.sent, "skipped", stats.Skipped)
+	f.log.InfoContext(stream.Context(), "archive streamed", "entries", report.entries, "bytes", report.bytes, "archive_bytes", cs.sent, "skipped", report.count)
 	return nil
 }
 
@@ -256,7 +307,7 @@ func (f *fileIOServer) WriteFile(stream sidecarpb.FileIO_WriteFileServer) error 
 			return status.Errorf(codes.ResourceExhausted, "%s: the file needs %s but its file system has only %s free", loc.path, formatBytes(size), formatBytes(free))
 		}
 	}
-	out, err := createTemp(root, loc.rel)
+	out, err := createTemp(f.journal, root, loc)
 	if err != nil {
 		return fsStatus(err, loc.path)
 	}
@@ -306,6 +357,9 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 	if err != nil {
 		return nil, err
 	}
+	if src.path == dst.path {
+		return nil, status.Errorf(codes.InvalidArgument, "%s is both the archive and the destination", src.path)
+	}
 	srcRoot, err := openRoot(src)
 	if err != nil {
 		return nil, err
@@ -322,16 +376,14 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 		return nil, status.Errorf(codes.FailedPrecondition, "%s is not a regular file", src.path)
 	}
 
-	release, ok := f.claim(dst.path)
-	if !ok {
-		return nil, status.Errorf(codes.Aborted, "another extraction into %s is running", dst.path)
-	}
-	defer release()
 	dstRoot, err := openRoot(dst)
 	if err != nil {
 		return nil, err
 	}
 	defer dstRoot.Close()
+	if info, err := dstRoot.Stat(dst.rel); err == nil && !info.IsDir() {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s is not a directory", dst.path)
+	}
 	if err := dstRoot.MkdirAll(dst.rel, 0o755); err != nil {
 		return nil, fsStatus(err, dst.path)
 	}
@@ -340,11 +392,59 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 		return nil, fsStatus(err, dst.path)
 	}
 	defer dest.Close()
-	if err := extractInto(ctx, archive, dest, f.opts.Limits, f.log); err != nil {
+	info, err := dest.Stat(".")
+	if err != nil {
+		return nil, fsStatus(err, dst.path)
+	}
+	at := place{root: dst.root, dir: filepath.ToSlash(dst.rel), id: fileIDOf(info)}
+	if archiveInside(srcRoot, src, dst, at.id) {
+		return nil, status.Errorf(codes.InvalidArgument, "the archive %s lies inside the destination %s, whose contents the extraction replaces: stage it elsewhere", src.path, dst.path)
+	}
+	release, ok := f.claim(at.id)
+	if !ok {
+		return nil, status.Errorf(codes.Aborted, "another extraction into %s is running (perhaps under another path)", dst.path)
+	}
+	defer release()
+	if err := f.recoverDest(dest, at.id); err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s: an earlier extraction there was interrupted and cannot be finished: %v", dst.path, err)
+	}
+	if err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks); err != nil {
 		return nil, callStatus(err, dst.path)
 	}
 	f.log.InfoContext(ctx, "archive extracted", "source", src.path, "destination", dst.path)
 	return &sidecarpb.Empty{}, nil
+}
+
+// archiveInside reports whether the archive src lies inside the destination dst,
+// whose identity is dest: the swap would move it away with the old contents. Its
+// path may say so, or one of the directories on the way to it may be the
+// destination under another name (a symbolic link inside the root).
+func archiveInside(srcRoot *os.Root, src, dst location, dest fileID) bool {
+	if within(src.path, dst.path) {
+		return true
+	}
+	for dir := filepath.Dir(src.rel); ; dir = filepath.Dir(dir) {
+		if info, err := srcRoot.Stat(dir); err == nil && dest.known() && fileIDOf(info) == dest {
+			return true
+		}
+		if dir == "." {
+			return false
+		}
+	}
+}
+
+// recoverDest settles the journal entries of the directory dest that no running
+// call owns (an extraction or a write that a dead process, or a call that could
+// not clean up, left there), so that the swap starts from the customer's files
+// alone.
+func (f *fileIOServer) recoverDest(dest *os.Root, id fileID) error {
+	for _, r := range f.journal.pending(func(r *record) bool { return r.DirID == id }) {
+		if err := settle(dest, r, f.log.With("root", r.Root, "dir", r.Dir)); err != nil {
+			return err
+		}
+		f.journal.drop(r)
+	}
+	return nil
 }
 
 // DeleteFile removes a file or symbolic link; a missing one is not an error.
@@ -416,6 +516,16 @@ func (c *chunkSender) flush() error {
 		return nil
 	}
 	if err := c.send(&sidecarpb.Chunk{Data: c.buf}); err != nil {
+		return fmt.Errorf("sending archive data: %w", err)
+	}
+	c.sent += int64(len(c.buf))
+	c.buf = c.buf[:0]
+	return nil
+}
+
+// finish sends what is left with the report, in the stream's last message.
+func (c *chunkSender) finish(report *sidecarpb.ArchiveReport) error {
+	if err := c.send(&sidecarpb.Chunk{Data: c.buf, Report: report}); err != nil {
 		return fmt.Errorf("sending archive data: %w", err)
 	}
 	c.sent += int64(len(c.buf))

@@ -25,13 +25,16 @@ type testServer struct {
 	Opts sidecar.Options
 }
 
-// startServer starts a sidecar with opts; empty Roots become one temporary root and
-// an empty Secret becomes testSecret (unless AllowUnauthenticated). It stops with
-// the test.
+// startServer starts a sidecar with opts; empty Roots become one temporary root, an
+// empty StateDir a temporary directory of its own, and an empty Secret becomes
+// testSecret (unless AllowUnauthenticated). It stops with the test.
 func startServer(t testing.TB, opts sidecar.Options) *testServer {
 	t.Helper()
 	if len(opts.Roots) == 0 {
 		opts.Roots = []string{t.TempDir()}
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = t.TempDir()
 	}
 	if opts.Secret == "" && !opts.AllowUnauthenticated {
 		opts.Secret = testSecret
@@ -127,3 +130,6 @@ func wantCode(t testing.TB, err error, code codes.Code, want ...string) {
 		}
 	}
 }
+
+// second returns the error of a call that also returns a value.
+func second[T any](_ T, err error) error { return err }

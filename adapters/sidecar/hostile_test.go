@@ -259,17 +259,17 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 			archive: func(t *testing.T) []byte { return tarGz(t, dir("world"), file("world/../../escaped.txt", "pwned")) }},
 		{name: "an absolute name", entry: abs, reason: "absolute",
 			archive: func(t *testing.T) []byte { return tarGz(t, file(abs, "pwned")) }},
-		{name: "a symlink out of the destination, then a file written through it", entry: "link", reason: "outside",
+		{name: "a symlink out of the destination, then a file written through it", entry: "link/pwned.txt", reason: "beneath the symbolic link",
 			archive: func(t *testing.T) []byte {
 				return tarGz(t, symlink("link", "../outside"), file("link/pwned.txt", "pwned"))
 			}},
-		{name: "an absolute symlink, then a file written through it", entry: "etc", reason: "absolute",
+		{name: "an absolute symlink, then a file written through it", entry: "etc/cron.d/pwned", reason: "beneath the symbolic link",
 			archive: func(t *testing.T) []byte { return tarGz(t, symlink("etc", "/etc"), file("etc/cron.d/pwned", "pwned")) }},
-		{name: "a two-hop symlink chain out of the destination", entry: "hop2", reason: "outside",
+		{name: "a two-hop symlink chain out of the destination", entry: "hop1/pwned.txt", reason: "beneath the symbolic link",
 			archive: func(t *testing.T) []byte {
 				return tarGz(t, symlink("hop1", "hop2"), symlink("hop2", "../outside"), file("hop1/pwned.txt", "pwned"))
 			}},
-		{name: "a two-hop chain climbing through a link to the destination itself", entry: "up", reason: "after a name",
+		{name: "a two-hop chain climbing through a link to the destination itself", entry: "up/outside/pwned.txt", reason: "beneath the symbolic link",
 			archive: func(t *testing.T) []byte {
 				return tarGz(t, symlink("here", "."), symlink("up", "here/.."), file("up/outside/pwned.txt", "pwned"))
 			}},
@@ -383,5 +383,90 @@ func TestExtractReplacesTheDestination(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(v.base, "outside/secret.txt")); err != nil {
 		t.Fatalf("a file beside the destination was touched: %v", err)
+	}
+}
+
+func TestExtractKeepsLinksButNeverWritesThroughThem(t *testing.T) {
+	t.Run("links that point anywhere are restored as they were", func(t *testing.T) {
+		v := newVictim(t, sidecar.Limits{})
+		targets := map[string]string{
+			"mods":     "/srv/shared/mods",
+			"secret":   filepath.Join(v.base, "outside", "secret.txt"),
+			"up":       "../outside",
+			"world/up": "../../../..",
+			"dangling": "not/there",
+		}
+		entries := []entry{dir("world")}
+		for name, target := range targets {
+			entries = append(entries, symlink(name, target))
+		}
+		if err := v.extract(t, tarGz(t, entries...)); err != nil {
+			t.Fatalf("ExtractTo: %v", err)
+		}
+		for name, target := range targets {
+			if got, err := os.Readlink(filepath.Join(v.dest, name)); err != nil || got != target {
+				t.Errorf("%s links to %q (%v), want %q", name, got, err, target)
+			}
+		}
+	})
+
+	t.Run("a link with an empty target is refused", func(t *testing.T) {
+		v := newVictim(t, sidecar.Limits{})
+		before := snapshot(t, v.base)
+		wantCode(t, v.extract(t, tarGz(t, symlink("empty", ""))), codes.InvalidArgument, `"empty"`, "empty target")
+		sameTree(t, "the files around the extraction", snapshot(t, v.base), before)
+	})
+
+	writes := []struct {
+		name    string
+		archive func(v *victim) []entry
+		want    map[string]string // regular files in the destination afterwards, if accepted
+	}{
+		{name: "a file beneath a link to an absolute directory outside is refused",
+			archive: func(v *victim) []entry {
+				return []entry{symlink("evil", filepath.Join(v.base, "outside")), file("evil/x", "pwned")}
+			}},
+		{name: "a file named like a link to a file outside replaces the link",
+			archive: func(v *victim) []entry {
+				return []entry{symlink("evil", filepath.Join(v.base, "outside", "secret.txt")), file("evil", "mine")}
+			},
+			want: map[string]string{"evil": "mine"}},
+		{name: "a directory named like a link to a directory outside replaces the link",
+			archive: func(v *victim) []entry {
+				return []entry{symlink("evil", "../outside"), dir("evil"), file("evil/x", "mine")}
+			},
+			want: map[string]string{"evil/x": "mine"}},
+		{name: "a link named like a link replaces it",
+			archive: func(v *victim) []entry {
+				return []entry{symlink("evil", "../outside"), symlink("evil", "elsewhere"), file("elsewhere", "mine")}
+			},
+			want: map[string]string{"elsewhere": "mine"}},
+	}
+	for _, tc := range writes {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVictim(t, sidecar.Limits{})
+			outside := snapshot(t, filepath.Join(v.base, "outside"))
+			err := v.extract(t, tarGz(t, tc.archive(v)...))
+			sameTree(t, "the directory outside", snapshot(t, filepath.Join(v.base, "outside")), outside)
+			if b, _ := os.ReadFile(filepath.Join(v.base, "sentinel.txt")); string(b) != "do not touch" {
+				t.Fatal("the file beside the destination changed")
+			}
+			if tc.want == nil {
+				wantCode(t, err, codes.InvalidArgument, "beneath the symbolic link")
+				return
+			}
+			if err != nil {
+				t.Fatalf("ExtractTo: %v", err)
+			}
+			for name, content := range tc.want {
+				info, err := os.Lstat(filepath.Join(v.dest, name))
+				if err != nil || !info.Mode().IsRegular() {
+					t.Fatalf("%s is not a regular file: %v", name, err)
+				}
+				if b, _ := os.ReadFile(filepath.Join(v.dest, name)); string(b) != content {
+					t.Fatalf("%s holds %q, want %q", name, b, content)
+				}
+			}
+		})
 	}
 }

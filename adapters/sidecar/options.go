@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -19,6 +20,9 @@ const (
 	// DefaultArchiveDir is where the backup service stages archives in the pod
 	// (backup-{id}.tar.gz, restore-{id}.tar.gz).
 	DefaultArchiveDir = "/tmp"
+	// DefaultStateDir is where the server keeps its journal when Options.StateDir
+	// is empty.
+	DefaultStateDir = "/var/lib/savepoint-sidecar"
 	// DefaultChunkSize is the size of the data messages streams carry: big enough to
 	// amortise per-message costs, small enough that memory stays flat. Just under
 	// 1 MiB because gRPC marshals each message into a buffer from its pool, whose
@@ -78,10 +82,24 @@ type Options struct {
 	// them is refused with PermissionDenied. Empty means DefaultRoots.
 	Roots []string
 	// ArchiveDir is where the backup service stages archives. At start the server
-	// removes stale backup-*.tar.gz and restore-*.tar.gz files there, but only if it
-	// lies within the roots: the server never touches anything outside them. Empty
-	// means DefaultArchiveDir.
+	// removes stale staged archives there, files named exactly
+	// backup-<uuid>.tar.gz or restore-<uuid>.tar.gz (a lower-case UUID), but only
+	// if it lies within the roots: the server never touches anything outside them.
+	// Empty means DefaultArchiveDir.
 	ArchiveDir string
+	// StateDir holds the server's journal: the record of every temporary file and
+	// directory it creates in the roots, which is how it tells its own leftovers
+	// from the customer's files (whatever their names) and removes or finishes
+	// them when it restarts. It must lie outside every root, so that no call can
+	// reach it: NewServer refuses one inside a root or containing one. NewServer
+	// locks it, so two servers never share one. Empty means DefaultStateDir.
+	//
+	// Give it the lifetime of the data volume, for example a subPath of that
+	// volume mounted outside the data directory: with a new, empty StateDir (a pod
+	// recreated with an emptyDir) the leftovers of a killed restore or upload stay
+	// in the data directory as ordinary files, since the server never deletes what
+	// it has no record of.
+	StateDir string
 
 	// Secret is the per-pod shared secret every call must present as
 	// `authorization: Bearer <secret>`. NewServer refuses an empty secret unless
@@ -105,13 +123,25 @@ type Options struct {
 
 	// DisableStreamArchive makes StreamArchive answer Unimplemented, as a sidecar
 	// built before the RPC existed does, so that the backup service takes the
-	// seed's path (CompressFiles to a temp file, then ReadFile). For measuring and
+	// older path (CompressFiles to a temp file, then ReadFile). For measuring and
 	// testing that fallback against the real server; production leaves it off.
 	DisableStreamArchive bool
 
 	// Logger receives one line per call and the start-up cleanup. Nil means
 	// slog.Default(). The secret is never logged.
 	Logger *slog.Logger
+
+	hooks *hooks
+}
+
+// hooks let tests act at chosen points of a call; nil in production.
+type hooks struct {
+	// fileOpened runs once a file's tar header is written, before its content is
+	// read, with the file's name in the archive.
+	fileOpened func(name string, f *os.File)
+	// extracting runs once an extraction's staging directory exists, before the
+	// archive is read.
+	extracting func()
 }
 
 // normalized validates o and fills in the defaults.
@@ -135,6 +165,16 @@ func (o Options) normalized() (Options, error) {
 		return o, fmt.Errorf("archive dir %q is not an absolute path", o.ArchiveDir)
 	}
 	o.ArchiveDir = filepath.Clean(o.ArchiveDir)
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	if !filepath.IsAbs(o.StateDir) {
+		return o, fmt.Errorf("state dir %q is not an absolute path", o.StateDir)
+	}
+	o.StateDir = filepath.Clean(o.StateDir)
+	if err := checkStateDir(o.StateDir, o.Roots); err != nil {
+		return o, err
+	}
 	if o.Secret == "" && !o.AllowUnauthenticated {
 		return o, errors.New("no secret: set Options.Secret (or AllowUnauthenticated for local development only)")
 	}
@@ -156,4 +196,41 @@ func (o Options) normalized() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	return o, nil
+}
+
+// checkStateDir refuses a state directory that a call could reach: inside a
+// root, or containing one. Paths are compared as written and with their
+// symbolic links resolved.
+func checkStateDir(state string, roots []string) error {
+	rstate := resolvePath(state)
+	for _, r := range roots {
+		rroot := resolvePath(r)
+		switch {
+		case within(state, r), within(rstate, rroot):
+			return fmt.Errorf("state dir %s lies inside the root %s: calls could reach the journal; move it outside every root", state, r)
+		case within(r, state), within(rroot, rstate):
+			return fmt.Errorf("state dir %s contains the root %s: calls could reach the journal; move it outside every root", state, r)
+		}
+	}
+	return nil
+}
+
+// within reports whether p is dir or lies inside it, lexically.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
+}
+
+// resolvePath resolves the symbolic links of the longest part of p that exists.
+func resolvePath(p string) string {
+	rest := ""
+	for q := p; ; q = filepath.Dir(q) {
+		if r, err := filepath.EvalSymlinks(q); err == nil {
+			return filepath.Join(r, rest)
+		}
+		if q == filepath.Dir(q) {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(q), rest)
+	}
 }

@@ -77,10 +77,16 @@ func fsStatus(err error, path string) error {
 	if errors.As(err, &se) {
 		return err
 	}
+	// The path the call named is the one in the message: the names inside the
+	// error (a temporary file's, a rename's) are the server's business.
 	msg := err.Error()
 	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
 		msg = pe.Err.Error()
+	case errors.As(err, &le):
+		msg = le.Err.Error()
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -99,6 +105,9 @@ func fsStatus(err error, path string) error {
 		return status.Errorf(codes.FailedPrecondition, "%s is a directory", path)
 	case errors.Is(err, syscall.ENOTDIR):
 		return status.Errorf(codes.FailedPrecondition, "%s: a parent is not a directory", path)
+	case errors.Is(err, syscall.ENXIO):
+		// What opening a socket answers.
+		return status.Errorf(codes.FailedPrecondition, "%s is not a regular file", path)
 	case errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
 		return status.Errorf(codes.InvalidArgument, "%s: %s", path, msg)
 	}

@@ -29,7 +29,7 @@ func TestRoots(t *testing.T) {
 		t.Fatal(err)
 	}
 	archive := srv.path("backup.tar.gz")
-	if err := c.CompressFiles(ctx, []string{srv.mkdir(t, "data")}, archive); err != nil {
+	if _, err := c.CompressFiles(ctx, []string{srv.mkdir(t, "data")}, archive); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(outside, srv.path("escape")); err != nil {
@@ -66,10 +66,10 @@ func TestRoots(t *testing.T) {
 		{"writing through a link out of the root", func() error { return c.WriteFile(ctx, srv.path("escape", "new.txt"), 1, strings.NewReader("x")) }},
 		{"deleting outside", func() error { return c.DeleteFile(ctx, secret) }},
 		{"deleting through a link out of the root", func() error { return c.DeleteFile(ctx, srv.path("escape", "secret.txt")) }},
-		{"compressing a source outside", func() error { return c.CompressFiles(ctx, []string{outside}, srv.path("o.tar.gz")) }},
-		{"compressing through a link out of the root", func() error { return c.CompressFiles(ctx, []string{srv.path("escape")}, srv.path("o.tar.gz")) }},
+		{"compressing a source outside", func() error { return second(c.CompressFiles(ctx, []string{outside}, srv.path("o.tar.gz"))) }},
+		{"compressing through a link out of the root", func() error { return second(c.CompressFiles(ctx, []string{srv.path("escape")}, srv.path("o.tar.gz"))) }},
 		{"compressing to an output outside", func() error {
-			return c.CompressFiles(ctx, []string{srv.path("data")}, filepath.Join(outside, "o.tar.gz"))
+			return second(c.CompressFiles(ctx, []string{srv.path("data")}, filepath.Join(outside, "o.tar.gz")))
 		}},
 		{"streaming the file system root", func() error { return streamErr("/") }},
 		{"extracting an archive from outside", func() error { return c.ExtractTo(ctx, filepath.Join(outside, "x.tar.gz"), srv.path("dest")) }},
@@ -109,9 +109,6 @@ func TestRoots(t *testing.T) {
 		{"an empty path", func() error { return readErr("") }},
 		{"writing over a root itself", func() error { return c.WriteFile(ctx, srv.Root, 1, strings.NewReader("x")) }},
 		{"deleting a root itself", func() error { return c.DeleteFile(ctx, srv.Root) }},
-		{"writing a reserved temporary name", func() error {
-			return c.WriteFile(ctx, srv.path(".savepoint-tmp-x"), 1, strings.NewReader("x"))
-		}},
 	}
 	for _, tc := range invalid {
 		t.Run("refuses "+tc.name+" as invalid", func(t *testing.T) {

@@ -36,17 +36,23 @@ type Server struct {
 	health     *health.Server
 	log        *slog.Logger
 	secretHash [sha256.Size]byte
+	journal    *journal
 }
 
-// NewServer validates opts, removes the server's own leftovers from an earlier run
-// (see Options.ArchiveDir and the package documentation) and returns a server ready
-// to Serve. It refuses an empty secret unless opts.AllowUnauthenticated is set.
+// NewServer validates opts, takes the state directory (refusing one that another
+// server holds), finishes what an earlier run left (see Options.StateDir,
+// Options.ArchiveDir and the package documentation) and returns a server ready to
+// Serve. It refuses an empty secret unless opts.AllowUnauthenticated is set.
 func NewServer(opts Options) (*Server, error) {
 	o, err := opts.normalized()
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
-	s := &Server{opts: o, log: o.Logger, secretHash: sha256.Sum256([]byte(o.Secret))}
+	j, err := openJournal(o.StateDir, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: %w", err)
+	}
+	s := &Server{opts: o, log: o.Logger, secretHash: sha256.Sum256([]byte(o.Secret)), journal: j}
 	if o.AllowUnauthenticated && o.Secret == "" {
 		s.log.Warn("the sidecar accepts calls without a secret: anyone who reaches its port can read and rewrite " + strings.Join(o.Roots, ", "))
 	}
@@ -57,12 +63,15 @@ func NewServer(opts Options) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
 		grpc.MaxRecvMsgSize(MaxChunkSize + 64<<10),
+		// Stop returns once every handler has: the journal's lock is released
+		// only when no call can write to the roots any more.
+		grpc.WaitForHandlers(true),
 	}
 	if o.TLS != nil {
 		sopts = append(sopts, grpc.Creds(credentials.NewTLS(o.TLS)))
 	}
 	s.grpc = grpc.NewServer(sopts...)
-	sidecarpb.RegisterFileIOServer(s.grpc, &fileIOServer{opts: o, log: o.Logger, busy: map[string]bool{}})
+	sidecarpb.RegisterFileIOServer(s.grpc, &fileIOServer{opts: o, log: o.Logger, journal: j, busy: map[fileID]bool{}})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
@@ -83,7 +92,8 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting calls, reports NOT_SERVING, and waits for running calls
-// to finish; when ctx ends first it cancels them. Safe to call more than once.
+// to finish; when ctx ends first it cancels them. Then it releases the state
+// directory. Safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.health.Shutdown()
 	done := make(chan struct{})
@@ -91,6 +101,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.grpc.GracefulStop()
 		close(done)
 	}()
+	defer s.journal.close()
 	select {
 	case <-done:
 		return nil
@@ -101,8 +112,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Stop closes every connection and cancels running calls at once.
-func (s *Server) Stop() { s.grpc.Stop() }
+// Stop closes every connection, cancels running calls and waits for them to
+// return, then releases the state directory.
+func (s *Server) Stop() {
+	s.grpc.Stop()
+	s.journal.close()
+}
 
 // authorize checks the caller's secret in constant time. Hashing both sides first
 // keeps the comparison from revealing even the secret's length. The health service
@@ -170,16 +185,18 @@ func (s *Server) logCall(ctx context.Context, method string, start time.Time, er
 // fileIOServer implements the FileIO service.
 type fileIOServer struct {
 	sidecarpb.UnimplementedFileIOServer
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	journal *journal
 
 	mu   sync.Mutex
-	busy map[string]bool // destinations with an extraction running
+	busy map[fileID]bool // destinations with an extraction running
 }
 
-// claim marks dest as being extracted into; two extractions into one destination
-// would swap each other's files.
-func (f *fileIOServer) claim(dest string) (release func(), ok bool) {
+// claim marks the directory dest as being extracted into; two extractions into one
+// directory would swap each other's files. It goes by the directory's identity,
+// not by the path that named it, which a symbolic link can alias.
+func (f *fileIOServer) claim(dest fileID) (release func(), ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.busy[dest] {

@@ -1,16 +1,13 @@
 package sidecar
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path"
-	"strings"
 )
 
-// The reserved names of an extraction into a destination D, all directly inside D
+// The names of an extraction's entities in its destination D, all directly inside D
 // and sharing one random suffix X:
 //
 //	.savepoint-restore-X  the staging directory the archive is unpacked into
@@ -19,35 +16,44 @@ import (
 //	                      existence marks the point after which the swap is completed
 //	                      rather than rolled back
 //
-// and .savepoint-tmp-* is a file being written (WriteFile, CompressFiles).
+// and .savepoint-tmp-X is a file being written (WriteFile, CompressFiles). The
+// names only make leftovers recognisable to people: what makes an entity the
+// server's is its journal entry (see journal.go), and a customer's file with such
+// a name is data like any other.
 const (
-	stagingPrefix = reservedPrefix + "restore-"
-	oldPrefix     = reservedPrefix + "old-"
-	newPrefix     = reservedPrefix + "new-"
-	tmpPrefix     = reservedPrefix + "tmp-"
+	stagingPrefix = ".savepoint-restore-"
+	oldPrefix     = ".savepoint-old-"
+	newPrefix     = ".savepoint-new-"
+	tmpPrefix     = ".savepoint-tmp-"
 )
 
-// swapIn replaces the entries of dest by those of the staging directory of suffix.
-// It only renames within one directory, so it is quick whatever the sizes, and
-// on failure it puts everything back.
-func swapIn(dest *os.Root, suffix string, log *slog.Logger) error {
-	staging, old, fresh := stagingPrefix+suffix, oldPrefix+suffix, newPrefix+suffix
-	rollBack := func(cause error) error {
+// swapIn replaces the entries of dest by those of r's staging directory. It only
+// renames within one directory, so it is quick whatever the sizes, and on failure
+// it puts everything back. Every entry of dest moves, whatever its name, except
+// r's own directories and the live entities of other calls (skip). It reports
+// whether it left none of r's entities behind.
+func swapIn(dest *os.Root, r *record, j *journal, skip func(string) bool, log *slog.Logger) (clean bool, err error) {
+	staging, old, fresh := r.Staging, r.Old, r.New
+	rollBack := func(cause error) (bool, error) {
 		if err := restoreOld(dest, old); err != nil {
 			log.Error("could not roll back a failed swap; it is retried when the server restarts", "error", err)
-			return fmt.Errorf("swapping the extracted files in: %w (and rolling back: %w)", cause, err)
+			return false, fmt.Errorf("swapping the extracted files in: %w (and rolling back: %w)", cause, err)
 		}
 		if err := dest.RemoveAll(staging); err != nil {
 			log.Warn("could not remove a staging directory", "dir", staging, "error", err)
+			return false, fmt.Errorf("swapping the extracted files in: %w", cause)
 		}
-		return fmt.Errorf("swapping the extracted files in: %w", cause)
+		return true, fmt.Errorf("swapping the extracted files in: %w", cause)
 	}
 
 	if err := dest.Mkdir(old, 0o700); err != nil {
-		dest.RemoveAll(staging)
-		return fmt.Errorf("swapping the extracted files in: %w", err)
+		return dest.RemoveAll(staging) == nil, fmt.Errorf("swapping the extracted files in: %w", err)
 	}
-	current, err := listEntries(dest, ".")
+	if err := recordCreated(dest, j, r, old); err != nil {
+		dest.Remove(old)
+		return dest.RemoveAll(staging) == nil, fmt.Errorf("swapping the extracted files in: %w", err)
+	}
+	current, err := listEntries(dest, ".", skip)
 	if err != nil {
 		return rollBack(err)
 	}
@@ -60,38 +66,51 @@ func swapIn(dest *os.Root, suffix string, log *slog.Logger) error {
 	if err := dest.Rename(staging, fresh); err != nil {
 		return rollBack(err)
 	}
-	if err := moveAll(dest, fresh, "."); err != nil {
+	if err := moveAll(dest, fresh, ".", nil); err != nil {
 		// Undo: the new entries go back to staging, the old ones come back.
-		if uerr := moveAll(dest, ".", fresh); uerr == nil {
+		if uerr := moveAll(dest, ".", fresh, skip); uerr == nil {
 			if uerr = dest.Rename(fresh, staging); uerr == nil {
 				return rollBack(err)
 			}
 		}
 		log.Error("could not roll back a failed swap; it is completed when the server restarts", "error", err)
-		return fmt.Errorf("swapping the extracted files in: %w", err)
+		return false, fmt.Errorf("swapping the extracted files in: %w", err)
 	}
+	clean = true
 	if err := dest.Remove(fresh); err != nil {
 		log.Warn("could not remove an empty staging directory", "dir", fresh, "error", err)
+		clean = false
 	}
 	if err := dest.RemoveAll(old); err != nil {
 		log.Warn("could not remove the previous contents after a restore", "dir", old, "error", err)
+		clean = false
 	}
-	return nil
+	return clean, nil
+}
+
+// recordCreated records in r the identity of its entity name, just created in
+// dir.
+func recordCreated(dir *os.Root, j *journal, r *record, name string) error {
+	info, err := dir.Lstat(name)
+	if err != nil {
+		return err
+	}
+	return j.created(r, name, fileIDOf(info))
 }
 
 // restoreOld moves D's previous entries back from old and removes old.
 func restoreOld(dest *os.Root, old string) error {
-	if err := moveAll(dest, old, "."); err != nil {
+	if err := moveAll(dest, old, ".", nil); err != nil {
 		return err
 	}
 	return dest.Remove(old)
 }
 
-// moveAll renames every non-reserved entry of from into to (both relative to
-// dest). It continues past a failure so that as much as possible is moved, and
-// reports the first error.
-func moveAll(dest *os.Root, from, to string) error {
-	names, err := listEntries(dest, from)
+// moveAll renames every entry of from into to (both relative to dest), except
+// those skip names. It continues past a failure so that as much as possible is
+// moved, and reports the first error.
+func moveAll(dest *os.Root, from, to string, skip func(string) bool) error {
+	names, err := listEntries(dest, from, skip)
 	if err != nil {
 		return err
 	}
@@ -104,8 +123,9 @@ func moveAll(dest *os.Root, from, to string) error {
 	return first
 }
 
-// listEntries lists the names in dir (relative to dest) that are not reserved.
-func listEntries(dest *os.Root, dir string) ([]string, error) {
+// listEntries lists the names in dir (relative to dest), except those skip names
+// (when skip is not nil).
+func listEntries(dest *os.Root, dir string, skip func(string) bool) ([]string, error) {
 	d, err := dest.Open(dir)
 	if err != nil {
 		return nil, err
@@ -115,63 +135,14 @@ func listEntries(dest *os.Root, dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if skip == nil {
+		return names, nil
+	}
 	out := names[:0]
 	for _, n := range names {
-		if !reserved(n) {
+		if !skip(n) {
 			out = append(out, n)
 		}
 	}
 	return out, nil
-}
-
-// recoverSwaps finishes what a crashed extraction into dest left behind: a swap past
-// its commit point is completed, an earlier one rolled back, staging directories are
-// removed. It returns the names it acted on.
-func recoverSwaps(dest *os.Root, log *slog.Logger) []string {
-	d, err := dest.Open(".")
-	if err != nil {
-		return nil
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil
-	}
-	has := map[string]bool{}
-	for _, n := range names {
-		has[n] = true
-	}
-	var acted []string
-	note := func(name string, err error, what string) {
-		acted = append(acted, name)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			log.Error("recovering an interrupted restore", "dir", name, "action", what, "error", err)
-			return
-		}
-		log.Warn("recovered an interrupted restore", "dir", name, "action", what)
-	}
-	for _, n := range names {
-		if suffix, ok := strings.CutPrefix(n, newPrefix); ok {
-			// Past the commit point: finish moving the new entries in.
-			err := moveAll(dest, n, ".")
-			if err == nil {
-				err = dest.Remove(n)
-			}
-			note(n, err, "completed the swap")
-			if old := oldPrefix + suffix; has[old] {
-				note(old, dest.RemoveAll(old), "removed the previous contents")
-			}
-		}
-	}
-	for _, n := range names {
-		if suffix, ok := strings.CutPrefix(n, oldPrefix); ok && !has[newPrefix+suffix] {
-			note(n, restoreOld(dest, n), "rolled the swap back")
-		}
-	}
-	for _, n := range names {
-		if strings.HasPrefix(n, stagingPrefix) {
-			note(n, dest.RemoveAll(n), "removed a staging directory")
-		}
-	}
-	return acted
 }

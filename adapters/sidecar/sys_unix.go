@@ -58,3 +58,22 @@ func setModTime(f *os.File, t time.Time) error {
 	}
 	return nil
 }
+
+// fileIDOf returns the device and inode of the file info describes.
+func fileIDOf(info fs.FileInfo) fileID {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return fileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+	}
+	return fileID{}
+}
+
+// lockFile takes an exclusive lock on f without waiting; it is released when f
+// is closed, or when the process dies.
+func lockFile(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}

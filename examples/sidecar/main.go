@@ -9,6 +9,14 @@
 // sidecar refuses to start without one unless -insecure-no-auth is given (local
 // development only). It never logs the secret.
 //
+// -state-dir is where it keeps the journal of the temporary files and directories it
+// creates in the roots, so that after a crash it removes or finishes exactly those
+// and never a customer's file. It must lie outside every root, belongs to this one
+// sidecar (it is locked), and should live as long as the data volume, for example
+// a subPath of that volume mounted outside the data directory: with a new, empty
+// state directory, what a killed restore or upload left stays in the data
+// directory as ordinary files.
+//
 // With -tls-cert and -tls-key it speaks TLS only. SIGTERM or SIGINT stop it
 // gracefully: running calls get -shutdown-timeout to finish.
 package main
@@ -46,6 +54,7 @@ type config struct {
 	listen          string
 	roots           string
 	archiveDir      string
+	stateDir        string
 	secretFile      string
 	insecureNoAuth  bool
 	tlsCert, tlsKey string
@@ -67,6 +76,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7443", "address to listen on")
 	fs.StringVar(&c.roots, "roots", strings.Join(sidecar.DefaultRoots(), ","), "comma-separated directories the sidecar may touch")
 	fs.StringVar(&c.archiveDir, "archive-dir", sidecar.DefaultArchiveDir, "where the backup service stages archives; stale ones are removed at start")
+	fs.StringVar(&c.stateDir, "state-dir", sidecar.DefaultStateDir, "where the journal of the sidecar's temporary files is kept: outside every root, as long-lived as the data volume, one per sidecar")
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the shared secret (default: $SAVEPOINT_SIDECAR_SECRET)")
 	fs.BoolVar(&c.insecureNoAuth, "insecure-no-auth", false, "accept calls without a secret (local development only)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, serve TLS only")
@@ -111,6 +121,7 @@ func run(args []string) error {
 	opts := sidecar.Options{
 		Roots:                splitList(c.roots),
 		ArchiveDir:           c.archiveDir,
+		StateDir:             c.stateDir,
 		Secret:               secret,
 		AllowUnauthenticated: c.insecureNoAuth,
 		Limits:               c.limits,

@@ -29,12 +29,38 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// startSidecar runs the command with args and returns its address once it listens,
-// and a function that sends SIGTERM and returns the exit error and the log.
-func startSidecar(t *testing.T, env []string, args ...string) (addr string, stop func() (error, string)) {
+// sidecarProc is a running sidecar command.
+type sidecarProc struct {
+	addr string
+	cmd  *exec.Cmd
+	done chan struct{} // closed once its stderr is drained
+	log  *strings.Builder
+}
+
+// stop sends SIGTERM and returns the exit error and the log.
+func (p *sidecarProc) stop() (error, string) {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	return p.cmd.Wait(), p.log.String()
+}
+
+// kill kills the process at once, as the kernel's OOM killer or a node failure
+// would: it gets no chance to clean up.
+func (p *sidecarProc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+	p.cmd.Wait()
+}
+
+// runSidecar runs bin (the test binary, which runs main) with args, as cred's user
+// when cred is not nil, and returns it once it listens.
+func runSidecar(t *testing.T, bin string, cred *syscall.Credential, env []string, args ...string) *sidecarProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-listen", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(append(os.Environ(), runMainEnv+"=1"), env...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -42,33 +68,38 @@ func startSidecar(t *testing.T, env []string, args ...string) (addr string, stop
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
+	p := &sidecarProc{cmd: cmd, done: make(chan struct{}), log: &strings.Builder{}}
 	lines := bufio.NewScanner(stderr)
 	found := make(chan string, 1)
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(p.done)
 		re := regexp.MustCompile(`address=(127\.0\.0\.1:\d+)`)
 		for lines.Scan() {
-			log.WriteString(lines.Text() + "\n")
+			p.log.WriteString(lines.Text() + "\n")
 			if m := re.FindStringSubmatch(lines.Text()); m != nil {
 				found <- m[1]
 			}
 		}
 	}()
-	stop = func() (error, string) {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-		return cmd.Wait(), log.String()
-	}
 	select {
-	case addr = <-found:
+	case p.addr = <-found:
+	case <-p.done:
+		cmd.Wait()
+		t.Fatalf("the sidecar exited before listening:\n%s", p.log.String())
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
-		<-done
-		t.Fatalf("the sidecar did not start listening:\n%s", log.String())
+		<-p.done
+		t.Fatalf("the sidecar did not start listening:\n%s", p.log.String())
 	}
-	return addr, stop
+	return p
+}
+
+// startSidecar runs the command with args and returns its address once it listens,
+// and a function that sends SIGTERM and returns the exit error and the log.
+func startSidecar(t *testing.T, env []string, args ...string) (addr string, stop func() (error, string)) {
+	t.Helper()
+	p := runSidecar(t, os.Args[0], nil, env, args...)
+	return p.addr, p.stop
 }
 
 func TestSidecarCommand(t *testing.T) {
@@ -80,7 +111,7 @@ func TestSidecarCommand(t *testing.T) {
 	}
 
 	t.Run("serves with a secret file, stops on SIGTERM, never logs the secret", func(t *testing.T) {
-		addr, stop := startSidecar(t, nil, "-roots", root, "-archive-dir", root, "-secret-file", secretFile)
+		addr, stop := startSidecar(t, nil, "-roots", root, "-archive-dir", root, "-state-dir", t.TempDir(), "-secret-file", secretFile)
 		ctx := context.Background()
 		c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: addr, Secret: secret}, sidecar.ClientOptions{})
 		if err != nil {
@@ -111,7 +142,7 @@ func TestSidecarCommand(t *testing.T) {
 	})
 
 	t.Run("takes the secret from the environment", func(t *testing.T) {
-		addr, stop := startSidecar(t, []string{"SAVEPOINT_SIDECAR_SECRET=" + secret}, "-roots", root, "-archive-dir", root)
+		addr, stop := startSidecar(t, []string{"SAVEPOINT_SIDECAR_SECRET=" + secret}, "-roots", root, "-archive-dir", root, "-state-dir", t.TempDir())
 		c, err := sidecar.Connect(context.Background(), sidecar.Endpoint{Address: addr, Secret: secret}, sidecar.ClientOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +157,7 @@ func TestSidecarCommand(t *testing.T) {
 	})
 
 	t.Run("with -disable-stream-archive answers StreamArchive like a sidecar that predates it", func(t *testing.T) {
-		addr, stop := startSidecar(t, []string{"SAVEPOINT_SIDECAR_SECRET=" + secret}, "-roots", root, "-archive-dir", root, "-disable-stream-archive")
+		addr, stop := startSidecar(t, []string{"SAVEPOINT_SIDECAR_SECRET=" + secret}, "-roots", root, "-archive-dir", root, "-state-dir", t.TempDir(), "-disable-stream-archive")
 		c, err := sidecar.Connect(context.Background(), sidecar.Endpoint{Address: addr, Secret: secret}, sidecar.ClientOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -141,7 +172,7 @@ func TestSidecarCommand(t *testing.T) {
 	})
 
 	t.Run("refuses to start without a secret", func(t *testing.T) {
-		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-roots", root)
+		cmd := exec.Command(os.Args[0], "-listen", "127.0.0.1:0", "-roots", root, "-state-dir", t.TempDir())
 		cmd.Env = append(os.Environ(), runMainEnv+"=1", "SAVEPOINT_SIDECAR_SECRET=")
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "secret") {

@@ -168,7 +168,9 @@ func (x *CompressFilesRequest) GetFormat() ArchiveFormat {
 type CompressFilesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Size of the archive written to output, in bytes.
-	SizeBytes     int64 `protobuf:"varint,1,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	SizeBytes int64 `protobuf:"varint,1,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// What the archive holds and what it had to skip.
+	Report        *ArchiveReport `protobuf:"bytes,2,opt,name=report,proto3" json:"report,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -210,6 +212,142 @@ func (x *CompressFilesResponse) GetSizeBytes() int64 {
 	return 0
 }
 
+func (x *CompressFilesResponse) GetReport() *ArchiveReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+// ArchiveReport describes an archive once it is complete.
+type ArchiveReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Directories, files and links archived.
+	Entries int64 `protobuf:"varint,1,opt,name=entries,proto3" json:"entries,omitempty"`
+	// Size of the archived file contents, before compression.
+	Bytes int64 `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Files the archive does not hold faithfully, in archive order; at most 100.
+	Skipped []*SkippedFile `protobuf:"bytes,3,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	// How many files were skipped in all; skipped may list fewer.
+	SkippedCount  int64 `protobuf:"varint,4,opt,name=skipped_count,json=skippedCount,proto3" json:"skipped_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveReport) Reset() {
+	*x = ArchiveReport{}
+	mi := &file_fileio_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveReport) ProtoMessage() {}
+
+func (x *ArchiveReport) ProtoReflect() protoreflect.Message {
+	mi := &file_fileio_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveReport.ProtoReflect.Descriptor instead.
+func (*ArchiveReport) Descriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ArchiveReport) GetEntries() int64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+func (x *ArchiveReport) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *ArchiveReport) GetSkipped() []*SkippedFile {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+func (x *ArchiveReport) GetSkippedCount() int64 {
+	if x != nil {
+		return x.SkippedCount
+	}
+	return 0
+}
+
+// SkippedFile is a file an archive does not hold faithfully, and why.
+type SkippedFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Relative to the archived source, slash-separated; bytes that are not valid
+	// UTF-8 are replaced with U+FFFD, and very long paths are shortened.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Why, in words a customer can read ("permission denied", "a socket").
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedFile) Reset() {
+	*x = SkippedFile{}
+	mi := &file_fileio_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedFile) ProtoMessage() {}
+
+func (x *SkippedFile) ProtoReflect() protoreflect.Message {
+	mi := &file_fileio_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedFile.ProtoReflect.Descriptor instead.
+func (*SkippedFile) Descriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SkippedFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *SkippedFile) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type StreamArchiveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Sources       []string               `protobuf:"bytes,1,rep,name=sources,proto3" json:"sources,omitempty"`
@@ -220,7 +358,7 @@ type StreamArchiveRequest struct {
 
 func (x *StreamArchiveRequest) Reset() {
 	*x = StreamArchiveRequest{}
-	mi := &file_fileio_proto_msgTypes[3]
+	mi := &file_fileio_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +370,7 @@ func (x *StreamArchiveRequest) String() string {
 func (*StreamArchiveRequest) ProtoMessage() {}
 
 func (x *StreamArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[3]
+	mi := &file_fileio_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +383,7 @@ func (x *StreamArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamArchiveRequest.ProtoReflect.Descriptor instead.
 func (*StreamArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{3}
+	return file_fileio_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StreamArchiveRequest) GetSources() []string {
@@ -271,7 +409,7 @@ type ReadFileRequest struct {
 
 func (x *ReadFileRequest) Reset() {
 	*x = ReadFileRequest{}
-	mi := &file_fileio_proto_msgTypes[4]
+	mi := &file_fileio_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -283,7 +421,7 @@ func (x *ReadFileRequest) String() string {
 func (*ReadFileRequest) ProtoMessage() {}
 
 func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[4]
+	mi := &file_fileio_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -296,7 +434,7 @@ func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFileRequest.ProtoReflect.Descriptor instead.
 func (*ReadFileRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{4}
+	return file_fileio_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReadFileRequest) GetPath() string {
@@ -311,14 +449,17 @@ type Chunk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
 	// Set in the first message of ReadFile: the file's size when it was opened.
-	Size          int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Set in the last message of StreamArchive only: what the archive holds and what
+	// it had to skip.
+	Report        *ArchiveReport `protobuf:"bytes,3,opt,name=report,proto3" json:"report,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_fileio_proto_msgTypes[5]
+	mi := &file_fileio_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +471,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[5]
+	mi := &file_fileio_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +484,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{5}
+	return file_fileio_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Chunk) GetData() []byte {
@@ -360,6 +501,13 @@ func (x *Chunk) GetSize() int64 {
 	return 0
 }
 
+func (x *Chunk) GetReport() *ArchiveReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
 type WriteFileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -373,7 +521,7 @@ type WriteFileRequest struct {
 
 func (x *WriteFileRequest) Reset() {
 	*x = WriteFileRequest{}
-	mi := &file_fileio_proto_msgTypes[6]
+	mi := &file_fileio_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +533,7 @@ func (x *WriteFileRequest) String() string {
 func (*WriteFileRequest) ProtoMessage() {}
 
 func (x *WriteFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[6]
+	mi := &file_fileio_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +546,7 @@ func (x *WriteFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFileRequest.ProtoReflect.Descriptor instead.
 func (*WriteFileRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{6}
+	return file_fileio_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WriteFileRequest) GetMsg() isWriteFileRequest_Msg {
@@ -455,7 +603,7 @@ type WriteFileHeader struct {
 
 func (x *WriteFileHeader) Reset() {
 	*x = WriteFileHeader{}
-	mi := &file_fileio_proto_msgTypes[7]
+	mi := &file_fileio_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +615,7 @@ func (x *WriteFileHeader) String() string {
 func (*WriteFileHeader) ProtoMessage() {}
 
 func (x *WriteFileHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[7]
+	mi := &file_fileio_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +628,7 @@ func (x *WriteFileHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFileHeader.ProtoReflect.Descriptor instead.
 func (*WriteFileHeader) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{7}
+	return file_fileio_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WriteFileHeader) GetPath() string {
@@ -506,7 +654,7 @@ type WriteFileResponse struct {
 
 func (x *WriteFileResponse) Reset() {
 	*x = WriteFileResponse{}
-	mi := &file_fileio_proto_msgTypes[8]
+	mi := &file_fileio_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +666,7 @@ func (x *WriteFileResponse) String() string {
 func (*WriteFileResponse) ProtoMessage() {}
 
 func (x *WriteFileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[8]
+	mi := &file_fileio_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +679,7 @@ func (x *WriteFileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFileResponse.ProtoReflect.Descriptor instead.
 func (*WriteFileResponse) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{8}
+	return file_fileio_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WriteFileResponse) GetSizeBytes() int64 {
@@ -541,7 +689,8 @@ func (x *WriteFileResponse) GetSizeBytes() int64 {
 	return 0
 }
 
-// ExtractToReq is the seed's message, unchanged.
+// ExtractToReq names the archive and where to extract it. Its shape is fixed by
+// the clients that predate this service.
 type ExtractToReq struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`           // e.g. "/tmp/restore-{id}.tar.gz"
@@ -552,7 +701,7 @@ type ExtractToReq struct {
 
 func (x *ExtractToReq) Reset() {
 	*x = ExtractToReq{}
-	mi := &file_fileio_proto_msgTypes[9]
+	mi := &file_fileio_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +713,7 @@ func (x *ExtractToReq) String() string {
 func (*ExtractToReq) ProtoMessage() {}
 
 func (x *ExtractToReq) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[9]
+	mi := &file_fileio_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +726,7 @@ func (x *ExtractToReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtractToReq.ProtoReflect.Descriptor instead.
 func (*ExtractToReq) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{9}
+	return file_fileio_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExtractToReq) GetSource() string {
@@ -603,7 +752,7 @@ type DeleteFileRequest struct {
 
 func (x *DeleteFileRequest) Reset() {
 	*x = DeleteFileRequest{}
-	mi := &file_fileio_proto_msgTypes[10]
+	mi := &file_fileio_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +764,7 @@ func (x *DeleteFileRequest) String() string {
 func (*DeleteFileRequest) ProtoMessage() {}
 
 func (x *DeleteFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[10]
+	mi := &file_fileio_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +777,7 @@ func (x *DeleteFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFileRequest.ProtoReflect.Descriptor instead.
 func (*DeleteFileRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{10}
+	return file_fileio_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteFileRequest) GetPath() string {
@@ -647,18 +796,28 @@ const file_fileio_proto_rawDesc = "" +
 	"\x14CompressFilesRequest\x12\x18\n" +
 	"\asources\x18\x01 \x03(\tR\asources\x12\x16\n" +
 	"\x06output\x18\x02 \x01(\tR\x06output\x12;\n" +
-	"\x06format\x18\x03 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"6\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"s\n" +
 	"\x15CompressFilesResponse\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x01 \x01(\x03R\tsizeBytes\"m\n" +
+	"size_bytes\x18\x01 \x01(\x03R\tsizeBytes\x12;\n" +
+	"\x06report\x18\x02 \x01(\v2#.savepoint.sidecar.v1.ArchiveReportR\x06report\"\xa1\x01\n" +
+	"\rArchiveReport\x12\x18\n" +
+	"\aentries\x18\x01 \x01(\x03R\aentries\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12;\n" +
+	"\askipped\x18\x03 \x03(\v2!.savepoint.sidecar.v1.SkippedFileR\askipped\x12#\n" +
+	"\rskipped_count\x18\x04 \x01(\x03R\fskippedCount\"9\n" +
+	"\vSkippedFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"m\n" +
 	"\x14StreamArchiveRequest\x12\x18\n" +
 	"\asources\x18\x01 \x03(\tR\asources\x12;\n" +
 	"\x06format\x18\x02 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"%\n" +
 	"\x0fReadFileRequest\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\"/\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\"l\n" +
 	"\x05Chunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x03R\x04size\"p\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12;\n" +
+	"\x06report\x18\x03 \x01(\v2#.savepoint.sidecar.v1.ArchiveReportR\x06report\"p\n" +
 	"\x10WriteFileRequest\x12?\n" +
 	"\x06header\x18\x01 \x01(\v2%.savepoint.sidecar.v1.WriteFileHeaderH\x00R\x06header\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
@@ -699,42 +858,47 @@ func file_fileio_proto_rawDescGZIP() []byte {
 }
 
 var file_fileio_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fileio_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_fileio_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_fileio_proto_goTypes = []any{
 	(ArchiveFormat)(0),            // 0: savepoint.sidecar.v1.ArchiveFormat
 	(*Empty)(nil),                 // 1: savepoint.sidecar.v1.Empty
 	(*CompressFilesRequest)(nil),  // 2: savepoint.sidecar.v1.CompressFilesRequest
 	(*CompressFilesResponse)(nil), // 3: savepoint.sidecar.v1.CompressFilesResponse
-	(*StreamArchiveRequest)(nil),  // 4: savepoint.sidecar.v1.StreamArchiveRequest
-	(*ReadFileRequest)(nil),       // 5: savepoint.sidecar.v1.ReadFileRequest
-	(*Chunk)(nil),                 // 6: savepoint.sidecar.v1.Chunk
-	(*WriteFileRequest)(nil),      // 7: savepoint.sidecar.v1.WriteFileRequest
-	(*WriteFileHeader)(nil),       // 8: savepoint.sidecar.v1.WriteFileHeader
-	(*WriteFileResponse)(nil),     // 9: savepoint.sidecar.v1.WriteFileResponse
-	(*ExtractToReq)(nil),          // 10: savepoint.sidecar.v1.ExtractToReq
-	(*DeleteFileRequest)(nil),     // 11: savepoint.sidecar.v1.DeleteFileRequest
+	(*ArchiveReport)(nil),         // 4: savepoint.sidecar.v1.ArchiveReport
+	(*SkippedFile)(nil),           // 5: savepoint.sidecar.v1.SkippedFile
+	(*StreamArchiveRequest)(nil),  // 6: savepoint.sidecar.v1.StreamArchiveRequest
+	(*ReadFileRequest)(nil),       // 7: savepoint.sidecar.v1.ReadFileRequest
+	(*Chunk)(nil),                 // 8: savepoint.sidecar.v1.Chunk
+	(*WriteFileRequest)(nil),      // 9: savepoint.sidecar.v1.WriteFileRequest
+	(*WriteFileHeader)(nil),       // 10: savepoint.sidecar.v1.WriteFileHeader
+	(*WriteFileResponse)(nil),     // 11: savepoint.sidecar.v1.WriteFileResponse
+	(*ExtractToReq)(nil),          // 12: savepoint.sidecar.v1.ExtractToReq
+	(*DeleteFileRequest)(nil),     // 13: savepoint.sidecar.v1.DeleteFileRequest
 }
 var file_fileio_proto_depIdxs = []int32{
 	0,  // 0: savepoint.sidecar.v1.CompressFilesRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
-	0,  // 1: savepoint.sidecar.v1.StreamArchiveRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
-	8,  // 2: savepoint.sidecar.v1.WriteFileRequest.header:type_name -> savepoint.sidecar.v1.WriteFileHeader
-	2,  // 3: savepoint.sidecar.v1.FileIO.CompressFiles:input_type -> savepoint.sidecar.v1.CompressFilesRequest
-	4,  // 4: savepoint.sidecar.v1.FileIO.StreamArchive:input_type -> savepoint.sidecar.v1.StreamArchiveRequest
-	5,  // 5: savepoint.sidecar.v1.FileIO.ReadFile:input_type -> savepoint.sidecar.v1.ReadFileRequest
-	7,  // 6: savepoint.sidecar.v1.FileIO.WriteFile:input_type -> savepoint.sidecar.v1.WriteFileRequest
-	10, // 7: savepoint.sidecar.v1.FileIO.ExtractTo:input_type -> savepoint.sidecar.v1.ExtractToReq
-	11, // 8: savepoint.sidecar.v1.FileIO.DeleteFile:input_type -> savepoint.sidecar.v1.DeleteFileRequest
-	3,  // 9: savepoint.sidecar.v1.FileIO.CompressFiles:output_type -> savepoint.sidecar.v1.CompressFilesResponse
-	6,  // 10: savepoint.sidecar.v1.FileIO.StreamArchive:output_type -> savepoint.sidecar.v1.Chunk
-	6,  // 11: savepoint.sidecar.v1.FileIO.ReadFile:output_type -> savepoint.sidecar.v1.Chunk
-	9,  // 12: savepoint.sidecar.v1.FileIO.WriteFile:output_type -> savepoint.sidecar.v1.WriteFileResponse
-	1,  // 13: savepoint.sidecar.v1.FileIO.ExtractTo:output_type -> savepoint.sidecar.v1.Empty
-	1,  // 14: savepoint.sidecar.v1.FileIO.DeleteFile:output_type -> savepoint.sidecar.v1.Empty
-	9,  // [9:15] is the sub-list for method output_type
-	3,  // [3:9] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	4,  // 1: savepoint.sidecar.v1.CompressFilesResponse.report:type_name -> savepoint.sidecar.v1.ArchiveReport
+	5,  // 2: savepoint.sidecar.v1.ArchiveReport.skipped:type_name -> savepoint.sidecar.v1.SkippedFile
+	0,  // 3: savepoint.sidecar.v1.StreamArchiveRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
+	4,  // 4: savepoint.sidecar.v1.Chunk.report:type_name -> savepoint.sidecar.v1.ArchiveReport
+	10, // 5: savepoint.sidecar.v1.WriteFileRequest.header:type_name -> savepoint.sidecar.v1.WriteFileHeader
+	2,  // 6: savepoint.sidecar.v1.FileIO.CompressFiles:input_type -> savepoint.sidecar.v1.CompressFilesRequest
+	6,  // 7: savepoint.sidecar.v1.FileIO.StreamArchive:input_type -> savepoint.sidecar.v1.StreamArchiveRequest
+	7,  // 8: savepoint.sidecar.v1.FileIO.ReadFile:input_type -> savepoint.sidecar.v1.ReadFileRequest
+	9,  // 9: savepoint.sidecar.v1.FileIO.WriteFile:input_type -> savepoint.sidecar.v1.WriteFileRequest
+	12, // 10: savepoint.sidecar.v1.FileIO.ExtractTo:input_type -> savepoint.sidecar.v1.ExtractToReq
+	13, // 11: savepoint.sidecar.v1.FileIO.DeleteFile:input_type -> savepoint.sidecar.v1.DeleteFileRequest
+	3,  // 12: savepoint.sidecar.v1.FileIO.CompressFiles:output_type -> savepoint.sidecar.v1.CompressFilesResponse
+	8,  // 13: savepoint.sidecar.v1.FileIO.StreamArchive:output_type -> savepoint.sidecar.v1.Chunk
+	8,  // 14: savepoint.sidecar.v1.FileIO.ReadFile:output_type -> savepoint.sidecar.v1.Chunk
+	11, // 15: savepoint.sidecar.v1.FileIO.WriteFile:output_type -> savepoint.sidecar.v1.WriteFileResponse
+	1,  // 16: savepoint.sidecar.v1.FileIO.ExtractTo:output_type -> savepoint.sidecar.v1.Empty
+	1,  // 17: savepoint.sidecar.v1.FileIO.DeleteFile:output_type -> savepoint.sidecar.v1.Empty
+	12, // [12:18] is the sub-list for method output_type
+	6,  // [6:12] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_fileio_proto_init() }
@@ -742,7 +906,7 @@ func file_fileio_proto_init() {
 	if File_fileio_proto != nil {
 		return
 	}
-	file_fileio_proto_msgTypes[6].OneofWrappers = []any{
+	file_fileio_proto_msgTypes[8].OneofWrappers = []any{
 		(*WriteFileRequest_Header)(nil),
 		(*WriteFileRequest_Data)(nil),
 	}
@@ -752,7 +916,7 @@ func file_fileio_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fileio_proto_rawDesc), len(file_fileio_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

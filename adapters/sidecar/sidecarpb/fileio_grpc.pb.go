@@ -42,12 +42,18 @@ type FileIOClient interface {
 	// CompressFiles writes a gzip-compressed tar of the sources to output. Entries are
 	// named relative to each source directory (a source that is a regular file is stored
 	// under its base name), so extracting the archive into the source directory
-	// recreates it. Symbolic links are stored as links and never followed; sockets and
-	// devices are skipped. The output appears only once it is complete.
+	// recreates it. Symbolic links are stored as links, with their targets as they are,
+	// and never followed. What cannot be archived faithfully (unreadable files and
+	// directories, sockets, devices, FIFOs, files that changed while they were read)
+	// is listed in the response's report; only an error the server cannot skip past
+	// fails the call, and its message names the source path that failed. The output
+	// appears only once it is complete.
 	CompressFiles(ctx context.Context, in *CompressFilesRequest, opts ...grpc.CallOption) (*CompressFilesResponse, error)
 	// StreamArchive is CompressFiles without the file: the tar.gz bytes are streamed as
 	// they are produced. The first message carries no data and is sent once the sources
-	// have been validated, so a caller learns early whether the call was accepted.
+	// have been validated, so a caller learns early whether the call was accepted. The
+	// last message carries the archive's report (a server that predates reports sends
+	// none: the client then reports zero).
 	StreamArchive(ctx context.Context, in *StreamArchiveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Chunk], error)
 	// ReadFile streams a regular file's contents in chunks. The first message carries
 	// the file's size and no data.
@@ -59,7 +65,7 @@ type FileIOClient interface {
 	// path only when the write completes; a failed or cancelled write leaves nothing.
 	WriteFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[WriteFileRequest, WriteFileResponse], error)
 	// ExtractTo extracts the gzip-compressed tar at source into destination (the
-	// seed's `tar -xzf source -C destination`, made safe). On success destination holds
+	// equivalent of `tar -xzf source -C destination`, made safe). On success destination holds
 	// exactly the archive's contents; on failure it is left as it was. An archive that
 	// breaks a safety rule fails with InvalidArgument naming the offending entry.
 	ExtractTo(ctx context.Context, in *ExtractToReq, opts ...grpc.CallOption) (*Empty, error)
@@ -171,12 +177,18 @@ type FileIOServer interface {
 	// CompressFiles writes a gzip-compressed tar of the sources to output. Entries are
 	// named relative to each source directory (a source that is a regular file is stored
 	// under its base name), so extracting the archive into the source directory
-	// recreates it. Symbolic links are stored as links and never followed; sockets and
-	// devices are skipped. The output appears only once it is complete.
+	// recreates it. Symbolic links are stored as links, with their targets as they are,
+	// and never followed. What cannot be archived faithfully (unreadable files and
+	// directories, sockets, devices, FIFOs, files that changed while they were read)
+	// is listed in the response's report; only an error the server cannot skip past
+	// fails the call, and its message names the source path that failed. The output
+	// appears only once it is complete.
 	CompressFiles(context.Context, *CompressFilesRequest) (*CompressFilesResponse, error)
 	// StreamArchive is CompressFiles without the file: the tar.gz bytes are streamed as
 	// they are produced. The first message carries no data and is sent once the sources
-	// have been validated, so a caller learns early whether the call was accepted.
+	// have been validated, so a caller learns early whether the call was accepted. The
+	// last message carries the archive's report (a server that predates reports sends
+	// none: the client then reports zero).
 	StreamArchive(*StreamArchiveRequest, grpc.ServerStreamingServer[Chunk]) error
 	// ReadFile streams a regular file's contents in chunks. The first message carries
 	// the file's size and no data.
@@ -188,7 +200,7 @@ type FileIOServer interface {
 	// path only when the write completes; a failed or cancelled write leaves nothing.
 	WriteFile(grpc.ClientStreamingServer[WriteFileRequest, WriteFileResponse]) error
 	// ExtractTo extracts the gzip-compressed tar at source into destination (the
-	// seed's `tar -xzf source -C destination`, made safe). On success destination holds
+	// equivalent of `tar -xzf source -C destination`, made safe). On success destination holds
 	// exactly the archive's contents; on failure it is left as it was. An archive that
 	// breaks a safety rule fails with InvalidArgument naming the offending entry.
 	ExtractTo(context.Context, *ExtractToReq) (*Empty, error)

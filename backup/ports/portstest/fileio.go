@@ -44,7 +44,9 @@ func RunFileIOTests(t *testing.T, newFileIO func(t *testing.T) (ports.FileIO, st
 //
 //   - Archives are gzip-compressed tars whose entries are named relative to the
 //     source directory, and store directories, regular files (content and
-//     permission bits) and symbolic links (as links).
+//     permission bits) and symbolic links (as links, with their targets as they
+//     are, wherever they point), whatever their names (".savepoint-…" included).
+//   - Archive reports count the entries and file bytes archived.
 //   - ExtractTo refuses an entry named with "..", wrapping ErrCluster.
 //   - Errors of every method wrap ErrCluster, except a WriteFile whose reader
 //     fails, which may report the reader's error instead.
@@ -68,7 +70,10 @@ func (h FileIOHarness) Run(t *testing.T) {
 	t.Run("a write whose reader fails leaves no file", h.testReaderFails)
 	t.Run("a cancelled write leaves no file", h.testCancelledWrite)
 	t.Run("compressing then extracting reproduces the tree", h.testCompressExtract)
+	t.Run("files named like a sidecar's temporary files are data like any other", h.testSidecarLikeNames)
+	t.Run("links pointing outside the tree are kept as links", h.testLinksOutside)
 	t.Run("streamed archives hold the same tree, or the sidecar says it cannot stream", h.testStreamArchive)
+	t.Run("archive reports count what the archives hold", h.testArchiveReports)
 	t.Run("compressing a missing source fails with ErrCluster", h.testCompressMissing)
 	t.Run("extracting replaces the destination's contents exactly", h.testExtractReplaces)
 	t.Run("a refused archive leaves the destination as it was", h.testExtractRefused)
@@ -520,6 +525,66 @@ func (h FileIOHarness) testCompressExtract(t *testing.T) {
 	fioSameTree(t, "the tree restored from the FileIO's archive", fioListing(t, ctx, fio, again), want)
 }
 
+// fioRoundTrip extracts tree into a directory, archives it with CompressFiles,
+// checks that the archive holds tree, and that extracting that archive elsewhere
+// gives tree back.
+func (h FileIOHarness) fioRoundTrip(t *testing.T, tree fioTree) {
+	t.Helper()
+	ctx := fioContext(t)
+	fio, dir := h.New(t)
+	src := path.Join(dir, "data")
+	if err := fioExtract(t, ctx, fio, fioArchive(t, tree), src); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	out := path.Join(dir, "backup.tar.gz")
+	report, err := fio.CompressFiles(ctx, []string{src}, out)
+	if err != nil {
+		t.Fatalf("CompressFiles: %v", err)
+	}
+	fioSameReport(t, "CompressFiles", report, fioWantReport(tree))
+	r, err := fio.ReadFile(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fioSameTree(t, "the archive of the extracted tree", fioReadArchive(t, r), tree)
+	again := path.Join(dir, "restored")
+	if err := fio.ExtractTo(ctx, out, again); err != nil {
+		t.Fatalf("ExtractTo of the FileIO's own archive: %v", err)
+	}
+	fioSameTree(t, "the tree restored from the FileIO's archive", fioListing(t, ctx, fio, again), tree)
+}
+
+func (h FileIOHarness) testSidecarLikeNames(t *testing.T) {
+	tree := fioSampleTree(10)
+	for name, e := range map[string]fioEntry{
+		".savepoint-tmp-mine":                           {Type: tar.TypeReg, Mode: 0o644, Data: "a customer's file"},
+		".savepoint-tmp-0123456789abcdef":               {Type: tar.TypeReg, Mode: 0o600, Data: "another"},
+		".savepoint-restore-0123456789abcdef":           {Type: tar.TypeDir, Mode: 0o755},
+		".savepoint-restore-0123456789abcdef/level.dat": {Type: tar.TypeReg, Mode: 0o644, Data: "inside"},
+		".savepoint-old-0123456789abcdef":               {Type: tar.TypeDir, Mode: 0o700},
+		".savepoint-new-0123456789abcdef":               {Type: tar.TypeSymlink, Target: "world"},
+		"world/.savepoint-tmp-deep":                     {Type: tar.TypeReg, Mode: 0o644, Data: "deeper"},
+	} {
+		tree[name] = e
+	}
+	h.fioRoundTrip(t, tree)
+}
+
+func (h FileIOHarness) testLinksOutside(t *testing.T) {
+	tree := fioSampleTree(11)
+	for name, target := range map[string]string{
+		"mods":      "/srv/shared/mods",
+		"hostname":  "/etc/hostname",
+		"elsewhere": "../../somewhere/else",
+		"world/up":  "../../..",
+		"dangling":  "not-there",
+	} {
+		tree[name] = fioEntry{Type: tar.TypeSymlink, Target: target}
+	}
+	h.fioRoundTrip(t, tree)
+}
+
 func (h FileIOHarness) testStreamArchive(t *testing.T) {
 	ctx := fioContext(t)
 	fio, dir := h.New(t)
@@ -537,6 +602,55 @@ func (h FileIOHarness) testStreamArchive(t *testing.T) {
 	}
 	defer r.Close()
 	fioSameTree(t, "the streamed archive", fioReadArchive(t, r), want)
+}
+
+// fioWantReport is the report of an archive of tree, which holds nothing the
+// FileIO must skip.
+func fioWantReport(tree fioTree) ports.ArchiveReport {
+	r := ports.ArchiveReport{Entries: len(tree)}
+	for _, e := range tree {
+		r.Bytes += int64(len(e.Data))
+	}
+	return r
+}
+
+func fioSameReport(t *testing.T, what string, got, want ports.ArchiveReport) {
+	t.Helper()
+	if got.Entries != want.Entries || got.Bytes != want.Bytes || got.SkippedCount != 0 || len(got.Skipped) != 0 {
+		t.Fatalf("%s: the report counts %d entries, %d bytes and %d skipped (%v); want %d entries, %d bytes, none skipped",
+			what, got.Entries, got.Bytes, got.SkippedCount, got.Skipped, want.Entries, want.Bytes)
+	}
+}
+
+func (h FileIOHarness) testArchiveReports(t *testing.T) {
+	ctx := fioContext(t)
+	fio, dir := h.New(t)
+	tree := fioSampleTree(8)
+	src := path.Join(dir, "data")
+	if err := fioExtract(t, ctx, fio, fioArchive(t, tree), src); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	want := fioWantReport(tree)
+	out := path.Join(dir, "backup.tar.gz")
+	report, err := fio.CompressFiles(ctx, []string{src}, out)
+	if err != nil {
+		t.Fatalf("CompressFiles: %v", err)
+	}
+	fioSameReport(t, "CompressFiles", report, want)
+
+	stream, err := fio.StreamArchive(ctx, []string{src})
+	if errors.Is(err, ports.ErrUnsupported) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("StreamArchive: %v", err)
+	}
+	defer stream.Close()
+	fioSameTree(t, "the streamed archive", fioReadArchive(t, stream), tree)
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		t.Fatalf("reading the stream to its end: %v", err)
+	}
+	fioSameReport(t, "StreamArchive, read to its end", stream.Report(), want)
 }
 
 func (h FileIOHarness) testCompressMissing(t *testing.T) {

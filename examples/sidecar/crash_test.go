@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+)
+
+const crashSecret = "crash-test-secret"
+
+// startCrashSidecar runs the command over root with state as its state directory.
+func startCrashSidecar(t *testing.T, root, state string) (*sidecarProc, *sidecar.Client) {
+	t.Helper()
+	p := runSidecar(t, os.Args[0], nil, []string{"SAVEPOINT_SIDECAR_SECRET=" + crashSecret}, "-roots", root, "-archive-dir", root, "-state-dir", state)
+	c, err := sidecar.Connect(context.Background(), sidecar.Endpoint{Address: p.addr, Secret: crashSecret}, sidecar.ClientOptions{})
+	if err != nil {
+		p.kill()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return p, c
+}
+
+// waitForName waits until dir holds an entry whose name starts with prefix and
+// is not one of except, and returns its name.
+func waitForName(t *testing.T, dir, prefix string, except ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), prefix) && !contains(except, e.Name()) {
+				return e.Name()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s* appeared in %s", prefix, dir)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// blockingReader yields data, then blocks until the test ends.
+type blockingReader struct {
+	data []byte
+	stop <-chan struct{}
+}
+
+func (b *blockingReader) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		<-b.stop
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+func journalEntries(t *testing.T, state string) []os.DirEntry {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(state, "journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+func TestRestartRemovesTheTempFileOfAKilledWrite(t *testing.T) {
+	root, state := t.TempDir(), t.TempDir()
+	region := filepath.Join(root, "world", "region")
+	if err := os.MkdirAll(region, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	customers := filepath.Join(region, ".savepoint-tmp-whatever")
+	if err := os.WriteFile(customers, []byte("the customer's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, c := startCrashSidecar(t, root, state)
+	stop := make(chan struct{})
+	defer close(stop)
+	go c.WriteFile(context.Background(), filepath.Join(region, "r.0.0.mca"), 20<<20, &blockingReader{data: bytes.Repeat([]byte("r"), 4<<20), stop: stop})
+	tmp := waitForName(t, region, ".savepoint-tmp-", ".savepoint-tmp-whatever")
+	p.kill()
+	if _, err := os.Stat(filepath.Join(region, tmp)); err != nil {
+		t.Fatalf("the killed write left no temporary file to recover: %v", err)
+	}
+
+	p, _ = startCrashSidecar(t, root, state)
+	defer p.stop()
+	if _, err := os.Stat(filepath.Join(region, tmp)); !os.IsNotExist(err) {
+		t.Fatalf("the temporary file %s of the killed write survived the restart (%v)", tmp, err)
+	}
+	if b, err := os.ReadFile(customers); err != nil || string(b) != "the customer's" {
+		t.Fatalf("the customer's %s: %q, %v", customers, b, err)
+	}
+	if _, err := os.Stat(filepath.Join(region, "r.0.0.mca")); !os.IsNotExist(err) {
+		t.Fatalf("the killed write's file exists (%v)", err)
+	}
+	if entries := journalEntries(t, state); len(entries) != 0 {
+		t.Fatalf("the journal holds %d entries after the restart", len(entries))
+	}
+}
+
+func TestRestartFinishesAKilledExtraction(t *testing.T) {
+	root, state := t.TempDir(), t.TempDir()
+	dest := filepath.Join(root, "servers", "one")
+	if err := os.MkdirAll(filepath.Join(dest, "world"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := map[string]string{"world/level.dat": "old level", "server.properties": "motd=old"}
+	for name, content := range old {
+		if err := os.WriteFile(filepath.Join(dest, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, c := startCrashSidecar(t, root, state)
+	// An archive that takes a while to unpack: 64 files of 4 MiB of zeros.
+	src := filepath.Join(root, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 64 {
+		if err := os.WriteFile(filepath.Join(src, string(rune('a'+i%26))+strings.Repeat("x", i/26)+".bin"), make([]byte, 4<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	archive := filepath.Join(root, "restore.tar.gz")
+	if _, err := c.CompressFiles(context.Background(), []string{src}, archive); err != nil {
+		t.Fatal(err)
+	}
+	go c.ExtractTo(context.Background(), archive, dest)
+	waitForName(t, dest, ".savepoint-restore-")
+	p.kill()
+
+	p, _ = startCrashSidecar(t, root, state)
+	defer p.stop()
+	entries, err := os.ReadDir(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	// Killed before its commit point, the extraction is rolled back; after it,
+	// completed. Either way nothing of the sidecar's is left.
+	switch {
+	case len(names) == 2 && contains(names, "world") && contains(names, "server.properties"):
+		for name, content := range old {
+			if b, err := os.ReadFile(filepath.Join(dest, name)); err != nil || string(b) != content {
+				t.Fatalf("%s holds %q after the roll-back (%v), want %q", name, b, err, content)
+			}
+		}
+	case len(names) == 64:
+		t.Log("the extraction had passed its commit point when it was killed")
+	default:
+		t.Fatalf("the destination holds %v after the restart: neither the old contents nor the archive's", names)
+	}
+	if entries := journalEntries(t, state); len(entries) != 0 {
+		t.Fatalf("the journal holds %d entries after the restart", len(entries))
+	}
+}
