@@ -31,7 +31,10 @@ func Example() {
 
 	// The sidecar: in production it runs in the game server's pod.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	fileio, _ := sidecar.NewServer(sidecar.Options{Roots: []string{data, tmp}, ArchiveDir: tmp, Secret: "per-pod-secret", Logger: quiet})
+	fileio, _ := sidecar.NewServer(sidecar.Options{
+		Roots: []string{data, tmp}, ArchiveDir: tmp, StateDir: filepath.Join(dir, "sidecar-state"),
+		Secret: "per-pod-secret", Logger: quiet,
+	})
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	go fileio.Serve(ln)
 	defer fileio.Stop()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -87,7 +88,7 @@ func TestBackupViewWireFormat(t *testing.T) {
 	}
 	t.Run("every field is present, unknown ones as null", func(t *testing.T) {
 		for _, k := range []string{"id", "name", "status", "asset_id", "size_bytes", "created_at", "completed_at",
-			"error", "sha256", "last_restored_at"} {
+			"error", "sha256", "last_restored_at", "skipped_count", "skipped"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("field %q missing from %s", k, rec.Body)
 			}
@@ -97,8 +98,11 @@ func TestBackupViewWireFormat(t *testing.T) {
 				t.Errorf("%s = %v, want null while creating", k, raw[k])
 			}
 		}
-		if len(raw) != 10 {
+		if len(raw) != 12 {
 			t.Errorf("unexpected fields in %s", rec.Body)
+		}
+		if raw["skipped_count"] != 0.0 || fmt.Sprint(raw["skipped"]) != "[]" {
+			t.Errorf("skipped_count %v, skipped %v: want 0 and an empty list, never null", raw["skipped_count"], raw["skipped"])
 		}
 	})
 	t.Run("times are RFC 3339 in UTC", func(t *testing.T) {
@@ -117,6 +121,22 @@ func TestBackupViewWireFormat(t *testing.T) {
 			t.Errorf("unexpected $schema in %s", rec.Body)
 		}
 	})
+}
+
+func TestBackupViewListsSkippedFiles(t *testing.T) {
+	w := newWorld(t)
+	w.sidecar.skipped = []ports.SkippedFile{
+		{Path: "world/session.lock", Reason: "permission denied"},
+		{Path: "console.sock", Reason: "a socket"},
+	}
+	rec := w.call(http.MethodPost, backupsURL(w.order, w.prov), aliceToken, nil)
+	created := decode[sphttp.BackupView](t, rec)
+	v := w.waitFor(w.order, w.prov, created.ID, "ready")
+	if v.Status != "ready" || v.SkippedCount != 2 || len(v.Skipped) != 2 ||
+		v.Skipped[0] != (sphttp.SkippedView{Path: "world/session.lock", Reason: "permission denied"}) ||
+		v.Skipped[1] != (sphttp.SkippedView{Path: "console.sock", Reason: "a socket"}) {
+		t.Fatalf("the ready backup says %+v", v)
+	}
 }
 
 func TestListBackups(t *testing.T) {
@@ -213,6 +233,12 @@ func TestErrorTable(t *testing.T) {
 		{name: "a backup ID without hyphens is invalid input", method: http.MethodGet,
 			path: backupsURL(w.order, w.prov) + "/" + strings.ReplaceAll(b.ID.String(), "-", ""), token: aliceToken,
 			status: 422, code: sphttp.CodeInvalidInput},
+		{name: "an upper-case backup ID is invalid input: one backup has one URL", method: http.MethodGet,
+			path: backupsURL(w.order, w.prov) + "/" + strings.ToUpper(b.ID.String()), token: aliceToken,
+			status: 422, code: sphttp.CodeInvalidInput},
+		{name: "an upper-case order ID is invalid input", method: http.MethodGet,
+			path: "/api/v1/orders/" + strings.ToUpper(w.order.String()) + "/provisions/" + w.prov.String() + "/backups",
+			token: aliceToken, status: 422, code: sphttp.CodeInvalidInput},
 		{name: "a urn:uuid backup ID is invalid input", method: http.MethodDelete,
 			path: backupsURL(w.order, w.prov) + "/urn:uuid:" + b.ID.String(), token: aliceToken,
 			status: 422, code: sphttp.CodeInvalidInput},
@@ -221,6 +247,10 @@ func TestErrorTable(t *testing.T) {
 		{name: "a name with control characters is invalid input", method: http.MethodPost,
 			path: backupsURL(w.order, w.prov), token: aliceToken, body: map[string]string{"name": "bad\x07name"},
 			status: 422, code: sphttp.CodeInvalidInput, detail: "not printable"},
+		{name: "a name of bytes that are not UTF-8 is invalid input, not a name with replacement characters",
+			method: http.MethodPost, path: backupsURL(w.order, w.prov), token: aliceToken,
+			body: strings.NewReader("{\"name\":\"ok\xff\xfe\"}"), headers: []string{"Content-Type: application/json"},
+			status: 422, code: sphttp.CodeInvalidInput},
 		{name: "a name that is not a string is invalid input", method: http.MethodPost,
 			path: backupsURL(w.order, w.prov), token: aliceToken, body: map[string]any{"name": 42},
 			status: 422, code: sphttp.CodeInvalidInput},

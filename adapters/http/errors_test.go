@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/iotest"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/danielgtaylor/huma/v2/humatest"
 
 	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
@@ -115,6 +117,17 @@ func TestHostConfiguration(t *testing.T) {
 			t.Fatalf("list: %d %s", rec.Code, rec.Body)
 		}
 	})
+	t.Run("NewConfig publishes no documentation routes on the host's router", func(t *testing.T) {
+		mux := http.NewServeMux()
+		humago.New(mux, sphttp.NewConfig("host platform", "2.0.0"))
+		for _, path := range []string{"/docs", "/openapi.json", "/openapi.yaml", "/schemas/BackupView.json"} {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404 (nothing mounted without the host asking)", path, rec.Code)
+			}
+		}
+	})
 	t.Run("the host's own operations keep huma's error model", func(t *testing.T) {
 		rec := api.Post("/api/v1/things/toolong", map[string]int{"n": 0})
 		if rec.Code != 422 || strings.Contains(rec.Body.String(), `"code"`) {
@@ -152,6 +165,22 @@ func TestReprovisionGuard(t *testing.T) {
 	if rec := w.api.Post(path); rec.Code != http.StatusAccepted {
 		t.Fatalf("reprovision after the backup finished: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// TestReprovisionFence shows the host's reprovision holding the order's fence:
+// creates and restores answer 409 reprovisioning until it is released.
+func TestReprovisionFence(t *testing.T) {
+	w := newWorld(t)
+	ready := w.seedReady(w.order, w.prov, w.alice, "before the rebuild")
+	fence, err := w.svc.FenceOrder(context.Background(), w.order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problem(t, w.call(http.MethodPost, backupsURL(w.order, w.prov), aliceToken, nil), http.StatusConflict, sphttp.CodeReprovisioning)
+	problem(t, w.call(http.MethodPost, backupURL(w.order, w.prov, ready.ID)+"/restore", aliceToken, nil), http.StatusConflict, sphttp.CodeReprovisioning)
+	must(t, fence.Release(context.Background()))
+	v := w.create("after the rebuild")
+	w.waitFor(w.order, w.prov, v.ID, "ready")
 }
 
 func TestHumaServerErrorsAreScrubbed(t *testing.T) {

@@ -226,12 +226,22 @@ func (w *world) seedReady(order backup.OrderID, prov backup.ProvisionID, owner b
 func (w *world) seedAsset(owner backup.UserID, name string, content []byte) backup.Asset {
 	w.t.Helper()
 	ctx := context.Background()
+	order, prov := w.order, w.prov
+	if owner == w.bob {
+		order, prov = w.bobOrder, w.bobProv
+	}
+	b := backup.Backup{ID: ports.NewBackupID(), OrderID: order, ProvisionID: prov, Name: name,
+		Status: backup.StatusCreating, CreatedAt: time.Date(2025, 3, 1, 11, 59, 0, 0, time.UTC)}
 	sum := sha256.Sum256(content)
-	a := backup.Asset{ID: ports.NewAssetID(), OwnerID: owner, Key: "assets/" + ports.NewAssetID().String(),
+	a := backup.Asset{ID: ports.ArchiveAssetID(b.ID), OwnerID: owner, Key: backup.ObjectKey(order, b.ID),
 		FileName: name, ContentType: "application/gzip", SizeBytes: int64(len(content)),
 		SHA256: hex.EncodeToString(sum[:]), CreatedAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	must(w.t, w.objects.Put(ctx, a.Key, bytes.NewReader(content)))
 	must(w.t, w.assets.CreateAsset(ctx, a))
+	must(w.t, w.repo.Create(ctx, b, 1000))
+	ready := b
+	ready.Status, ready.AssetID, ready.SizeBytes, ready.SHA256, ready.CompletedAt = backup.StatusReady, a.ID, a.SizeBytes, a.SHA256, a.CreatedAt
+	must(w.t, w.repo.Update(ctx, ready, backup.StatusCreating))
 	return a
 }
 
@@ -361,6 +371,7 @@ type fakeSidecar struct {
 	creates  chan struct{} // closed: creates proceed
 	restores chan struct{}
 	restored int
+	skipped  []ports.SkippedFile // what the next archives report as skipped
 }
 
 func newFakeSidecar(t *testing.T) *fakeSidecar {
@@ -410,12 +421,17 @@ func (s *fakeSidecar) gate(restore bool) chan struct{} {
 
 func (s *fakeSidecar) Dial(context.Context, ports.Provision) (ports.FileIO, error) { return s, nil }
 
-func (s *fakeSidecar) StreamArchive(ctx context.Context, _ []string) (io.ReadCloser, error) {
-	return &gatedReader{r: bytes.NewReader(s.archive), gate: s.gate(false), ctx: ctx}, nil
+func (s *fakeSidecar) Dirs() ports.SidecarDirs { return ports.SidecarDirs{} }
+
+func (s *fakeSidecar) StreamArchive(ctx context.Context, _ []string) (ports.ArchiveStream, error) {
+	s.mu.Lock()
+	report := ports.ArchiveReport{Skipped: s.skipped, SkippedCount: len(s.skipped)}
+	s.mu.Unlock()
+	return &gatedReader{r: bytes.NewReader(s.archive), gate: s.gate(false), ctx: ctx, report: report}, nil
 }
 
-func (s *fakeSidecar) CompressFiles(context.Context, []string, string) error {
-	return ports.ErrUnsupported
+func (s *fakeSidecar) CompressFiles(context.Context, []string, string) (ports.ArchiveReport, error) {
+	return ports.ArchiveReport{}, ports.ErrUnsupported
 }
 
 func (s *fakeSidecar) ReadFile(context.Context, string) (io.ReadCloser, error) {
@@ -448,11 +464,14 @@ func (s *fakeSidecar) Close() error { return nil }
 
 // gatedReader waits for its gate before the first byte.
 type gatedReader struct {
-	r    io.Reader
-	gate chan struct{}
-	ctx  context.Context
-	open bool
+	r      io.Reader
+	gate   chan struct{}
+	ctx    context.Context
+	open   bool
+	report ports.ArchiveReport
 }
+
+func (g *gatedReader) Report() ports.ArchiveReport { return g.report }
 
 func (g *gatedReader) Read(p []byte) (int, error) {
 	if !g.open {

@@ -193,7 +193,7 @@ func startInprocSidecar(cfg config, log *slog.Logger) (*inprocSidecar, error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	srv, err := sidecar.NewServer(sidecar.Options{
-		Roots: []string{paths.Data, paths.Temp}, ArchiveDir: paths.Temp,
+		Roots: []string{paths.Data, paths.Temp}, ArchiveDir: paths.Temp, StateDir: filepath.Join(cfg.Dir, "sidecar-state"),
 		Secret: hex.EncodeToString(secret), Logger: log.With("component", "sidecar"),
 	})
 	if err != nil {

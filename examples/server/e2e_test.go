@@ -117,7 +117,7 @@ func TestRealModeRoundTrip(t *testing.T) {
 		}
 		defer pool.Close()
 		var assets, backups int
-		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM backups)`).Scan(&assets, &backups); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM backup_assets), (SELECT count(*) FROM backups)`).Scan(&assets, &backups); err != nil {
 			t.Fatal(err)
 		}
 		if assets != 0 || backups != 0 {

@@ -178,7 +178,7 @@ func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
 		d.problem(w, err)
 		return
 	}
-	go func() {
+	rebuild := func() {
 		select {
 		case <-time.After(d.rebuildTime):
 		case <-fence.Lost():
@@ -188,7 +188,12 @@ func (d *demoRoutes) reprovision(w http.ResponseWriter, r *http.Request) {
 		if err := fence.Release(ctx); err != nil {
 			d.log.Warn("releasing the reprovision fence failed; it expires on its own", "order_id", orderID, "err", err)
 		}
-	}()
+	}
+	if d.rebuildTime > 0 {
+		go rebuild()
+	} else {
+		rebuild() // an instant rebuild: the order is free again when the answer arrives
+	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "reprovisioning"})
 }
 

@@ -60,7 +60,7 @@ func newPipeline(b *testing.B, streaming bool) *pipeline {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	srv, err := sidecar.NewServer(sidecar.Options{
-		Roots: []string{data, temp}, ArchiveDir: temp, Secret: "bench", Logger: quiet,
+		Roots: []string{data, temp}, ArchiveDir: temp, StateDir: filepath.Join(b.TempDir(), "state"), Secret: "bench", Logger: quiet,
 		DisableStreamArchive: !streaming,
 	})
 	if err != nil {

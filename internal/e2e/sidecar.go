@@ -17,7 +17,9 @@ type Sidecar struct {
 	Secret  string
 	DataDir string
 	TempDir string
-	Proc    *testenv.Process
+	// StateDir holds the sidecar's journal of its own temporary files.
+	StateDir string
+	Proc     *testenv.Process
 
 	owner testing.TB // the test whose end kills the process
 	bin   string
@@ -25,20 +27,23 @@ type Sidecar struct {
 }
 
 // StartSidecar builds (once) and starts the sidecar over dataDir (which must
-// exist) and a fresh temp directory, and waits until it accepts connections. The
-// process runs until it is killed or tb's test ends, also when a subtest starts
-// it again.
+// exist), a fresh temp directory and a fresh state directory, and waits until it
+// accepts connections. The process runs until it is killed or tb's test ends,
+// also when a subtest starts it again; a restarted sidecar keeps its state
+// directory, as a sidecar restarted in its pod does.
 func StartSidecar(tb testing.TB, dataDir string, extraArgs ...string) *Sidecar {
 	tb.Helper()
-	tempDir := filepath.Join(tb.TempDir(), "tmp")
+	base := tb.TempDir()
+	tempDir := filepath.Join(base, "tmp")
 	if err := os.MkdirAll(tempDir, 0o700); err != nil {
 		tb.Fatal(err)
 	}
 	s := &Sidecar{
 		Addr: testenv.FreeAddr(tb), Secret: randomToken(), DataDir: dataDir, TempDir: tempDir,
-		owner: tb, bin: testenv.Binary(tb, "./examples/sidecar"),
+		StateDir: filepath.Join(base, "state"),
+		owner:    tb, bin: testenv.Binary(tb, "./examples/sidecar"),
 	}
-	s.args = append([]string{"-listen", s.Addr, "-roots", dataDir + "," + tempDir, "-archive-dir", tempDir}, extraArgs...)
+	s.args = append([]string{"-listen", s.Addr, "-roots", dataDir + "," + tempDir, "-archive-dir", tempDir, "-state-dir", s.StateDir}, extraArgs...)
 	s.Start(tb)
 	return s
 }

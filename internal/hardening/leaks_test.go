@@ -285,9 +285,9 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	execSQL(t, env.DatabaseURL, `ALTER TABLE assets RENAME TO assets_hidden`)
+	execSQL(t, env.DatabaseURL, `ALTER TABLE backup_assets RENAME TO assets_hidden`)
 	expect(call(c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: u.Owner}), http.StatusInternalServerError)
-	execSQL(t, env.DatabaseURL, `ALTER TABLE assets_hidden RENAME TO assets`)
+	execSQL(t, env.DatabaseURL, `ALTER TABLE assets_hidden RENAME TO backup_assets`)
 
 	// Tidy up through the good server; every backup can be deleted.
 	for _, v := range waitIdle(t, c, u.Owner, order, provision) {

@@ -39,7 +39,9 @@ func TestLoad(t *testing.T) {
 	env := startRealMode(t, 256<<10)
 	u := newUsers(t)
 	srv := e2e.StartServer(t, env.options(e2e.ServerOptions{Token: u.Owner,
-		Args: []string{"-demo-orders", fmt.Sprint(loadOrders)}}))
+		// An instant pretend rebuild: the order's fence is released before the
+		// reprovision is answered, so the worker's next create must be accepted.
+		Args: []string{"-demo-orders", fmt.Sprint(loadOrders), "-reprovision-time", "0"}}))
 	c := newClient(srv)
 	c.http.Transport = &http.Transport{MaxIdleConnsPerHost: loadOrders + 16, IdleConnTimeout: time.Minute}
 	c.http.Timeout = 30 * time.Second

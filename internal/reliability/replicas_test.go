@@ -84,7 +84,7 @@ func assertOneSchema(t *testing.T, s *stack) {
 		WHERE table_schema = $1`, s.schemaName(t)).Scan(&tables); err != nil {
 		t.Fatalf("listing tables: %v", err)
 	}
-	for _, want := range []string{"assets", "backups", "orders", "provisions", "savepoint_migrations"} {
+	for _, want := range []string{"backup_assets", "backup_fences", "backups", "orders", "provisions", "savepoint_migrations"} {
 		if !slices.Contains(tables, want) {
 			t.Errorf("table %s is missing; the schema holds %v", want, tables)
 		}
