@@ -12,14 +12,19 @@ export SAVEPOINT_TOOLS_DIR := $(BIN)
 # Files that `make generate` writes; check-generated fails when they drift.
 GENERATED := backup/ports/portsmock adapters/sidecar/sidecarpb openapi.yaml examples/dashboard/src/api
 
-.PHONY: test vet check-generated generate tools run bench test-go fuzz-short test-dashboard
+.PHONY: test vet check-tidy check-generated generate tools run bench test-go fuzz-short test-dashboard
 
-test: vet check-generated test-go fuzz-short test-dashboard
+test: vet check-tidy check-generated test-go fuzz-short test-dashboard
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# go.mod and go.sum list exactly what the code imports (direct and indirect
+# marked as such); prints the difference and fails otherwise.
+check-tidy:
+	$(GO) mod tidy -diff
 
 generate:
 	scripts/install-protoc.sh

@@ -36,9 +36,10 @@
 // # Data path
 //
 // Create: the sidecar archives /data as a gzip-compressed tar and streams it over
-// gRPC (falling back to staging it in the pod's /tmp on older sidecars); the
-// service pipes it into object storage while hashing it, records an asset and marks
-// the backup ready with its size and SHA-256. Nothing is held whole in memory and
+// gRPC (falling back to staging it in the pod's /tmp on older sidecars), reporting
+// the files it had to skip; the service pipes it into object storage while hashing
+// it, records an asset and marks the backup ready with its size, SHA-256 and the
+// skipped files. Nothing is held whole in memory and
 // nothing is written to the customer's volume. Restore: the archive streams from
 // storage to the sidecar's /tmp while being hashed; only if the hash matches is it
 // extracted, safely (no entry can escape the destination), and on success the data
@@ -60,7 +61,9 @@
 // [backup.ErrOrderNotFound], [backup.ErrProvisionNotFound], [backup.ErrBackupNotFound],
 // [backup.ErrAssetNotFound], [backup.ErrNoSidecar], [backup.ErrOperationInProgress],
 // [backup.ErrLimitReached], [backup.ErrStatusConflict], [backup.ErrUnauthorized],
-// [backup.ErrBackupInProgress] (the reprovision guard), [backup.ErrInvalidName];
+// [backup.ErrBackupInProgress] (a fence refused while an operation runs),
+// [backup.ErrReprovisioning] (an operation refused while the host holds the
+// order's fence), [backup.ErrInvalidName];
 // infrastructure failures wrap [backup.ErrDatabase], [backup.ErrStorage] or
 // [backup.ErrCluster]. Compare with errors.Is. adapters/http maps each to one HTTP
 // status and code.
@@ -68,21 +71,13 @@
 // # Embedding
 //
 // Build the service from the ports, run its recovery loop, mount the HTTP API on
-// your mux, and shut it down before exiting:
-//
-//	svc, err := backup.NewService(backup.Deps{
-//		Repository:  postgres.NewRepository(pool),
-//		Orders:      myOrders,      // your catalog, or postgres.NewCatalog(pool)
-//		Permissions: myPermissions, // ViewAllOrders
-//		Assets:      postgres.NewAssets(pool),
-//		Objects:     store,         // s3.New(ctx, s3.Config{...})
-//		Sidecars:    dialer,        // sidecar.NewDialer(resolvePodAddress, sidecar.ClientOptions{})
-//	}, backup.Options{Logger: logger})
-//	go svc.RunRecovery(ctx)
-//	defer svc.Shutdown(shutdownCtx)
-//
-// Your reprovision flow calls [backup.Service.EnsureNoActiveOperation] before tearing
-// a game server down.
+// your router, and shut it down before exiting; Example_embedding shows a
+// platform doing so on its own PostgreSQL, beside its own orders, provisions and
+// assets tables. Your reprovision flow holds the order's fence
+// ([backup.Service.FenceOrder]) while it tears the game server down and builds
+// it again, and your order deletion calls [backup.Service.DeleteOrderBackups];
+// the recovery loop's orphan sweep removes the archives of backups whose records
+// were deleted some other way.
 //
 // # Testing
 //

@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
+	"testing"
 
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
@@ -33,11 +36,10 @@ var (
 func Example_embedding() {
 	ctx := context.Background()
 	logger := slog.Default()
+	databaseURL := "postgres://platform@db/platform"
 
-	pool, err := postgres.Open(ctx, postgres.Config{
-		URL:    "postgres://platform@db/platform",
-		Layout: postgres.Layout{Schema: "savepoint"}, // migrated at Open; foreign keys to your orders and provisions
-	})
+	layout := postgres.Layout{Schema: "savepoint"} // savepoint's own tables, in a schema of their own
+	pool, err := postgres.Open(ctx, postgres.Config{URL: databaseURL, Layout: layout})
 	if err != nil {
 		logger.Error("database", "err", err)
 		return
@@ -57,7 +59,6 @@ func Example_embedding() {
 		return
 	}
 
-	layout := postgres.Layout{Schema: "savepoint"}
 	svc, err := backup.NewService(backup.Deps{
 		Repository:  postgres.NewRepository(pool, layout),
 		Orders:      hostOrders,      // your catalog (ports.Orders)
@@ -70,7 +71,7 @@ func Example_embedding() {
 		logger.Error("backup service", "err", err)
 		return
 	}
-	go svc.RunRecovery(ctx)     // settles crashed replicas' operations, sweeps orphaned archives
+	go svc.RunRecovery(ctx)                  // settles crashed replicas' operations, sweeps orphaned archives
 	defer svc.Shutdown(context.Background()) // waits for running operations, records the rest
 
 	mux := http.NewServeMux()
@@ -88,6 +89,42 @@ func Example_embedding() {
 		// ... tear the game server down and build it again ...
 		fence.Release(ctx)
 	}
-	// And deleting an order deletes its backups' archives too.
+	// Deleting an order deletes its backups' archives too.
 	svc.DeleteOrderBackups(ctx, order)
+}
+
+// TestReadmeEmbeddingIsTheExample keeps the README's embedding snippet honest:
+// every line of it is a line of Example_embedding, which the compiler checks.
+func TestReadmeEmbeddingIsTheExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("embed_example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "<!-- embedding:begin -->")
+	snippet, _, ok2 := strings.Cut(rest, "<!-- embedding:end -->")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no embedding:begin/end markers")
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(string(example), "\n") {
+		lines[strings.TrimSpace(l)] = true
+	}
+	checked := 0
+	for _, l := range strings.Split(snippet, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "```") {
+			continue
+		}
+		checked++
+		if !lines[l] {
+			t.Errorf("README line not in Example_embedding: %s", l)
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d lines checked: the snippet is missing", checked)
+	}
 }

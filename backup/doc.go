@@ -12,7 +12,13 @@
 // Creates and restores are accepted synchronously (the backup is returned in status
 // creating or restoring) and run in the background on the service's [Runner], never
 // on the request's context. While they run they heartbeat; [Service.RunRecovery] on
-// any replica settles operations whose heartbeat stopped.
+// any replica settles operations whose heartbeat stopped, releases fences whose
+// holder died, and sweeps storage for archives whose backup is gone
+// ([Service.SweepOrphans]).
+//
+// The host's side: [Service.FenceOrder] holds an order's operation slot while the
+// host reprovisions its game server, and [Service.DeleteOrderBackups] removes an
+// order's backups when the order goes.
 //
 // # Status lifecycle
 //
@@ -33,8 +39,8 @@
 //
 // # Invariants
 //
-// At most one operation (create or restore) runs per order and at most
-// Options.MaxBackupsPerProvision backups exist per provision. The repository enforces
-// both atomically, so several replicas sharing a database stay correct; the checks
-// the service makes first only give early, precise errors.
+// Each order has one operation slot, held by at most one create, restore or fence,
+// and at most Options.MaxBackupsPerProvision backups exist per provision. The
+// repository enforces both atomically, so several replicas sharing a database stay
+// correct; the checks the service makes first only give early, precise errors.
 package backup

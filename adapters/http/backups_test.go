@@ -237,7 +237,7 @@ func TestErrorTable(t *testing.T) {
 			path: backupsURL(w.order, w.prov) + "/" + strings.ToUpper(b.ID.String()), token: aliceToken,
 			status: 422, code: sphttp.CodeInvalidInput},
 		{name: "an upper-case order ID is invalid input", method: http.MethodGet,
-			path: "/api/v1/orders/" + strings.ToUpper(w.order.String()) + "/provisions/" + w.prov.String() + "/backups",
+			path:  "/api/v1/orders/" + strings.ToUpper(w.order.String()) + "/provisions/" + w.prov.String() + "/backups",
 			token: aliceToken, status: 422, code: sphttp.CodeInvalidInput},
 		{name: "a urn:uuid backup ID is invalid input", method: http.MethodDelete,
 			path: backupsURL(w.order, w.prov) + "/urn:uuid:" + b.ID.String(), token: aliceToken,
