@@ -15,7 +15,7 @@
 // The packages:
 //
 //   - backup: the domain. [backup.Service] runs the flows, [backup.Apply] is the
-//     status state machine, [backup.Runner] runs creates and restores in the
+//     status state machine, the service runs creates and restores in the
 //     background, and the sentinel errors say what went wrong.
 //   - backup/ports: the interfaces the service needs (repository, order catalog,
 //     permissions, assets, object storage, sidecar FileIO) and the records they

@@ -25,7 +25,7 @@ var (
 	hostOrders      ports.Orders
 	hostPermissions ports.Permissions
 	sidecarOf       func(ctx context.Context, p ports.Provision) (addr, secret, dataDir string, err error)
-	verifyToken     func(ctx context.Context, token string) (backup.UserID, error)
+	verifyToken     func(ctx context.Context, token string) (ports.UserID, error)
 )
 
 // A platform embeds savepoint on its own PostgreSQL, beside its own orders,

@@ -63,7 +63,7 @@ func Example() {
 
 	b, _ := svc.CreateBackup(ctx, user, order, server, "Before the update")
 	fmt.Println(b.Name, "is", b.Status)
-	for b.Status == backup.StatusCreating {
+	for b.Status == ports.StatusCreating {
 		time.Sleep(10 * time.Millisecond)
 		b, _ = svc.GetBackup(ctx, user, order, server, b.ID)
 	}

@@ -52,7 +52,7 @@ func TestWorkDoesNotRunOnTheCallersContext(t *testing.T) {
 	cancel()
 	close(proceed)
 	f.wait()
-	if got := f.row(b.ID); got.Status != backup.StatusReady {
+	if got := f.row(b.ID); got.Status != ports.StatusReady {
 		t.Fatalf("status %s after the request was cancelled, want ready: %q", got.Status, got.Error)
 	}
 }
@@ -109,7 +109,7 @@ func TestServiceHeartbeats(t *testing.T) {
 		f := newHeartbeatFixture(t)
 		later := fixedNow.Add(time.Minute)
 		beats := make(chan time.Time, 100)
-		f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), backup.StatusCreating, gomock.Any()).DoAndReturn(func(_ context.Context, id backup.BackupID, _ backup.Status, at time.Time) error {
+		f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), ports.StatusCreating, gomock.Any()).DoAndReturn(func(_ context.Context, id ports.BackupID, _ ports.Status, at time.Time) error {
 			if id != f.createdID() {
 				t.Errorf("heartbeat for %s, want %s", id, f.createdID())
 			}
@@ -145,7 +145,7 @@ func TestServiceHeartbeats(t *testing.T) {
 		data := archive(1000)
 		b := f.readyBackup(data)
 		writing := make(chan struct{})
-		f.repo.EXPECT().Heartbeat(gomock.Any(), b.ID, backup.StatusRestoring, gomock.Any()).DoAndReturn(func(context.Context, backup.BackupID, backup.Status, time.Time) error {
+		f.repo.EXPECT().Heartbeat(gomock.Any(), b.ID, ports.StatusRestoring, gomock.Any()).DoAndReturn(func(context.Context, ports.BackupID, ports.Status, time.Time) error {
 			select {
 			case <-writing: // another replica recovered it as stale meanwhile
 				return ports.ErrStatusConflict
@@ -154,7 +154,7 @@ func TestServiceHeartbeats(t *testing.T) {
 			}
 		}).MinTimes(1)
 		f.expectRestoreAccepted(b)
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusReady).DoAndReturn(f.compareAndSet)
+		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusReady).DoAndReturn(f.compareAndSet)
 		// No other Update: Fail must not run for an operation settled elsewhere.
 		f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{Key: "k"}, nil)
 		f.expectDial()
@@ -171,7 +171,7 @@ func TestServiceHeartbeats(t *testing.T) {
 		f.restore(b)
 		waitFor(t, cancelled, "the restore to be cancelled")
 		f.wait()
-		if got := f.row(b.ID); got.Status != backup.StatusRestoring {
+		if got := f.row(b.ID); got.Status != ports.StatusRestoring {
 			t.Fatalf("the worker overwrote the other replica's outcome: %s %q", got.Status, got.Error)
 		}
 	})
@@ -208,7 +208,7 @@ func TestServiceShutdown(t *testing.T) {
 		if err := waitFor(t, done, "Shutdown"); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.row(b.ID); got.Status != backup.StatusReady {
+		if got := f.row(b.ID); got.Status != ports.StatusReady {
 			t.Fatalf("status %s, want ready", got.Status)
 		}
 	})
@@ -220,8 +220,8 @@ func TestServiceShutdown(t *testing.T) {
 		once             sync.Once
 	}
 	newStuck := func() *stuck { return &stuck{entered: make(chan struct{}), release: make(chan struct{})} }
-	releaseOnFailure := func(f *fixture, s *stuck) func(context.Context, backup.Backup, backup.Status) error {
-		return func(ctx context.Context, b backup.Backup, from backup.Status) error {
+	releaseOnFailure := func(f *fixture, s *stuck) func(context.Context, ports.Backup, ports.Status) error {
+		return func(ctx context.Context, b ports.Backup, from ports.Status) error {
 			err := f.compareAndSet(ctx, b, from)
 			s.once.Do(func() { close(s.release) })
 			return err
@@ -275,7 +275,7 @@ func TestServiceShutdown(t *testing.T) {
 		shutdownSoon(t, f)
 
 		got := f.row(b.ID)
-		if got.Status != backup.StatusFailed || got.Error != "Backup failed: interrupted because the backup service was shutting down" {
+		if got.Status != ports.StatusFailed || got.Error != "Backup failed: interrupted because the backup service was shutting down" {
 			t.Fatalf("interrupted create: %s %q", got.Status, got.Error)
 		}
 		assertLiveContexts(t, f, 2)
@@ -286,7 +286,7 @@ func TestServiceShutdown(t *testing.T) {
 		data := archive(1000)
 		b := f.readyBackup(data)
 		f.expectRestoreAccepted(b)
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusReady).DoAndReturn(f.compareAndSet)
+		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusReady).DoAndReturn(f.compareAndSet)
 		f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{Key: "k"}, nil)
 		f.expectDial()
 		f.objects.EXPECT().Get(gomock.Any(), "k", nil).Return(stream(data), ports.ObjectInfo{SizeBytes: int64(len(data))}, nil)
@@ -301,14 +301,14 @@ func TestServiceShutdown(t *testing.T) {
 			}
 			return nil
 		})
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusRestoring).DoAndReturn(releaseOnFailure(f, s)).Times(2)
+		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusRestoring).DoAndReturn(releaseOnFailure(f, s)).Times(2)
 
 		f.restore(b)
 		waitFor(t, s.entered, "the write to start")
 		shutdownSoon(t, f)
 
 		got := f.row(b.ID)
-		if got.Status != backup.StatusReady || got.Error != "Restore failed: interrupted because the backup service was shutting down" {
+		if got.Status != ports.StatusReady || got.Error != "Restore failed: interrupted because the backup service was shutting down" {
 			t.Fatalf("interrupted restore: %s %q", got.Status, got.Error)
 		}
 		if got.SHA256 != b.SHA256 || got.AssetID != b.AssetID {
@@ -323,11 +323,11 @@ func TestServiceShutdown(t *testing.T) {
 		f.expectCreateAccepted()
 		// Recorded by Shutdown, then tried again by the queued job itself when its
 		// wait for a slot is cancelled.
-		created := gomock.Cond(func(u backup.Backup) bool { return u.ID == f.createdID() })
-		f.repo.EXPECT().Update(gomock.Any(), created, backup.StatusCreating).DoAndReturn(releaseOnFailure(f, s)).Times(2)
+		created := gomock.Cond(func(u ports.Backup) bool { return u.ID == f.createdID() })
+		f.repo.EXPECT().Update(gomock.Any(), created, ports.StatusCreating).DoAndReturn(releaseOnFailure(f, s)).Times(2)
 		b := f.create()
 		shutdownSoon(t, f)
-		if got := f.row(b.ID); got.Status != backup.StatusFailed || got.Error != "Backup failed: interrupted because the backup service was shutting down" {
+		if got := f.row(b.ID); got.Status != ports.StatusFailed || got.Error != "Backup failed: interrupted because the backup service was shutting down" {
 			t.Fatalf("queued create after Shutdown: %s %q", got.Status, got.Error)
 		}
 	})
@@ -340,15 +340,15 @@ func (f *fixture) runStuckJob(entered, release chan struct{}) {
 	other := ports.Order{ID: ports.NewOrderID(), OwnerID: f.owner}
 	prim := ports.Provision{ID: ports.NewProvisionID(), OrderID: other.ID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer}
 	side := ports.Provision{ID: ports.NewProvisionID(), OrderID: other.ID, Role: ports.RoleSidecar}
-	b := backup.Backup{ID: ports.NewBackupID(), OrderID: other.ID, ProvisionID: prim.ID, Status: backup.StatusReady, AssetID: ports.NewAssetID()}
+	b := ports.Backup{ID: ports.NewBackupID(), OrderID: other.ID, ProvisionID: prim.ID, Status: ports.StatusReady, AssetID: ports.NewAssetID()}
 	f.seed(b)
 	f.orders.EXPECT().GetOrder(gomock.Any(), other.ID).Return(other, nil)
 	f.orders.EXPECT().GetProvision(gomock.Any(), prim.ID).Return(prim, nil)
 	f.repo.EXPECT().Find(gomock.Any(), b.ID).Return(b, nil)
 	f.orders.EXPECT().ListProvisions(gomock.Any(), other.ID).Return([]ports.Provision{prim, side}, nil)
 	f.repo.EXPECT().HasActiveOperation(gomock.Any(), other.ID).Return(false, nil)
-	f.repo.EXPECT().Update(gomock.Any(), gomock.Cond(func(u backup.Backup) bool { return u.ID == b.ID }), gomock.Any()).DoAndReturn(f.compareAndSet).Times(3)
-	f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).DoAndReturn(func(context.Context, backup.AssetID) (ports.Asset, error) {
+	f.repo.EXPECT().Update(gomock.Any(), gomock.Cond(func(u ports.Backup) bool { return u.ID == b.ID }), gomock.Any()).DoAndReturn(f.compareAndSet).Times(3)
+	f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).DoAndReturn(func(context.Context, ports.AssetID) (ports.Asset, error) {
 		close(entered)
 		<-release
 		return ports.Asset{}, errors.New("gone")
@@ -373,7 +373,7 @@ func TestOperationTimeout(t *testing.T) {
 
 	b := f.create()
 	f.wait()
-	if got := f.row(b.ID); got.Status != backup.StatusFailed || got.Error != "Backup failed: the operation took too long and was stopped" {
+	if got := f.row(b.ID); got.Status != ports.StatusFailed || got.Error != "Backup failed: the operation took too long and was stopped" {
 		t.Fatalf("timed-out create: %s %q", got.Status, got.Error)
 	}
 }
@@ -382,12 +382,12 @@ func TestAFailureThatCannotBeRecordedIsLeftForRecovery(t *testing.T) {
 	f := newFixture(t)
 	f.expectCreateAccepted()
 	f.dialer.EXPECT().Dial(gomock.Any(), f.sidecar).Return(nil, errors.New("unreachable"))
-	f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra)
+	f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).Return(errInfra)
 	b := f.create()
 	f.wait()
 	// The backup stays creating; its heartbeat has stopped, so any replica's
 	// RecoverStale settles it once StaleAfter has passed.
-	if got := f.row(b.ID); got.Status != backup.StatusCreating {
+	if got := f.row(b.ID); got.Status != ports.StatusCreating {
 		t.Fatalf("status %s, want creating until recovery", got.Status)
 	}
 }

@@ -36,7 +36,7 @@ func TestCreateStreamsTheArchiveIntoStorage(t *testing.T) {
 	f.wait()
 
 	got := f.row(b.ID)
-	if got.Status != backup.StatusReady || got.Error != "" || !got.CompletedAt.Equal(fixedNow) {
+	if got.Status != ports.StatusReady || got.Error != "" || !got.CompletedAt.Equal(fixedNow) {
 		t.Fatalf("backup after a successful create: %+v", got)
 	}
 	if !bytes.Equal(stored.Bytes(), data) {
@@ -56,7 +56,7 @@ func TestCreateStreamsTheArchiveIntoStorage(t *testing.T) {
 	if !src.closed.Load() {
 		t.Fatal("the archive stream was never closed")
 	}
-	if u := f.allUpdates(); len(u) != 1 || u[0].from != backup.StatusCreating {
+	if u := f.allUpdates(); len(u) != 1 || u[0].from != ports.StatusCreating {
 		t.Fatalf("updates %+v, want one from creating", u)
 	}
 }
@@ -93,7 +93,7 @@ func TestCreateFallsBackToATempFileWhenTheSidecarCannotStream(t *testing.T) {
 			b := f.create()
 			f.wait()
 			got := f.row(b.ID)
-			if got.Status != backup.StatusReady || got.SizeBytes != int64(len(data)) || got.SHA256 != sha256Hex(data) || !bytes.Equal(stored.Bytes(), data) {
+			if got.Status != ports.StatusReady || got.SizeBytes != int64(len(data)) || got.SHA256 != sha256Hex(data) || !bytes.Equal(stored.Bytes(), data) {
 				t.Fatalf("backup %+v after storing %d bytes", got, stored.Len())
 			}
 			if !src.closed.Load() {
@@ -202,11 +202,11 @@ func TestCreateFailures(t *testing.T) {
 			setup: func(f *fixture) {
 				streaming(f)
 				putOK(f)
-				var asset backup.AssetID
+				var asset ports.AssetID
 				f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, a ports.Asset) error { asset = a.ID; return nil })
-				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra).Times(4) // the first try and three retries
+				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).Return(errInfra).Times(4) // the first try and three retries
 				objectRemoved(f)
-				f.assets.EXPECT().DeleteAsset(gomock.Any(), gomock.Cond(func(id backup.AssetID) bool { return id == asset })).Return(nil)
+				f.assets.EXPECT().DeleteAsset(gomock.Any(), gomock.Cond(func(id ports.AssetID) bool { return id == asset })).Return(nil)
 			},
 			wantError: "Backup failed: recording the finished backup failed",
 		},
@@ -280,7 +280,7 @@ func TestCreateFailures(t *testing.T) {
 				f.fio.EXPECT().ReadFile(gomock.Any(), f.createdTemp()).Return(stream(data), nil)
 				putOK(f)
 				f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
-				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra).Times(4)
+				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).Return(errInfra).Times(4)
 				objectRemoved(f)
 				f.assets.EXPECT().DeleteAsset(gomock.Any(), gomock.Any()).Return(nil)
 			},
@@ -306,7 +306,7 @@ func TestCreateFailures(t *testing.T) {
 			f.wait()
 
 			got := f.row(b.ID)
-			if got.Status != backup.StatusFailed {
+			if got.Status != ports.StatusFailed {
 				t.Fatalf("status %s, want failed", got.Status)
 			}
 			if got.Error != tc.wantError {
@@ -340,7 +340,7 @@ func TestCreateCleanupIsBestEffort(t *testing.T) {
 
 		b := f.create()
 		f.wait()
-		if got := f.row(b.ID); got.Status != backup.StatusReady {
+		if got := f.row(b.ID); got.Status != ports.StatusReady {
 			t.Fatalf("status %s, want ready", got.Status)
 		}
 	})
@@ -355,14 +355,14 @@ func TestCreateSettledElsewhereMeanwhile(t *testing.T) {
 	f.expectDial()
 	f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(5000)), nil)
 	f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(func(_ context.Context, _ string, r io.Reader) error {
-		f.setStatus(f.createdID(), backup.StatusFailed)
+		f.setStatus(f.createdID(), ports.StatusFailed)
 		_, err := io.Copy(io.Discard, r)
 		return err
 	})
-	var asset backup.AssetID
+	var asset ports.AssetID
 	f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, a ports.Asset) error { asset = a.ID; return nil })
 	f.objects.EXPECT().Delete(gomock.Any(), f.createdKey()).Return(nil)
-	f.assets.EXPECT().DeleteAsset(gomock.Any(), gomock.Cond(func(id backup.AssetID) bool { return id == asset })).Return(nil)
+	f.assets.EXPECT().DeleteAsset(gomock.Any(), gomock.Cond(func(id ports.AssetID) bool { return id == asset })).Return(nil)
 	f.expectUpdates(2) // the lost compare-and-set to ready, then the failure, also lost
 
 	b := f.create()
@@ -372,7 +372,7 @@ func TestCreateSettledElsewhereMeanwhile(t *testing.T) {
 			t.Fatalf("an update from creating was applied to a backup settled elsewhere: %+v", u.b)
 		}
 	}
-	if got := f.row(b.ID); got.Status != backup.StatusFailed || !got.AssetID.IsZero() {
+	if got := f.row(b.ID); got.Status != ports.StatusFailed || !got.AssetID.IsZero() {
 		t.Fatalf("backup %+v, want it left failed without an asset", got)
 	}
 }
@@ -432,12 +432,12 @@ func TestCreateRetriesTheFinalWrite(t *testing.T) {
 		f.expectDial()
 		f.expectArchiveStored(archive(5000))
 		gomock.InOrder(
-			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).Return(errInfra),
-			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(f.compareAndSet),
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).Return(errInfra),
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).DoAndReturn(f.compareAndSet),
 		)
 		b := f.create()
 		f.wait()
-		if got := f.row(b.ID); got.Status != backup.StatusReady || got.Error != "" {
+		if got := f.row(b.ID); got.Status != ports.StatusReady || got.Error != "" {
 			t.Fatalf("backup %s %q, want ready", got.Status, got.Error)
 		}
 	})
@@ -448,22 +448,22 @@ func TestCreateRetriesTheFinalWrite(t *testing.T) {
 		f.expectArchiveStored(archive(5000))
 		gomock.InOrder(
 			// The first attempt commits, then the connection drops before the answer.
-			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(
-				func(ctx context.Context, b backup.Backup, from backup.Status) error {
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).DoAndReturn(
+				func(ctx context.Context, b ports.Backup, from ports.Status) error {
 					if err := f.compareAndSet(ctx, b, from); err != nil {
 						return err
 					}
 					return errInfra
 				}),
-			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusCreating).DoAndReturn(f.compareAndSet),
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).DoAndReturn(f.compareAndSet),
 		)
-		f.repo.EXPECT().Find(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id backup.BackupID) (backup.Backup, error) {
+		f.repo.EXPECT().Find(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id ports.BackupID) (ports.Backup, error) {
 			return f.row(id), nil
 		})
 		// No Delete or DeleteAsset: the stored archive is the finished backup's.
 		b := f.create()
 		f.wait()
-		if got := f.row(b.ID); got.Status != backup.StatusReady || got.AssetID.IsZero() {
+		if got := f.row(b.ID); got.Status != ports.StatusReady || got.AssetID.IsZero() {
 			t.Fatalf("backup %+v, want ready with its asset", got)
 		}
 	})

@@ -10,7 +10,7 @@
 // belong to that order.
 //
 // Creates and restores are accepted synchronously (the backup is returned in status
-// creating or restoring) and run in the background on the service's [Runner], never
+// creating or restoring) and run in the background on the service's [runner], never
 // on the request's context. While they run they heartbeat; [Service.RunRecovery] on
 // any replica settles operations whose heartbeat stopped, releases fences whose
 // holder died, and sweeps storage for archives whose backup is gone

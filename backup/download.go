@@ -12,7 +12,7 @@ import (
 // size and name from Asset to answer range requests, then calls Open.
 type Download struct {
 	// Asset describes the file: size, name, content type, checksum.
-	Asset   Asset
+	Asset   ports.Asset
 	objects ports.ObjectStore
 }
 
@@ -24,7 +24,7 @@ type Download struct {
 // whose backup is being deleted, and one the caller may not download give the
 // same ErrAssetNotFound, so IDs cannot be probed. Otherwise returns an error
 // wrapping ErrDatabase.
-func (s *Service) Download(ctx context.Context, user UserID, id AssetID) (*Download, error) {
+func (s *Service) Download(ctx context.Context, user ports.UserID, id ports.AssetID) (*Download, error) {
 	b, err := s.deps.Repository.FindByAsset(ctx, id)
 	if err != nil {
 		return nil, wrapInfra(ErrDatabase, "finding the asset's backup", s.notFound(err, ErrAssetNotFound))
@@ -44,7 +44,7 @@ func (s *Service) Download(ctx context.Context, user UserID, id AssetID) (*Downl
 
 // mayDownload is authorizeOrder for downloads: staff need the host's consent,
 // and every refusal looks like a missing asset.
-func (s *Service) mayDownload(ctx context.Context, user UserID, orderID OrderID) error {
+func (s *Service) mayDownload(ctx context.Context, user ports.UserID, orderID ports.OrderID) error {
 	order, err := s.deps.Orders.GetOrder(ctx, orderID)
 	if err != nil {
 		return wrapInfra(ErrDatabase, "loading order", s.notFound(err, ErrAssetNotFound))
@@ -72,7 +72,7 @@ func (s *Service) mayDownload(ctx context.Context, user UserID, orderID OrderID)
 // Open streams the file, or the byte range rng of it (nil for all of it). The
 // caller closes the reader. Returns ErrAssetNotFound if the archive is gone,
 // ErrInvalidRange, or an error wrapping ErrStorage.
-func (d *Download) Open(ctx context.Context, rng *ByteRange) (io.ReadCloser, error) {
+func (d *Download) Open(ctx context.Context, rng *ports.ByteRange) (io.ReadCloser, error) {
 	rc, _, err := d.objects.Get(ctx, d.Asset.Key, rng)
 	switch {
 	case errors.Is(err, ports.ErrNotFound):

@@ -16,14 +16,14 @@ import (
 
 // asset returns a ready backup of the fixture's order and the asset of its
 // archive.
-func (f *fixture) asset() (backup.Backup, ports.Asset) {
+func (f *fixture) asset() (ports.Backup, ports.Asset) {
 	id := ports.NewBackupID()
 	a := ports.Asset{
 		ID: ports.ArchiveAssetID(id), OwnerID: f.owner, Key: backup.ObjectKey(f.order.ID, id),
 		FileName: "Before the update.tar.gz", ContentType: "application/gzip", SizeBytes: 1000, SHA256: "ab", CreatedAt: fixedNow,
 	}
-	b := backup.Backup{
-		ID: id, OrderID: f.order.ID, ProvisionID: f.primary.ID, Name: "Before the update", Status: backup.StatusReady,
+	b := ports.Backup{
+		ID: id, OrderID: f.order.ID, ProvisionID: f.primary.ID, Name: "Before the update", Status: ports.StatusReady,
 		AssetID: a.ID, SizeBytes: a.SizeBytes, SHA256: a.SHA256, CreatedAt: fixedNow, CompletedAt: fixedNow,
 	}
 	return b, a
@@ -31,7 +31,7 @@ func (f *fixture) asset() (backup.Backup, ports.Asset) {
 
 // expectDownloadAuthorized expects the lookups that let the order's owner
 // download a's archive.
-func (f *fixture) expectDownloadAuthorized(b backup.Backup, a ports.Asset) {
+func (f *fixture) expectDownloadAuthorized(b ports.Backup, a ports.Asset) {
 	f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(b, nil)
 	f.orders.EXPECT().GetOrder(gomock.Any(), f.order.ID).Return(f.order, nil)
 	f.assets.EXPECT().GetAsset(gomock.Any(), a.ID).Return(a, nil)
@@ -80,10 +80,10 @@ func TestDownload(t *testing.T) {
 		}
 	})
 	t.Run("lets staff download only when the host's hook allows it for that order", func(t *testing.T) {
-		var asked []backup.OrderID
+		var asked []ports.OrderID
 		allow := false
 		f := newFixture(t, withOptions(func(o *backup.Options) {
-			o.AllowStaffDownload = func(_ context.Context, _ backup.UserID, order backup.OrderID) (bool, error) {
+			o.AllowStaffDownload = func(_ context.Context, _ ports.UserID, order ports.OrderID) (bool, error) {
 				asked = append(asked, order)
 				return allow, nil
 			}
@@ -109,7 +109,7 @@ func TestDownload(t *testing.T) {
 		f := newFixture(t)
 		b, a := f.asset()
 		data := archive(1000)
-		rng := &backup.ByteRange{Offset: 100, Length: 50}
+		rng := &ports.ByteRange{Offset: 100, Length: 50}
 		f.expectDownloadAuthorized(b, a)
 		f.objects.EXPECT().Get(gomock.Any(), a.Key, &ports.ByteRange{Offset: 100, Length: 50}).
 			Return(io.NopCloser(bytes.NewReader(data[100:150])), ports.ObjectInfo{Key: a.Key, SizeBytes: 1000}, nil)
@@ -129,13 +129,13 @@ func TestDownload(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		user  func(f *fixture) backup.UserID
-		setup func(f *fixture, b backup.Backup, a ports.Asset)
+		user  func(f *fixture) ports.UserID
+		setup func(f *fixture, b ports.Backup, a ports.Asset)
 	}{
 		{
 			name: "hides another customer's asset",
 			user: stranger,
-			setup: func(f *fixture, b backup.Backup, a ports.Asset) {
+			setup: func(f *fixture, b ports.Backup, a ports.Asset) {
 				f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(b, nil)
 				f.orders.EXPECT().GetOrder(gomock.Any(), f.order.ID).Return(f.order, nil)
 				f.perms.EXPECT().CanViewAllOrders(gomock.Any(), f.stranger).Return(false, nil)
@@ -143,8 +143,8 @@ func TestDownload(t *testing.T) {
 		},
 		{
 			name: "hides an asset from a holder of ViewAllOrders when the host has no staff policy",
-			user: func(f *fixture) backup.UserID { return f.admin },
-			setup: func(f *fixture, b backup.Backup, a ports.Asset) {
+			user: func(f *fixture) ports.UserID { return f.admin },
+			setup: func(f *fixture, b ports.Backup, a ports.Asset) {
 				f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(b, nil)
 				f.orders.EXPECT().GetOrder(gomock.Any(), f.order.ID).Return(f.order, nil)
 				f.perms.EXPECT().CanViewAllOrders(gomock.Any(), f.admin).Return(true, nil)
@@ -152,20 +152,20 @@ func TestDownload(t *testing.T) {
 		},
 		{
 			name: "reports an asset that no backup has the same way",
-			setup: func(f *fixture, b backup.Backup, a ports.Asset) {
-				f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(backup.Backup{}, fmt.Errorf("repo: %w", ports.ErrNotFound))
+			setup: func(f *fixture, b ports.Backup, a ports.Asset) {
+				f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(ports.Backup{}, fmt.Errorf("repo: %w", ports.ErrNotFound))
 			},
 		},
 		{
 			name: "reports the asset of a backup being deleted the same way",
-			setup: func(f *fixture, b backup.Backup, a ports.Asset) {
+			setup: func(f *fixture, b ports.Backup, a ports.Asset) {
 				b.Deleting = true
 				f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(b, nil)
 			},
 		},
 		{
 			name: "reports an asset record that is gone the same way",
-			setup: func(f *fixture, b backup.Backup, a ports.Asset) {
+			setup: func(f *fixture, b ports.Backup, a ports.Asset) {
 				f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(b, nil)
 				f.orders.EXPECT().GetOrder(gomock.Any(), f.order.ID).Return(f.order, nil)
 				f.assets.EXPECT().GetAsset(gomock.Any(), a.ID).Return(ports.Asset{}, fmt.Errorf("assets: %w", ports.ErrNotFound))
@@ -190,7 +190,7 @@ func TestDownload(t *testing.T) {
 	t.Run("wraps a failing lookup as a database error", func(t *testing.T) {
 		f := newFixture(t)
 		_, a := f.asset()
-		f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(backup.Backup{}, errInfra)
+		f.repo.EXPECT().FindByAsset(gomock.Any(), a.ID).Return(ports.Backup{}, errInfra)
 		_, err := f.svc.Download(context.Background(), f.owner, a.ID)
 		errorCase{want: backup.ErrDatabase, infra: true}.check(t, err)
 	})
@@ -214,7 +214,7 @@ func TestDownload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rc, err := d.Open(context.Background(), &backup.ByteRange{Offset: 5000, Length: 10})
+			rc, err := d.Open(context.Background(), &ports.ByteRange{Offset: 5000, Length: 10})
 			errorCase{want: tc.want, infra: tc.infra}.check(t, err)
 			if rc != nil {
 				t.Fatal("a failed Open returned a reader")

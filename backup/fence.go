@@ -22,7 +22,7 @@ import (
 type Fence struct {
 	svc   *Service
 	id    ports.FenceID
-	order OrderID
+	order ports.OrderID
 
 	lost     chan struct{}
 	stop     chan struct{}
@@ -36,7 +36,7 @@ type Fence struct {
 // it does not check a user's permissions. Returns ErrBackupInProgress if a create
 // or restore is running, ErrReprovisioning if another fence holds the slot, or an
 // error wrapping ErrDatabase.
-func (s *Service) FenceOrder(ctx context.Context, orderID OrderID) (*Fence, error) {
+func (s *Service) FenceOrder(ctx context.Context, orderID ports.OrderID) (*Fence, error) {
 	now := s.opts.Now()
 	f := ports.Fence{ID: ports.NewFenceID(), OrderID: orderID, AcquiredAt: now, HeartbeatAt: now}
 	err := s.deps.Repository.AcquireFence(ctx, f)

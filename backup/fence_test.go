@@ -29,7 +29,7 @@ func TestFence(t *testing.T) {
 		if _, err := tw.svc.FenceOrder(ctx, tw.order.ID); !errors.Is(err, backup.ErrReprovisioning) {
 			t.Fatalf("a second fence: %v, want ErrReprovisioning", err)
 		}
-		if got := tw.settled(b.ID); got.Status != backup.StatusReady || got.Error != "" {
+		if got := tw.settled(b.ID); got.Status != ports.StatusReady || got.Error != "" {
 			t.Fatalf("the refused restore changed the backup: %+v", got)
 		}
 		must(t, fence.Release(ctx))
@@ -58,7 +58,7 @@ func TestFence(t *testing.T) {
 		for round := range 50 {
 			var wg sync.WaitGroup
 			var fence *backup.Fence
-			var created backup.Backup
+			var created ports.Backup
 			var fenceErr, createErr error
 			start := make(chan struct{})
 			wg.Go(func() { <-start; fence, fenceErr = tw.svc.FenceOrder(ctx, tw.order.ID) })

@@ -46,8 +46,8 @@ func (c *clock) Set(t time.Time) {
 
 // update is one call of Repository.Update as the fake row store saw it.
 type update struct {
-	b    backup.Backup
-	from backup.Status
+	b    ports.Backup
+	from ports.Status
 	// ctxErr is the context's error at the time of the call: a failure must be
 	// recorded on a live context even when the operation's own was cancelled.
 	ctxErr error
@@ -72,16 +72,16 @@ type fixture struct {
 	clock   *clock
 	opts    backup.Options
 
-	owner    backup.UserID
-	stranger backup.UserID
-	admin    backup.UserID
+	owner    ports.UserID
+	stranger ports.UserID
+	admin    ports.UserID
 	order    ports.Order
 	primary  ports.Provision
 	sidecar  ports.Provision
 
 	mu      sync.Mutex
-	rows    map[backup.BackupID]backup.Backup
-	created []backup.Backup
+	rows    map[ports.BackupID]ports.Backup
+	created []ports.Backup
 	limits  []int
 	updates []update
 
@@ -127,7 +127,7 @@ func newFixture(t *testing.T, options ...fixtureOption) *fixture {
 		owner:    ports.NewUserID(),
 		stranger: ports.NewUserID(),
 		admin:    ports.NewUserID(),
-		rows:     map[backup.BackupID]backup.Backup{},
+		rows:     map[ports.BackupID]ports.Backup{},
 		done:     make(chan struct{}),
 	}
 	f.order = ports.Order{ID: ports.NewOrderID(), OwnerID: f.owner}
@@ -203,7 +203,7 @@ func (f *fixture) expectCreateAccepted() {
 	f.repo.EXPECT().Create(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(f.recordCreate)
 }
 
-func (f *fixture) recordCreate(_ context.Context, b backup.Backup, limit int) error {
+func (f *fixture) recordCreate(_ context.Context, b ports.Backup, limit int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.created = append(f.created, b)
@@ -218,7 +218,7 @@ func (f *fixture) expectUpdates(n int) {
 	f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(f.compareAndSet).Times(n)
 }
 
-func (f *fixture) compareAndSet(ctx context.Context, b backup.Backup, from backup.Status) error {
+func (f *fixture) compareAndSet(ctx context.Context, b ports.Backup, from ports.Status) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	row, ok := f.rows[b.ID]
@@ -236,14 +236,14 @@ func (f *fixture) compareAndSet(ctx context.Context, b backup.Backup, from backu
 }
 
 // seed puts a backup in the row store, as if it had been stored earlier.
-func (f *fixture) seed(b backup.Backup) {
+func (f *fixture) seed(b ports.Backup) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rows[b.ID] = b
 }
 
 // setStatus changes a stored row behind the service's back (another replica).
-func (f *fixture) setStatus(id backup.BackupID, s backup.Status) {
+func (f *fixture) setStatus(id ports.BackupID, s ports.Status) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	row := f.rows[id]
@@ -252,7 +252,7 @@ func (f *fixture) setStatus(id backup.BackupID, s backup.Status) {
 }
 
 // row returns the stored backup.
-func (f *fixture) row(id backup.BackupID) backup.Backup {
+func (f *fixture) row(id ports.BackupID) ports.Backup {
 	f.t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -271,11 +271,11 @@ func (f *fixture) allUpdates() []update {
 }
 
 // createdID is the ID of the backup CreateBackup inserted (zero before).
-func (f *fixture) createdID() backup.BackupID {
+func (f *fixture) createdID() ports.BackupID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.created) == 0 {
-		return backup.BackupID{}
+		return ports.BackupID{}
 	}
 	return f.created[len(f.created)-1].ID
 }
@@ -297,7 +297,7 @@ func (f *fixture) expectDial() {
 }
 
 // create calls CreateBackup as the owner with a name and fails the test on error.
-func (f *fixture) create() backup.Backup {
+func (f *fixture) create() ports.Backup {
 	f.t.Helper()
 	b, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, "Before the update")
 	if err != nil {
@@ -307,10 +307,10 @@ func (f *fixture) create() backup.Backup {
 }
 
 // readyBackup stores a ready backup of data under the fixture's order.
-func (f *fixture) readyBackup(data []byte) backup.Backup {
-	b := backup.Backup{
+func (f *fixture) readyBackup(data []byte) ports.Backup {
+	b := ports.Backup{
 		ID: ports.NewBackupID(), OrderID: f.order.ID, ProvisionID: f.primary.ID,
-		Name: "Before the update", Status: backup.StatusReady,
+		Name: "Before the update", Status: ports.StatusReady,
 		AssetID: ports.NewAssetID(), SizeBytes: int64(len(data)), SHA256: sha256Hex(data),
 		CreatedAt: fixedNow.Add(-time.Hour), CompletedAt: fixedNow.Add(-59 * time.Minute),
 		HeartbeatAt: fixedNow.Add(-time.Hour),
@@ -320,7 +320,7 @@ func (f *fixture) readyBackup(data []byte) backup.Backup {
 }
 
 // expectBackupFound expects the lookups of authorizeBackup for b.
-func (f *fixture) expectBackupFound(b backup.Backup) {
+func (f *fixture) expectBackupFound(b ports.Backup) {
 	f.expectAuthorized()
 	f.repo.EXPECT().Find(gomock.Any(), b.ID).Return(b, nil)
 }

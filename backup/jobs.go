@@ -73,15 +73,15 @@ func (hr *hashingReader) sum() string { return hex.EncodeToString(hr.h.Sum(nil))
 // createJob is the background half of CreateBackup (seed steps 7–13): archive the
 // server data on the sidecar, stream it through a hasher into object storage,
 // record the asset, mark the backup ready.
-func (s *Service) createJob(b Backup, order ports.Order, sidecar ports.Provision) Job {
-	return Job{
-		ID: b.ID, Status: StatusCreating,
+func (s *Service) createJob(b ports.Backup, order ports.Order, sidecar ports.Provision) job {
+	return job{
+		ID: b.ID, Status: ports.StatusCreating,
 		Run:  func(ctx context.Context) error { return s.runCreate(ctx, b, order, sidecar) },
 		Fail: func(ctx context.Context, cause error) { s.settleFailure(ctx, b, cause) },
 	}
 }
 
-func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, sidecar ports.Provision) (err error) {
+func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Order, sidecar ports.Provision) (err error) {
 	log := s.logFor(b)
 	key := ObjectKey(b.OrderID, b.ID)
 	fio, dirs, err := s.dial(ctx, sidecar)
@@ -144,7 +144,7 @@ func (s *Service) runCreate(ctx context.Context, b Backup, order ports.Order, si
 	if err != nil {
 		return fail("recording the finished backup failed", err)
 	}
-	if err := s.finish(ctx, ready, StatusCreating); err != nil {
+	if err := s.finish(ctx, ready, ports.StatusCreating); err != nil {
 		return fail("recording the finished backup failed", err)
 	}
 	stored = true
@@ -192,7 +192,7 @@ func (a stagedArchive) Report() ports.ArchiveReport { return a.report }
 // openArchive streams the archive from the sidecar when it can, and otherwise
 // has the sidecar write it to a temp file in the pod, then reads that. The temp
 // file's path is returned whenever one may exist, so the caller removes it.
-func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id BackupID) (archiveReader, string, error) {
+func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id ports.BackupID) (archiveReader, string, error) {
 	sources := []string{dirs.Data}
 	stream, err := fio.StreamArchive(ctx, sources)
 	if err == nil {
@@ -216,15 +216,15 @@ func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.
 // restoreJob is the background half of RestoreBackup (seed steps 4–9): stream the
 // archive from storage to the sidecar while hashing it, refuse it if the hash
 // differs from the recorded one, extract it, mark the backup ready again.
-func (s *Service) restoreJob(b Backup, sidecar ports.Provision) Job {
-	return Job{
-		ID: b.ID, Status: StatusRestoring,
+func (s *Service) restoreJob(b ports.Backup, sidecar ports.Provision) job {
+	return job{
+		ID: b.ID, Status: ports.StatusRestoring,
 		Run:  func(ctx context.Context) error { return s.runRestore(ctx, b, sidecar) },
 		Fail: func(ctx context.Context, cause error) { s.settleFailure(ctx, b, cause) },
 	}
 }
 
-func (s *Service) runRestore(ctx context.Context, b Backup, sidecar ports.Provision) error {
+func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.Provision) error {
 	log := s.logFor(b)
 	asset, err := s.deps.Assets.GetAsset(ctx, b.AssetID)
 	if err != nil {
@@ -262,7 +262,7 @@ func (s *Service) runRestore(ctx context.Context, b Backup, sidecar ports.Provis
 	if err != nil {
 		return fail("recording the finished restore failed", err)
 	}
-	if err := s.finish(ctx, done, StatusRestoring); err != nil {
+	if err := s.finish(ctx, done, ports.StatusRestoring); err != nil {
 		return fail("recording the finished restore failed", err)
 	}
 	log.Info("restore done")
@@ -276,7 +276,7 @@ var finishRetries = []time.Duration{100 * time.Millisecond, 400 * time.Milliseco
 // thrown away for one dropped database connection at the very end, so failures
 // of the write are retried. A retry that finds the backup already moved checks
 // whether the move was its own earlier attempt, whose answer was lost.
-func (s *Service) finish(ctx context.Context, next Backup, from Status) error {
+func (s *Service) finish(ctx context.Context, next ports.Backup, from ports.Status) error {
 	err := s.deps.Repository.Update(ctx, next, from)
 	for _, wait := range finishRetries {
 		switch {
@@ -301,7 +301,7 @@ func (s *Service) finish(ctx context.Context, next Backup, from Status) error {
 }
 
 // sameOutcome reports whether the stored backup is the one finish wrote.
-func sameOutcome(stored, written Backup) bool {
+func sameOutcome(stored, written ports.Backup) bool {
 	return stored.Status == written.Status && stored.AssetID == written.AssetID &&
 		stored.SHA256 == written.SHA256 && stored.LastRestoredAt.Equal(written.LastRestoredAt)
 }
@@ -309,7 +309,7 @@ func sameOutcome(stored, written Backup) bool {
 // settleFailure applies the failure transition to an active backup: a create ends
 // failed, a restore returns to ready. The compare-and-set makes it safe to call
 // more than once and from several replicas.
-func (s *Service) settleFailure(ctx context.Context, b Backup, cause error) {
+func (s *Service) settleFailure(ctx context.Context, b ports.Backup, cause error) {
 	log := s.logFor(b)
 	text := failedText(b.Status, reason(cause))
 	failed, err := Apply(b, Event{Kind: EventFailed, At: s.opts.Now(), Reason: text})
@@ -330,8 +330,8 @@ func (s *Service) settleFailure(ctx context.Context, b Backup, cause error) {
 
 // failedText says which operation failed: a failed restore leaves the backup
 // ready, so its Error must make clear it is the restore that failed.
-func failedText(active Status, why string) string {
-	if active == StatusRestoring {
+func failedText(active ports.Status, why string) string {
+	if active == ports.StatusRestoring {
 		return "Restore failed: " + why
 	}
 	return "Backup failed: " + why

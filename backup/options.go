@@ -80,7 +80,7 @@ type Options struct {
 	// AllowStaffDownload decides whether a user who holds ViewAllOrders but does
 	// not own the order may download its archives. Nil, the default, refuses:
 	// support staff see every backup, but the customer's data is the customer's.
-	AllowStaffDownload func(ctx context.Context, staff UserID, order OrderID) (bool, error)
+	AllowStaffDownload func(ctx context.Context, staff ports.UserID, order ports.OrderID) (bool, error)
 	// Logger receives structured logs with backup_id and order_id. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

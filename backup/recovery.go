@@ -60,9 +60,9 @@ func (s *Service) RecoverStale(ctx context.Context) (int, error) {
 
 // cleanupStale removes what a dead worker may have left: the sidecar's temp files
 // and, for a create, the archive (a restore's archive is the backup itself).
-func (s *Service) cleanupStale(ctx context.Context, b Backup) {
+func (s *Service) cleanupStale(ctx context.Context, b ports.Backup) {
 	log := s.logFor(b)
-	if b.Status == StatusCreating {
+	if b.Status == ports.StatusCreating {
 		s.cleanup(log, "deleting the partial archive", func(ctx context.Context) error {
 			return s.deps.Objects.Delete(ctx, ObjectKey(b.OrderID, b.ID))
 		})

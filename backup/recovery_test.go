@@ -32,12 +32,12 @@ func (f *fixture) expectNothingToSweep() {
 }
 
 // staleBackup stores a backup whose worker stopped heartbeating long ago.
-func (f *fixture) staleBackup(status backup.Status) backup.Backup {
-	b := backup.Backup{
+func (f *fixture) staleBackup(status ports.Status) ports.Backup {
+	b := ports.Backup{
 		ID: ports.NewBackupID(), OrderID: f.order.ID, ProvisionID: f.primary.ID, Name: "n",
 		Status: status, CreatedAt: fixedNow.Add(-time.Hour), HeartbeatAt: fixedNow.Add(-time.Hour),
 	}
-	if status == backup.StatusRestoring {
+	if status == ports.StatusRestoring {
 		b.AssetID, b.SHA256, b.SizeBytes = ports.NewAssetID(), sha256Hex(nil), 0
 	}
 	f.seed(b)
@@ -45,7 +45,7 @@ func (f *fixture) staleBackup(status backup.Status) backup.Backup {
 }
 
 // expectTempFilesRemoved expects the sidecar's two temp paths of b to be deleted.
-func (f *fixture) expectTempFilesRemoved(b backup.Backup) {
+func (f *fixture) expectTempFilesRemoved(b ports.Backup) {
 	f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
 	f.expectSidecarLookup()
 	f.expectDial()
@@ -63,8 +63,8 @@ func TestRecoverStale(t *testing.T) {
 	})
 	t.Run("fails a stale create and removes its partial archive and temp files", func(t *testing.T) {
 		f := newRecoveryFixture(t)
-		b := f.staleBackup(backup.StatusCreating)
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		b := f.staleBackup(ports.StatusCreating)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{b}, nil)
 		f.expectUpdates(1)
 		f.objects.EXPECT().Delete(gomock.Any(), backup.ObjectKey(f.order.ID, b.ID)).Return(nil)
 		f.expectTempFilesRemoved(b)
@@ -73,14 +73,14 @@ func TestRecoverStale(t *testing.T) {
 			t.Fatalf("RecoverStale = %d, %v; want 1 settled", n, err)
 		}
 		got := f.row(b.ID)
-		if got.Status != backup.StatusFailed || got.Error != "Backup failed: the server running the operation stopped responding" || !got.CompletedAt.Equal(fixedNow) {
+		if got.Status != ports.StatusFailed || got.Error != "Backup failed: the server running the operation stopped responding" || !got.CompletedAt.Equal(fixedNow) {
 			t.Fatalf("stale create settled as %s %q at %v", got.Status, got.Error, got.CompletedAt)
 		}
 	})
 	t.Run("returns a stale restore to ready with an error, keeping its archive", func(t *testing.T) {
 		f := newRecoveryFixture(t)
-		b := f.staleBackup(backup.StatusRestoring)
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		b := f.staleBackup(ports.StatusRestoring)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{b}, nil)
 		f.expectUpdates(1)
 		f.expectTempFilesRemoved(b) // and no Objects.Delete: the archive is the backup
 
@@ -88,7 +88,7 @@ func TestRecoverStale(t *testing.T) {
 			t.Fatalf("RecoverStale = %d, %v; want 1 settled", n, err)
 		}
 		got := f.row(b.ID)
-		if got.Status != backup.StatusReady || got.Error != "Restore failed: the server running the operation stopped responding" || got.AssetID != b.AssetID {
+		if got.Status != ports.StatusReady || got.Error != "Restore failed: the server running the operation stopped responding" || got.AssetID != b.AssetID {
 			t.Fatalf("stale restore settled as %+v", got)
 		}
 	})
@@ -104,7 +104,7 @@ func TestRecoverStale(t *testing.T) {
 		f.expectUpdates(1) // only the job's own failure, after release
 		b := f.create()
 		waitFor(t, entered, "the create to start")
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{b}, nil)
 
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 0 {
 			t.Fatalf("RecoverStale = %d, %v; want nothing settled", n, err)
@@ -117,10 +117,10 @@ func TestRecoverStale(t *testing.T) {
 	})
 	t.Run("skips an operation settled meanwhile and goes on with the rest", func(t *testing.T) {
 		f := newRecoveryFixture(t)
-		gone := f.staleBackup(backup.StatusCreating)
-		f.setStatus(gone.ID, backup.StatusFailed) // its worker or another replica got there first
-		stale := f.staleBackup(backup.StatusRestoring)
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{gone, stale}, nil)
+		gone := f.staleBackup(ports.StatusCreating)
+		f.setStatus(gone.ID, ports.StatusFailed) // its worker or another replica got there first
+		stale := f.staleBackup(ports.StatusRestoring)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{gone, stale}, nil)
 		f.expectUpdates(2)
 		f.expectTempFilesRemoved(stale) // nothing removed for the one settled elsewhere
 
@@ -130,8 +130,8 @@ func TestRecoverStale(t *testing.T) {
 	})
 	t.Run("skips an operation deleted meanwhile", func(t *testing.T) {
 		f := newRecoveryFixture(t)
-		b := backup.Backup{ID: ports.NewBackupID(), OrderID: f.order.ID, Status: backup.StatusCreating}
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		b := ports.Backup{ID: ports.NewBackupID(), OrderID: f.order.ID, Status: ports.StatusCreating}
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{b}, nil)
 		f.expectUpdates(1) // answers ErrNotFound: the row store never had it
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 0 {
 			t.Fatalf("RecoverStale = %d, %v; want nothing settled", n, err)
@@ -139,10 +139,10 @@ func TestRecoverStale(t *testing.T) {
 	})
 	t.Run("goes on when one update fails", func(t *testing.T) {
 		f := newRecoveryFixture(t)
-		first, second := f.staleBackup(backup.StatusCreating), f.staleBackup(backup.StatusCreating)
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{first, second}, nil)
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Cond(func(b backup.Backup) bool { return b.ID == first.ID }), backup.StatusCreating).Return(errInfra)
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Cond(func(b backup.Backup) bool { return b.ID == second.ID }), backup.StatusCreating).DoAndReturn(f.compareAndSet)
+		first, second := f.staleBackup(ports.StatusCreating), f.staleBackup(ports.StatusCreating)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{first, second}, nil)
+		f.repo.EXPECT().Update(gomock.Any(), gomock.Cond(func(b ports.Backup) bool { return b.ID == first.ID }), ports.StatusCreating).Return(errInfra)
+		f.repo.EXPECT().Update(gomock.Any(), gomock.Cond(func(b ports.Backup) bool { return b.ID == second.ID }), ports.StatusCreating).DoAndReturn(f.compareAndSet)
 		f.objects.EXPECT().Delete(gomock.Any(), backup.ObjectKey(f.order.ID, second.ID)).Return(nil)
 		f.expectTempFilesRemoved(second)
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 1 {
@@ -151,8 +151,8 @@ func TestRecoverStale(t *testing.T) {
 	})
 	t.Run("settles a stale create even if its leftovers cannot be removed", func(t *testing.T) {
 		f := newRecoveryFixture(t)
-		b := f.staleBackup(backup.StatusCreating)
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		b := f.staleBackup(ports.StatusCreating)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{b}, nil)
 		f.expectUpdates(1)
 		f.objects.EXPECT().Delete(gomock.Any(), gomock.Any()).Return(errInfra)
 		f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
@@ -160,14 +160,14 @@ func TestRecoverStale(t *testing.T) {
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 1 {
 			t.Fatalf("RecoverStale = %d, %v; want 1 settled", n, err)
 		}
-		if got := f.row(b.ID); got.Status != backup.StatusFailed {
+		if got := f.row(b.ID); got.Status != ports.StatusFailed {
 			t.Fatalf("status %s, want failed", got.Status)
 		}
 	})
 	t.Run("settles a stale restore even if the sidecar cannot be reached", func(t *testing.T) {
 		f := newRecoveryFixture(t)
-		b := f.staleBackup(backup.StatusRestoring)
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		b := f.staleBackup(ports.StatusRestoring)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{b}, nil)
 		f.expectUpdates(1)
 		f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
 		f.expectSidecarLookup()
@@ -179,7 +179,7 @@ func TestRecoverStale(t *testing.T) {
 	t.Run("ignores a listed backup that is not active", func(t *testing.T) {
 		f := newRecoveryFixture(t)
 		b := f.readyBackup(archive(10))
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]backup.Backup{b}, nil)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{b}, nil)
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 0 {
 			t.Fatalf("RecoverStale = %d, %v; want nothing settled", n, err)
 		}
@@ -205,7 +205,7 @@ func TestRunRecovery(t *testing.T) {
 		defer cancel()
 		var calls atomic.Int32
 		var first, third time.Time
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, time.Time) ([]backup.Backup, error) {
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, time.Time) ([]ports.Backup, error) {
 			switch calls.Add(1) {
 			case 1:
 				first = time.Now()
@@ -237,7 +237,7 @@ func TestRunRecovery(t *testing.T) {
 		defer cancel()
 		var calls atomic.Int32
 		start := time.Now()
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, time.Time) ([]backup.Backup, error) {
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, time.Time) ([]ports.Backup, error) {
 			if calls.Add(1) == 2 {
 				if gap := time.Since(start); gap < 20*time.Millisecond {
 					t.Errorf("second round after %v, before StaleAfter/4", gap)

@@ -15,14 +15,14 @@ import (
 )
 
 // expectRestoreAccepted expects every synchronous step of a restore of b that passes.
-func (f *fixture) expectRestoreAccepted(b backup.Backup) {
+func (f *fixture) expectRestoreAccepted(b ports.Backup) {
 	f.expectBackupFound(b)
 	f.expectSidecarLookup()
 	f.repo.EXPECT().HasActiveOperation(gomock.Any(), f.order.ID).Return(false, nil)
 }
 
 // restore calls RestoreBackup as the owner and fails the test on error.
-func (f *fixture) restore(b backup.Backup) backup.Backup {
+func (f *fixture) restore(b ports.Backup) ports.Backup {
 	f.t.Helper()
 	got, err := f.svc.RestoreBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, b.ID)
 	if err != nil {
@@ -31,7 +31,7 @@ func (f *fixture) restore(b backup.Backup) backup.Backup {
 	return got
 }
 
-func restoreTemp(b backup.Backup) string { return "/tmp/restore-" + b.ID.String() + ".tar.gz" }
+func restoreTemp(b ports.Backup) string { return "/tmp/restore-" + b.ID.String() + ".tar.gz" }
 
 // writeInto is a FileIO.WriteFile that stores what it reads in dst and fails, as
 // WriteFile must, when the stream does.
@@ -64,7 +64,7 @@ func TestRestoreStreamsTheArchiveToTheSidecar(t *testing.T) {
 	)
 
 	accepted := f.restore(b)
-	if accepted.Status != backup.StatusRestoring {
+	if accepted.Status != ports.StatusRestoring {
 		t.Fatalf("RestoreBackup returned status %s, want restoring", accepted.Status)
 	}
 	f.wait()
@@ -73,7 +73,7 @@ func TestRestoreStreamsTheArchiveToTheSidecar(t *testing.T) {
 		t.Fatalf("the sidecar received %d bytes that differ from the %d stored", written.Len(), len(data))
 	}
 	got := f.row(b.ID)
-	if got.Status != backup.StatusReady || got.Error != "" || !got.LastRestoredAt.Equal(restoredAt) {
+	if got.Status != ports.StatusReady || got.Error != "" || !got.LastRestoredAt.Equal(restoredAt) {
 		t.Fatalf("backup after a successful restore: %+v", got)
 	}
 	if got.AssetID != b.AssetID || got.SHA256 != b.SHA256 || got.SizeBytes != b.SizeBytes || !got.CompletedAt.Equal(b.CompletedAt) {
@@ -82,7 +82,7 @@ func TestRestoreStreamsTheArchiveToTheSidecar(t *testing.T) {
 	if !obj.closed.Load() {
 		t.Fatal("the object's stream was never closed")
 	}
-	if u := f.allUpdates(); u[1].from != backup.StatusRestoring {
+	if u := f.allUpdates(); u[1].from != ports.StatusRestoring {
 		t.Fatalf("the finished restore was recorded from %s, want restoring", u[1].from)
 	}
 }
@@ -103,7 +103,7 @@ func TestRestoreUsesTheConfiguredDirectories(t *testing.T) {
 	f.fio.EXPECT().DeleteFile(gomock.Any(), temp).Return(nil)
 	f.restore(b)
 	f.wait()
-	if got := f.row(b.ID); got.Status != backup.StatusReady || got.Error != "" {
+	if got := f.row(b.ID); got.Status != ports.StatusReady || got.Error != "" {
 		t.Fatalf("backup %+v", got)
 	}
 }
@@ -116,32 +116,32 @@ func TestRestoreFailures(t *testing.T) {
 	errSidecar := fmt.Errorf("rpc: %w: no space left on device", ports.ErrCluster)
 
 	// upTo expects the steps that succeed before the write, and the temp file's removal.
-	upTo := func(f *fixture, b backup.Backup, obj io.ReadCloser) {
+	upTo := func(f *fixture, b ports.Backup, obj io.ReadCloser) {
 		f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{Key: backup.ObjectKey(f.order.ID, b.ID)}, nil)
 		f.expectDial()
 		f.objects.EXPECT().Get(gomock.Any(), backup.ObjectKey(f.order.ID, b.ID), nil).Return(obj, ports.ObjectInfo{SizeBytes: int64(len(data))}, nil)
 		f.fio.EXPECT().DeleteFile(gomock.Any(), restoreTemp(b)).Return(nil)
 	}
-	writeOK := func(f *fixture, b backup.Backup) {
+	writeOK := func(f *fixture, b ports.Backup) {
 		var sink bytes.Buffer
 		f.fio.EXPECT().WriteFile(gomock.Any(), restoreTemp(b), int64(len(data)), gomock.Any()).DoAndReturn(writeInto(&sink))
 	}
 
 	for _, tc := range []struct {
 		name      string
-		setup     func(f *fixture, b backup.Backup)
+		setup     func(f *fixture, b ports.Backup)
 		wantError string
 	}{
 		{
 			name: "the archive's asset cannot be read",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{}, errInfra)
 			},
 			wantError: "Restore failed: the backup's archive record could not be read",
 		},
 		{
 			name: "the sidecar cannot be reached",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{Key: "k"}, nil)
 				f.dialer.EXPECT().Dial(gomock.Any(), f.sidecar).Return(nil, errSidecar)
 			},
@@ -149,7 +149,7 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "the archive cannot be read from storage",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{Key: "k"}, nil)
 				f.expectDial()
 				f.objects.EXPECT().Get(gomock.Any(), "k", nil).Return(nil, ports.ObjectInfo{}, ports.ErrNotFound)
@@ -158,7 +158,7 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "the storage stream breaks mid-transfer",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				upTo(f, b, brokenStream(data, 4096, errInfra))
 				writeOK(f, b)
 			},
@@ -166,7 +166,7 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "the sidecar cannot write the temp file",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				upTo(f, b, stream(data))
 				f.fio.EXPECT().WriteFile(gomock.Any(), restoreTemp(b), int64(len(data)), gomock.Any()).DoAndReturn(func(_ context.Context, _ string, _ int64, r io.Reader) error {
 					_, _ = io.CopyN(io.Discard, r, 100)
@@ -177,7 +177,7 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "the archive's checksum does not match",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				damaged := bytes.Clone(data)
 				damaged[len(damaged)/2] ^= 0x01
 				upTo(f, b, stream(damaged))
@@ -188,7 +188,7 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "the archive is shorter than recorded",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				upTo(f, b, stream(data[:len(data)-1]))
 				writeOK(f, b)
 				f.fio.EXPECT().ExtractTo(gomock.Any(), gomock.Any(), gomock.Any()).Times(0)
@@ -197,7 +197,7 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "extraction fails",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				upTo(f, b, stream(data))
 				writeOK(f, b)
 				f.fio.EXPECT().ExtractTo(gomock.Any(), restoreTemp(b), "/data").Return(errSidecar)
@@ -206,7 +206,7 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "the sidecar panics while extracting",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				upTo(f, b, stream(data))
 				writeOK(f, b)
 				f.fio.EXPECT().ExtractTo(gomock.Any(), restoreTemp(b), "/data").DoAndReturn(func(context.Context, string, string) error {
@@ -217,11 +217,11 @@ func TestRestoreFailures(t *testing.T) {
 		},
 		{
 			name: "recording the finished restore fails",
-			setup: func(f *fixture, b backup.Backup) {
+			setup: func(f *fixture, b ports.Backup) {
 				upTo(f, b, stream(data))
 				writeOK(f, b)
 				f.fio.EXPECT().ExtractTo(gomock.Any(), restoreTemp(b), "/data").Return(nil)
-				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusRestoring).Return(errInfra).Times(4) // the first try and three retries
+				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusRestoring).Return(errInfra).Times(4) // the first try and three retries
 			},
 			wantError: "Restore failed: recording the finished restore failed",
 		},
@@ -233,7 +233,7 @@ func TestRestoreFailures(t *testing.T) {
 			// The restore's own update to restoring is served first; a case's
 			// failing Update (declared in setup, from restoring) then matches
 			// before the row store's failure record.
-			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusReady).DoAndReturn(f.compareAndSet)
+			f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusReady).DoAndReturn(f.compareAndSet)
 			tc.setup(f, b)
 			f.expectUpdates(1)
 
@@ -241,7 +241,7 @@ func TestRestoreFailures(t *testing.T) {
 			f.wait()
 
 			got := f.row(b.ID)
-			if got.Status != backup.StatusReady {
+			if got.Status != ports.StatusReady {
 				t.Fatalf("status %s, want ready", got.Status)
 			}
 			if got.Error != tc.wantError {
@@ -276,7 +276,7 @@ func TestRestoreCanBeRetriedAfterAFailure(t *testing.T) {
 	f.fio.EXPECT().DeleteFile(gomock.Any(), restoreTemp(b)).Return(nil)
 	f.restore(b)
 	f.wait()
-	if got := f.row(b.ID); got.Status != backup.StatusReady || got.Error != "" || got.LastRestoredAt.IsZero() {
+	if got := f.row(b.ID); got.Status != ports.StatusReady || got.Error != "" || got.LastRestoredAt.IsZero() {
 		t.Fatalf("backup after a successful retry: %+v", got)
 	}
 }

@@ -12,22 +12,22 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// errInterrupted marks work cut short by Runner.Shutdown.
+// errInterrupted marks work cut short by runner.Shutdown.
 var errInterrupted = errors.New("interrupted by shutdown")
 
-// errTimedOut marks work that ran past RunnerOptions.OperationTimeout.
+// errTimedOut marks work that ran past runnerOptions.OperationTimeout.
 var errTimedOut = errors.New("operation timed out")
 
 // errPanic marks work that panicked.
 var errPanic = errors.New("panic")
 
-// Job is one background operation: a create or a restore of one backup.
-type Job struct {
+// job is one background operation: a create or a restore of one backup.
+type job struct {
 	// ID is the backup the job works on (for heartbeats and logs).
-	ID BackupID
+	ID ports.BackupID
 	// Status is the active status the backup holds while the job runs; each
 	// heartbeat asserts the backup is still in it.
-	Status Status
+	Status ports.Status
 	// Run does the work. Its context is the runner's, never a request's; it is
 	// cancelled on shutdown, on timeout, or when a heartbeat finds that the
 	// operation was settled elsewhere.
@@ -39,9 +39,9 @@ type Job struct {
 	Fail func(ctx context.Context, cause error)
 }
 
-// RunnerOptions configure a Runner. Zero (or negative) values mean the defaults
+// runnerOptions configure a runner. Zero (or negative) values mean the defaults
 // of the corresponding Options fields.
-type RunnerOptions struct {
+type runnerOptions struct {
 	// MaxConcurrent bounds the jobs running at once (Options.MaxConcurrentOperations).
 	MaxConcurrent int
 	// HeartbeatInterval is how often Heartbeat is called for each job.
@@ -55,28 +55,28 @@ type RunnerOptions struct {
 	// Heartbeat is called every HeartbeatInterval while a job is queued or running.
 	// An error wrapping ErrStatusConflict or ports.ErrNotFound means the operation
 	// was settled elsewhere: the job is cancelled and Fail is not called.
-	Heartbeat func(ctx context.Context, id BackupID, status Status) error
+	Heartbeat func(ctx context.Context, id ports.BackupID, status ports.Status) error
 	// Logger receives warnings about heartbeats, panics and interrupted jobs.
 	Logger *slog.Logger
 }
 
-// Runner runs background jobs on its own context with bounded concurrency,
+// runner runs background jobs on its own context with bounded concurrency,
 // heartbeats while they run, recovers panics into failures, and on Shutdown waits
 // for them and records what it had to interrupt.
-type Runner struct {
-	opts   RunnerOptions
+type runner struct {
+	opts   runnerOptions
 	sem    chan struct{}
 	base   context.Context
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	closed  bool
-	running map[BackupID]*Job
+	running map[ports.BackupID]*job
 	wg      sync.WaitGroup
 }
 
-// NewRunner returns a Runner ready to accept jobs.
-func NewRunner(opts RunnerOptions) *Runner {
+// newRunner returns a runner ready to accept jobs.
+func newRunner(opts runnerOptions) *runner {
 	// Non-positive values would panic (a negative channel size, a non-positive
 	// ticker interval inside a job's goroutine), so they mean the default too.
 	opts.MaxConcurrent = max(opts.MaxConcurrent, 0)
@@ -90,65 +90,65 @@ func NewRunner(opts RunnerOptions) *Runner {
 	opts.MaxConcurrent, opts.HeartbeatInterval = d.MaxConcurrentOperations, d.HeartbeatInterval
 	opts.OperationTimeout, opts.CleanupTimeout, opts.Logger = d.OperationTimeout, d.CleanupTimeout, d.Logger
 	if opts.Heartbeat == nil {
-		opts.Heartbeat = func(context.Context, BackupID, Status) error { return nil }
+		opts.Heartbeat = func(context.Context, ports.BackupID, ports.Status) error { return nil }
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Runner{
+	return &runner{
 		opts: opts, sem: make(chan struct{}, opts.MaxConcurrent),
-		base: base, cancel: cancel, running: make(map[BackupID]*Job),
+		base: base, cancel: cancel, running: make(map[ports.BackupID]*job),
 	}
 }
 
 // Go starts the job in the background and returns at once. Returns ErrShuttingDown
 // after Shutdown began, or an error if the job lacks Run or Fail.
-func (r *Runner) Go(job Job) error {
-	if job.Run == nil || job.Fail == nil {
-		return errors.New("backup: a Job needs both Run and Fail")
+func (r *runner) Go(j job) error {
+	if j.Run == nil || j.Fail == nil {
+		return errors.New("backup: a job needs both Run and Fail")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return ErrShuttingDown
 	}
-	r.running[job.ID] = &job
+	r.running[j.ID] = &j
 	r.wg.Add(1)
-	go r.run(job)
+	go r.run(j)
 	return nil
 }
 
 // closing reports whether Shutdown has begun.
-func (r *Runner) closing() bool {
+func (r *runner) closing() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.closed
 }
 
 // Running reports whether this runner is working on the backup.
-func (r *Runner) Running(id BackupID) bool {
+func (r *runner) Running(id ports.BackupID) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, ok := r.running[id]
 	return ok
 }
 
-func (r *Runner) run(job Job) {
+func (r *runner) run(j job) {
 	defer r.wg.Done()
 	defer func() {
 		r.mu.Lock()
-		delete(r.running, job.ID)
+		delete(r.running, j.ID)
 		r.mu.Unlock()
 	}()
-	log := r.opts.Logger.With("backup_id", job.ID, "status", job.Status)
+	log := r.opts.Logger.With("backup_id", j.ID, "status", j.Status)
 	ctx, cancel := context.WithTimeout(r.base, r.opts.OperationTimeout)
 	defer cancel()
 
 	settledElsewhere := make(chan struct{})
-	stopHeartbeat := r.heartbeat(ctx, job, log, func() { close(settledElsewhere); cancel() })
+	stopHeartbeat := r.heartbeat(ctx, j, log, func() { close(settledElsewhere); cancel() })
 
 	var err error
 	select {
 	case r.sem <- struct{}{}:
-		err = r.protect(ctx, job, log)
+		err = r.protect(ctx, j, log)
 		<-r.sem
 	case <-ctx.Done():
 		err = ctx.Err()
@@ -174,24 +174,24 @@ func (r *Runner) run(job Job) {
 	}
 	fctx, fcancel := context.WithTimeout(context.Background(), r.opts.CleanupTimeout)
 	defer fcancel()
-	job.Fail(fctx, err)
+	j.Fail(fctx, err)
 }
 
 // protect runs the job, turning a panic into an error so the backup is settled
 // instead of staying active until it goes stale.
-func (r *Runner) protect(ctx context.Context, job Job, log *slog.Logger) (err error) {
+func (r *runner) protect(ctx context.Context, j job, log *slog.Logger) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("background operation panicked", "panic", p, "stack", string(debug.Stack()))
 			err = fmt.Errorf("%w: %v", errPanic, p)
 		}
 	}()
-	return job.Run(ctx)
+	return j.Run(ctx)
 }
 
 // heartbeat proves the job alive until stop is called; onSettled runs once if the
 // repository says the operation is no longer this job's.
-func (r *Runner) heartbeat(ctx context.Context, job Job, log *slog.Logger, onSettled func()) (stop func()) {
+func (r *runner) heartbeat(ctx context.Context, j job, log *slog.Logger, onSettled func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -206,7 +206,7 @@ func (r *Runner) heartbeat(ctx context.Context, job Job, log *slog.Logger, onSet
 				return
 			case <-t.C:
 			}
-			err := r.opts.Heartbeat(ctx, job.ID, job.Status)
+			err := r.opts.Heartbeat(ctx, j.ID, j.Status)
 			switch {
 			case err == nil:
 			case errors.Is(err, ErrStatusConflict) || errors.Is(err, ports.ErrNotFound):
@@ -225,7 +225,7 @@ func (r *Runner) heartbeat(ctx context.Context, job Job, log *slog.Logger, onSet
 // context, through each job's Fail), and Shutdown returns ctx's error after
 // giving them up to CleanupTimeout more to remove their temp files and partial
 // uploads.
-func (r *Runner) Shutdown(ctx context.Context) error {
+func (r *runner) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
@@ -240,9 +240,9 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 
 	r.mu.Lock()
-	left := make([]*Job, 0, len(r.running))
-	for _, job := range r.running {
-		left = append(left, job)
+	left := make([]*job, 0, len(r.running))
+	for _, j := range r.running {
+		left = append(left, j)
 	}
 	r.mu.Unlock()
 	r.cancel()
@@ -260,9 +260,9 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	fctx, fcancel := context.WithTimeout(context.Background(), r.opts.CleanupTimeout)
 	defer fcancel()
 	var wg sync.WaitGroup
-	for _, job := range left {
-		r.opts.Logger.Warn("interrupting background operation at shutdown", "backup_id", job.ID, "status", job.Status)
-		wg.Go(func() { job.Fail(fctx, fmt.Errorf("%w: %w", errInterrupted, ctx.Err())) })
+	for _, j := range left {
+		r.opts.Logger.Warn("interrupting background operation at shutdown", "backup_id", j.ID, "status", j.Status)
+		wg.Go(func() { j.Fail(fctx, fmt.Errorf("%w: %w", errInterrupted, ctx.Err())) })
 	}
 	wg.Wait()
 

@@ -63,7 +63,7 @@ func TestRunnerRunsJobs(t *testing.T) {
 		r := newRunner(t, backup.RunnerOptions{})
 		fails := newFailRecorder()
 		ran := make(chan struct{})
-		if err := r.Go(backup.Job{ID: ports.NewBackupID(), Status: backup.StatusCreating,
+		if err := r.Go(backup.Job{ID: ports.NewBackupID(), Status: ports.StatusCreating,
 			Run: func(context.Context) error { close(ran); return nil }, Fail: fails.Fail}); err != nil {
 			t.Fatal(err)
 		}
@@ -191,15 +191,15 @@ func TestRunnerBoundsConcurrency(t *testing.T) {
 func TestRunnerHeartbeats(t *testing.T) {
 	const interval = 10 * time.Millisecond
 	type beat struct {
-		id     backup.BackupID
-		status backup.Status
+		id     ports.BackupID
+		status ports.Status
 		at     time.Time
 	}
 
 	t.Run("every interval while a job runs, and not after", func(t *testing.T) {
 		beats := make(chan beat, 100)
 		var stopped atomic.Bool
-		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id backup.BackupID, s backup.Status) error {
+		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id ports.BackupID, s ports.Status) error {
 			if stopped.Load() {
 				t.Error("heartbeat after the job ended")
 			}
@@ -210,7 +210,7 @@ func TestRunnerHeartbeats(t *testing.T) {
 		release := make(chan struct{})
 		ended := make(chan struct{})
 		start := time.Now()
-		if err := r.Go(backup.Job{ID: id, Status: backup.StatusRestoring, Run: func(context.Context) error {
+		if err := r.Go(backup.Job{ID: id, Status: ports.StatusRestoring, Run: func(context.Context) error {
 			<-release
 			return nil
 		}, Fail: newFailRecorder().Fail}); err != nil {
@@ -218,7 +218,7 @@ func TestRunnerHeartbeats(t *testing.T) {
 		}
 		for n := 1; n <= 3; n++ {
 			b := waitFor(t, beats, "a heartbeat")
-			if b.id != id || b.status != backup.StatusRestoring {
+			if b.id != id || b.status != ports.StatusRestoring {
 				t.Fatalf("heartbeat for %s %s, want %s restoring", b.id, b.status, id)
 			}
 			// A ticker can fall behind but never run ahead: the n-th beat cannot
@@ -235,8 +235,8 @@ func TestRunnerHeartbeats(t *testing.T) {
 	})
 	t.Run("keeps a queued job alive while it waits for a slot", func(t *testing.T) {
 		queued := ports.NewBackupID()
-		beats := make(chan backup.BackupID, 100)
-		r := newRunner(t, backup.RunnerOptions{MaxConcurrent: 1, HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id backup.BackupID, _ backup.Status) error {
+		beats := make(chan ports.BackupID, 100)
+		r := newRunner(t, backup.RunnerOptions{MaxConcurrent: 1, HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id ports.BackupID, _ ports.Status) error {
 			select {
 			case beats <- id:
 			default:
@@ -258,7 +258,7 @@ func TestRunnerHeartbeats(t *testing.T) {
 	})
 	for _, settled := range []error{ports.ErrStatusConflict, ports.ErrNotFound} {
 		t.Run("cancels the job without Fail when the heartbeat says "+settled.Error(), func(t *testing.T) {
-			r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, backup.BackupID, backup.Status) error {
+			r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status) error {
 				return settled
 			}})
 			fails := newFailRecorder()
@@ -281,7 +281,7 @@ func TestRunnerHeartbeats(t *testing.T) {
 	}
 	t.Run("lets the job continue when a heartbeat fails for another reason", func(t *testing.T) {
 		beats := make(chan struct{}, 100)
-		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, backup.BackupID, backup.Status) error {
+		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status) error {
 			select {
 			case beats <- struct{}{}:
 			default:
@@ -372,7 +372,7 @@ func TestRunnerShutdown(t *testing.T) {
 			started, release := make(chan struct{}), make(chan struct{})
 			var releaseOnce sync.Once
 			var jobCtxErr atomic.Value
-			if err := r.Go(backup.Job{ID: ports.NewBackupID(), Status: backup.StatusCreating, Run: func(ctx context.Context) error {
+			if err := r.Go(backup.Job{ID: ports.NewBackupID(), Status: ports.StatusCreating, Run: func(ctx context.Context) error {
 				close(started)
 				if tc.honours {
 					<-ctx.Done()

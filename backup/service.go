@@ -15,13 +15,13 @@ import (
 // ViewAllOrders, and that the provision and backup belong to that order;
 // downloads are authorized the same way, against the order's current owner (see
 // Options.AllowStaffDownload for staff). Creates and restores are accepted
-// synchronously and run in the background on the service's Runner; their outcome
+// synchronously and run in the background on the service's runner; their outcome
 // is visible in the backup's Status and Error.
 type Service struct {
 	deps   Deps
 	opts   Options
 	log    *slog.Logger
-	runner *Runner
+	runner *runner
 }
 
 // NewService returns a Service using deps. Zero options mean the defaults (see
@@ -36,13 +36,13 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 	}
 	opts = opts.withDefaults()
 	s := &Service{deps: deps, opts: opts, log: opts.Logger}
-	s.runner = NewRunner(RunnerOptions{
+	s.runner = newRunner(runnerOptions{
 		MaxConcurrent:     opts.MaxConcurrentOperations,
 		HeartbeatInterval: opts.HeartbeatInterval,
 		OperationTimeout:  opts.OperationTimeout,
 		CleanupTimeout:    opts.CleanupTimeout,
 		Logger:            opts.Logger,
-		Heartbeat: func(ctx context.Context, id BackupID, status Status) error {
+		Heartbeat: func(ctx context.Context, id ports.BackupID, status ports.Status) error {
 			return deps.Repository.Heartbeat(ctx, id, status, opts.Now())
 		},
 	})
@@ -56,44 +56,44 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 // backups. Returns ErrInvalidName, ErrOrderNotFound, ErrUnauthorized,
 // ErrProvisionNotFound, ErrNoSidecar, ErrOperationInProgress, ErrReprovisioning,
 // ErrLimitReached, ErrShuttingDown, or an error wrapping ErrDatabase.
-func (s *Service) CreateBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, name string) (Backup, error) {
+func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, name string) (ports.Backup, error) {
 	now := s.opts.Now()
 	if strings.TrimSpace(name) == "" {
 		name = DefaultName(now)
 	} else {
 		var err error
 		if name, err = NewName(name); err != nil {
-			return Backup{}, err
+			return ports.Backup{}, err
 		}
 	}
 	order, prov, err := s.authorize(ctx, user, orderID, provisionID)
 	if err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	sidecar, err := s.sidecar(ctx, prov)
 	if err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	if err := s.ensureIdle(ctx, order.ID, ErrOperationInProgress); err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	count, err := s.deps.Repository.CountByProvision(ctx, prov.ID)
 	if err != nil {
-		return Backup{}, wrapInfra(ErrDatabase, "counting backups", err)
+		return ports.Backup{}, wrapInfra(ErrDatabase, "counting backups", err)
 	}
 	if count >= s.opts.MaxBackupsPerProvision {
-		return Backup{}, fmt.Errorf("%w: %d of %d", ErrLimitReached, count, s.opts.MaxBackupsPerProvision)
+		return ports.Backup{}, fmt.Errorf("%w: %d of %d", ErrLimitReached, count, s.opts.MaxBackupsPerProvision)
 	}
 	if s.runner.closing() {
-		return Backup{}, ErrShuttingDown // before writing anything that would then need undoing
+		return ports.Backup{}, ErrShuttingDown // before writing anything that would then need undoing
 	}
 	b := newBackup(order.ID, prov.ID, name, now)
 	if err := s.deps.Repository.Create(ctx, b, s.opts.MaxBackupsPerProvision); err != nil {
-		return Backup{}, wrapInfra(ErrDatabase, "creating backup", err)
+		return ports.Backup{}, wrapInfra(ErrDatabase, "creating backup", err)
 	}
 	s.logFor(b).Info("backup accepted", "name", b.Name)
 	if err := s.start(b, s.createJob(b, order, sidecar)); err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	return b, nil
 }
@@ -101,7 +101,7 @@ func (s *Service) CreateBackup(ctx context.Context, user UserID, orderID OrderID
 // ListBackups returns the provision's backups, newest first. Returns
 // ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound, or an error wrapping
 // ErrDatabase.
-func (s *Service) ListBackups(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID) ([]Backup, error) {
+func (s *Service) ListBackups(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID) ([]ports.Backup, error) {
 	_, prov, err := s.authorize(ctx, user, orderID, provisionID)
 	if err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func (s *Service) ListBackups(ctx context.Context, user UserID, orderID OrderID,
 		return nil, wrapInfra(ErrDatabase, "listing backups", err)
 	}
 	if list == nil {
-		list = []Backup{}
+		list = []ports.Backup{}
 	}
 	return list, nil
 }
@@ -119,7 +119,7 @@ func (s *Service) ListBackups(ctx context.Context, user UserID, orderID OrderID,
 // GetBackup returns one backup, which must belong to the order and provision.
 // Returns ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound,
 // ErrBackupNotFound, or an error wrapping ErrDatabase.
-func (s *Service) GetBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) (Backup, error) {
+func (s *Service) GetBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID) (ports.Backup, error) {
 	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	return b, err
 }
@@ -131,31 +131,31 @@ func (s *Service) GetBackup(ctx context.Context, user UserID, orderID OrderID, p
 // ErrBackupNotFound, ErrStatusConflict (not ready, or being deleted), ErrNoSidecar,
 // ErrOperationInProgress, ErrReprovisioning, ErrShuttingDown, or an error wrapping
 // ErrDatabase.
-func (s *Service) RestoreBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) (Backup, error) {
+func (s *Service) RestoreBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID) (ports.Backup, error) {
 	order, prov, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	if err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	next, err := Apply(b, Event{Kind: EventRestoreRequested, At: s.opts.Now()})
 	if err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	sidecar, err := s.sidecar(ctx, prov)
 	if err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	if err := s.ensureIdle(ctx, order.ID, ErrOperationInProgress); err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	if s.runner.closing() {
-		return Backup{}, ErrShuttingDown
+		return ports.Backup{}, ErrShuttingDown
 	}
 	if err := s.deps.Repository.Update(ctx, next, b.Status); err != nil {
-		return Backup{}, wrapInfra(ErrDatabase, "starting restore", s.notFound(err, ErrBackupNotFound))
+		return ports.Backup{}, wrapInfra(ErrDatabase, "starting restore", s.notFound(err, ErrBackupNotFound))
 	}
 	s.logFor(next).Info("restore accepted")
 	if err := s.start(next, s.restoreJob(next, sidecar)); err != nil {
-		return Backup{}, err
+		return ports.Backup{}, err
 	}
 	return next, nil
 }
@@ -166,7 +166,7 @@ func (s *Service) RestoreBackup(ctx context.Context, user UserID, orderID OrderI
 // finishes the job. Returns ErrOrderNotFound, ErrUnauthorized,
 // ErrProvisionNotFound, ErrBackupNotFound, ErrStatusConflict (creating or
 // restoring), or an error wrapping ErrStorage or ErrDatabase.
-func (s *Service) DeleteBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) error {
+func (s *Service) DeleteBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID) error {
 	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	if err != nil {
 		return err
@@ -176,7 +176,7 @@ func (s *Service) DeleteBackup(ctx context.Context, user UserID, orderID OrderID
 
 // remove deletes a backup the caller may delete: claims it, then removes its
 // archive, asset and record, in an order a retry can always finish.
-func (s *Service) remove(ctx context.Context, b Backup) error {
+func (s *Service) remove(ctx context.Context, b ports.Backup) error {
 	if _, err := Apply(b, Event{Kind: EventDeleteRequested, At: s.opts.Now()}); err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (s *Service) remove(ctx context.Context, b Backup) error {
 // retry, which finishes the job. Returns how many backups it removed, and
 // ErrBackupInProgress (a create or restore is running), ErrReprovisioning (the
 // host holds the fence itself), or an error wrapping ErrDatabase or ErrStorage.
-func (s *Service) DeleteOrderBackups(ctx context.Context, orderID OrderID) (int, error) {
+func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID) (int, error) {
 	fence, err := s.FenceOrder(ctx, orderID)
 	if err != nil {
 		return 0, err
@@ -237,7 +237,7 @@ func (s *Service) DeleteOrderBackups(ctx context.Context, orderID OrderID) (int,
 // order. It is only a check: a create may start a moment after it answers. A host
 // that tears the game server down holds the order's fence instead (FenceOrder).
 // Returns ErrBackupInProgress, or an error wrapping ErrDatabase.
-func (s *Service) EnsureNoActiveOperation(ctx context.Context, orderID OrderID) error {
+func (s *Service) EnsureNoActiveOperation(ctx context.Context, orderID ports.OrderID) error {
 	return s.ensureIdle(ctx, orderID, ErrBackupInProgress)
 }
 
@@ -251,7 +251,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 
 // authorize loads the order and the provision and checks the caller may act on
 // them: the seed's steps 1 and 2.
-func (s *Service) authorize(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID) (ports.Order, ports.Provision, error) {
+func (s *Service) authorize(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID) (ports.Order, ports.Provision, error) {
 	order, err := s.deps.Orders.GetOrder(ctx, orderID)
 	if err != nil {
 		return ports.Order{}, ports.Provision{}, wrapInfra(ErrDatabase, "loading order", s.notFound(err, ErrOrderNotFound))
@@ -282,17 +282,17 @@ func (s *Service) authorize(ctx context.Context, user UserID, orderID OrderID, p
 
 // authorizeBackup is authorize plus the backup, which must sit under the same
 // order and provision: a backup is only reachable through its own path.
-func (s *Service) authorizeBackup(ctx context.Context, user UserID, orderID OrderID, provisionID ProvisionID, id BackupID) (ports.Order, ports.Provision, Backup, error) {
+func (s *Service) authorizeBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID) (ports.Order, ports.Provision, ports.Backup, error) {
 	order, prov, err := s.authorize(ctx, user, orderID, provisionID)
 	if err != nil {
-		return order, prov, Backup{}, err
+		return order, prov, ports.Backup{}, err
 	}
 	b, err := s.deps.Repository.Find(ctx, id)
 	if err != nil {
-		return order, prov, Backup{}, wrapInfra(ErrDatabase, "loading backup", s.notFound(err, ErrBackupNotFound))
+		return order, prov, ports.Backup{}, wrapInfra(ErrDatabase, "loading backup", s.notFound(err, ErrBackupNotFound))
 	}
 	if b.OrderID != order.ID || b.ProvisionID != prov.ID {
-		return order, prov, Backup{}, ErrBackupNotFound
+		return order, prov, ports.Backup{}, ErrBackupNotFound
 	}
 	return order, prov, b, nil
 }
@@ -316,7 +316,7 @@ func (s *Service) sidecar(ctx context.Context, gameServer ports.Provision) (port
 	return ports.Provision{}, ErrNoSidecar
 }
 
-func (s *Service) ensureIdle(ctx context.Context, orderID OrderID, busy error) error {
+func (s *Service) ensureIdle(ctx context.Context, orderID ports.OrderID, busy error) error {
 	active, err := s.deps.Repository.HasActiveOperation(ctx, orderID)
 	if err != nil {
 		return wrapInfra(ErrDatabase, "checking for active operations", err)
@@ -337,16 +337,16 @@ func (s *Service) notFound(err, specific error) error {
 
 // start hands an accepted operation to the runner. If the runner refuses
 // (shutting down), the operation is settled at once rather than left active.
-func (s *Service) start(b Backup, job Job) error {
-	if err := s.runner.Go(job); err != nil {
+func (s *Service) start(b ports.Backup, j job) error {
+	if err := s.runner.Go(j); err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.CleanupTimeout)
 		defer cancel()
-		job.Fail(ctx, err)
+		j.Fail(ctx, err)
 		return err
 	}
 	return nil
 }
 
-func (s *Service) logFor(b Backup) *slog.Logger {
+func (s *Service) logFor(b ports.Backup) *slog.Logger {
 	return s.log.With("backup_id", b.ID, "order_id", b.OrderID)
 }

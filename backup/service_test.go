@@ -20,7 +20,7 @@ import (
 // case also proves the checks run in the seed's order and stop at the first no.
 type errorCase struct {
 	name  string
-	user  func(f *fixture) backup.UserID // default: the owner
+	user  func(f *fixture) ports.UserID // default: the owner
 	setup func(f *fixture)
 	want  error
 	// infra: want is an infrastructure kind and errInfra must be kept as the
@@ -38,14 +38,14 @@ func (tc errorCase) check(t *testing.T, err error) {
 	}
 }
 
-func (tc errorCase) caller(f *fixture) backup.UserID {
+func (tc errorCase) caller(f *fixture) ports.UserID {
 	if tc.user == nil {
 		return f.owner
 	}
 	return tc.user(f)
 }
 
-func stranger(f *fixture) backup.UserID { return f.stranger }
+func stranger(f *fixture) ports.UserID { return f.stranger }
 
 // authErrorCases are the refusals of the seed's step 1, shared by every method
 // that takes an order and a provision.
@@ -242,7 +242,7 @@ func TestCreateBackupRefuses(t *testing.T) {
 			tc.setup(f)
 			b, err := f.svc.CreateBackup(context.Background(), tc.caller(f), f.order.ID, f.primary.ID, "nightly")
 			tc.check(t, err)
-			if !reflect.DeepEqual(b, backup.Backup{}) {
+			if !reflect.DeepEqual(b, ports.Backup{}) {
 				t.Fatalf("a refused create returned a backup: %+v", b)
 			}
 		})
@@ -290,7 +290,7 @@ func TestCreateBackupAccepts(t *testing.T) {
 			t.Fatal(err)
 		}
 		if b.ID.IsZero() || b.OrderID != f.order.ID || b.ProvisionID != f.primary.ID || b.Name != "Before the update" ||
-			b.Status != backup.StatusCreating || !b.CreatedAt.Equal(fixedNow) || !b.HeartbeatAt.Equal(fixedNow) {
+			b.Status != ports.StatusCreating || !b.CreatedAt.Equal(fixedNow) || !b.HeartbeatAt.Equal(fixedNow) {
 			t.Fatalf("accepted backup %+v", b)
 		}
 		f.wait()
@@ -376,7 +376,7 @@ func TestListBackups(t *testing.T) {
 		f := newFixture(t)
 		newer, older := f.readyBackup(archive(10)), f.readyBackup(archive(20))
 		f.expectAuthorized()
-		f.repo.EXPECT().ListByProvision(gomock.Any(), f.primary.ID).Return([]backup.Backup{newer, older}, nil)
+		f.repo.EXPECT().ListByProvision(gomock.Any(), f.primary.ID).Return([]ports.Backup{newer, older}, nil)
 		list, err := f.svc.ListBackups(context.Background(), f.owner, f.order.ID, f.primary.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -399,7 +399,7 @@ func TestListBackups(t *testing.T) {
 		f.orders.EXPECT().GetOrder(gomock.Any(), f.order.ID).Return(f.order, nil)
 		f.perms.EXPECT().CanViewAllOrders(gomock.Any(), f.admin).Return(true, nil)
 		f.orders.EXPECT().GetProvision(gomock.Any(), f.primary.ID).Return(f.primary, nil)
-		f.repo.EXPECT().ListByProvision(gomock.Any(), f.primary.ID).Return([]backup.Backup{}, nil)
+		f.repo.EXPECT().ListByProvision(gomock.Any(), f.primary.ID).Return([]ports.Backup{}, nil)
 		if _, err := f.svc.ListBackups(context.Background(), f.admin, f.order.ID, f.primary.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -408,13 +408,13 @@ func TestListBackups(t *testing.T) {
 
 // backupErrorCases are the refusals of authorizeBackup: step 1 plus the backup,
 // which must exist under the same order and provision.
-func backupErrorCases(b func(f *fixture) backup.Backup) []errorCase {
+func backupErrorCases(b func(f *fixture) ports.Backup) []errorCase {
 	return append(authErrorCases(),
 		errorCase{
 			name: "reports a backup that does not exist",
 			setup: func(f *fixture) {
 				f.expectAuthorized()
-				f.repo.EXPECT().Find(gomock.Any(), b(f).ID).Return(backup.Backup{}, ports.ErrNotFound)
+				f.repo.EXPECT().Find(gomock.Any(), b(f).ID).Return(ports.Backup{}, ports.ErrNotFound)
 			},
 			want: backup.ErrBackupNotFound,
 		},
@@ -422,7 +422,7 @@ func backupErrorCases(b func(f *fixture) backup.Backup) []errorCase {
 			name: "wraps a failing backup lookup as a database error",
 			setup: func(f *fixture) {
 				f.expectAuthorized()
-				f.repo.EXPECT().Find(gomock.Any(), b(f).ID).Return(backup.Backup{}, errInfra)
+				f.repo.EXPECT().Find(gomock.Any(), b(f).ID).Return(ports.Backup{}, errInfra)
 			},
 			want: backup.ErrDatabase, infra: true,
 		},
@@ -450,7 +450,7 @@ func backupErrorCases(b func(f *fixture) backup.Backup) []errorCase {
 }
 
 // ready is the backup each per-backup test works on, created on first use.
-func ready(f *fixture) backup.Backup {
+func ready(f *fixture) ports.Backup {
 	f.mu.Lock()
 	for _, b := range f.rows {
 		f.mu.Unlock()
@@ -468,7 +468,7 @@ func TestGetBackup(t *testing.T) {
 			tc.setup(f)
 			got, err := f.svc.GetBackup(context.Background(), tc.caller(f), f.order.ID, f.primary.ID, b.ID)
 			tc.check(t, err)
-			if !reflect.DeepEqual(got, backup.Backup{}) {
+			if !reflect.DeepEqual(got, ports.Backup{}) {
 				t.Fatalf("a refused get returned %+v", got)
 			}
 		})
@@ -495,13 +495,13 @@ func TestGetBackup(t *testing.T) {
 	})
 }
 
-func withStatus(s backup.Status) func(*backup.Backup) {
-	return func(b *backup.Backup) { b.Status = s }
+func withStatus(s ports.Status) func(*ports.Backup) {
+	return func(b *ports.Backup) { b.Status = s }
 }
 
 func TestRestoreBackupRefuses(t *testing.T) {
 	cases := backupErrorCases(ready)
-	for _, s := range []backup.Status{backup.StatusCreating, backup.StatusFailed, backup.StatusRestoring} {
+	for _, s := range []ports.Status{ports.StatusCreating, ports.StatusFailed, ports.StatusRestoring} {
 		cases = append(cases, errorCase{
 			name: "refuses a backup that is " + string(s),
 			setup: func(f *fixture) {
@@ -574,7 +574,7 @@ func TestRestoreBackupRefuses(t *testing.T) {
 				f.expectBackupFound(b)
 				f.expectSidecarLookup()
 				f.repo.EXPECT().HasActiveOperation(gomock.Any(), f.order.ID).Return(false, nil)
-				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), backup.StatusReady).Return(fmt.Errorf("update: %w", raced.err))
+				f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusReady).Return(fmt.Errorf("update: %w", raced.err))
 			},
 			want: raced.want, infra: raced.err == errInfra,
 		})
@@ -586,7 +586,7 @@ func TestRestoreBackupRefuses(t *testing.T) {
 			tc.setup(f)
 			got, err := f.svc.RestoreBackup(context.Background(), tc.caller(f), f.order.ID, f.primary.ID, b.ID)
 			tc.check(t, err)
-			if !reflect.DeepEqual(got, backup.Backup{}) {
+			if !reflect.DeepEqual(got, ports.Backup{}) {
 				t.Fatalf("a refused restore returned %+v", got)
 			}
 		})
@@ -610,12 +610,12 @@ func TestRestoreBackupAccepts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != backup.StatusRestoring || got.Error != "" || !got.HeartbeatAt.Equal(fixedNow.Add(time.Hour)) || got.ID != b.ID || got.SHA256 != b.SHA256 {
+		if got.Status != ports.StatusRestoring || got.Error != "" || !got.HeartbeatAt.Equal(fixedNow.Add(time.Hour)) || got.ID != b.ID || got.SHA256 != b.SHA256 {
 			t.Fatalf("accepted restore %+v", got)
 		}
 		f.wait()
 		first := f.allUpdates()[0]
-		if first.from != backup.StatusReady || !reflect.DeepEqual(first.b, got) {
+		if first.from != ports.StatusReady || !reflect.DeepEqual(first.b, got) {
 			t.Fatalf("first update %+v from %s, want the returned backup from ready", first.b, first.from)
 		}
 	})
@@ -644,7 +644,7 @@ func TestRestoreBackupAccepts(t *testing.T) {
 		// No Update: the backup never leaves ready.
 		_, err := f.svc.RestoreBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, b.ID)
 		assertIs(t, err, backup.ErrShuttingDown)
-		if got := f.row(b.ID); got.Status != backup.StatusReady || got.Error != "" {
+		if got := f.row(b.ID); got.Status != ports.StatusReady || got.Error != "" {
 			t.Fatalf("backup after a refused start: %s %q", got.Status, got.Error)
 		}
 	})
@@ -652,7 +652,7 @@ func TestRestoreBackupAccepts(t *testing.T) {
 
 func TestDeleteBackupRefuses(t *testing.T) {
 	cases := backupErrorCases(ready)
-	for _, s := range []backup.Status{backup.StatusCreating, backup.StatusRestoring} {
+	for _, s := range []ports.Status{ports.StatusCreating, ports.StatusRestoring} {
 		cases = append(cases, errorCase{
 			name: "refuses a backup that is " + string(s),
 			setup: func(f *fixture) {
@@ -676,7 +676,7 @@ func TestDeleteBackupRefuses(t *testing.T) {
 			setup: func(f *fixture) {
 				b := ready(f)
 				f.expectBackupFound(b)
-				f.repo.EXPECT().ClaimForDelete(gomock.Any(), b.ID).Return(backup.Backup{}, claim.err)
+				f.repo.EXPECT().ClaimForDelete(gomock.Any(), b.ID).Return(ports.Backup{}, claim.err)
 			},
 			want: claim.want, infra: claim.err == errInfra,
 		})
@@ -692,15 +692,15 @@ func TestDeleteBackupRefuses(t *testing.T) {
 }
 
 func TestDeleteBackup(t *testing.T) {
-	claimed := func(b backup.Backup) backup.Backup { b.Deleting = true; return b }
+	claimed := func(b ports.Backup) ports.Backup { b.Deleting = true; return b }
 
 	for _, tc := range []struct {
 		name   string
-		modify func(*backup.Backup)
+		modify func(*ports.Backup)
 	}{
 		{"deletes a ready backup's archive, asset and record, in that order", nil},
-		{"deletes a failed backup that has an asset", withStatus(backup.StatusFailed)},
-		{"finishes a delete that failed part-way before", func(b *backup.Backup) { b.Deleting = true }},
+		{"deletes a failed backup that has an asset", withStatus(ports.StatusFailed)},
+		{"finishes a delete that failed part-way before", func(b *ports.Backup) { b.Deleting = true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -723,7 +723,7 @@ func TestDeleteBackup(t *testing.T) {
 	t.Run("deletes a failed backup that never got an asset, and its partial archive", func(t *testing.T) {
 		f := newFixture(t)
 		b := ready(f)
-		b.Status, b.AssetID, b.SHA256, b.SizeBytes = backup.StatusFailed, backup.AssetID{}, "", 0
+		b.Status, b.AssetID, b.SHA256, b.SizeBytes = ports.StatusFailed, ports.AssetID{}, "", 0
 		f.expectBackupFound(b)
 		f.repo.EXPECT().ClaimForDelete(gomock.Any(), b.ID).Return(claimed(b), nil)
 		f.objects.EXPECT().Delete(gomock.Any(), backup.ObjectKey(f.order.ID, b.ID)).Return(nil)

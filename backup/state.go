@@ -50,25 +50,25 @@ type Event struct {
 	// At is when it happened.
 	At time.Time
 	// AssetID, SizeBytes and SHA256 describe the stored archive (EventStored).
-	AssetID   AssetID
+	AssetID   ports.AssetID
 	SizeBytes int64
 	SHA256    string
 	// Skipped and SkippedCount say which files the archive does not hold
 	// faithfully (EventStored). Apply keeps at most ports.MaxSkippedListed.
-	Skipped      []SkippedFile
+	Skipped      []ports.SkippedFile
 	SkippedCount int
 	// Reason says, in words a customer can read, why the operation failed (EventFailed).
 	Reason string
 }
 
 // newBackup is the "create accepted" transition: a backup that starts its life creating.
-func newBackup(order OrderID, provision ProvisionID, name string, at time.Time) Backup {
-	return Backup{
+func newBackup(order ports.OrderID, provision ports.ProvisionID, name string, at time.Time) ports.Backup {
+	return ports.Backup{
 		ID:          ports.NewBackupID(),
 		OrderID:     order,
 		ProvisionID: provision,
 		Name:        name,
-		Status:      StatusCreating,
+		Status:      ports.StatusCreating,
 		CreatedAt:   at,
 		HeartbeatAt: at,
 	}
@@ -87,14 +87,14 @@ func newBackup(order OrderID, provision ProvisionID, name string, at time.Time) 
 //	ready, failed      delete requested   (removed; b is returned unchanged)
 //
 // A backup claimed by a delete accepts no event but another delete.
-func Apply(b Backup, e Event) (Backup, error) {
+func Apply(b ports.Backup, e Event) (ports.Backup, error) {
 	if b.Deleting && e.Kind != EventDeleteRequested {
 		return b, fmt.Errorf("%w: the backup is being deleted", ErrStatusConflict)
 	}
 	next := b
 	switch {
-	case e.Kind == EventStored && b.Status == StatusCreating:
-		next.Status = StatusReady
+	case e.Kind == EventStored && b.Status == ports.StatusCreating:
+		next.Status = ports.StatusReady
 		next.AssetID, next.SizeBytes, next.SHA256 = e.AssetID, e.SizeBytes, e.SHA256
 		// A sidecar's list is bounded by the protocol, but the record must stay
 		// small whatever a peer sends.
@@ -102,22 +102,22 @@ func Apply(b Backup, e Event) (Backup, error) {
 		next.SkippedCount = max(e.SkippedCount, len(e.Skipped))
 		next.CompletedAt = e.At
 		next.Error = ""
-	case e.Kind == EventFailed && b.Status == StatusCreating:
-		next.Status = StatusFailed
+	case e.Kind == EventFailed && b.Status == ports.StatusCreating:
+		next.Status = ports.StatusFailed
 		next.CompletedAt = e.At
 		next.Error = e.Reason
-	case e.Kind == EventRestoreRequested && b.Status == StatusReady:
-		next.Status = StatusRestoring
+	case e.Kind == EventRestoreRequested && b.Status == ports.StatusReady:
+		next.Status = ports.StatusRestoring
 		next.HeartbeatAt = e.At
 		next.Error = ""
-	case e.Kind == EventRestored && b.Status == StatusRestoring:
-		next.Status = StatusReady
+	case e.Kind == EventRestored && b.Status == ports.StatusRestoring:
+		next.Status = ports.StatusReady
 		next.LastRestoredAt = e.At
 		next.Error = ""
-	case e.Kind == EventFailed && b.Status == StatusRestoring:
-		next.Status = StatusReady
+	case e.Kind == EventFailed && b.Status == ports.StatusRestoring:
+		next.Status = ports.StatusReady
 		next.Error = e.Reason
-	case e.Kind == EventDeleteRequested && (b.Status == StatusReady || b.Status == StatusFailed):
+	case e.Kind == EventDeleteRequested && (b.Status == ports.StatusReady || b.Status == ports.StatusFailed):
 	default:
 		return b, fmt.Errorf("%w: cannot apply %q to a backup that is %s", ErrStatusConflict, e.Kind, b.Status)
 	}

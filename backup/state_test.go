@@ -22,23 +22,23 @@ var allEvents = []backup.EventKind{
 // code under test; everything else must be refused and leave the backup alone.
 func TestApplyEveryStatusAndEvent(t *testing.T) {
 	type key struct {
-		from     backup.Status
+		from     ports.Status
 		deleting bool
 		event    backup.EventKind
 	}
-	legal := map[key]backup.Status{
-		{backup.StatusCreating, false, backup.EventStored}:        backup.StatusReady,
-		{backup.StatusCreating, false, backup.EventFailed}:        backup.StatusFailed,
-		{backup.StatusReady, false, backup.EventRestoreRequested}: backup.StatusRestoring,
-		{backup.StatusRestoring, false, backup.EventRestored}:     backup.StatusReady,
-		{backup.StatusRestoring, false, backup.EventFailed}:       backup.StatusReady,
-		{backup.StatusReady, false, backup.EventDeleteRequested}:  backup.StatusReady,
-		{backup.StatusFailed, false, backup.EventDeleteRequested}: backup.StatusFailed,
-		{backup.StatusReady, true, backup.EventDeleteRequested}:   backup.StatusReady,
-		{backup.StatusFailed, true, backup.EventDeleteRequested}:  backup.StatusFailed,
+	legal := map[key]ports.Status{
+		{ports.StatusCreating, false, backup.EventStored}:        ports.StatusReady,
+		{ports.StatusCreating, false, backup.EventFailed}:        ports.StatusFailed,
+		{ports.StatusReady, false, backup.EventRestoreRequested}: ports.StatusRestoring,
+		{ports.StatusRestoring, false, backup.EventRestored}:     ports.StatusReady,
+		{ports.StatusRestoring, false, backup.EventFailed}:       ports.StatusReady,
+		{ports.StatusReady, false, backup.EventDeleteRequested}:  ports.StatusReady,
+		{ports.StatusFailed, false, backup.EventDeleteRequested}: ports.StatusFailed,
+		{ports.StatusReady, true, backup.EventDeleteRequested}:   ports.StatusReady,
+		{ports.StatusFailed, true, backup.EventDeleteRequested}:  ports.StatusFailed,
 	}
 	seen := 0
-	for _, from := range ports.Statuses {
+	for _, from := range []ports.Status{ports.StatusCreating, ports.StatusReady, ports.StatusFailed, ports.StatusRestoring} {
 		for _, deleting := range []bool{false, true} {
 			for _, ev := range append(allEvents, 0, 99) {
 				k := key{from, deleting, ev}
@@ -51,7 +51,7 @@ func TestApplyEveryStatusAndEvent(t *testing.T) {
 					name += " is refused"
 				}
 				t.Run(name, func(t *testing.T) {
-					b := backup.Backup{ID: ports.NewBackupID(), Status: from, Deleting: deleting, Error: "earlier failure"}
+					b := ports.Backup{ID: ports.NewBackupID(), Status: from, Deleting: deleting, Error: "earlier failure"}
 					got, err := backup.Apply(b, backup.Event{Kind: ev, At: fixedNow, Reason: "why"})
 					if !ok {
 						if !errors.Is(err, backup.ErrStatusConflict) {
@@ -85,7 +85,7 @@ func TestApplyRecordsWhatEachTransitionSays(t *testing.T) {
 	asset := ports.NewAssetID()
 
 	t.Run("stored records the archive and when it completed", func(t *testing.T) {
-		b := backup.Backup{Status: backup.StatusCreating, Error: "stale text"}
+		b := ports.Backup{Status: ports.StatusCreating, Error: "stale text"}
 		got, err := backup.Apply(b, backup.Event{Kind: backup.EventStored, At: at, AssetID: asset, SizeBytes: 42, SHA256: "ab12"})
 		if err != nil {
 			t.Fatal(err)
@@ -95,16 +95,16 @@ func TestApplyRecordsWhatEachTransitionSays(t *testing.T) {
 		}
 	})
 	t.Run("a failed create keeps the reason and when it ended", func(t *testing.T) {
-		got, err := backup.Apply(backup.Backup{Status: backup.StatusCreating}, backup.Event{Kind: backup.EventFailed, At: at, Reason: "disk on fire"})
+		got, err := backup.Apply(ports.Backup{Status: ports.StatusCreating}, backup.Event{Kind: backup.EventFailed, At: at, Reason: "disk on fire"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != backup.StatusFailed || got.Error != "disk on fire" || !got.CompletedAt.Equal(at) {
+		if got.Status != ports.StatusFailed || got.Error != "disk on fire" || !got.CompletedAt.Equal(at) {
 			t.Fatalf("failed backup %+v", got)
 		}
 	})
 	t.Run("a restore request clears the last error and refreshes the heartbeat", func(t *testing.T) {
-		b := backup.Backup{Status: backup.StatusReady, Error: "Restore failed: earlier", HeartbeatAt: fixedNow.Add(-time.Hour)}
+		b := ports.Backup{Status: ports.StatusReady, Error: "Restore failed: earlier", HeartbeatAt: fixedNow.Add(-time.Hour)}
 		got, err := backup.Apply(b, backup.Event{Kind: backup.EventRestoreRequested, At: at})
 		if err != nil {
 			t.Fatal(err)
@@ -114,7 +114,7 @@ func TestApplyRecordsWhatEachTransitionSays(t *testing.T) {
 		}
 	})
 	t.Run("a finished restore records when and keeps the archive", func(t *testing.T) {
-		b := backup.Backup{Status: backup.StatusRestoring, AssetID: asset, SizeBytes: 7, SHA256: "cd"}
+		b := ports.Backup{Status: ports.StatusRestoring, AssetID: asset, SizeBytes: 7, SHA256: "cd"}
 		got, err := backup.Apply(b, backup.Event{Kind: backup.EventRestored, At: at})
 		if err != nil {
 			t.Fatal(err)
@@ -124,17 +124,17 @@ func TestApplyRecordsWhatEachTransitionSays(t *testing.T) {
 		}
 	})
 	t.Run("a failed restore leaves the archive usable and says why", func(t *testing.T) {
-		b := backup.Backup{Status: backup.StatusRestoring, AssetID: asset, SizeBytes: 7, SHA256: "cd", LastRestoredAt: fixedNow}
+		b := ports.Backup{Status: ports.StatusRestoring, AssetID: asset, SizeBytes: 7, SHA256: "cd", LastRestoredAt: fixedNow}
 		got, err := backup.Apply(b, backup.Event{Kind: backup.EventFailed, At: at, Reason: "Restore failed: no space"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != backup.StatusReady || got.Error != "Restore failed: no space" || got.AssetID != asset || got.SHA256 != "cd" || !got.LastRestoredAt.Equal(fixedNow) {
+		if got.Status != ports.StatusReady || got.Error != "Restore failed: no space" || got.AssetID != asset || got.SHA256 != "cd" || !got.LastRestoredAt.Equal(fixedNow) {
 			t.Fatalf("backup after a failed restore %+v", got)
 		}
 	})
 	t.Run("a refusal names the event and the status", func(t *testing.T) {
-		_, err := backup.Apply(backup.Backup{Status: backup.StatusCreating}, backup.Event{Kind: backup.EventRestoreRequested})
+		_, err := backup.Apply(ports.Backup{Status: ports.StatusCreating}, backup.Event{Kind: backup.EventRestoreRequested})
 		if err == nil || !strings.Contains(err.Error(), "restore requested") || !strings.Contains(err.Error(), "creating") {
 			t.Fatalf("error %v should name the event and the status", err)
 		}

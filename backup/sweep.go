@@ -45,7 +45,7 @@ func (s *Service) SweepOrphans(ctx context.Context) (SweepReport, error) {
 		return r, wrapInfra(ErrStorage, "removing abandoned uploads", err)
 	}
 	cutoff := now.Add(-s.opts.OrphanGracePeriod)
-	batch := make(map[BackupID]string, sweepBatch)
+	batch := make(map[ports.BackupID]string, sweepBatch)
 	for obj, err := range s.deps.Objects.List(ctx, archivePrefix) {
 		if err != nil {
 			return r, wrapInfra(ErrStorage, "listing archives", err)
@@ -70,11 +70,11 @@ func (s *Service) SweepOrphans(ctx context.Context) (SweepReport, error) {
 }
 
 // removeOrphans deletes the archives (by backup ID) whose backup is gone.
-func (s *Service) removeOrphans(ctx context.Context, archives map[BackupID]string) (int, error) {
+func (s *Service) removeOrphans(ctx context.Context, archives map[ports.BackupID]string) (int, error) {
 	if len(archives) == 0 {
 		return 0, nil
 	}
-	ids := make([]BackupID, 0, len(archives))
+	ids := make([]ports.BackupID, 0, len(archives))
 	for id := range archives {
 		ids = append(ids, id)
 	}
@@ -101,23 +101,23 @@ func (s *Service) removeOrphans(ctx context.Context, archives map[BackupID]strin
 }
 
 // archiveBackupID parses an ObjectKey: backups/{order_id}/{backup_id}.tar.gz.
-func archiveBackupID(key string) (BackupID, bool) {
+func archiveBackupID(key string) (ports.BackupID, bool) {
 	rest, ok := strings.CutPrefix(key, archivePrefix)
 	if !ok {
-		return BackupID{}, false
+		return ports.BackupID{}, false
 	}
 	order, file, ok := strings.Cut(rest, "/")
 	name, ok2 := strings.CutSuffix(file, ".tar.gz")
 	if !ok || !ok2 {
-		return BackupID{}, false
+		return ports.BackupID{}, false
 	}
 	orderID, err := ports.ParseOrderID(order)
 	if err != nil {
-		return BackupID{}, false
+		return ports.BackupID{}, false
 	}
 	id, err := ports.ParseBackupID(name)
 	if err != nil || ObjectKey(orderID, id) != key {
-		return BackupID{}, false
+		return ports.BackupID{}, false
 	}
 	return id, true
 }

@@ -17,7 +17,7 @@ func TestDeleteOrderBackups(t *testing.T) {
 	t.Run("removes every backup of the order: archives, assets and records", func(t *testing.T) {
 		tw := newTwin(t)
 		failed := tw.ready("will be failed") // a failed backup has no archive to lose
-		kept := []backup.Backup{tw.ready("first"), tw.ready("second"), failed}
+		kept := []ports.Backup{tw.ready("first"), tw.ready("second"), failed}
 
 		n, err := tw.svc.DeleteOrderBackups(ctx, tw.order.ID)
 		if err != nil || n != len(kept) {

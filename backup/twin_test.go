@@ -35,7 +35,7 @@ type twin struct {
 	dialer  *gatedDialer
 	clock   *clock
 
-	owner      backup.UserID
+	owner      ports.UserID
 	order      ports.Order
 	gameServer ports.Provision
 	sidecar    ports.Provision
@@ -154,12 +154,12 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // create starts a backup of the game server as its owner.
-func (tw *twin) create(name string) (backup.Backup, error) {
+func (tw *twin) create(name string) (ports.Backup, error) {
 	return tw.svc.CreateBackup(context.Background(), tw.owner, tw.order.ID, tw.gameServer.ID, name)
 }
 
 // settled polls the backup until its operation has ended.
-func (tw *twin) settled(id backup.BackupID) backup.Backup {
+func (tw *twin) settled(id ports.BackupID) ports.Backup {
 	tw.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -178,21 +178,21 @@ func (tw *twin) settled(id backup.BackupID) backup.Backup {
 }
 
 // ready creates a backup and waits until it is ready.
-func (tw *twin) ready(name string) backup.Backup {
+func (tw *twin) ready(name string) ports.Backup {
 	tw.t.Helper()
 	b, err := tw.create(name)
 	if err != nil {
 		tw.t.Fatalf("CreateBackup: %v", err)
 	}
 	b = tw.settled(b.ID)
-	if b.Status != backup.StatusReady {
+	if b.Status != ports.StatusReady {
 		tw.t.Fatalf("backup %s ended %s: %s", b.Name, b.Status, b.Error)
 	}
 	return b
 }
 
 // objectExists reports whether the store holds the backup's archive.
-func (tw *twin) objectExists(b backup.Backup) bool {
+func (tw *twin) objectExists(b ports.Backup) bool {
 	_, err := tw.objects.Stat(context.Background(), backup.ObjectKey(b.OrderID, b.ID))
 	if err != nil && !errors.Is(err, ports.ErrNotFound) {
 		tw.t.Fatal(err)

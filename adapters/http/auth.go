@@ -9,7 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/savepoint-dev/savepoint/backup"
+	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
 // The errors an Authenticator returns when it cannot identify the caller. Both
@@ -34,7 +34,7 @@ var (
 // error table gives it, 500 internal unless it wraps an error the table knows,
 // and the cause is logged, not returned. A zero UserID with a nil error is
 // treated as a bug in the Authenticator and fails the same way.
-type Authenticator func(ctx context.Context, header http.Header) (backup.UserID, error)
+type Authenticator func(ctx context.Context, header http.Header) (ports.UserID, error)
 
 // BearerAuth returns an Authenticator for "Authorization: Bearer <token>"
 // headers, the scheme the OpenAPI document declares. verify maps a token to its
@@ -42,7 +42,7 @@ type Authenticator func(ctx context.Context, header http.Header) (backup.UserID,
 // itself returns ErrNoCredentials when the header is absent and
 // ErrBadCredentials when it is not a bearer token. Its 401s carry
 // WWW-Authenticate: Bearer (RFC 6750).
-func BearerAuth(verify func(ctx context.Context, token string) (backup.UserID, error)) Authenticator {
+func BearerAuth(verify func(ctx context.Context, token string) (ports.UserID, error)) Authenticator {
 	// challenge attaches RFC 6750's WWW-Authenticate; error="invalid_token" only
 	// when a token was presented.
 	challenge := func(err error, presented bool) error {
@@ -52,22 +52,22 @@ func BearerAuth(verify func(ctx context.Context, token string) (backup.UserID, e
 		}
 		return huma.ErrorWithHeaders(err, http.Header{"Www-Authenticate": {v}})
 	}
-	return func(ctx context.Context, header http.Header) (backup.UserID, error) {
+	return func(ctx context.Context, header http.Header) (ports.UserID, error) {
 		values := header.Values("Authorization")
 		if len(values) == 0 || strings.TrimSpace(values[0]) == "" {
-			return backup.UserID{}, challenge(ErrNoCredentials, false)
+			return ports.UserID{}, challenge(ErrNoCredentials, false)
 		}
 		if len(values) > 1 {
-			return backup.UserID{}, challenge(fmt.Errorf("%w: more than one Authorization header", ErrBadCredentials), true)
+			return ports.UserID{}, challenge(fmt.Errorf("%w: more than one Authorization header", ErrBadCredentials), true)
 		}
 		scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			return backup.UserID{}, challenge(fmt.Errorf("%w: not a bearer token", ErrBadCredentials), true)
+			return ports.UserID{}, challenge(fmt.Errorf("%w: not a bearer token", ErrBadCredentials), true)
 		}
 		user, err := verify(ctx, token)
 		if errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrNoCredentials) {
-			return backup.UserID{}, challenge(err, true)
+			return ports.UserID{}, challenge(err, true)
 		}
 		return user, err
 	}
@@ -78,16 +78,16 @@ type callerKey struct{}
 
 // caller is what the authentication middleware learns about a request.
 type caller struct {
-	user      backup.UserID
+	user      ports.UserID
 	operation string
 }
 
 // userFrom returns the caller the middleware authenticated. Its absence means the
 // operation was somehow reached without the middleware: refuse, never guess.
-func userFrom(ctx context.Context) (backup.UserID, error) {
+func userFrom(ctx context.Context) (ports.UserID, error) {
 	c, ok := ctx.Value(callerKey{}).(caller)
 	if !ok || c.user.IsZero() {
-		return backup.UserID{}, errors.New("savepoint http: request reached a handler without an authenticated user")
+		return ports.UserID{}, errors.New("savepoint http: request reached a handler without an authenticated user")
 	}
 	return c.user, nil
 }

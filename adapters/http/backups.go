@@ -17,12 +17,12 @@ import (
 // service is what the handlers need of *backup.Service; an interface only so
 // that OpenAPI can register the operations without one.
 type service interface {
-	CreateBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, name string) (backup.Backup, error)
-	ListBackups(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID) ([]backup.Backup, error)
-	GetBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, id backup.BackupID) (backup.Backup, error)
-	DeleteBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, id backup.BackupID) error
-	RestoreBackup(ctx context.Context, user backup.UserID, order backup.OrderID, provision backup.ProvisionID, id backup.BackupID) (backup.Backup, error)
-	Download(ctx context.Context, user backup.UserID, id backup.AssetID) (*backup.Download, error)
+	CreateBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, name string) (ports.Backup, error)
+	ListBackups(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) ([]ports.Backup, error)
+	GetBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
+	DeleteBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) error
+	RestoreBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
+	Download(ctx context.Context, user ports.UserID, id ports.AssetID) (*backup.Download, error)
 }
 
 var _ service = (*backup.Service)(nil)
@@ -72,7 +72,7 @@ type SkippedView struct {
 }
 
 // NewBackupView returns the view of b that the API sends.
-func NewBackupView(b backup.Backup) BackupView {
+func NewBackupView(b ports.Backup) BackupView {
 	v := BackupView{
 		ID:        b.ID.String(),
 		Name:      b.Name,
@@ -141,8 +141,8 @@ func (r *CreateBackupRequest) UnmarshalJSON(b []byte) error {
 type backupsInput struct {
 	OrderID     string `path:"order_id" format:"uuid" doc:"The order (the customer's game server)."`
 	ProvisionID string `path:"provision_id" format:"uuid" doc:"The order's primary game-server provision."`
-	order       backup.OrderID
-	provision   backup.ProvisionID
+	order       ports.OrderID
+	provision   ports.ProvisionID
 }
 
 func (in *backupsInput) Resolve(huma.Context) []error {
@@ -156,8 +156,8 @@ type createInput struct {
 	OrderID     string `path:"order_id" format:"uuid" doc:"The order (the customer's game server)."`
 	ProvisionID string `path:"provision_id" format:"uuid" doc:"The order's primary game-server provision."`
 	Body        *CreateBackupRequest
-	order       backup.OrderID
-	provision   backup.ProvisionID
+	order       ports.OrderID
+	provision   ports.ProvisionID
 }
 
 func (in *createInput) Resolve(huma.Context) []error {
@@ -171,9 +171,9 @@ type backupInput struct {
 	OrderID     string `path:"order_id" format:"uuid" doc:"The order (the customer's game server)."`
 	ProvisionID string `path:"provision_id" format:"uuid" doc:"The order's primary game-server provision."`
 	BackupID    string `path:"backup_id" format:"uuid" doc:"The backup, which must belong to the order and provision."`
-	order       backup.OrderID
-	provision   backup.ProvisionID
-	id          backup.BackupID
+	order       ports.OrderID
+	provision   ports.ProvisionID
+	id          ports.BackupID
 }
 
 func (in *backupInput) Resolve(huma.Context) []error {

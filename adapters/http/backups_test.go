@@ -13,7 +13,6 @@ import (
 	"time"
 
 	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
-	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -285,7 +284,7 @@ func TestErrorTable(t *testing.T) {
 	}
 	t.Run("refused requests change nothing", func(t *testing.T) {
 		list, err := w.repo.ListByProvision(t.Context(), w.prov)
-		if err != nil || len(list) != 1 || list[0].ID != b.ID || list[0].Status != backup.StatusReady {
+		if err != nil || len(list) != 1 || list[0].ID != b.ID || list[0].Status != ports.StatusReady {
 			t.Fatalf("the provision should still hold just the seeded ready backup: %+v, %v", list, err)
 		}
 	})
@@ -421,7 +420,7 @@ func TestInfrastructureFailures(t *testing.T) {
 	})
 }
 
-func mustBackupID(t *testing.T, s string) backup.BackupID {
+func mustBackupID(t *testing.T, s string) ports.BackupID {
 	t.Helper()
 	id, err := ports.ParseBackupID(s)
 	if err != nil {

@@ -22,7 +22,7 @@ type downloadInput struct {
 	AssetID string `path:"asset_id" format:"uuid" doc:"The file, such as a ready backup's asset_id."`
 	Range   string `header:"Range" doc:"One byte range: bytes=0-1023, bytes=1024- (from an offset) or bytes=-512 (the last 512 bytes). A request for several ranges gets the whole file (200)." example:"bytes=1048576-"`
 	IfRange string `header:"If-Range" doc:"The ETag of an earlier response: the Range is honoured only if the file is unchanged; otherwise the whole file is sent."`
-	asset   backup.AssetID
+	asset   ports.AssetID
 }
 
 func (in *downloadInput) Resolve(huma.Context) []error {
@@ -91,7 +91,7 @@ func (h *handlers) downloadAsset(ctx context.Context, in *downloadInput) (*huma.
 		return huma.ErrorWithHeaders(failure(ctx, h.log, backup.ErrInvalidRange),
 			http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(a.SizeBytes, 10)}})
 	}
-	var rng *backup.ByteRange
+	var rng *ports.ByteRange
 	if in.Range != "" && (in.IfRange == "" || (etag != "" && in.IfRange == etag)) {
 		var ok bool
 		if rng, ok = parseRange(in.Range, a.SizeBytes); !ok {
@@ -112,7 +112,7 @@ func (h *handlers) downloadAsset(ctx context.Context, in *downloadInput) (*huma.
 
 // stream sends the headers and copies the body through a fixed buffer, so memory
 // stays bounded whatever the file's size.
-func (h *handlers) stream(ctx huma.Context, a backup.Asset, etag string, rng *backup.ByteRange, body io.ReadCloser) {
+func (h *handlers) stream(ctx huma.Context, a ports.Asset, etag string, rng *ports.ByteRange, body io.ReadCloser) {
 	defer body.Close()
 	contentType := a.ContentType
 	if contentType == "" {
@@ -159,7 +159,7 @@ func (h *handlers) stream(ctx huma.Context, a backup.Asset, etag string, rng *ba
 // bad syntax) are ignored, as the RFC allows, and so are requests for several
 // ranges: answering with the whole file is simpler and correct, and no download
 // manager needs multipart/byteranges.
-func parseRange(header string, size int64) (rng *backup.ByteRange, ok bool) {
+func parseRange(header string, size int64) (rng *ports.ByteRange, ok bool) {
 	unit, spec, found := strings.Cut(header, "=")
 	if !found || !strings.EqualFold(strings.TrimSpace(unit), "bytes") || strings.Contains(spec, ",") {
 		return nil, true
@@ -178,7 +178,7 @@ func parseRange(header string, size int64) (rng *backup.ByteRange, ok bool) {
 			return nil, false
 		}
 		n = min(n, size)
-		return &backup.ByteRange{Offset: size - n, Length: n}, true
+		return &ports.ByteRange{Offset: size - n, Length: n}, true
 	}
 	start, valid := parseDigits(first)
 	if !valid {
@@ -195,7 +195,7 @@ func parseRange(header string, size int64) (rng *backup.ByteRange, ok bool) {
 	if start >= size {
 		return nil, false
 	}
-	return &backup.ByteRange{Offset: start, Length: end - start + 1}, true
+	return &ports.ByteRange{Offset: start, Length: end - start + 1}, true
 }
 
 // parseDigits parses a non-empty run of ASCII digits (no sign, unlike

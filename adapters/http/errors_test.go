@@ -16,6 +16,7 @@ import (
 
 	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
 	"github.com/savepoint-dev/savepoint/backup"
+	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
 // TestProblemFor checks every row of the error table, including those the
@@ -204,14 +205,14 @@ func TestAuthenticatorFailures(t *testing.T) {
 		status int
 		code   sphttp.Code
 	}{
-		{"an authenticator that cannot decide is 500 internal", func(context.Context, http.Header) (backup.UserID, error) {
-			return backup.UserID{}, errors.New("session store at 10.9.9.9 is down")
+		{"an authenticator that cannot decide is 500 internal", func(context.Context, http.Header) (ports.UserID, error) {
+			return ports.UserID{}, errors.New("session store at 10.9.9.9 is down")
 		}, 500, sphttp.CodeInternal},
-		{"an authenticator that returns no user is 500 internal", func(context.Context, http.Header) (backup.UserID, error) {
-			return backup.UserID{}, nil
+		{"an authenticator that returns no user is 500 internal", func(context.Context, http.Header) (ports.UserID, error) {
+			return ports.UserID{}, nil
 		}, 500, sphttp.CodeInternal},
-		{"a wrapped ErrBadCredentials is 401", func(context.Context, http.Header) (backup.UserID, error) {
-			return backup.UserID{}, fmt.Errorf("cookie expired: %w", sphttp.ErrBadCredentials)
+		{"a wrapped ErrBadCredentials is 401", func(context.Context, http.Header) (ports.UserID, error) {
+			return ports.UserID{}, fmt.Errorf("cookie expired: %w", sphttp.ErrBadCredentials)
 		}, 401, sphttp.CodeUnauthenticated},
 	}
 	for _, tc := range tests {
@@ -229,11 +230,11 @@ func TestAuthenticatorFailures(t *testing.T) {
 	t.Run("the authenticator sees the request's headers", func(t *testing.T) {
 		w := newWorld(t)
 		_, api := humatest.New(quietTB{t})
-		must(t, sphttp.Register(api, w.svc, sphttp.Options{Authenticate: func(_ context.Context, h http.Header) (backup.UserID, error) {
+		must(t, sphttp.Register(api, w.svc, sphttp.Options{Authenticate: func(_ context.Context, h http.Header) (ports.UserID, error) {
 			if h.Get("Cookie") == "session=alice" {
 				return w.alice, nil
 			}
-			return backup.UserID{}, sphttp.ErrNoCredentials
+			return ports.UserID{}, sphttp.ErrNoCredentials
 		}}))
 		if rec := api.Get(backupsURL(w.order, w.prov), "Cookie: session=alice"); rec.Code != 200 {
 			t.Fatalf("cookie login: %d %s", rec.Code, rec.Body)
@@ -243,7 +244,7 @@ func TestAuthenticatorFailures(t *testing.T) {
 
 func TestRegisterRefusesBadArguments(t *testing.T) {
 	w := newWorld(t)
-	auth := sphttp.BearerAuth(func(context.Context, string) (backup.UserID, error) { return w.alice, nil })
+	auth := sphttp.BearerAuth(func(context.Context, string) (ports.UserID, error) { return w.alice, nil })
 	_, api := humatest.New(quietTB{t})
 	for name, err := range map[string]error{
 		"no service":       sphttp.Register(api, nil, sphttp.Options{Authenticate: auth}),

@@ -45,11 +45,11 @@ func ExampleRegister() {
 	mux := http.NewServeMux()
 	api := humago.New(mux, sphttp.NewConfig("My platform", "1.0.0"))
 	err = sphttp.Register(api, svc, sphttp.Options{
-		Authenticate: sphttp.BearerAuth(func(ctx context.Context, token string) (backup.UserID, error) {
+		Authenticate: sphttp.BearerAuth(func(ctx context.Context, token string) (ports.UserID, error) {
 			if token == "s3cret" {
 				return user, nil
 			}
-			return backup.UserID{}, sphttp.ErrBadCredentials
+			return ports.UserID{}, sphttp.ErrBadCredentials
 		}),
 	})
 	if err != nil {

@@ -50,10 +50,10 @@ type world struct {
 	sidecar *fakeSidecar
 	logs    *syncBuffer
 
-	alice, bob, admin backup.UserID
+	alice, bob, admin ports.UserID
 
-	order, otherOrder, bare, bobOrder                 backup.OrderID
-	prov, secondaryProv, otherProv, bareProv, bobProv backup.ProvisionID
+	order, otherOrder, bare, bobOrder                 ports.OrderID
+	prov, secondaryProv, otherProv, bareProv, bobProv ports.ProvisionID
 }
 
 func newWorld(t *testing.T) *world {
@@ -111,12 +111,12 @@ func newWorldOn(t *testing.T, api humatest.TestAPI) *world {
 		}
 	})
 
-	users := map[string]backup.UserID{aliceToken: w.alice, bobToken: w.bob, adminToken: w.admin}
-	auth := sphttp.BearerAuth(func(_ context.Context, token string) (backup.UserID, error) {
+	users := map[string]ports.UserID{aliceToken: w.alice, bobToken: w.bob, adminToken: w.admin}
+	auth := sphttp.BearerAuth(func(_ context.Context, token string) (ports.UserID, error) {
 		if u, ok := users[token]; ok {
 			return u, nil
 		}
-		return backup.UserID{}, sphttp.ErrBadCredentials
+		return ports.UserID{}, sphttp.ErrBadCredentials
 	})
 	w.api = api
 	if err := sphttp.Register(w.api, w.svc, sphttp.Options{Authenticate: auth, Logger: log}); err != nil {
@@ -127,7 +127,7 @@ func newWorldOn(t *testing.T, api humatest.TestAPI) *world {
 
 // addOrder creates an order owned by owner with its primary deployment and,
 // if withSidecar, the sidecar beside it.
-func (w *world) addOrder(owner backup.UserID, withSidecar bool) (backup.OrderID, backup.ProvisionID) {
+func (w *world) addOrder(owner ports.UserID, withSidecar bool) (ports.OrderID, ports.ProvisionID) {
 	ctx := context.Background()
 	order, prov := ports.NewOrderID(), ports.NewProvisionID()
 	must(w.t, w.catalog.CreateOrder(ctx, ports.Order{ID: order, OwnerID: owner}))
@@ -140,15 +140,15 @@ func (w *world) addOrder(owner backup.UserID, withSidecar bool) (backup.OrderID,
 	return order, prov
 }
 
-func backupsURL(order backup.OrderID, prov backup.ProvisionID) string {
+func backupsURL(order ports.OrderID, prov ports.ProvisionID) string {
 	return fmt.Sprintf("/api/v1/orders/%s/provisions/%s/backups", order, prov)
 }
 
-func backupURL(order backup.OrderID, prov backup.ProvisionID, id backup.BackupID) string {
+func backupURL(order ports.OrderID, prov ports.ProvisionID, id ports.BackupID) string {
 	return backupsURL(order, prov) + "/" + id.String()
 }
 
-func assetURL(id backup.AssetID) string { return "/api/v1/assets/" + id.String() }
+func assetURL(id ports.AssetID) string { return "/api/v1/assets/" + id.String() }
 
 // call makes a request as the holder of token ("" for none); body is marshalled
 // as JSON unless it is an io.Reader or nil. Extra headers are "Name: value".
@@ -182,7 +182,7 @@ func (w *world) create(name string) sphttp.BackupView {
 }
 
 // waitFor polls get-backup until the backup is in status want.
-func (w *world) waitFor(order backup.OrderID, prov backup.ProvisionID, id string, want string) sphttp.BackupView {
+func (w *world) waitFor(order ports.OrderID, prov ports.ProvisionID, id string, want string) sphttp.BackupView {
 	w.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -203,45 +203,45 @@ func (w *world) waitFor(order backup.OrderID, prov backup.ProvisionID, id string
 
 // seedReady stores a ready backup of alice's main provision directly (its
 // archive, asset and record), for tests that need many or need them fast.
-func (w *world) seedReady(order backup.OrderID, prov backup.ProvisionID, owner backup.UserID, name string) backup.Backup {
+func (w *world) seedReady(order ports.OrderID, prov ports.ProvisionID, owner ports.UserID, name string) ports.Backup {
 	w.t.Helper()
 	ctx := context.Background()
-	b := backup.Backup{ID: ports.NewBackupID(), OrderID: order, ProvisionID: prov, Name: name,
-		Status: backup.StatusCreating, CreatedAt: time.Now()}
+	b := ports.Backup{ID: ports.NewBackupID(), OrderID: order, ProvisionID: prov, Name: name,
+		Status: ports.StatusCreating, CreatedAt: time.Now()}
 	must(w.t, w.repo.Create(ctx, b, 1000))
 	key := backup.ObjectKey(order, b.ID)
 	must(w.t, w.objects.Put(ctx, key, bytes.NewReader(w.sidecar.archive)))
 	sum := sha256.Sum256(w.sidecar.archive)
-	a := backup.Asset{ID: ports.NewAssetID(), OwnerID: owner, Key: key, FileName: name + ".tar.gz",
+	a := ports.Asset{ID: ports.NewAssetID(), OwnerID: owner, Key: key, FileName: name + ".tar.gz",
 		ContentType: "application/gzip", SizeBytes: int64(len(w.sidecar.archive)), SHA256: hex.EncodeToString(sum[:])}
 	must(w.t, w.assets.CreateAsset(ctx, a))
 	ready := b
-	ready.Status, ready.AssetID, ready.SizeBytes, ready.SHA256 = backup.StatusReady, a.ID, a.SizeBytes, a.SHA256
+	ready.Status, ready.AssetID, ready.SizeBytes, ready.SHA256 = ports.StatusReady, a.ID, a.SizeBytes, a.SHA256
 	ready.CompletedAt = time.Now()
-	must(w.t, w.repo.Update(ctx, ready, backup.StatusCreating))
+	must(w.t, w.repo.Update(ctx, ready, ports.StatusCreating))
 	return ready
 }
 
 // seedAsset stores a downloadable file with the given contents and name.
-func (w *world) seedAsset(owner backup.UserID, name string, content []byte) backup.Asset {
+func (w *world) seedAsset(owner ports.UserID, name string, content []byte) ports.Asset {
 	w.t.Helper()
 	ctx := context.Background()
 	order, prov := w.order, w.prov
 	if owner == w.bob {
 		order, prov = w.bobOrder, w.bobProv
 	}
-	b := backup.Backup{ID: ports.NewBackupID(), OrderID: order, ProvisionID: prov, Name: name,
-		Status: backup.StatusCreating, CreatedAt: time.Date(2025, 3, 1, 11, 59, 0, 0, time.UTC)}
+	b := ports.Backup{ID: ports.NewBackupID(), OrderID: order, ProvisionID: prov, Name: name,
+		Status: ports.StatusCreating, CreatedAt: time.Date(2025, 3, 1, 11, 59, 0, 0, time.UTC)}
 	sum := sha256.Sum256(content)
-	a := backup.Asset{ID: ports.ArchiveAssetID(b.ID), OwnerID: owner, Key: backup.ObjectKey(order, b.ID),
+	a := ports.Asset{ID: ports.ArchiveAssetID(b.ID), OwnerID: owner, Key: backup.ObjectKey(order, b.ID),
 		FileName: name, ContentType: "application/gzip", SizeBytes: int64(len(content)),
 		SHA256: hex.EncodeToString(sum[:]), CreatedAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	must(w.t, w.objects.Put(ctx, a.Key, bytes.NewReader(content)))
 	must(w.t, w.assets.CreateAsset(ctx, a))
 	must(w.t, w.repo.Create(ctx, b, 1000))
 	ready := b
-	ready.Status, ready.AssetID, ready.SizeBytes, ready.SHA256, ready.CompletedAt = backup.StatusReady, a.ID, a.SizeBytes, a.SHA256, a.CreatedAt
-	must(w.t, w.repo.Update(ctx, ready, backup.StatusCreating))
+	ready.Status, ready.AssetID, ready.SizeBytes, ready.SHA256, ready.CompletedAt = ports.StatusReady, a.ID, a.SizeBytes, a.SHA256, a.CreatedAt
+	must(w.t, w.repo.Update(ctx, ready, ports.StatusCreating))
 	return a
 }
 

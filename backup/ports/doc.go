@@ -6,8 +6,10 @@
 // domain, so adapters import this package alone and never package backup.
 //
 // The package also holds the records the interfaces carry (Backup, Order, Provision,
-// Asset), the distinct ID types, and the sentinel errors adapters report. Package
-// backup re-exports the records and errors, so callers rarely import ports directly.
+// Asset, Fence), the distinct ID types, and the sentinel errors adapters report.
+// Hosts import it to implement the interfaces, and use its records and IDs with
+// the service; package backup re-exports only the errors, under the names its
+// methods document.
 //
 // Every method documents the errors it returns. Errors other than the listed
 // sentinels are infrastructure failures; the service wraps them in ErrDatabase,

@@ -14,9 +14,6 @@ const (
 	StatusRestoring Status = "restoring"
 )
 
-// Statuses lists every status, in lifecycle order.
-var Statuses = []Status{StatusCreating, StatusReady, StatusFailed, StatusRestoring}
-
 // Valid reports whether s is one of the four statuses.
 func (s Status) Valid() bool {
 	switch s {

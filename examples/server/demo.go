@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
-	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -129,7 +128,7 @@ func ensure(exists, create func() error) error {
 
 // tokens authenticates the demo's bearer tokens. A platform plugs in its own
 // session or token check here.
-type tokens map[string]backup.UserID
+type tokens map[string]ports.UserID
 
 func newTokens(cfg *config) tokens {
 	if cfg.DemoToken == "" {
@@ -149,8 +148,8 @@ func newTokens(cfg *config) tokens {
 
 // verify compares against every token in constant time, so response timing does
 // not reveal how much of a guess was right.
-func (t tokens) verify(_ context.Context, token string) (backup.UserID, error) {
-	var found backup.UserID
+func (t tokens) verify(_ context.Context, token string) (ports.UserID, error) {
+	var found ports.UserID
 	for known, user := range t {
 		if subtle.ConstantTimeCompare([]byte(known), []byte(token)) == 1 {
 			found = user

@@ -125,7 +125,7 @@ func newPipeline(b *testing.B, streaming bool) *pipeline {
 
 // wait polls the backup until it is neither creating nor restoring and fails
 // unless it is ready without error.
-func (p *pipeline) wait(b *testing.B, id ports.BackupID) backup.Backup {
+func (p *pipeline) wait(b *testing.B, id ports.BackupID) ports.Backup {
 	b.Helper()
 	deadline := time.Now().Add(p.timeout)
 	for {
@@ -133,10 +133,10 @@ func (p *pipeline) wait(b *testing.B, id ports.BackupID) backup.Backup {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if v.Status == backup.StatusReady && v.Error == "" {
+		if v.Status == ports.StatusReady && v.Error == "" {
 			return v
 		}
-		if v.Status != backup.StatusCreating && v.Status != backup.StatusRestoring {
+		if v.Status != ports.StatusCreating && v.Status != ports.StatusRestoring {
 			b.Fatalf("backup %s ended %s: %s", id, v.Status, v.Error)
 		}
 		if time.Now().After(deadline) {
@@ -146,7 +146,7 @@ func (p *pipeline) wait(b *testing.B, id ports.BackupID) backup.Backup {
 	}
 }
 
-func (p *pipeline) create(b *testing.B) backup.Backup {
+func (p *pipeline) create(b *testing.B) ports.Backup {
 	b.Helper()
 	v, err := p.svc.CreateBackup(context.Background(), p.user, p.order, p.provision, "")
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/savepoint-dev/savepoint/internal/e2e"
 )
 
-func mustBackupID(t *testing.T, s string) backup.BackupID {
+func mustBackupID(t *testing.T, s string) ports.BackupID {
 	t.Helper()
 	id, err := ports.ParseBackupID(s)
 	if err != nil {
