@@ -47,14 +47,14 @@
 //
 // # Status lifecycle
 //
-//	creating ─▶ ready ─▶ restoring ─▶ ready
-//	   └──────▶ failed        └──(failed: back to ready, Error set)
-//
-// At most one create or restore runs per order, and at most ten backups (by
-// default) exist per provision; the repository enforces both atomically. A failed
-// restore returns the backup to ready with Error set: the archive is intact. Running
-// operations heartbeat; any replica's recovery loop settles those whose heartbeat
-// stopped (a crashed replica), so nothing stays stuck.
+// A backup is creating, then ready or failed; a ready backup can be restored
+// (restoring, then ready again) and a ready or failed one deleted. A failed
+// restore returns the backup to ready with Error set: the archive is intact.
+// [backup.Apply] is the state machine, with its table of transitions. At most one
+// create or restore runs per order, and at most ten backups (by default) exist per
+// provision; the repository enforces both atomically. Running operations
+// heartbeat; any replica's recovery loop settles those whose heartbeat stopped,
+// so nothing stays stuck.
 //
 // # Errors
 //

@@ -22,15 +22,10 @@
 //
 // # Status lifecycle
 //
-//	creating ──stored──▶ ready ──restore requested──▶ restoring
-//	   │                  ▲  ▲                            │
-//	   failed             │  └──────restored──────────────┤
-//	   ▼                  └──failed (Error set)───────────┘
-//	failed
-//
-// ready and failed backups can be deleted. A failed restore returns the backup to
-// ready with Error set, because its archive is intact (the seed design set it to
-// failed, which its own restore flow then refused). [Apply] is the state machine.
+// [Apply] is the state machine: one pure function from a backup and an event to
+// the next backup, with the table of every transition in its documentation. A
+// failed restore returns the backup to ready with Error set, because its archive
+// is intact and can be restored again; a failed create ends failed.
 //
 // # Errors
 //

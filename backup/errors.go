@@ -28,7 +28,7 @@ var (
 	// ErrBackupInProgress: the reprovision guard or fence refused because a backup
 	// is being created or restored for the order.
 	ErrBackupInProgress = errors.New("a backup or restore is in progress for this order")
-	// ErrInvalidName: the backup name is not 1–100 printable characters.
+	// ErrInvalidName: the backup name is not 1 to MaxNameLength printable characters.
 	ErrInvalidName = errors.New("invalid backup name")
 	// ErrShuttingDown: the service is shutting down and accepts no new operations.
 	ErrShuttingDown = errors.New("backup service is shutting down")

@@ -147,6 +147,10 @@ func newFixture(t *testing.T, options ...fixtureOption) *fixture {
 	if !cfg.noHeartbeatMock {
 		f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
 	}
+	// CreateBackup reads each new record back for its answer.
+	f.repo.EXPECT().Find(gomock.Any(), gomock.Cond(f.wasCreated)).DoAndReturn(func(_ context.Context, id ports.BackupID) (ports.Backup, error) {
+		return f.row(id), nil
+	}).AnyTimes()
 	// The sidecar leaves the directories to the service's options unless a test
 	// says otherwise.
 	f.fio.EXPECT().Dirs().Return(ports.SidecarDirs{}).AnyTimes()
@@ -201,6 +205,17 @@ func (f *fixture) expectCreateAccepted() {
 	f.repo.EXPECT().HasActiveOperation(gomock.Any(), f.order.ID).Return(false, nil)
 	f.repo.EXPECT().CountByProvision(gomock.Any(), f.primary.ID).Return(0, nil)
 	f.repo.EXPECT().Create(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(f.recordCreate)
+}
+
+func (f *fixture) wasCreated(id ports.BackupID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, b := range f.created {
+		if b.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fixture) recordCreate(_ context.Context, b ports.Backup, limit int) error {

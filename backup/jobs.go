@@ -70,7 +70,7 @@ func (hr *hashingReader) Read(p []byte) (int, error) {
 
 func (hr *hashingReader) sum() string { return hex.EncodeToString(hr.h.Sum(nil)) }
 
-// createJob is the background half of CreateBackup (seed steps 7–13): archive the
+// createJob is the background half of CreateBackup: archive the
 // server data on the sidecar, stream it through a hasher into object storage,
 // record the asset, mark the backup ready.
 func (s *Service) createJob(b ports.Backup, order ports.Order, sidecar ports.Provision) job {
@@ -213,7 +213,7 @@ func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.
 	return stagedArchive{ReadCloser: rc, report: report}, tempFile, nil
 }
 
-// restoreJob is the background half of RestoreBackup (seed steps 4–9): stream the
+// restoreJob is the background half of RestoreBackup: stream the
 // archive from storage to the sidecar while hashing it, refuse it if the hash
 // differs from the recorded one, extract it, mark the backup ready again.
 func (s *Service) restoreJob(b ports.Backup, sidecar ports.Provision) job {
@@ -300,10 +300,13 @@ func (s *Service) finish(ctx context.Context, next ports.Backup, from ports.Stat
 	return err
 }
 
-// sameOutcome reports whether the stored backup is the one finish wrote.
+// sameOutcome reports whether the stored backup is the one finish wrote. Times
+// are not compared: a store may keep them coarser than the clock. They need not
+// be: every other way out of an active status (a failure, stale recovery)
+// records an Error, so a settled backup without one is this write's.
 func sameOutcome(stored, written ports.Backup) bool {
-	return stored.Status == written.Status && stored.AssetID == written.AssetID &&
-		stored.SHA256 == written.SHA256 && stored.LastRestoredAt.Equal(written.LastRestoredAt)
+	return stored.Status == written.Status && stored.Error == written.Error &&
+		stored.AssetID == written.AssetID && stored.SHA256 == written.SHA256
 }
 
 // settleFailure applies the failure transition to an active backup: a create ends

@@ -12,7 +12,7 @@ import (
 const MaxNameLength = 100
 
 // NewName validates a user-supplied backup name: surrounding white space is
-// trimmed, and the rest must be 1–100 characters of printable Unicode (letters,
+// trimmed, and the rest must be 1 to MaxNameLength characters of printable Unicode (letters,
 // marks, numbers, punctuation, symbols and the ASCII space, plus the zero-width
 // joiner inside emoji sequences). Control characters, invisible formatting
 // characters such as right-to-left overrides, other spaces and invalid UTF-8 are

@@ -43,9 +43,14 @@ func (d Deps) validate() error {
 	return errors.Join(missing...)
 }
 
+// DefaultMaxBackupsPerProvision is how many backups one provision may hold
+// unless Options.MaxBackupsPerProvision says otherwise.
+const DefaultMaxBackupsPerProvision = 10
+
 // Options tune the Service. The zero value means every documented default.
 type Options struct {
-	// MaxBackupsPerProvision is how many backups one provision may hold. Default 10.
+	// MaxBackupsPerProvision is how many backups one provision may hold. Default
+	// DefaultMaxBackupsPerProvision.
 	MaxBackupsPerProvision int
 	// MaxConcurrentOperations bounds the creates and restores this replica runs at
 	// once; more wait their turn (still heartbeating). Default 4.
@@ -89,7 +94,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.MaxBackupsPerProvision == 0 {
-		o.MaxBackupsPerProvision = 10
+		o.MaxBackupsPerProvision = DefaultMaxBackupsPerProvision
 	}
 	if o.MaxConcurrentOperations == 0 {
 		o.MaxConcurrentOperations = 4
@@ -124,13 +129,9 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	now := o.Now
-	if now == nil {
-		now = time.Now
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	// PostgreSQL keeps microseconds: times the service returns must equal the
-	// ones a later read gives back.
-	o.Now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
 	return o
 }
 

@@ -50,10 +50,10 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 }
 
 // CreateBackup starts a backup of the provision's server data and returns it in
-// status creating. An empty name means DefaultName. The checks follow the seed
-// design's order: name; order, ownership; provision is the order's primary
-// deployment; a sidecar exists; no operation in progress; fewer than the limit of
-// backups. Returns ErrInvalidName, ErrOrderNotFound, ErrUnauthorized,
+// status creating. An empty name means DefaultName. The checks run in this order,
+// so that each refusal names the first thing wrong: name; order, ownership;
+// provision is the order's primary deployment; a sidecar exists; no operation in
+// progress; fewer than the limit of backups. Returns ErrInvalidName, ErrOrderNotFound, ErrUnauthorized,
 // ErrProvisionNotFound, ErrNoSidecar, ErrOperationInProgress, ErrReprovisioning,
 // ErrLimitReached, ErrShuttingDown, or an error wrapping ErrDatabase.
 func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, name string) (ports.Backup, error) {
@@ -95,8 +95,19 @@ func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID p
 	if err := s.start(b, s.createJob(b, order, sidecar)); err != nil {
 		return ports.Backup{}, err
 	}
+	// Answer with the times as stored, so that this answer and every later read
+	// agree where the store keeps times coarser than the clock (the rest of the
+	// record may already have moved on). The work has started either way: a
+	// failed read only costs that exactness.
+	if stored, err := s.deps.Repository.Find(ctx, b.ID); err == nil {
+		b.CreatedAt, b.HeartbeatAt = stored.CreatedAt, stored.HeartbeatAt
+	}
 	return b, nil
 }
+
+// MaxBackupsPerProvision is how many backups a provision may hold (see
+// Options.MaxBackupsPerProvision), for clients that show how close it is.
+func (s *Service) MaxBackupsPerProvision() int { return s.opts.MaxBackupsPerProvision }
 
 // ListBackups returns the provision's backups, newest first. Returns
 // ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound, or an error wrapping
@@ -250,7 +261,8 @@ func (s *Service) Shutdown(ctx context.Context) error {
 }
 
 // authorize loads the order and the provision and checks the caller may act on
-// them: the seed's steps 1 and 2.
+// them: the caller owns the order or holds ViewAllOrders, and the provision is
+// the order's primary deployment.
 func (s *Service) authorize(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID) (ports.Order, ports.Provision, error) {
 	order, err := s.deps.Orders.GetOrder(ctx, orderID)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 type service interface {
 	CreateBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, name string) (ports.Backup, error)
 	ListBackups(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) ([]ports.Backup, error)
+	MaxBackupsPerProvision() int
 	GetBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
 	DeleteBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) error
 	RestoreBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
@@ -109,16 +110,18 @@ func optionalTime(t time.Time) *time.Time {
 }
 
 // BackupList is the body of list-backups: an object rather than a bare array, so
-// that fields (paging, the limit) can be added without breaking clients.
+// that fields (paging) can be added without breaking clients.
 type BackupList struct {
 	Backups []BackupView `json:"backups" nullable:"false" doc:"The provision's backups, newest first."`
+	// Limit is the host's configured limit, so clients need not hard-code it.
+	Limit int `json:"limit" minimum:"1" doc:"How many backups the provision may hold; a create beyond it answers 409 limit_reached." example:"10"`
 }
 
 // CreateBackupRequest is the optional body of create-backup. Unknown fields are
 // refused (422 invalid_input), so a misspelt "nmae" is not silently ignored.
 type CreateBackupRequest struct {
 	_    struct{} `additionalProperties:"false"`
-	Name string   `json:"name,omitempty" maxLength:"100" doc:"1–100 printable characters; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC." example:"Before the 1.21 update"`
+	Name string   `json:"name,omitempty" maxLength:"100" doc:"Printable characters, at least one; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC." example:"Before the 1.21 update"`
 }
 
 // errInvalidUTF8 refuses a body that is not UTF-8: encoding/json would replace
@@ -225,7 +228,7 @@ func registerBackups(api huma.API, h *handlers) {
 		Summary:     "Create a backup",
 		Description: "Starts a backup of the game server's data and returns it in status creating; poll get-backup " +
 			"until it is ready (asset_id set) or failed (error set). Only one backup or restore runs per order " +
-			"at a time, and a provision holds at most 10 backups.",
+			"at a time, and a provision holds at most the list's limit of backups.",
 		DefaultStatus:      http.StatusAccepted,
 		Security:           security(),
 		SkipValidateParams: true,
@@ -288,7 +291,7 @@ func (h *handlers) listBackups(ctx context.Context, in *backupsInput) (*listOutp
 	if err != nil {
 		return nil, failure(ctx, h.log, err, "order_id", in.order)
 	}
-	out := &listOutput{Body: BackupList{Backups: make([]BackupView, 0, len(list))}}
+	out := &listOutput{Body: BackupList{Backups: make([]BackupView, 0, len(list)), Limit: h.svc.MaxBackupsPerProvision()}}
 	for _, b := range list {
 		out.Body.Backups = append(out.Body.Backups, NewBackupView(b))
 	}

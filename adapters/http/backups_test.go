@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
+	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -138,11 +141,29 @@ func TestBackupViewListsSkippedFiles(t *testing.T) {
 	}
 }
 
+// TestSchemaLimitsAreTheDomains pins the limits struct tags must spell out as
+// literals to the constants the domain enforces.
+func TestSchemaLimitsAreTheDomains(t *testing.T) {
+	for _, tc := range []struct {
+		typ        reflect.Type
+		field, tag string
+		want       int
+	}{
+		{reflect.TypeFor[sphttp.CreateBackupRequest](), "Name", "maxLength", backup.MaxNameLength},
+		{reflect.TypeFor[sphttp.BackupView](), "Skipped", "maxItems", ports.MaxSkippedListed},
+	} {
+		f, _ := tc.typ.FieldByName(tc.field)
+		if got := f.Tag.Get(tc.tag); got != strconv.Itoa(tc.want) {
+			t.Errorf("%s.%s %s:%q, want %d", tc.typ.Name(), tc.field, tc.tag, got, tc.want)
+		}
+	}
+}
+
 func TestListBackups(t *testing.T) {
 	w := newWorld(t)
 	t.Run("an order without backups lists an empty array, not null", func(t *testing.T) {
 		rec := w.call(http.MethodGet, backupsURL(w.order, w.prov), aliceToken, nil)
-		if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"backups":[]}` {
+		if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"backups":[],"limit":10}` {
 			t.Fatalf("got %d %s", rec.Code, rec.Body)
 		}
 	})
@@ -174,23 +195,24 @@ func TestListBackups(t *testing.T) {
 
 // TestErrorTable drives every row of the error table that the service can reach
 // through the API, with the status and code a client sees.
-func TestErrorTable(t *testing.T) {
-	w := newWorld(t)
-	b := w.seedReady(w.order, w.prov, w.alice, "mine")
+// errorCase is one request TestErrorTable sends, and the problem it must get.
+type errorCase struct {
+	name    string
+	method  string
+	path    string
+	token   string
+	body    any
+	headers []string
+	status  int
+	code    sphttp.Code
+	detail  string // a substring the detail must contain
+}
+
+// errorCases are TestErrorTable's requests against w, whose alice owns b.
+func errorCases(w *world, b ports.Backup) []errorCase {
 	unknownOrder, unknownProv, unknownBackup := ports.NewOrderID(), ports.NewProvisionID(), ports.NewBackupID()
 	name101 := strings.Repeat("n", 101)
-
-	tests := []struct {
-		name    string
-		method  string
-		path    string
-		token   string
-		body    any
-		headers []string
-		status  int
-		code    sphttp.Code
-		detail  string // a substring the detail must contain
-	}{
+	return []errorCase{
 		{name: "a request without credentials is unauthenticated", method: http.MethodGet,
 			path: backupsURL(w.order, w.prov), status: 401, code: sphttp.CodeUnauthenticated, detail: "no credentials"},
 		{name: "an unknown token is unauthenticated", method: http.MethodGet, path: backupsURL(w.order, w.prov),
@@ -265,7 +287,12 @@ func TestErrorTable(t *testing.T) {
 		{name: "an order without a sidecar cannot be backed up", method: http.MethodPost,
 			path: backupsURL(w.bare, w.bareProv), token: aliceToken, status: 422, code: sphttp.CodeNoSidecar},
 	}
-	for _, tc := range tests {
+}
+
+func TestErrorTable(t *testing.T) {
+	w := newWorld(t)
+	b := w.seedReady(w.order, w.prov, w.alice, "mine")
+	for _, tc := range errorCases(w, b) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := w.call(tc.method, tc.path, tc.token, tc.body, tc.headers...)
 			p := problem(t, rec, tc.status, tc.code)

@@ -1,5 +1,5 @@
 // Package http serves backup.Service over HTTP with huma v2: the backup routes
-// and the download route of DESIGN §6, their OpenAPI description, and the one
+// and the download route, their OpenAPI description, and the one
 // table that turns errors into RFC 9457 problems with a stable code.
 //
 // The package is named after what it adapts to, as in benbjohnson/wtf; it clashes

@@ -21,7 +21,8 @@ import (
 // change.
 type Code string
 
-// The codes of DESIGN §6. New codes may be added; existing ones never change meaning.
+// The codes every error response carries. New codes may be added; existing ones
+// never change meaning.
 const (
 	CodeUnauthenticated     Code = "unauthenticated"
 	CodeForbidden           Code = "forbidden"
@@ -54,7 +55,7 @@ type errorRow struct {
 	specific bool
 }
 
-// errorTable is the one mapping from errors to responses (DESIGN §6). The first
+// errorTable is the one mapping from errors to responses. The first
 // row whose error matches wins, so specific errors come before the infrastructure
 // kinds they may also wrap. Anything unmatched is a 500 with code internal. The
 // table is read-only.
@@ -74,7 +75,7 @@ var errorTable = []errorRow{
 	{err: backup.ErrAssetNotFound, status: http.StatusNotFound, code: CodeNotFound,
 		title: "Not found", detail: "The file does not exist."},
 	{err: backup.ErrInvalidName, status: http.StatusUnprocessableEntity, code: CodeInvalidInput,
-		title: "Invalid input", detail: "The backup name must be 1 to 100 printable characters.", specific: true},
+		title: "Invalid input", detail: fmt.Sprintf("The backup name must be 1 to %d printable characters.", backup.MaxNameLength), specific: true},
 	{err: backup.ErrNoSidecar, status: http.StatusUnprocessableEntity, code: CodeNoSidecar,
 		title: "No sidecar", detail: "The game server has no sidecar to read and write its files, so it cannot be backed up or restored."},
 	{err: backup.ErrOperationInProgress, status: http.StatusConflict, code: CodeOperationInProgress,

@@ -72,7 +72,7 @@ func ExampleRegister() {
 		fmt.Print(rec.Code, " ", rec.Body.String())
 	}
 	// Output:
-	// 200 {"backups":[]}
+	// 200 {"backups":[],"limit":10}
 	// 401 unauthenticated
 }
 

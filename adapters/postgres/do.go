@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/samber/do/v2"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
 // openTimeout bounds Open inside Package, whose providers get no context from do;
@@ -12,10 +14,15 @@ import (
 const openTimeout = time.Minute
 
 // Package returns a samber/do package that provides *Pool (opened from cfg on
-// first use, migrated as cfg says), and *Repository, *Assets (both on
-// cfg.Layout's tables) and *Catalog on that pool. The injector's Shutdown closes the pool and its HealthCheck pings it.
-// Hosts that want the ports interfaces can bind them with do.As, for example
-// do.As[*postgres.Repository, ports.Repository](injector).
+// first use, migrated as cfg says), and on that pool *Repository and *Assets (on
+// cfg.Layout's tables), also as ports.Repository and ports.Assets, and *Catalog.
+// The catalog stays a *Catalog: a deployment that uses it as its ports.Orders and
+// ports.Permissions binds it so itself (do.As), and a host with its own catalog
+// is not in its way. The injector's Shutdown closes the pool and its HealthCheck
+// pings it.
+//
+//	injector := do.New(postgres.Package(postgres.Config{URL: url}))
+//	repo := do.MustInvoke[ports.Repository](injector)
 func Package(cfg Config) func(do.Injector) {
 	return do.Package(
 		do.Lazy(func(do.Injector) (*Pool, error) {
@@ -30,6 +37,7 @@ func Package(cfg Config) func(do.Injector) {
 			}
 			return NewRepository(pool, cfg.Layout), nil
 		}),
+		do.Lazy(func(i do.Injector) (ports.Repository, error) { return do.Invoke[*Repository](i) }),
 		do.Lazy(func(i do.Injector) (*Assets, error) {
 			pool, err := do.Invoke[*Pool](i)
 			if err != nil {
@@ -37,6 +45,7 @@ func Package(cfg Config) func(do.Injector) {
 			}
 			return NewAssets(pool, cfg.Layout), nil
 		}),
+		do.Lazy(func(i do.Injector) (ports.Assets, error) { return do.Invoke[*Assets](i) }),
 		do.Lazy(func(i do.Injector) (*Catalog, error) {
 			pool, err := do.Invoke[*Pool](i)
 			if err != nil {

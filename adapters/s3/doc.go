@@ -42,21 +42,12 @@
 // the heap they would count towards the garbage collector's goal, which
 // (GOGC=100) lets the process grow by as much again before it collects; the
 // host's RSS would then keep rising for the first gigabytes of every stream and
-// look as if it depended on the object's size. Measured with make bench, the
-// example server's peak RSS during a create went from 78 MiB (1 GiB) and 100 MiB
-// (4 GiB) to 75 MiB at both sizes.
+// look as if it depended on the object's size.
 //
-// The SDK's transfermanager (feature/s3/transfermanager v0.5.7) is not used,
-// because it cannot keep either promise of this package. Memory: it reads the
-// first MultipartUploadThreshold bytes with io.ReadAll (a growing slice, so up
-// to about twice that in allocations) and then allocates a pool of
-// Concurrency+1 part buffers besides, so even with the threshold equal to the
-// part size it peaks above PartSize × (Concurrency+2). Aborts: it aborts once,
-// on the original context unless FailTimeout is set (so a cancelled Put's abort
-// is itself cancelled), without retrying beyond the SDK's per-request attempts,
-// and when the abort fails it formats the original error with %v, so
-// errors.Is(err, context.Canceled) stops working. The loop here is short and
-// makes each guarantee explicit.
+// The upload loop is this package's own rather than the SDK's transfer manager,
+// so that both promises, the memory bound and an abort that outlives a
+// cancelled context and keeps the cause visible to errors.Is, are explicit in a
+// few lines of code.
 //
 // # Failed and cancelled uploads
 //

@@ -41,8 +41,8 @@ type FileIO interface {
 	// or cancelled write leaves no file behind.
 	WriteFile(ctx context.Context, path string, size int64, r io.Reader) error
 
-	// ExtractTo extracts the gzip-compressed tar at source into destination (the
-	// seed's tar -xzf source -C destination), refusing any archive that would write
+	// ExtractTo extracts the gzip-compressed tar at source into destination (what
+	// tar -xzf source -C destination does), refusing any archive that would write
 	// outside destination. On success destination holds exactly the archive's
 	// contents; on failure it is left as it was.
 	ExtractTo(ctx context.Context, source, destination string) error

@@ -20,7 +20,6 @@ import (
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
 	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
-	"github.com/savepoint-dev/savepoint/internal/gamedata"
 )
 
 // catalog is the host side the example server plays itself: orders, provisions
@@ -34,67 +33,30 @@ type catalog interface {
 	GrantViewAllOrders(ctx context.Context, user ports.UserID) error
 }
 
-// sidecarPaths are the data and scratch directories as the sidecar sees them.
-type sidecarPaths struct{ Data, Temp string }
-
-// newInjector composes the server: each piece is a samber/do service, real or
-// zero-config as cfg says. do shuts them down in reverse dependency order: the
-// HTTP server first, then the backup service (which waits for running
-// operations), then the sidecar, storage and the database pool.
-func newInjector(cfg config, log *slog.Logger) *do.RootScope {
+// newInjector composes the server from the adapters' samber/do packages, real or
+// zero-config as cfg says, the way a host would: each package binds the ports it
+// implements, and newService builds the backup service from the ports. do shuts
+// the services down in reverse dependency order: the HTTP server first, then the
+// backup service (which waits for running operations), then the sidecar,
+// storage and the database pool.
+func newInjector(cfg config, s3cfg s3.Config, log *slog.Logger) *do.RootScope {
 	i := do.New()
 	do.ProvideValue(i, cfg)
 	do.ProvideValue(i, log)
 
 	if cfg.DatabaseURL != "" {
 		postgres.Package(postgres.Config{URL: cfg.DatabaseURL, Standalone: true})(i)
-		do.MustAs[*postgres.Repository, ports.Repository](i)
-		do.MustAs[*postgres.Assets, ports.Assets](i)
 		do.MustAs[*postgres.Catalog, catalog](i)
 	} else {
-		do.ProvideValue[ports.Repository](i, local.NewRepository())
-		do.ProvideValue[ports.Assets](i, local.NewAssets())
-		do.ProvideValue[catalog](i, local.NewCatalog())
+		local.Package()(i)
+		do.MustAs[*local.Catalog, catalog](i)
 	}
-
 	if cfg.S3Bucket != "" {
-		do.Provide(i, func(do.Injector) (s3.Config, error) { return s3Config(cfg, log) })
-		do.Provide(i, func(i do.Injector) (ports.ObjectStore, error) {
-			s3cfg, err := do.Invoke[s3.Config](i)
-			if err != nil {
-				return nil, err
-			}
-			return s3.New(context.Background(), s3cfg)
-		})
+		s3.Package(s3cfg)(i)
 	} else {
-		do.Provide(i, func(do.Injector) (ports.ObjectStore, error) {
-			return local.OpenObjectStore(filepath.Join(cfg.Dir, "objects"))
-		})
+		local.ObjectStorePackage(filepath.Join(cfg.Dir, "objects"))(i)
 	}
-
-	if cfg.SidecarAddr != "" {
-		do.ProvideValue(i, sidecarPaths{Data: cfg.SidecarDataDir, Temp: cfg.SidecarTempDir})
-		do.Provide(i, func(do.Injector) (ports.SidecarDialer, error) {
-			ep := sidecar.Endpoint{Address: cfg.SidecarAddr, Secret: cfg.SidecarSecret}
-			return sidecar.NewDialer(staticEndpoint(ep), sidecar.ClientOptions{})
-		})
-	} else {
-		do.Provide(i, func(do.Injector) (*inprocSidecar, error) { return startInprocSidecar(cfg, log) })
-		do.Provide(i, func(i do.Injector) (sidecarPaths, error) {
-			sc, err := do.Invoke[*inprocSidecar](i)
-			if err != nil {
-				return sidecarPaths{}, err
-			}
-			return sc.paths, nil
-		})
-		do.Provide(i, func(i do.Injector) (ports.SidecarDialer, error) {
-			sc, err := do.Invoke[*inprocSidecar](i)
-			if err != nil {
-				return nil, err
-			}
-			return sidecar.NewDialer(staticEndpoint(sc.endpoint), sidecar.ClientOptions{})
-		})
-	}
+	sidecar.Package(sidecarResolver(i, cfg, log), sidecar.ClientOptions{})(i)
 
 	do.Provide(i, newService)
 	do.Provide(i, newWebServer)
@@ -104,24 +66,15 @@ func newInjector(cfg config, log *slog.Logger) *do.RootScope {
 // newService builds the backup service from the ports in the injector.
 func newService(i do.Injector) (*backup.Service, error) {
 	cfg := do.MustInvoke[config](i)
-	cat, err := do.Invoke[catalog](i)
-	if err != nil {
-		return nil, err
+	var err error
+	deps := backup.Deps{
+		Repository:  invoke[ports.Repository](i, &err),
+		Orders:      invoke[catalog](i, &err),
+		Permissions: invoke[catalog](i, &err),
+		Assets:      invoke[ports.Assets](i, &err),
+		Objects:     invoke[ports.ObjectStore](i, &err),
+		Sidecars:    invoke[ports.SidecarDialer](i, &err),
 	}
-	deps := backup.Deps{Orders: cat, Permissions: cat}
-	if deps.Repository, err = do.Invoke[ports.Repository](i); err != nil {
-		return nil, err
-	}
-	if deps.Assets, err = do.Invoke[ports.Assets](i); err != nil {
-		return nil, err
-	}
-	if deps.Objects, err = do.Invoke[ports.ObjectStore](i); err != nil {
-		return nil, err
-	}
-	if deps.Sidecars, err = do.Invoke[ports.SidecarDialer](i); err != nil {
-		return nil, err
-	}
-	paths, err := do.Invoke[sidecarPaths](i)
 	if err != nil {
 		return nil, err
 	}
@@ -131,10 +84,38 @@ func newService(i do.Injector) (*backup.Service, error) {
 		StaleAfter:              cfg.StaleAfter,
 		SweepInterval:           cfg.SweepInterval,
 		OrphanGracePeriod:       cfg.OrphanGrace,
-		DataDir:                 paths.Data,
-		TempDir:                 paths.Temp,
 		Logger:                  do.MustInvoke[*slog.Logger](i).With("component", "backup"),
 	})
+}
+
+// invoke is do.Invoke that keeps the first error in *err, so that a struct of
+// dependencies reads as one literal.
+func invoke[T any](i do.Injector, err *error) T {
+	v, e := do.Invoke[T](i)
+	if e != nil && *err == nil {
+		*err = e
+	}
+	return v
+}
+
+// sidecarResolver finds the game server's sidecar: the one -sidecar-addr names,
+// or the in-process one. Either way the example server has one game server; a
+// platform resolves each provision to its own pod, and may give each its own
+// directories the way this resolver does.
+func sidecarResolver(i do.Injector, cfg config, log *slog.Logger) sidecar.Resolver {
+	if cfg.SidecarAddr != "" {
+		ep := sidecar.Endpoint{Address: cfg.SidecarAddr, Secret: cfg.SidecarSecret,
+			Dirs: ports.SidecarDirs{Data: cfg.SidecarDataDir, Temp: cfg.SidecarTempDir}}
+		return func(context.Context, ports.Provision) (sidecar.Endpoint, error) { return ep, nil }
+	}
+	do.Provide(i, func(do.Injector) (*inprocSidecar, error) { return startInprocSidecar(cfg, log) })
+	return func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
+		sc, err := do.Invoke[*inprocSidecar](i)
+		if err != nil {
+			return sidecar.Endpoint{}, err
+		}
+		return sc.endpoint, nil
+	}
 }
 
 func s3Config(cfg config, log *slog.Logger) (s3.Config, error) {
@@ -158,42 +139,32 @@ func s3Config(cfg config, log *slog.Logger) (s3.Config, error) {
 	return c, nil
 }
 
-// staticEndpoint resolves every sidecar provision to one endpoint: the example
-// server has one game server. A platform resolves each provision to its pod.
-func staticEndpoint(ep sidecar.Endpoint) sidecar.Resolver {
-	return func(context.Context, ports.Provision) (sidecar.Endpoint, error) { return ep, nil }
-}
-
 // inprocSidecar is the zero-config FileIO sidecar: the real gRPC server, on a
 // loopback port of this process, serving a local data directory seeded with a
 // small sample world.
 type inprocSidecar struct {
 	srv      *sidecar.Server
 	endpoint sidecar.Endpoint
-	paths    sidecarPaths
 }
 
-// sampleWorldBytes keeps the demo's backups quick to make and download.
-const sampleWorldBytes = 4 << 20
-
 func startInprocSidecar(cfg config, log *slog.Logger) (*inprocSidecar, error) {
-	paths := sidecarPaths{Data: filepath.Join(cfg.Dir, "data"), Temp: filepath.Join(cfg.Dir, "tmp")}
-	if err := os.MkdirAll(paths.Temp, 0o700); err != nil {
+	dirs := ports.SidecarDirs{Data: filepath.Join(cfg.Dir, "data"), Temp: filepath.Join(cfg.Dir, "tmp")}
+	if err := os.MkdirAll(dirs.Temp, 0o700); err != nil {
 		return nil, err
 	}
-	if entries, err := os.ReadDir(paths.Data); errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0) {
-		sum, err := gamedata.Generate(context.Background(), paths.Data, gamedata.Options{Size: sampleWorldBytes, Seed: 1})
+	if entries, err := os.ReadDir(dirs.Data); errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0) {
+		files, bytes, err := writeSampleWorld(dirs.Data)
 		if err != nil {
-			return nil, fmt.Errorf("seeding the sample world: %w", err)
+			return nil, fmt.Errorf("writing the sample world: %w", err)
 		}
-		log.Info("seeded sample game world", "dir", paths.Data, "files", sum.Files, "bytes", sum.Bytes)
+		log.Info("wrote a sample game world", "dir", dirs.Data, "files", files, "bytes", bytes)
 	} else if err != nil {
 		return nil, err
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	srv, err := sidecar.NewServer(sidecar.Options{
-		Roots: []string{paths.Data, paths.Temp}, ArchiveDir: paths.Temp, StateDir: filepath.Join(cfg.Dir, "sidecar-state"),
+		Roots: []string{dirs.Data, dirs.Temp}, ArchiveDir: dirs.Temp, StateDir: filepath.Join(cfg.Dir, "sidecar-state"),
 		Secret: hex.EncodeToString(secret), Logger: log.With("component", "sidecar"),
 	})
 	if err != nil {
@@ -210,8 +181,7 @@ func startInprocSidecar(cfg config, log *slog.Logger) (*inprocSidecar, error) {
 	}()
 	return &inprocSidecar{
 		srv:      srv,
-		endpoint: sidecar.Endpoint{Address: ln.Addr().String(), Secret: hex.EncodeToString(secret)},
-		paths:    paths,
+		endpoint: sidecar.Endpoint{Address: ln.Addr().String(), Secret: hex.EncodeToString(secret), Dirs: dirs},
 	}, nil
 }
 

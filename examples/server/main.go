@@ -29,6 +29,7 @@ import (
 
 	"github.com/samber/do/v2"
 
+	"github.com/savepoint-dev/savepoint/adapters/s3"
 	"github.com/savepoint-dev/savepoint/backup"
 )
 
@@ -52,7 +53,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := newLogger(cfg.LogFormat, stderr)
 	toks := newTokens(&cfg)
 
-	injector := newInjector(cfg, log)
+	var s3cfg s3.Config
+	if cfg.S3Bucket != "" {
+		if s3cfg, err = s3Config(cfg, log); err != nil {
+			return err
+		}
+	}
+	injector := newInjector(cfg, s3cfg, log)
 	do.ProvideValue(injector, toks)
 	do.ProvideValue[readyCheck](injector, injector.HealthCheckWithContext)
 	shutdown := func() error {

@@ -13,7 +13,7 @@
 //   - the baseline: `tar -czf` of the dataset to a local file, and `tar -xzf` of
 //     that file into an empty directory;
 //   - create end to end over HTTP (POST → the backup reads `ready`), on the
-//     streaming path and on the seed's path (CompressFiles to the sidecar's temp
+//     streaming path and on the staged path (CompressFiles to the sidecar's temp
 //     directory, then ReadFile);
 //   - restore end to end (POST restore → `ready` again: download, checksum,
 //     extract) into the data directory after it was damaged, then the directory

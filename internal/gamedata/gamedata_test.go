@@ -120,31 +120,7 @@ func TestGenerate(t *testing.T) {
 	}
 
 	t.Run("the tree looks like a game server: mostly region data, many small files", func(t *testing.T) {
-		dir := t.TempDir()
-		sum, err := gamedata.Generate(ctx, dir, gamedata.Options{Size: size, Seed: 11})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if share := float64(sum.RegionBytes) / float64(sum.Bytes); share < 0.8 {
-			t.Errorf("region files hold %.0f%% of the bytes, want at least 80%%", share*100)
-		}
-		small := 0
-		for _, desc := range describe(t, dir) {
-			var mode string
-			var n int64
-			fmt.Sscan(desc, &mode, &n)
-			if !strings.HasPrefix(mode, "d") && n < 16<<10 {
-				small++
-			}
-		}
-		if small < 100 {
-			t.Errorf("only %d files under 16 KiB, want a long tail of small files", small)
-		}
-		for _, p := range []string{"server.properties", "paper.jar", "world/level.dat", "world/session.lock", "world/datapacks"} {
-			if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
-				t.Errorf("missing %s: %v", p, err)
-			}
-		}
+		looksLikeAGameServer(t, size)
 	})
 
 	t.Run("refuses a directory that is not empty", func(t *testing.T) {
@@ -167,5 +143,36 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Fatal(err)
 		}
 		os.RemoveAll(dir)
+	}
+}
+
+// looksLikeAGameServer checks a generated tree's shape: mostly region data, a
+// long tail of small files, and the files a Minecraft server has.
+func looksLikeAGameServer(t *testing.T, size int64) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	sum, err := gamedata.Generate(ctx, dir, gamedata.Options{Size: size, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if share := float64(sum.RegionBytes) / float64(sum.Bytes); share < 0.8 {
+		t.Errorf("region files hold %.0f%% of the bytes, want at least 80%%", share*100)
+	}
+	small := 0
+	for _, desc := range describe(t, dir) {
+		var mode string
+		var n int64
+		fmt.Sscan(desc, &mode, &n)
+		if !strings.HasPrefix(mode, "d") && n < 16<<10 {
+			small++
+		}
+	}
+	if small < 100 {
+		t.Errorf("only %d files under 16 KiB, want a long tail of small files", small)
+	}
+	for _, p := range []string{"server.properties", "paper.jar", "world/level.dat", "world/session.lock", "world/datapacks"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("missing %s: %v", p, err)
+		}
 	}
 }

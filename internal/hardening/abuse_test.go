@@ -12,11 +12,57 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
 	"github.com/savepoint-dev/savepoint/internal/e2e"
 )
+
+// hostileCreate is a create request no honest client sends, and the status that
+// refuses it.
+type hostileCreate struct {
+	name        string
+	contentType string
+	body        []byte
+	chunked     bool // hide the length, so the limit must hold while reading
+	status      int
+}
+
+func nameBody(s string) []byte {
+	b, _ := json.Marshal(map[string]string{"name": s})
+	return b
+}
+
+// hostileCreateBodies are TestHostileCreateBodies's requests.
+func hostileCreateBodies() []hostileCreate {
+	const jsonType = "application/json"
+	return []hostileCreate{
+		{"a body over 4 KiB is refused as too large", jsonType, nameBody(strings.Repeat("a", 5000)), false, 413},
+		{"a body over 4 KiB sent chunked is refused as too large", jsonType, nameBody(strings.Repeat("a", 5000)), true, 413},
+		{"a megabyte of JSON whitespace is refused as too large", jsonType, append(bytes.Repeat([]byte(" "), 1<<20), "{}"...), true, 413},
+		// The body limit answers before the name's own rule can.
+		{"a name of 10,000 characters is refused as too large", jsonType, nameBody(strings.Repeat("x", 10000)), false, 413},
+		{"a name of 101 characters is refused", jsonType, nameBody(strings.Repeat("é", 101)), false, 422},
+		{"malformed JSON is refused", jsonType, []byte(`{bad`), false, 400},
+		{"truncated JSON is refused", jsonType, []byte(`{"name":`), false, 400},
+		{"two JSON values are refused", jsonType, []byte(`{"name":"a"}{"name":"b"}`), false, 400},
+		{"a JSON array is refused", jsonType, []byte(`["name"]`), false, 422},
+		{"a name that is a number is refused", jsonType, []byte(`{"name":42}`), false, 422},
+		{"a name that is an object is refused", jsonType, []byte(`{"name":{"$gt":""}}`), false, 422},
+		{"an unknown field is refused", jsonType, []byte(`{"nmae":"typo"}`), false, 422},
+		{"an unknown field beside the name is refused", jsonType, []byte(`{"name":"ok","admin":true}`), false, 422},
+		{"text/plain is refused", "text/plain", nameBody("plain"), false, 415},
+		{"a form is refused", "application/x-www-form-urlencoded", []byte(`name=form`), false, 415},
+		{"XML is refused", "application/xml", []byte(`<name>xml</name>`), false, 415},
+		{"a NUL in the name is refused", jsonType, nameBody("world\x00.dat"), false, 422},
+		{"a newline in the name is refused", jsonType, nameBody("line one\nline two"), false, 422},
+		{"a terminal escape in the name is refused", jsonType, nameBody("\x1b[2J\x1b[31mred"), false, 422},
+		{"a right-to-left override in the name is refused", jsonType, nameBody("invoice\u202egpj.exe"), false, 422},
+		{"a zero-width space in the name is refused", jsonType, nameBody("ad\u200bmin"), false, 422},
+		{"a lone zero-width joiner is refused", jsonType, nameBody("\u200d"), false, 422},
+		// encoding/json would quietly replace these bytes with U+FFFD.
+		{"invalid UTF-8 in the name is refused, not stored with replacement characters", jsonType, []byte("{\"name\":\"save\xff\xfe\"}"), false, 422},
+	}
+}
 
 // TestHostileCreateBodies sends create requests no honest client sends:
 // oversized, malformed, mistyped, with unknown fields, and with names meant to
@@ -29,43 +75,7 @@ func TestHostileCreateBodies(t *testing.T) {
 	c := newClient(srv)
 	order, provision := demoOrder(1)
 
-	name := func(s string) []byte {
-		b, _ := json.Marshal(map[string]string{"name": s})
-		return b
-	}
-	const jsonType = "application/json"
-	cases := []struct {
-		name        string
-		contentType string
-		body        []byte
-		chunked     bool // hide the length, so the limit must hold while reading
-		status      int
-	}{
-		{"a body over 4 KiB is refused as too large", jsonType, name(strings.Repeat("a", 5000)), false, 413},
-		{"a body over 4 KiB sent chunked is refused as too large", jsonType, name(strings.Repeat("a", 5000)), true, 413},
-		{"a megabyte of JSON whitespace is refused as too large", jsonType, append(bytes.Repeat([]byte(" "), 1<<20), "{}"...), true, 413},
-		// The body limit answers before the name's own rule can.
-		{"a name of 10,000 characters is refused as too large", jsonType, name(strings.Repeat("x", 10000)), false, 413},
-		{"a name of 101 characters is refused", jsonType, name(strings.Repeat("é", 101)), false, 422},
-		{"malformed JSON is refused", jsonType, []byte(`{bad`), false, 400},
-		{"truncated JSON is refused", jsonType, []byte(`{"name":`), false, 400},
-		{"two JSON values are refused", jsonType, []byte(`{"name":"a"}{"name":"b"}`), false, 400},
-		{"a JSON array is refused", jsonType, []byte(`["name"]`), false, 422},
-		{"a name that is a number is refused", jsonType, []byte(`{"name":42}`), false, 422},
-		{"a name that is an object is refused", jsonType, []byte(`{"name":{"$gt":""}}`), false, 422},
-		{"an unknown field is refused", jsonType, []byte(`{"nmae":"typo"}`), false, 422},
-		{"an unknown field beside the name is refused", jsonType, []byte(`{"name":"ok","admin":true}`), false, 422},
-		{"text/plain is refused", "text/plain", name("plain"), false, 415},
-		{"a form is refused", "application/x-www-form-urlencoded", []byte(`name=form`), false, 415},
-		{"XML is refused", "application/xml", []byte(`<name>xml</name>`), false, 415},
-		{"a NUL in the name is refused", jsonType, name("world\x00.dat"), false, 422},
-		{"a newline in the name is refused", jsonType, name("line one\nline two"), false, 422},
-		{"a terminal escape in the name is refused", jsonType, name("\x1b[2J\x1b[31mred"), false, 422},
-		{"a right-to-left override in the name is refused", jsonType, name("invoice\u202egpj.exe"), false, 422},
-		{"a zero-width space in the name is refused", jsonType, name("ad\u200bmin"), false, 422},
-		{"a lone zero-width joiner is refused", jsonType, name("\u200d"), false, 422},
-	}
-	for _, tc := range cases {
+	for _, tc := range hostileCreateBodies() {
 		t.Run(tc.name, func(t *testing.T) {
 			before := waitIdle(t, c, u.Owner, order, provision)
 			req := request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner,
@@ -87,39 +97,13 @@ func TestHostileCreateBodies(t *testing.T) {
 		waitIdle(t, c, u.Owner, order, provision)
 		want := strings.Repeat("é", 97) + "👩‍💻"
 		rep := c.do(t, request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner,
-			ContentType: jsonType, Body: name(want)})
+			ContentType: "application/json", Body: nameBody(want)})
 		var v sphttp.BackupView
 		if rep.Status != http.StatusAccepted || json.Unmarshal(rep.Body, &v) != nil || v.Name != want {
 			t.Fatalf("%d %s", rep.Status, truncate(rep.Body))
 		}
 		if b := find(waitIdle(t, c, u.Owner, order, provision), v.ID); b == nil || b.Status != "ready" || b.Name != want {
 			t.Errorf("the backup: %+v", b)
-		}
-	})
-
-	// encoding/json replaces invalid UTF-8 with U+FFFD before the name's own
-	// check sees it; what must hold either way is that no invalid byte is stored
-	// or sent back.
-	t.Run("invalid UTF-8 in the name is refused or replaced, never stored", func(t *testing.T) {
-		waitIdle(t, c, u.Owner, order, provision)
-		rep := c.do(t, request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner,
-			ContentType: jsonType, Body: []byte("{\"name\":\"save\xff\xfe\"}")})
-		switch rep.Status {
-		case http.StatusUnprocessableEntity:
-			wantProblem(t, rep, rep.Status, sphttp.CodeInvalidInput)
-		case http.StatusAccepted:
-			var v sphttp.BackupView
-			if err := json.Unmarshal(rep.Body, &v); err != nil || !utf8.ValidString(v.Name) {
-				t.Errorf("stored name %q", v.Name)
-			}
-			for _, b := range waitIdle(t, c, u.Owner, order, provision) {
-				if !utf8.ValidString(b.Name) {
-					t.Errorf("listed name %q is not valid UTF-8", b.Name)
-				}
-			}
-			t.Logf("invalid UTF-8 was accepted as %q (encoding/json replaced the bytes with U+FFFD)", v.Name)
-		default:
-			t.Errorf("status %d: %s", rep.Status, rep.Body)
 		}
 	})
 }
@@ -149,6 +133,81 @@ func (c *client) doChunked(t testing.TB, r request, chunked bool) reply {
 	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
+// demoSidecar1 is the demo's first order's sidecar provision.
+const demoSidecar1 = "00000000-0000-4000-8003-000000000001"
+
+// idTarget is a set of requests naming something by a hostile or wrong ID, each
+// tried with every method its route has, and the answer they must all get.
+type idTarget struct {
+	name  string
+	paths []request // method and path; the owner's token unless set
+	want  outcome
+}
+
+// onBackup is every route of the backup at order, provision and id.
+func onBackup(order, provision, id string) []request {
+	p := backupPath(order, provision, id)
+	return []request{{Method: http.MethodGet, Path: p}, {Method: http.MethodDelete, Path: p},
+		{Method: http.MethodPost, Path: p + "/restore"}}
+}
+
+// hostileIDTargets are TestHostileIDs's requests: malformed IDs in each place of
+// a path (invalid input), and well-formed IDs of the wrong thing (not found).
+// b1 is a backup of the owner's first demo order.
+func hostileIDTargets(u users, b1 string) []idTarget {
+	order1, prov1 := demoOrder(1)
+	order2, prov2 := demoOrder(2)
+	missing := "0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e"
+	nilID := "00000000-0000-0000-0000-000000000000"
+	invalid := outcome{http.StatusUnprocessableEntity, sphttp.CodeInvalidInput}
+	bad := []struct{ name, id string }{
+		{"a word", "not-a-uuid"},
+		{"a number", "1"},
+		{"36 characters that are not hex", strings.Repeat("z", 36)},
+		{"a UUID in braces", "{" + b1 + "}"},
+		{"a UUID as a URN", "urn:uuid:" + b1},
+		{"a UUID without dashes", strings.ReplaceAll(b1, "-", "")},
+		{"a UUID with a trailing NUL", b1 + "%00"},
+		{"an encoded path traversal", "..%2f..%2f..%2fetc%2fpasswd"},
+		{"an encoded backslash traversal", "..%5c..%5cwindows"},
+		{"an encoded traversal to another order", "..%2f..%2f..%2f..%2f" + order2},
+		{"a SQL fragment", "1'%20OR%20'1'%3D'1"},
+	}
+	var targets []idTarget
+	for _, bad := range bad {
+		targets = append(targets,
+			idTarget{"a backup ID that is " + bad.name, onBackup(order1, prov1, bad.id), invalid},
+			idTarget{"an order ID that is " + bad.name, append(onBackup(bad.id, prov1, b1),
+				request{Method: http.MethodGet, Path: backupsPath(bad.id, prov1)},
+				request{Method: http.MethodPost, Path: reprovisionPath(bad.id)}), invalid},
+			idTarget{"a provision ID that is " + bad.name, append(onBackup(order1, bad.id, b1),
+				request{Method: http.MethodGet, Path: backupsPath(order1, bad.id)}), invalid},
+			idTarget{"an asset ID that is " + bad.name, []request{{Method: http.MethodGet, Path: assetPath(bad.id)}}, invalid},
+		)
+	}
+	if upper := strings.ToUpper(b1); upper != b1 { // one resource has one URL
+		targets = append(targets, idTarget{"a backup ID in upper case", onBackup(order1, prov1, upper), invalid})
+	}
+	others := onBackup(otherOrder, otherProvision, b1)
+	for i := range others {
+		others[i].Token = u.Other
+	}
+	return append(targets,
+		idTarget{"a backup of order 1 asked for under order 2", onBackup(order2, prov2, b1), notFound},
+		idTarget{"a backup of order 1 under order 1 and order 2's provision", onBackup(order1, prov2, b1), notFound},
+		idTarget{"order 1's provision under order 2", append(onBackup(order2, prov1, b1),
+			request{Method: http.MethodGet, Path: backupsPath(order2, prov1)}), notFound},
+		idTarget{"the sidecar's provision instead of the game server's", onBackup(order1, demoSidecar1, b1), notFound},
+		idTarget{"another user's backup under that user's own order", others, notFound},
+		idTarget{"a backup that does not exist", onBackup(order1, prov1, missing), notFound},
+		idTarget{"the nil UUID as a backup", onBackup(order1, prov1, nilID), notFound},
+		idTarget{"an order that does not exist", append(onBackup(missing, prov1, b1),
+			request{Method: http.MethodPost, Path: reprovisionPath(missing)}), notFound},
+		idTarget{"a backup's ID as an asset ID", []request{{Method: http.MethodGet, Path: assetPath(b1)}}, notFound},
+		idTarget{"an asset that does not exist", []request{{Method: http.MethodGet, Path: assetPath(missing)}}, notFound},
+	)
+}
+
 // TestHostileIDs sends well-formed requests with IDs that are malformed, point
 // elsewhere, or try to climb out of the path. A malformed ID is 422
 // invalid_input, an ID of something that is not under the path's order and
@@ -160,70 +219,9 @@ func TestHostileIDs(t *testing.T) {
 	srv := startZeroConfig(t, e2e.ServerOptions{Token: u.Owner, Args: append(u.args(), "-demo-orders", "2")})
 	c := newClient(srv)
 	order1, prov1 := demoOrder(1)
-	order2, prov2 := demoOrder(2)
-	sidecar1 := "00000000-0000-4000-8003-000000000001"
 	b1 := readyBackup(t, c, u.Owner, order1, prov1, "order one's")
-	missing := "0190d3c4-7d4e-7c1a-9b1e-3f5c2a6b7d8e"
-	nilID := "00000000-0000-0000-0000-000000000000"
 
-	// Each path is tried with every method that route has.
-	type target struct {
-		name  string
-		paths []request // method and path; the owner's token unless set
-		want  outcome
-	}
-	on := func(order, provision, id string) []request {
-		p := backupPath(order, provision, id)
-		return []request{{Method: http.MethodGet, Path: p}, {Method: http.MethodDelete, Path: p},
-			{Method: http.MethodPost, Path: p + "/restore"}}
-	}
-	invalid := outcome{http.StatusUnprocessableEntity, sphttp.CodeInvalidInput}
-	var targets []target
-	for _, bad := range []struct{ name, id string }{
-		{"a word", "not-a-uuid"},
-		{"a number", "1"},
-		{"36 characters that are not hex", strings.Repeat("z", 36)},
-		{"a UUID in braces", "{" + b1.ID + "}"},
-		{"a UUID as a URN", "urn:uuid:" + b1.ID},
-		{"a UUID without dashes", strings.ReplaceAll(b1.ID, "-", "")},
-		{"a UUID with a trailing NUL", b1.ID + "%00"},
-		{"an encoded path traversal", "..%2f..%2f..%2fetc%2fpasswd"},
-		{"an encoded backslash traversal", "..%5c..%5cwindows"},
-		{"an encoded traversal to another order", "..%2f..%2f..%2f..%2f" + order2},
-		{"a SQL fragment", "1'%20OR%20'1'%3D'1"},
-	} {
-		targets = append(targets,
-			target{"a backup ID that is " + bad.name, on(order1, prov1, bad.id), invalid},
-			target{"an order ID that is " + bad.name, append(on(bad.id, prov1, b1.ID),
-				request{Method: http.MethodGet, Path: backupsPath(bad.id, prov1)},
-				request{Method: http.MethodPost, Path: reprovisionPath(bad.id)}), invalid},
-			target{"a provision ID that is " + bad.name, append(on(order1, bad.id, b1.ID),
-				request{Method: http.MethodGet, Path: backupsPath(order1, bad.id)}), invalid},
-			target{"an asset ID that is " + bad.name, []request{{Method: http.MethodGet, Path: assetPath(bad.id)}}, invalid},
-		)
-	}
-	targets = append(targets,
-		target{"a backup of order 1 asked for under order 2", on(order2, prov2, b1.ID), notFound},
-		target{"a backup of order 1 under order 1 and order 2's provision", on(order1, prov2, b1.ID), notFound},
-		target{"order 1's provision under order 2", append(on(order2, prov1, b1.ID),
-			request{Method: http.MethodGet, Path: backupsPath(order2, prov1)}), notFound},
-		target{"the sidecar's provision instead of the game server's", on(order1, sidecar1, b1.ID), notFound},
-		target{"another user's backup under that user's own order", func() []request {
-			rs := on(otherOrder, otherProvision, b1.ID)
-			for i := range rs {
-				rs[i].Token = u.Other
-			}
-			return rs
-		}(), notFound},
-		target{"a backup that does not exist", on(order1, prov1, missing), notFound},
-		target{"the nil UUID as a backup", on(order1, prov1, nilID), notFound},
-		target{"an order that does not exist", append(on(missing, prov1, b1.ID),
-			request{Method: http.MethodPost, Path: reprovisionPath(missing)}), notFound},
-		target{"a backup's ID as an asset ID", []request{{Method: http.MethodGet, Path: assetPath(b1.ID)}}, notFound},
-		target{"an asset that does not exist", []request{{Method: http.MethodGet, Path: assetPath(missing)}}, notFound},
-	)
-
-	for _, tg := range targets {
+	for _, tg := range hostileIDTargets(u, b1.ID) {
 		t.Run(fmt.Sprintf("%s answers %d %s", tg.name, tg.want.status, tg.want.code), func(t *testing.T) {
 			before := waitIdle(t, c, u.Owner, order1, prov1)
 			for _, r := range tg.paths {
@@ -248,7 +246,7 @@ func TestHostileIDs(t *testing.T) {
 	// it answers an empty list; what matters is that it shows no backup that is
 	// not the provision's.
 	t.Run("listing under the sidecar's provision shows none of the game server's backups", func(t *testing.T) {
-		rep := c.do(t, requestList(order1, sidecar1, u.Owner))
+		rep := c.do(t, requestList(order1, demoSidecar1, u.Owner))
 		var l sphttp.BackupList
 		switch {
 		case rep.Status == http.StatusNotFound:

@@ -70,10 +70,10 @@ type route struct {
 // nothing and revealed nothing of the backup.
 //
 // The rules it pins down: the owner may do everything; a ViewAllOrders user may
-// do what the owner may through the backup routes (the seed design's "owner or
-// ViewAllOrders" check on every service call), but not download (downloads are
-// owner-only, the host's OwnerOnly rule for assets, and anyone else gets 404 so
-// that asset IDs cannot be probed) and not reprovision (the example host lets
+// do what the owner may through the backup routes (the "owner or ViewAllOrders"
+// check on every service call), but not download (downloads are the order
+// owner's unless the host lets staff, which the example host does not, and anyone
+// else gets 404 so that asset IDs cannot be probed) and not reprovision (the example host lets
 // only the owner rebuild a server); another user gets 403 on the order's routes
 // and 404 on its asset; a request without valid bearer credentials gets 401
 // with a WWW-Authenticate challenge before anything else is looked at.

@@ -137,24 +137,7 @@ func TestServerErrorsRevealNothing(t *testing.T) {
 	})
 
 	t.Run("a body cut short of its Content-Length reveals nothing", func(t *testing.T) {
-		conn := dial(t, srv)
-		io.WriteString(conn, "POST "+backupsPath(order, provision)+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+
-			u.Owner+"\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"name\":")
-		conn.(*net.TCPConn).CloseWrite()
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		rep := reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
-		if rep.Status >= 500 {
-			// huma reports the short read as a 500; the client's fault, so a 400
-			// would be right (reported), but the answer must be opaque either way.
-			wantOpaque(t, rep, http.StatusInternalServerError, sphttp.CodeInternal, internalDetail, hidden)
-			t.Logf("a truncated body answers %d", rep.Status)
-		} else {
-			wantProblem(t, rep, http.StatusBadRequest, sphttp.CodeInvalidInput)
-		}
+		cutShortBody(t, srv, backupsPath(order, provision), u.Owner, hidden)
 	})
 
 	t.Run("storage that is down is a 502 with only an instance ID, and a failed backup's error says nothing more", func(t *testing.T) {
@@ -199,6 +182,29 @@ func TestServerErrorsRevealNothing(t *testing.T) {
 	})
 }
 
+// cutShortBody sends a create whose body ends before its Content-Length and
+// checks the answer is an opaque 5xx or a plain invalid_input.
+func cutShortBody(t *testing.T, srv *e2e.Server, path, token string, hidden []string) {
+	conn := dial(t, srv)
+	io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+
+		token+"\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"name\":")
+	conn.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	rep := reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	if rep.Status >= 500 {
+		// huma reports the short read as a 500; the client's fault, so a 400
+		// would be right (reported), but the answer must be opaque either way.
+		wantOpaque(t, rep, http.StatusInternalServerError, sphttp.CodeInternal, internalDetail, hidden)
+		t.Logf("a truncated body answers %d", rep.Status)
+	} else {
+		wantProblem(t, rep, http.StatusBadRequest, sphttp.CodeInvalidInput)
+	}
+}
+
 // TestSecretsStayOutOfLogs runs real-mode servers through a backup's whole life
 // and through failures — unknown tokens, a token in the URL, a sidecar that
 // refuses a wrong secret, S3 refusing a wrong secret key, S3 down, a database
@@ -212,9 +218,9 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	env := startRealMode(t, 64<<10)
 	u := newUsers(t)
 	opts := e2e.ServerOptions{Token: u.Owner, AdminToken: u.Viewer, Args: u.args()}
-	srv := e2e.StartServer(t, env.options(opts))
-	c := newClient(srv)
-	order, provision := demoOrder(1)
+	r := &leakRun{t: t, env: env, u: u, srv: e2e.StartServer(t, env.options(opts))}
+	r.c = newClient(r.srv)
+	r.order, r.provision = demoOrder(1)
 
 	// A second replica on the same database whose sidecar secret and S3 secret
 	// key are wrong, so both are presented and refused.
@@ -222,110 +228,153 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	wrongSidecar.Secret, wrongS3.SecretKey = secret(t, 16), secret(t, 20)
 	badOpts := opts
 	badOpts.Sidecar, badOpts.S3, badOpts.DatabaseURL = &wrongSidecar, &wrongS3, env.DatabaseURL
-	bad := e2e.StartServer(t, badOpts)
-	cb := newClient(bad)
+	r.bad = e2e.StartServer(t, badOpts)
+	r.cb = newClient(r.bad)
+	r.unknown = secret(t, 16)
 
-	unknown := secret(t, 16)
-	secrets := map[string]string{
-		"the owner's token": u.Owner, "the other user's token": u.Other, "the support user's token": u.Viewer,
-		"an unknown token": unknown, "the sidecar secret": env.Sidecar.Secret,
-		"a wrong sidecar secret": wrongSidecar.Secret, "the S3 secret key": env.S3.SecretKey,
-		"a wrong S3 secret key": wrongS3.SecretKey, "the S3 access key": env.S3.AccessKey,
-	}
-	var responses strings.Builder
-	call := func(c *client, r request) reply {
-		t.Helper()
-		rep := c.do(t, r)
-		responses.Write(rep.Body)
-		for k, vs := range rep.Header {
-			responses.WriteString(k + ": " + strings.Join(vs, ", ") + "\n")
-		}
-		return rep
-	}
-	expect := func(rep reply, status int) {
-		t.Helper()
-		if rep.Status != status {
-			t.Fatalf("status %d, want %d: %s", rep.Status, status, truncate(rep.Body))
-		}
-	}
-
-	// The happy path: create, download, restore.
-	b := readyBackup(t, c, u.Owner, order, provision, "secrets round trip")
-	expect(call(c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: u.Owner}), http.StatusOK)
-	expect(call(c, request{Method: http.MethodPost, Path: backupPath(order, provision, b.ID) + "/restore", Token: u.Owner}), http.StatusAccepted)
-	waitIdle(t, c, u.Owner, order, provision)
-
-	// Credentials that fail, and one sent where it does not belong.
-	expect(call(c, requestList(order, provision, unknown)), http.StatusUnauthorized)
-	expect(call(c, request{Method: http.MethodGet, Path: backupsPath(order, provision), Auth: "Basic " + u.Owner}), http.StatusUnauthorized)
-	expect(call(c, request{Method: http.MethodGet, Path: backupsPath(order, provision) + "?access_token=" + u.Owner}), http.StatusUnauthorized)
-	expect(call(c, request{Method: http.MethodGet, Path: backupsPath(order, provision), Token: u.Other}), http.StatusForbidden)
-	expect(call(c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: u.Viewer}), http.StatusNotFound)
-	expect(call(c, request{Method: http.MethodPost, Path: reprovisionPath(order), Token: unknown}), http.StatusUnauthorized)
-
-	// The replica with wrong secrets: the sidecar refuses its create, S3 its download.
-	rep := call(cb, request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner})
-	expect(rep, http.StatusAccepted)
-	var refused sphttp.BackupView
-	_ = json.Unmarshal(rep.Body, &refused)
-	if v := find(waitIdle(t, cb, u.Owner, order, provision), refused.ID); v == nil || v.Status != "failed" {
-		t.Fatalf("a create through a wrong sidecar secret: %+v", v)
-	}
-	expect(call(cb, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: u.Owner}), http.StatusBadGateway)
-
-	// Storage down, and a database error.
-	if env.S3.Restartable() {
-		if err := env.S3.Stop(); err != nil {
-			t.Fatal(err)
-		}
-		expect(call(c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: u.Owner}), http.StatusBadGateway)
-		expect(call(c, request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner}), http.StatusAccepted)
-		waitIdle(t, c, u.Owner, order, provision)
-		if err := env.S3.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	execSQL(t, env.DatabaseURL, `ALTER TABLE backup_assets RENAME TO assets_hidden`)
-	expect(call(c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: u.Owner}), http.StatusInternalServerError)
-	execSQL(t, env.DatabaseURL, `ALTER TABLE assets_hidden RENAME TO backup_assets`)
-
-	// Tidy up through the good server; every backup can be deleted.
-	for _, v := range waitIdle(t, c, u.Owner, order, provision) {
-		expect(call(c, request{Method: http.MethodDelete, Path: backupPath(order, provision, v.ID), Token: u.Owner}), http.StatusNoContent)
-	}
+	b := r.roundTrip()
+	r.failingCredentials(b)
+	refused := r.wrongSecrets(b)
+	r.storageAndDatabaseFailures(b)
+	r.tidy()
 
 	// The secrets travel by environment: ps shows none of them. (The demo
 	// tokens and the S3 access key ID are flags of e2e.StartServer; an access
 	// key ID identifies, it does not authenticate.)
 	argSecrets := map[string]string{"the sidecar secret": env.Sidecar.Secret, "a wrong sidecar secret": wrongSidecar.Secret,
 		"the S3 secret key": env.S3.SecretKey, "a wrong S3 secret key": wrongS3.SecretKey}
-	for _, p := range []*testenv.Process{srv.Proc, bad.Proc, env.Sidecar.Proc} {
+	for _, p := range r.processes() {
 		if found := leaks(cmdline(t, p.Pid()), argSecrets); len(found) > 0 {
 			t.Errorf("the command line of %s shows %v", p.Name, found)
 		}
 	}
+	secrets := map[string]string{
+		"the owner's token": u.Owner, "the other user's token": u.Other, "the support user's token": u.Viewer,
+		"an unknown token": r.unknown, "the sidecar secret": env.Sidecar.Secret,
+		"a wrong sidecar secret": wrongSidecar.Secret, "the S3 secret key": env.S3.SecretKey,
+		"a wrong S3 secret key": wrongS3.SecretKey, "the S3 access key": env.S3.AccessKey,
+	}
+	r.searchOutputs(secrets, refused)
+}
 
-	// Stop everything gracefully, so shutdown's logging is searched too.
-	for _, p := range []*testenv.Process{srv.Proc, bad.Proc, env.Sidecar.Proc} {
+// leakRun is TestSecretsStayOutOfLogs's world: a server, a replica with wrong
+// secrets, their clients, and every API response they got.
+type leakRun struct {
+	t                *testing.T
+	env              realMode
+	u                users
+	srv, bad         *e2e.Server
+	c, cb            *client
+	order, provision string
+	unknown          string
+	responses        strings.Builder
+}
+
+// call sends r through c and keeps the response for the final search.
+func (r *leakRun) call(c *client, req request) reply {
+	r.t.Helper()
+	rep := c.do(r.t, req)
+	r.responses.Write(rep.Body)
+	for k, vs := range rep.Header {
+		r.responses.WriteString(k + ": " + strings.Join(vs, ", ") + "\n")
+	}
+	return rep
+}
+
+func (r *leakRun) expect(rep reply, status int) {
+	r.t.Helper()
+	if rep.Status != status {
+		r.t.Fatalf("status %d, want %d: %s", rep.Status, status, truncate(rep.Body))
+	}
+}
+
+// roundTrip is the happy path: create, download, restore.
+func (r *leakRun) roundTrip() sphttp.BackupView {
+	b := readyBackup(r.t, r.c, r.u.Owner, r.order, r.provision, "secrets round trip")
+	r.expect(r.call(r.c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: r.u.Owner}), http.StatusOK)
+	r.expect(r.call(r.c, request{Method: http.MethodPost, Path: backupPath(r.order, r.provision, b.ID) + "/restore", Token: r.u.Owner}), http.StatusAccepted)
+	waitIdle(r.t, r.c, r.u.Owner, r.order, r.provision)
+	return b
+}
+
+// failingCredentials sends credentials that fail, and one where it does not belong.
+func (r *leakRun) failingCredentials(b sphttp.BackupView) {
+	o, p, u := r.order, r.provision, r.u
+	r.expect(r.call(r.c, requestList(o, p, r.unknown)), http.StatusUnauthorized)
+	r.expect(r.call(r.c, request{Method: http.MethodGet, Path: backupsPath(o, p), Auth: "Basic " + u.Owner}), http.StatusUnauthorized)
+	r.expect(r.call(r.c, request{Method: http.MethodGet, Path: backupsPath(o, p) + "?access_token=" + u.Owner}), http.StatusUnauthorized)
+	r.expect(r.call(r.c, request{Method: http.MethodGet, Path: backupsPath(o, p), Token: u.Other}), http.StatusForbidden)
+	r.expect(r.call(r.c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: u.Viewer}), http.StatusNotFound)
+	r.expect(r.call(r.c, request{Method: http.MethodPost, Path: reprovisionPath(o), Token: r.unknown}), http.StatusUnauthorized)
+}
+
+// wrongSecrets uses the replica with wrong secrets: the sidecar refuses its
+// create, S3 its download. It returns the refused create's ID.
+func (r *leakRun) wrongSecrets(b sphttp.BackupView) string {
+	rep := r.call(r.cb, request{Method: http.MethodPost, Path: backupsPath(r.order, r.provision), Token: r.u.Owner})
+	r.expect(rep, http.StatusAccepted)
+	var refused sphttp.BackupView
+	_ = json.Unmarshal(rep.Body, &refused)
+	if v := find(waitIdle(r.t, r.cb, r.u.Owner, r.order, r.provision), refused.ID); v == nil || v.Status != "failed" {
+		r.t.Fatalf("a create through a wrong sidecar secret: %+v", v)
+	}
+	r.expect(r.call(r.cb, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: r.u.Owner}), http.StatusBadGateway)
+	return refused.ID
+}
+
+// storageAndDatabaseFailures stops storage, then hides a table.
+func (r *leakRun) storageAndDatabaseFailures(b sphttp.BackupView) {
+	t, env := r.t, r.env
+	if env.S3.Restartable() {
+		if err := env.S3.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		r.expect(r.call(r.c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: r.u.Owner}), http.StatusBadGateway)
+		r.expect(r.call(r.c, request{Method: http.MethodPost, Path: backupsPath(r.order, r.provision), Token: r.u.Owner}), http.StatusAccepted)
+		waitIdle(t, r.c, r.u.Owner, r.order, r.provision)
+		if err := env.S3.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	execSQL(t, env.DatabaseURL, `ALTER TABLE backup_assets RENAME TO assets_hidden`)
+	r.expect(r.call(r.c, request{Method: http.MethodGet, Path: assetPath(*b.AssetID), Token: r.u.Owner}), http.StatusInternalServerError)
+	execSQL(t, env.DatabaseURL, `ALTER TABLE assets_hidden RENAME TO backup_assets`)
+}
+
+// tidy deletes every backup through the good server.
+func (r *leakRun) tidy() {
+	for _, v := range waitIdle(r.t, r.c, r.u.Owner, r.order, r.provision) {
+		r.expect(r.call(r.c, request{Method: http.MethodDelete, Path: backupPath(r.order, r.provision, v.ID), Token: r.u.Owner}), http.StatusNoContent)
+	}
+}
+
+func (r *leakRun) processes() []*testenv.Process {
+	return []*testenv.Process{r.srv.Proc, r.bad.Proc, r.env.Sidecar.Proc}
+}
+
+// searchOutputs stops every process gracefully, so that shutdown's logging is
+// searched too, then looks for the secrets in all that was logged and answered,
+// and checks the failures were logged at all (else the search proves nothing).
+func (r *leakRun) searchOutputs(secrets map[string]string, refused string) {
+	t := r.t
+	for _, p := range r.processes() {
 		if err := p.Terminate(30 * time.Second); err != nil {
 			t.Errorf("stopping %s: %v", p.Name, err)
 		}
 	}
-	outputs := map[string]string{"the server": srv.Proc.Output(), "the replica with wrong secrets": bad.Proc.Output(),
-		"the sidecar": env.Sidecar.Proc.Output(), "the API's responses": responses.String()}
+	outputs := map[string]string{"the server": r.srv.Proc.Output(), "the replica with wrong secrets": r.bad.Proc.Output(),
+		"the sidecar": r.env.Sidecar.Proc.Output(), "the API's responses": r.responses.String()}
 	for name, out := range outputs {
 		if found := leaks(out, secrets); len(found) > 0 {
 			slices.Sort(found)
 			t.Errorf("the output of %s holds %v", name, found)
 		}
 	}
-
-	// The search is only worth something if the failures were logged at all.
 	for _, want := range []struct{ who, what string }{
 		{"the server", `"status":500`},
 		{"the server", `"status":502`},
 		{"the replica with wrong secrets", `"status":502`},
-		{"the replica with wrong secrets", refused.ID},
+		{"the replica with wrong secrets", refused},
 		{"the sidecar", "Unauthenticated"},
 	} {
 		if !strings.Contains(outputs[want.who], want.what) {

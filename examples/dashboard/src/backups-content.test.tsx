@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackupsContent, type BackupsContentProps } from './backups-content';
 import type { Backup, BackupStatus } from './client';
 import { createTranslator } from './i18n';
-import { fakeApi, makeBackup, problemError } from './test-helpers';
+import { fakeApi, listOf, makeBackup, problemError } from './test-helpers';
 
 const en = createTranslator('en');
 
@@ -233,7 +233,7 @@ describe('BackupsContent', () => {
       vi.useFakeTimers();
       const creating = makeBackup({ name: 'slow', status: 'creating', asset_id: null });
       const api = fakeApi([{ ...creating, status: 'ready', asset_id: 'a' }]);
-      api.list.mockImplementationOnce(async () => [creating]).mockImplementationOnce(async () => {
+      api.list.mockImplementationOnce(async () => listOf([creating])).mockImplementationOnce(async () => {
         throw problemError('internal', 500);
       });
       renderContent(api);
@@ -248,7 +248,7 @@ describe('BackupsContent', () => {
     it('stops polling when the server refuses the request (an expired token does not heal)', async () => {
       vi.useFakeTimers();
       const api = fakeApi([makeBackup({ status: 'creating' })]);
-      api.list.mockImplementationOnce(async () => [makeBackup({ status: 'creating' })]).mockRejectedValue(problemError('unauthenticated', 401));
+      api.list.mockImplementationOnce(async () => listOf([makeBackup({ status: 'creating' })])).mockRejectedValue(problemError('unauthenticated', 401));
       renderContent(api);
       await settle();
       await act(() => vi.advanceTimersByTimeAsync(3000));
@@ -310,8 +310,10 @@ describe('BackupsContent', () => {
       expect(button).toHaveAccessibleDescription(reason);
     });
 
-    it('follows the limit it is given', async () => {
-      renderContent(fakeApi([makeBackup(), makeBackup()]), { limit: 2 });
+    it('follows the limit the server gives', async () => {
+      const api = fakeApi();
+      api.list.mockResolvedValue(listOf([makeBackup(), makeBackup()], 2));
+      renderContent(api);
       await screen.findByText('2 of 2 backups');
       expect(createButton()).toBeDisabled();
     });

@@ -1,4 +1,4 @@
-// The backups section of the order detail page (the seed design note's step 7).
+// The backups section of a host's order detail page.
 // A host dashboard lifts this file with client.ts, dialog.tsx, format.ts and
 // i18n.ts: it passes the order and provision, an API (createBackupsApi over
 // its own base URL and token, or its own implementation) and its translator.
@@ -9,11 +9,11 @@ import { Dialog } from './dialog';
 import { formatSize, formatTime } from './format';
 import { createTranslator, errorMessageKey, type MessageKey, type Translate } from './i18n';
 
+/** The longest backup name the API accepts (the name's maxLength in openapi.yaml). */
+export const MAX_NAME_LENGTH = 100;
+
 /** How often the list is refetched while a backup is creating or restoring. */
 export const DEFAULT_POLL_INTERVAL_MS = 3000;
-
-/** The most backups a provision holds; the server enforces it too (limit_reached). */
-export const DEFAULT_BACKUP_LIMIT = 10;
 
 /** Props of BackupsContent. */
 export interface BackupsContentProps {
@@ -29,8 +29,6 @@ export interface BackupsContentProps {
   timeZone?: string;
   /** Defaults to DEFAULT_POLL_INTERVAL_MS. */
   pollIntervalMs?: number;
-  /** Defaults to DEFAULT_BACKUP_LIMIT; must match the server's limit. */
-  limit?: number;
   /** Hands a downloaded archive to the user; defaults to saveFile (a download via an object URL). */
   onDownloaded?: (file: DownloadedFile, fallbackName: string) => void;
 }
@@ -80,10 +78,11 @@ export function BackupsContent({
   locale,
   timeZone,
   pollIntervalMs = DEFAULT_POLL_INTERVAL_MS,
-  limit = DEFAULT_BACKUP_LIMIT,
   onDownloaded = saveFile,
 }: BackupsContentProps) {
   const [backups, setBackups] = useState<Backup[] | null>(null);
+  // How many backups the provision may hold: the server says, with every list.
+  const [limit, setLimit] = useState(0);
   // Bumped after every finished load, so the poll timer re-arms even when the
   // list came back unchanged.
   const [loads, setLoads] = useState(0);
@@ -119,7 +118,8 @@ export function BackupsContent({
     try {
       const list = await apiRef.current.list(orderId, provisionId, controller.signal);
       if (!mounted.current || seq !== latestLoad.current) return;
-      setBackups(list);
+      setBackups(list.backups);
+      setLimit(list.limit);
       setLoadError(null);
     } catch (err) {
       if (!mounted.current || seq !== latestLoad.current || controller.signal.aborted) return;
@@ -391,7 +391,7 @@ export function BackupsContent({
             id={nameId}
             name="name"
             type="text"
-            maxLength={100}
+            maxLength={MAX_NAME_LENGTH}
             autoComplete="off"
             value={name}
             onChange={(e) => setName(e.target.value)}

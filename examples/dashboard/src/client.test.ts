@@ -17,18 +17,18 @@ function recorder(respond: (req: Request) => Response | Promise<Response>) {
 }
 
 describe('createBackupsApi', () => {
-  it('lists backups with the bearer token', async () => {
+  it("lists backups, and the provision's limit, with the bearer token", async () => {
     const b = makeBackup();
-    const r = recorder(() => json(200, { backups: [b] }));
+    const r = recorder(() => json(200, { backups: [b], limit: 7 }));
     const api = createBackupsApi({ baseUrl: 'http://127.0.0.1:9/', token: 'tok', fetch: r.fetch });
-    await expect(api.list('o 1', 'p/1')).resolves.toEqual([b]);
+    await expect(api.list('o 1', 'p/1')).resolves.toEqual({ backups: [b], limit: 7 });
     expect(r.requests[0].url).toBe('http://127.0.0.1:9/api/v1/orders/o%201/provisions/p%2F1/backups');
     expect(r.requests[0].headers.get('Authorization')).toBe('Bearer tok');
   });
 
   it('reads the token each time, so a host can refresh it', async () => {
     let token = 'first';
-    const r = recorder(() => json(200, { backups: [] }));
+    const r = recorder(() => json(200, { backups: [], limit: 10 }));
     const api = createBackupsApi({ token: () => token, fetch: r.fetch });
     await api.list('o', 'p');
     token = 'second';
@@ -98,7 +98,7 @@ describe('createBackupsApi', () => {
   });
 
   it('sends no Authorization header without a token', async () => {
-    const r = recorder(() => json(200, { backups: [] }));
+    const r = recorder(() => json(200, { backups: [], limit: 10 }));
     await createBackupsApi({ fetch: r.fetch }).list('o', 'p');
     expect(r.requests[0].headers.has('Authorization')).toBe(false);
   });

@@ -5,6 +5,8 @@ import type { components, paths } from './api/schema';
 
 /** One backup as the API returns it. */
 export type Backup = components['schemas']['BackupView'];
+/** A provision's backups, and how many it may hold. */
+export type BackupList = components['schemas']['BackupList'];
 /** A backup's status. */
 export type BackupStatus = Backup['status'];
 /** An RFC 9457 problem, the body of every error response. */
@@ -33,7 +35,7 @@ export interface DownloadedFile {
  * Every method rejects with an ApiError when the server answers with an error.
  */
 export interface BackupsApi {
-  list(orderId: string, provisionId: string, signal?: AbortSignal): Promise<Backup[]>;
+  list(orderId: string, provisionId: string, signal?: AbortSignal): Promise<BackupList>;
   create(orderId: string, provisionId: string, name?: string): Promise<Backup>;
   remove(orderId: string, provisionId: string, backupId: string): Promise<void>;
   restore(orderId: string, provisionId: string, backupId: string): Promise<Backup>;
@@ -102,8 +104,7 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
         headers: headers({ Accept: 'application/json' }),
         signal,
       });
-      const body = (await res.json()) as ListResponse;
-      return body.backups;
+      return (await res.json()) as ListResponse;
     },
     async create(orderId, provisionId, name) {
       const trimmed = name?.trim();

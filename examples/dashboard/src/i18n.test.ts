@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import componentSource from './backups-content.tsx?raw';
 import { catalogues, createTranslator, errorMessageKey, pickLanguage, type MessageKey } from './i18n';
 
-// The keys the seed design note lists for the dashboard, as written there.
-const seedKeys = [
+// The section's core keys, whose names host catalogues rely on.
+const coreKeys = [
   'order_detail.section_backups',
   'backups.heading',
   'backups.create_button',
@@ -36,8 +36,8 @@ describe('i18n', () => {
     expect(languages.length).toBeGreaterThanOrEqual(2);
   });
 
-  for (const key of seedKeys) {
-    it(`has the seed key ${key} in every language`, () => {
+  for (const key of coreKeys) {
+    it(`has the core key ${key} in every language`, () => {
       for (const lang of languages) {
         const text = (catalogues[lang] as Record<string, string>)[key];
         expect(text, `${lang}: ${key}`).toBeTypeOf('string');
@@ -65,9 +65,9 @@ describe('i18n', () => {
     expect(de('backups.status_ready')).toBe('Bereit');
   });
 
-  it('uses every seed key in the component', () => {
+  it('uses every core key in the component', () => {
     // The component names every key literally, so a key it stopped using shows up here.
-    for (const key of seedKeys) expect(componentSource.includes(`'${key}'`), key).toBe(true);
+    for (const key of coreKeys) expect(componentSource.includes(`'${key}'`), key).toBe(true);
   });
 
   it('fills placeholders and leaves unknown ones alone', () => {

@@ -1,11 +1,11 @@
-// Messages for the backups section, in English and German. The keys the seed
-// design note lists come first; the rest are the extra strings the component
-// needs. A host with its own i18n passes its own t and adds these keys to its
+// Messages for the backups section, in English and German. The section's core
+// keys, which host catalogues are expected to carry under these exact names,
+// come first; the rest are the extra strings the component needs. A host with its own i18n passes its own t and adds these keys to its
 // catalogues; the German catalogue's type makes a missing key a compile error.
 import type { ProblemCode } from './client';
 
 const en = {
-  // The seed's keys.
+  // The core keys.
   'order_detail.section_backups': 'Backups',
   'backups.heading': 'Server backups',
   'backups.create_button': 'Create Backup',

@@ -1,7 +1,7 @@
 // Builders shared by the component tests.
 import { vi } from 'vitest';
 
-import { ApiError, type Backup, type BackupsApi, type Problem, type ProblemCode } from './client';
+import { ApiError, type Backup, type BackupList, type BackupsApi, type Problem, type ProblemCode } from './client';
 
 let next = 0;
 
@@ -32,6 +32,14 @@ export function problemError(code: ProblemCode, status = 409): ApiError {
   return new ApiError(`${code}`, status, problem);
 }
 
+/** The limit the fake server reports, as the real one does by default. */
+export const FAKE_LIMIT = 10;
+
+/** A list answer with the fake server's limit. */
+export function listOf(backups: Backup[], limit = FAKE_LIMIT): BackupList {
+  return { backups: backups.map((b) => ({ ...b })), limit };
+}
+
 /** A BackupsApi whose methods are mocks; list answers with each of lists in turn, then the last one forever. */
 export function fakeApi(...lists: Backup[][]) {
   let calls = 0;
@@ -39,7 +47,7 @@ export function fakeApi(...lists: Backup[][]) {
     list: vi.fn<BackupsApi['list']>(async () => {
       const answer = lists[Math.min(calls, lists.length - 1)] ?? [];
       calls++;
-      return answer.map((b) => ({ ...b }));
+      return listOf(answer);
     }),
     create: vi.fn<BackupsApi['create']>(async (_o, _p, name) => makeBackup({ name: name ?? 'Backup 2026-03-14 09:26 UTC', status: 'creating', asset_id: null, size_bytes: null, sha256: null, completed_at: null })),
     remove: vi.fn<BackupsApi['remove']>(async () => undefined),

@@ -4,8 +4,8 @@ must render byte for byte as the version they ran (a test compares it with
 testdata/v1). The reference to the host's assets is rendered only where that
 version could create it; 0002 drops it in any case.
 */ -}}
--- The backups table of the seed design (step 2) with DESIGN.md's extra columns,
--- and the invariants the service relies on, enforced here rather than in Go.
+-- The backups table, and the invariants the service relies on, enforced here
+-- rather than in Go.
 -- Runs against the host's orders, provisions and assets tables.
 
 CREATE TABLE {{.Backups}} (
@@ -15,7 +15,7 @@ CREATE TABLE {{.Backups}} (
     provision_id     uuid NOT NULL{{if .ForeignKeys}} REFERENCES {{.Provisions}} (id) ON DELETE RESTRICT{{end}},
     name             text NOT NULL,
     status           text NOT NULL DEFAULT 'creating',
-    -- SET NULL rather than the seed's plain reference: the delete flow removes the
+    -- SET NULL rather than a plain reference: the delete flow removes the
     -- asset before the backup row (so that a retry can finish the job), which a
     -- plain reference would refuse.
     asset_id         uuid{{if .AssetsForeignKey}} REFERENCES assets (id) ON DELETE SET NULL{{end}},

@@ -39,7 +39,7 @@ export interface paths {
         put?: never;
         /**
          * Create a backup
-         * @description Starts a backup of the game server's data and returns it in status creating; poll get-backup until it is ready (asset_id set) or failed (error set). Only one backup or restore runs per order at a time, and a provision holds at most 10 backups.
+         * @description Starts a backup of the game server's data and returns it in status creating; poll get-backup until it is ready (asset_id set) or failed (error set). Only one backup or restore runs per order at a time, and a provision holds at most the list's limit of backups.
          */
         post: operations["create-backup"];
         delete?: never;
@@ -99,6 +99,12 @@ export interface components {
         BackupList: {
             /** @description The provision's backups, newest first. */
             backups: components["schemas"]["BackupView"][];
+            /**
+             * Format: int64
+             * @description How many backups the provision may hold; a create beyond it answers 409 limit_reached.
+             * @example 10
+             */
+            limit: number;
         };
         BackupView: {
             /**
@@ -155,7 +161,7 @@ export interface components {
         };
         CreateBackupRequest: {
             /**
-             * @description 1–100 printable characters; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC.
+             * @description Printable characters, at least one; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC.
              * @example Before the 1.21 update
              */
             name?: string;

@@ -1,5 +1,5 @@
--- The backups table of the seed design (step 2) with DESIGN.md's extra columns,
--- and the invariants the service relies on, enforced here rather than in Go.
+-- The backups table, and the invariants the service relies on, enforced here
+-- rather than in Go.
 -- Runs against the host's orders, provisions and assets tables.
 
 CREATE TABLE backups (
@@ -9,7 +9,7 @@ CREATE TABLE backups (
     provision_id     uuid NOT NULL REFERENCES provisions (id) ON DELETE RESTRICT,
     name             text NOT NULL,
     status           text NOT NULL DEFAULT 'creating',
-    -- SET NULL rather than the seed's plain reference: the delete flow removes the
+    -- SET NULL rather than a plain reference: the delete flow removes the
     -- asset before the backup row (so that a retry can finish the job), which a
     -- plain reference would refuse.
     asset_id         uuid REFERENCES assets (id) ON DELETE SET NULL,

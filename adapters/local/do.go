@@ -1,0 +1,34 @@
+package local
+
+import (
+	"github.com/samber/do/v2"
+
+	"github.com/savepoint-dev/savepoint/backup/ports"
+)
+
+// Package registers a new in-memory *Repository, *Assets and *Catalog in a
+// samber/do injector, with the repository as ports.Repository and the assets as
+// ports.Assets, as the postgres package does. The catalog stays a *Catalog: a
+// host that uses it as its ports.Orders and ports.Permissions binds it so itself
+// (do.As), and one with its own catalog is not in its way.
+//
+//	injector := do.New(local.Package(), local.ObjectStorePackage("var/objects"))
+//	repo := do.MustInvoke[ports.Repository](injector)
+func Package() func(do.Injector) {
+	return do.Package(
+		do.Lazy(func(do.Injector) (*Repository, error) { return NewRepository(), nil }),
+		do.Lazy(func(i do.Injector) (ports.Repository, error) { return do.Invoke[*Repository](i) }),
+		do.Lazy(func(do.Injector) (*Assets, error) { return NewAssets(), nil }),
+		do.Lazy(func(i do.Injector) (ports.Assets, error) { return do.Invoke[*Assets](i) }),
+		do.Lazy(func(do.Injector) (*Catalog, error) { return NewCatalog(), nil }),
+	)
+}
+
+// ObjectStorePackage registers the *ObjectStore in dir (opened on first use) in
+// a samber/do injector, and the same store as ports.ObjectStore.
+func ObjectStorePackage(dir string) func(do.Injector) {
+	return do.Package(
+		do.Lazy(func(do.Injector) (*ObjectStore, error) { return OpenObjectStore(dir) }),
+		do.Lazy(func(i do.Injector) (ports.ObjectStore, error) { return do.Invoke[*ObjectStore](i) }),
+	)
+}
