@@ -100,7 +100,7 @@ func TestAuthentication(t *testing.T) {
 	})
 
 	t.Run("answers health checks without credentials, for probes", func(t *testing.T) {
-		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: sidecar.ServiceName})
+		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: sidecarpb.ServiceName})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ func startSeedSidecar(t *testing.T) string {
 	s := grpc.NewServer()
 	sidecarpb.RegisterFileIOServer(s, sidecarpb.UnimplementedFileIOServer{})
 	hs := health.NewServer()
-	hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(sidecarpb.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(s, hs)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -195,7 +195,7 @@ func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
 	s := grpc.NewServer()
 	sidecarpb.RegisterFileIOServer(s, reportlessSidecar{})
 	hs := health.NewServer()
-	hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(sidecarpb.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(s, hs)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

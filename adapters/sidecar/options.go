@@ -10,6 +10,8 @@ import (
 	"slices"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
 
 // DefaultRoots returns the directories a server reaches when Options.Roots is empty:
@@ -23,15 +25,6 @@ const (
 	// DefaultStateDir is where the server keeps its journal when Options.StateDir
 	// is empty.
 	DefaultStateDir = "/var/lib/savepoint-sidecar"
-	// DefaultChunkSize is the size of the data messages streams carry: big enough to
-	// amortise per-message costs, small enough that memory stays flat. Just under
-	// 1 MiB because gRPC marshals each message into a buffer from its pool, whose
-	// tiers above 32 KiB are 1 MiB and are zeroed whole on reuse: 256 KiB messages
-	// had gRPC clear four bytes per byte sent (8% of a create's CPU in
-	// BenchmarkPipelineCreate's profile, halved by this size).
-	DefaultChunkSize = 1<<20 - 64
-	// MaxChunkSize keeps every message well under gRPC's default 4 MiB limit.
-	MaxChunkSize = 3 << 20
 	// DefaultCompressionLevel is gzip level 1. Game worlds are mostly region files
 	// whose chunks are already zlib-compressed: on such data level 1 shrinks the
 	// archive as much as `gzip -6` does (measured on internal/gamedata: 0.815 vs 0.81
@@ -113,8 +106,9 @@ type Options struct {
 
 	// Limits caps extraction.
 	Limits Limits
-	// ChunkSize is the size of streamed data messages; zero means DefaultChunkSize,
-	// and values above MaxChunkSize are refused.
+	// ChunkSize is the size of streamed data messages; zero means
+	// sidecarpb.DefaultChunkSize, and values above sidecarpb.MaxChunkSize are
+	// refused.
 	ChunkSize int
 	// CompressionLevel is the gzip level of archives: 1 (fastest) to 9, or
 	// flate.HuffmanOnly, for the parts that are not already compressed. Zero means
@@ -181,9 +175,9 @@ func (o Options) normalized() (Options, error) {
 	o.Limits = o.Limits.withDefaults()
 	switch {
 	case o.ChunkSize == 0:
-		o.ChunkSize = DefaultChunkSize
-	case o.ChunkSize < 0 || o.ChunkSize > MaxChunkSize:
-		return o, fmt.Errorf("chunk size %d outside 1..%d", o.ChunkSize, MaxChunkSize)
+		o.ChunkSize = sidecarpb.DefaultChunkSize
+	case o.ChunkSize < 0 || o.ChunkSize > sidecarpb.MaxChunkSize:
+		return o, fmt.Errorf("chunk size %d outside 1..%d", o.ChunkSize, sidecarpb.MaxChunkSize)
 	}
 	switch {
 	case o.CompressionLevel == 0:

@@ -25,10 +25,6 @@ import (
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
 
-// ServiceName is the FileIO service's full name, also the name its health is
-// reported under by the standard gRPC health service.
-const ServiceName = "savepoint.sidecar.v1.FileIO"
-
 // Server is the FileIO gRPC server that runs in the game-server pod.
 type Server struct {
 	opts       Options
@@ -62,7 +58,7 @@ func NewServer(opts Options) (*Server, error) {
 		// Clients ping idle connections every 30 s by default; allow that, refuse floods.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
-		grpc.MaxRecvMsgSize(MaxChunkSize + 64<<10),
+		grpc.MaxRecvMsgSize(sidecarpb.MaxChunkSize + 64<<10),
 		// Stop returns once every handler has: the journal's lock is released
 		// only when no call can write to the roots any more.
 		grpc.WaitForHandlers(true),
@@ -74,7 +70,7 @@ func NewServer(opts Options) (*Server, error) {
 	sidecarpb.RegisterFileIOServer(s.grpc, &fileIOServer{opts: o, log: o.Logger, journal: j, busy: map[fileID]bool{}})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	s.health.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(sidecarpb.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	s.removeStale()
 	return s, nil
 }

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
 
 func main() {
@@ -71,7 +72,7 @@ func parseFlags(args []string) (config, error) {
 	var c config
 	d := sidecar.DefaultLimits()
 	total, entry := byteSize(d.MaxTotalBytes), byteSize(d.MaxEntryBytes)
-	c.chunkSize = sidecar.DefaultChunkSize
+	c.chunkSize = sidecarpb.DefaultChunkSize
 	fs := flag.NewFlagSet("sidecar", flag.ContinueOnError)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7443", "address to listen on")
 	fs.StringVar(&c.roots, "roots", strings.Join(sidecar.DefaultRoots(), ","), "comma-separated directories the sidecar may touch")
