@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/internal/blockgz"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -103,13 +104,13 @@ type archiver struct {
 }
 
 // writeArchive writes a gzip-compressed tar of srcs to w, compressing on every
-// CPU in independent members (see blockGzipWriter). It leaves out the entities
+// CPU in independent members (see package blockgz). It leaves out the entities
 // that j says calls running now are writing (a file being uploaded, an extraction's
 // staging, the archive itself when its output lies in a source), and nothing
 // else. It returns what the archive holds and skipped. Errors reading a source
 // are *sourceError; any other error comes from w.
 func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, j *journal, log *slog.Logger, h *hooks) (archiveReport, error) {
-	gz, err := newBlockGzipWriter(w, level)
+	gz, err := blockgz.NewWriter(w, level)
 	if err != nil {
 		return archiveReport{}, err
 	}

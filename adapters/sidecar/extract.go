@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/klauspost/pgzip"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/internal/blockgz"
 )
 
 // ArchiveError reports an archive that Extract refused: it breaks a safety rule, or
@@ -188,8 +190,8 @@ type extractor struct {
 	lastDirName string
 }
 
-// readAhead is how many members (1 MiB each) decompression may run ahead of the
-// writes.
+// readAhead is how many members (blockgz.BlockSize each) decompression may run
+// ahead of the writes.
 const readAhead = 16
 
 // maxTrailing bounds what may follow the end-of-archive marker inside the gzip
@@ -206,7 +208,7 @@ func (x *extractor) run(archive io.Reader) error {
 	// Decompression runs on every CPU and up to readAhead blocks ahead of the file
 	// writes, so that a run of small files, whose creation is slow, overlaps with
 	// decompressing the data behind them.
-	gz, err := newBlockGzipReader(archive, readAhead)
+	gz, err := blockgz.NewReader(archive, readAhead)
 	if err != nil {
 		return x.corrupt(err)
 	}
@@ -258,9 +260,9 @@ func (x *extractor) corrupt(err error) error {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		reason = "the archive is truncated"
-	case errors.Is(err, pgzip.ErrChecksum), errors.Is(err, errGzipChecksum):
+	case errors.Is(err, pgzip.ErrChecksum), errors.Is(err, blockgz.ErrChecksum):
 		reason = "the archive is corrupt: gzip checksum mismatch"
-	case errors.Is(err, pgzip.ErrHeader), errors.Is(err, errGzipMember), errors.Is(err, tar.ErrHeader):
+	case errors.Is(err, pgzip.ErrHeader), errors.Is(err, blockgz.ErrMember), errors.Is(err, tar.ErrHeader):
 		reason = "the archive is corrupt: " + reason
 	default:
 		reason = "the archive cannot be read: " + reason

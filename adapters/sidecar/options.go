@@ -30,7 +30,7 @@ const (
 	// archive as much as `gzip -6` does (measured on internal/gamedata: 0.815 vs 0.81
 	// of the input) at several times the speed, and higher levels only cost time.
 	// The level applies to the data that is not already compressed: bytes that
-	// look random are stored whatever the level (see deflate.go).
+	// look random are stored whatever the level (see package blockgz).
 	DefaultCompressionLevel = flate.BestSpeed
 )
 

@@ -1,4 +1,4 @@
-package sidecar
+package blockgz
 
 import (
 	"bytes"
@@ -9,12 +9,17 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/klauspost/compress/flate"
 )
+
+// benchReadAhead is the read-ahead the sidecar's extraction uses.
+const benchReadAhead = 16
 
 func blockCompress(t testing.TB, data []byte, level int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	z, err := newBlockGzipWriter(&buf, level)
+	z, err := NewWriter(&buf, level)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +38,7 @@ func blockCompress(t testing.TB, data []byte, level int) []byte {
 }
 
 func blockDecompress(archive []byte) ([]byte, error) {
-	z, err := newBlockGzipReader(bytes.NewReader(archive), 4)
+	z, err := NewReader(bytes.NewReader(archive), 4)
 	if err != nil {
 		return nil, err
 	}
@@ -52,10 +57,10 @@ func gameLike(n int, seed uint64) []byte {
 }
 
 func TestBlockGzip(t *testing.T) {
-	for _, n := range []int{0, 1, 4095, gzBlockSize - 1, gzBlockSize, gzBlockSize + 1, 3*gzBlockSize + gzBlockSize/2} {
+	for _, n := range []int{0, 1, 4095, BlockSize - 1, BlockSize, BlockSize + 1, 3*BlockSize + BlockSize/2} {
 		t.Run(fmt.Sprintf("%d bytes round trip through our reader and through compress/gzip", n), func(t *testing.T) {
 			data := gameLike(n, uint64(n))
-			archive := blockCompress(t, data, DefaultCompressionLevel)
+			archive := blockCompress(t, data, flate.BestSpeed)
 			got, err := blockDecompress(archive)
 			if err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("our reader: %d bytes, %v; want %d bytes", len(got), err, n)
@@ -68,14 +73,14 @@ func TestBlockGzip(t *testing.T) {
 			if err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("compress/gzip: %d bytes, %v; want %d bytes", len(got), err, n)
 			}
-			if members := (n + gzBlockSize - 1) / gzBlockSize; n > 0 && bytes.Count(archive, []byte{0x1f, 0x8b, 8, gzFlagExtra}) < members {
+			if members := (n + BlockSize - 1) / BlockSize; n > 0 && bytes.Count(archive, []byte{0x1f, 0x8b, 8, gzFlagExtra}) < members {
 				t.Fatalf("want at least %d independent members", members)
 			}
 		})
 	}
 
 	t.Run("a plain gzip stream is read sequentially", func(t *testing.T) {
-		data := gameLike(2*gzBlockSize+5, 1)
+		data := gameLike(2*BlockSize+5, 1)
 		var buf bytes.Buffer
 		w := gzip.NewWriter(&buf)
 		w.Write(data)
@@ -87,7 +92,7 @@ func TestBlockGzip(t *testing.T) {
 	})
 
 	t.Run("our members followed by plain gzip members read as one stream", func(t *testing.T) {
-		a, b := gameLike(gzBlockSize+3, 2), []byte("and a plain member after them")
+		a, b := gameLike(BlockSize+3, 2), []byte("and a plain member after them")
 		var buf bytes.Buffer
 		buf.Write(blockCompress(t, a, 1))
 		w := gzip.NewWriter(&buf)
@@ -99,7 +104,7 @@ func TestBlockGzip(t *testing.T) {
 		}
 	})
 
-	valid := blockCompress(t, gameLike(3*gzBlockSize, 3), 1)
+	valid := blockCompress(t, gameLike(3*BlockSize, 3), 1)
 	second := binary.LittleEndian.Uint32(valid[16:]) // offset of the second member
 	corrupt := []struct {
 		name  string
@@ -107,8 +112,8 @@ func TestBlockGzip(t *testing.T) {
 		want  error
 		wantS string
 	}{
-		{"a flipped checksum", func(b []byte) []byte { b[second-8] ^= 1; return b }, errGzipChecksum, ""},
-		{"a flipped size", func(b []byte) []byte { b[second-1] ^= 1; return b }, errGzipChecksum, ""},
+		{"a flipped checksum", func(b []byte) []byte { b[second-8] ^= 1; return b }, ErrChecksum, ""},
+		{"a flipped size", func(b []byte) []byte { b[second-1] ^= 1; return b }, ErrChecksum, ""},
 		{"a damaged body", func(b []byte) []byte {
 			for i := second + gzHeaderLen; i < second+gzHeaderLen+64; i++ {
 				b[i] ^= 0x55
@@ -116,8 +121,8 @@ func TestBlockGzip(t *testing.T) {
 			return b
 		}, nil, ""},
 		{"a truncated member", func(b []byte) []byte { return b[:second+100] }, io.ErrUnexpectedEOF, ""},
-		{"a member length past the limit", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[16:], gzMaxMember+1); return b }, errGzipMember, ""},
-		{"a member length shorter than a header", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[16:], 10); return b }, errGzipMember, ""},
+		{"a member length past the limit", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[16:], gzMaxMember+1); return b }, ErrMember, ""},
+		{"a member length shorter than a header", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[16:], 10); return b }, ErrMember, ""},
 		{"a member length pointing inside the member", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[16:], second-1000); return b }, nil, ""},
 		{"garbage after the last member", func(b []byte) []byte { return append(b, "garbage after the archive"...) }, nil, "header"},
 	}
@@ -138,7 +143,7 @@ func TestBlockGzip(t *testing.T) {
 
 	t.Run("closing early stops the read-ahead, whatever it is doing", func(t *testing.T) {
 		for i := range 40 {
-			z, err := newBlockGzipReader(bytes.NewReader(valid), 1+i%3)
+			z, err := NewReader(bytes.NewReader(valid), 1+i%3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,12 +160,12 @@ func TestBlockGzip(t *testing.T) {
 // BenchmarkBlockGzip measures the compression and decompression loops alone.
 func BenchmarkBlockGzip(b *testing.B) {
 	data := gameLike(32<<20, 9)
-	archive := blockCompress(b, data, DefaultCompressionLevel)
+	archive := blockCompress(b, data, flate.BestSpeed)
 	b.Run("compress", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()
 		for b.Loop() {
-			z, _ := newBlockGzipWriter(io.Discard, DefaultCompressionLevel)
+			z, _ := NewWriter(io.Discard, flate.BestSpeed)
 			z.Write(data)
 			if err := z.Close(); err != nil {
 				b.Fatal(err)
@@ -171,7 +176,7 @@ func BenchmarkBlockGzip(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()
 		for b.Loop() {
-			z, err := newBlockGzipReader(bytes.NewReader(archive), readAhead)
+			z, err := NewReader(bytes.NewReader(archive), benchReadAhead)
 			if err != nil {
 				b.Fatal(err)
 			}

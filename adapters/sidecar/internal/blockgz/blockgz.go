@@ -1,4 +1,4 @@
-package sidecar
+package blockgz
 
 import (
 	"bufio"
@@ -15,25 +15,14 @@ import (
 	"github.com/klauspost/pgzip"
 )
 
-// The sidecar writes archives as a sequence of independent gzip members of at most
-// gzBlockSize input bytes, each announcing its own compressed length in a gzip extra
-// field (subfield "SP"), the way BGZF does. RFC 1952 allows members in sequence, so
-// every gzip reader (tar -xzf, a browser, gunzip) reads such an archive as one
-// stream. The sidecar's own reader uses the lengths to find the members without
-// decoding them, and decompresses several at once: decompression is the bottleneck
-// of a restore, and a single gzip stream can only be decoded on one core.
-//
-// Independent members cost almost nothing in size: deflate only looks 32 KiB back.
-//
-// Each member's deflate stream comes from memberEncoder (deflate.go), which
-// stores bytes that are already compressed instead of running them through the
-// flate encoder: most of a game world is, and that makes both ends several times
-// faster.
 const (
-	gzBlockSize = 1 << 20
+	// BlockSize is the most input bytes one member holds. A member is the unit
+	// of work of both ends' goroutines, and each holds a member's input and
+	// output in memory.
+	BlockSize = 1 << 20
 	// gzMaxMember bounds the announced member length: a megabyte of incompressible
 	// input grows by a few hundred bytes of block headers.
-	gzMaxMember = gzBlockSize + gzBlockSize/16 + 1024
+	gzMaxMember = BlockSize + BlockSize/16 + 1024
 	// gzHeaderLen is the fixed header (10), XLEN (2), subfield id and length (4),
 	// and the member length (4).
 	gzHeaderLen  = 20
@@ -42,8 +31,13 @@ const (
 )
 
 var (
-	errGzipChecksum = errors.New("gzip: invalid checksum")
-	errGzipMember   = errors.New("gzip: invalid member")
+	// ErrChecksum reports a member whose data does not match its CRC-32 or
+	// size.
+	ErrChecksum = errors.New("gzip: invalid checksum")
+	// ErrMember reports a member whose announced length is impossible, or
+	// whose deflate stream ends before the member does or holds more than
+	// BlockSize bytes.
+	ErrMember = errors.New("gzip: invalid member")
 )
 
 // appendMemberHeader appends the header of a member of total length n.
@@ -73,8 +67,9 @@ type gzJob struct {
 	done    chan struct{}
 }
 
-// blockGzipWriter compresses with one goroutine per CPU.
-type blockGzipWriter struct {
+// Writer compresses into members of BlockSize input bytes, with one goroutine
+// per CPU, and writes them in order. Not safe for concurrent use.
+type Writer struct {
 	w         io.Writer
 	level     int
 	cur       []byte
@@ -90,12 +85,16 @@ type blockGzipWriter struct {
 	closed    bool
 }
 
-func newBlockGzipWriter(w io.Writer, level int) (*blockGzipWriter, error) {
+// NewWriter returns a Writer to w. level (a flate level, flate.HuffmanOnly to
+// flate.BestCompression) applies to the data that is not already compressed;
+// bytes that look random are stored whatever the level. The caller must Close
+// it, which finishes the stream.
+func NewWriter(w io.Writer, level int) (*Writer, error) {
 	if level < flate.HuffmanOnly || level > flate.BestCompression {
 		return nil, fmt.Errorf("gzip: invalid compression level %d", level)
 	}
 	workers := runtime.GOMAXPROCS(0)
-	z := &blockGzipWriter{
+	z := &Writer{
 		w:     w,
 		level: level,
 		queue: make(chan *gzJob, 2*workers),
@@ -107,14 +106,14 @@ func newBlockGzipWriter(w io.Writer, level int) (*blockGzipWriter, error) {
 	return z, nil
 }
 
-func (z *blockGzipWriter) buffer() []byte {
+func (z *Writer) buffer() []byte {
 	if b, ok := z.pool.Get().(*[]byte); ok {
 		return (*b)[:0]
 	}
-	return make([]byte, 0, gzBlockSize)
+	return make([]byte, 0, BlockSize)
 }
 
-func (z *blockGzipWriter) setErr(err error) {
+func (z *Writer) setErr(err error) {
 	z.mu.Lock()
 	if z.err == nil {
 		z.err = err
@@ -122,14 +121,14 @@ func (z *blockGzipWriter) setErr(err error) {
 	z.mu.Unlock()
 }
 
-func (z *blockGzipWriter) getErr() error {
+func (z *Writer) getErr() error {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	return z.err
 }
 
 // writeLoop writes finished members in order.
-func (z *blockGzipWriter) writeLoop() {
+func (z *Writer) writeLoop() {
 	defer close(z.wrote)
 	for job := range z.queue {
 		<-job.done
@@ -148,7 +147,9 @@ func (z *blockGzipWriter) writeLoop() {
 	}
 }
 
-func (z *blockGzipWriter) Write(p []byte) (int, error) {
+// Write queues p for compression. An error of the underlying writer is returned
+// by a later Write or by Close.
+func (z *Writer) Write(p []byte) (int, error) {
 	if err := z.getErr(); err != nil {
 		return 0, err
 	}
@@ -164,7 +165,7 @@ func (z *blockGzipWriter) Write(p []byte) (int, error) {
 	return n, z.getErr()
 }
 
-func (z *blockGzipWriter) submit() {
+func (z *Writer) submit() {
 	job := &gzJob{in: z.cur, done: make(chan struct{})}
 	z.submitted++
 	z.cur = z.buffer()
@@ -177,7 +178,7 @@ func (z *blockGzipWriter) submit() {
 	}()
 }
 
-func (z *blockGzipWriter) compress(in []byte) ([]byte, error) {
+func (z *Writer) compress(in []byte) ([]byte, error) {
 	enc, _ := z.encoders.Get().(*memberEncoder)
 	if enc == nil {
 		enc = &memberEncoder{level: z.level}
@@ -207,7 +208,7 @@ func (z *blockGzipWriter) compress(in []byte) ([]byte, error) {
 
 // Close compresses what is left and waits for every member to be written. An
 // archive always has at least one member, so even empty input is valid gzip.
-func (z *blockGzipWriter) Close() error {
+func (z *Writer) Close() error {
 	if z.closed {
 		return z.getErr()
 	}
@@ -220,9 +221,9 @@ func (z *blockGzipWriter) Close() error {
 	return z.getErr()
 }
 
-// blockGzipReader decompresses our members in parallel, and anything else (an
+// Reader decompresses this package's members in parallel, and anything else (an
 // archive written by plain gzip) sequentially, with pgzip's read-ahead.
-type blockGzipReader struct {
+type Reader struct {
 	src     *bufio.Reader
 	results chan *gzJob // in stream order, bounded by the read-ahead
 	stop    chan struct{}
@@ -237,10 +238,11 @@ type blockGzipReader struct {
 	once    sync.Once
 }
 
-// newBlockGzipReader starts reading src; readAhead bounds how many members are
-// decompressed ahead of the reader.
-func newBlockGzipReader(src io.Reader, readAhead int) (*blockGzipReader, error) {
-	z := &blockGzipReader{
+// NewReader starts reading src, refusing at once a stream that is not gzip;
+// readAhead bounds how many members are decompressed ahead of the reader. The
+// caller must Close it.
+func NewReader(src io.Reader, readAhead int) (*Reader, error) {
+	z := &Reader{
 		src:     bufio.NewReaderSize(src, 256<<10), // members larger than this bypass it
 		results: make(chan *gzJob, readAhead),
 		stop:    make(chan struct{}),
@@ -257,7 +259,7 @@ func newBlockGzipReader(src io.Reader, readAhead int) (*blockGzipReader, error) 
 	return z, nil
 }
 
-func (z *blockGzipReader) produce() {
+func (z *Reader) produce() {
 	defer close(z.ended)
 	defer close(z.results)
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -280,7 +282,7 @@ func (z *blockGzipReader) produce() {
 			return
 		}
 		if n < gzHeaderLen+gzTrailerLen || n > gzMaxMember {
-			z.endErr = errGzipMember
+			z.endErr = ErrMember
 			return
 		}
 		in := z.buffer(n)
@@ -315,14 +317,14 @@ func (z *blockGzipReader) produce() {
 
 // buffer returns a buffer of length n <= gzMaxMember; every buffer has that
 // capacity, so inputs and outputs share one pool.
-func (z *blockGzipReader) buffer(n int) []byte {
+func (z *Reader) buffer(n int) []byte {
 	if b, ok := z.pool.Get().(*[]byte); ok {
 		return (*b)[:n]
 	}
 	return make([]byte, n, gzMaxMember)
 }
 
-func (z *blockGzipReader) decompress(member []byte) ([]byte, error) {
+func (z *Reader) decompress(member []byte) ([]byte, error) {
 	body := member[gzHeaderLen : len(member)-gzTrailerLen]
 	trailer := member[len(member)-gzTrailerLen:]
 	br := bytes.NewReader(body)
@@ -333,8 +335,8 @@ func (z *blockGzipReader) decompress(member []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer z.inflate.Put(fr)
-	full := z.buffer(gzBlockSize + 1)
-	out := full[: 0 : gzBlockSize+1] // one byte more than a member may hold, to notice more
+	full := z.buffer(BlockSize + 1)
+	out := full[: 0 : BlockSize+1] // one byte more than a member may hold, to notice more
 	for stalls := 0; len(out) < cap(out); {
 		k, err := fr.Read(out[len(out):cap(out)])
 		out = out[:len(out)+k]
@@ -354,18 +356,21 @@ func (z *blockGzipReader) decompress(member []byte) ([]byte, error) {
 		}
 	}
 	out = full[:len(out)]
-	if len(out) > gzBlockSize || br.Len() != 0 {
-		return nil, errGzipMember
+	if len(out) > BlockSize || br.Len() != 0 {
+		return nil, ErrMember
 	}
 	if crc32.ChecksumIEEE(out) != binary.LittleEndian.Uint32(trailer) || uint32(len(out)) != binary.LittleEndian.Uint32(trailer[4:]) {
-		return nil, errGzipChecksum
+		return nil, ErrChecksum
 	}
 	in := member
 	z.pool.Put(&in)
 	return out, nil
 }
 
-func (z *blockGzipReader) Read(p []byte) (int, error) {
+// Read returns decompressed bytes in stream order. A corrupt member of this
+// package's fails with ErrChecksum or ErrMember, other gzip with pgzip's errors,
+// and a truncated stream with io.ErrUnexpectedEOF.
+func (z *Reader) Read(p []byte) (int, error) {
 	for len(z.cur) == 0 {
 		if z.job != nil {
 			out := z.job.out
@@ -395,8 +400,9 @@ func (z *blockGzipReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close stops the read-ahead.
-func (z *blockGzipReader) Close() error {
+// Close stops the read-ahead and waits for its goroutines. It does not close
+// src.
+func (z *Reader) Close() error {
 	z.once.Do(func() {
 		close(z.stop)
 		for job := range z.results {

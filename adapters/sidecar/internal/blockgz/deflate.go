@@ -1,4 +1,4 @@
-package sidecar
+package blockgz
 
 import (
 	"encoding/binary"
@@ -9,23 +9,8 @@ import (
 	"github.com/klauspost/compress/flate"
 )
 
-// Most of a game world is already compressed: Minecraft's region files are zlib
-// chunks, each padded with zeros to a 4 KiB sector, and jars and gzipped logs are
-// compressed too. A general deflate encoder spends nearly all its time on such
-// bytes — searching for matches that are not there, then Huffman-coding
-// literals that shrink by a fraction of a percent — and its output makes the
-// decoder decode every byte through a Huffman table, which is what limits a
-// restore.
-//
-// memberEncoder therefore looks at each piece of a member's input first. Where
-// the bytes outside runs of one repeated value look random (their sampled
-// entropy is close to 8 bits a byte), it writes them as stored blocks, which cost
-// a copy to write and to read, and each run (the sector padding) as a tiny
-// fixed-Huffman block of one literal and back-references. Everything else — text,
-// configs, uncompressed data — goes to the configured flate encoder as before.
-// The result is ordinary deflate that every inflater reads; on game data it is
-// as small as level 1's output (the zero padding is the only redundancy level 1
-// finds there) and many times faster to make and to read.
+// How memberEncoder splits a member's input into stored bytes, runs and
+// compressed pieces (see the package documentation for why).
 const (
 	// pieceSize is the unit the encoder classifies.
 	pieceSize = 16 << 10
@@ -53,7 +38,7 @@ const (
 )
 
 // memberEncoder writes the deflate stream of one member. It is not safe for
-// concurrent use; blockGzipWriter pools them.
+// concurrent use; Writer pools them.
 type memberEncoder struct {
 	out   []byte
 	bits  uint64 // pending bits, least significant first

@@ -1,4 +1,4 @@
-package sidecar
+package blockgz
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func inflate(t testing.TB, stream []byte) []byte {
 
 func encodeMember(t testing.TB, in []byte) []byte {
 	t.Helper()
-	e := &memberEncoder{level: DefaultCompressionLevel}
+	e := &memberEncoder{level: kflate.BestSpeed}
 	out, err := e.encode(nil, in)
 	if err != nil {
 		t.Fatal(err)
@@ -95,18 +95,18 @@ func TestMemberEncoder(t *testing.T) {
 			return b
 		}()},
 		{"a run at the start and one at the end", join(repeat(0, 300), randomBytes(20000, 3), repeat(0xff, 300))},
-		{"nothing but one run", repeat(0, gzBlockSize)},
+		{"nothing but one run", repeat(0, BlockSize)},
 		{"random bytes longer than a stored block", randomBytes(3*maxStored+17, 4)},
-		{"a whole member of random bytes", randomBytes(gzBlockSize, 5)},
-		{"region-like data", regionLike(gzBlockSize, 6)},
-		{"text", textLike(gzBlockSize, 7)},
+		{"a whole member of random bytes", randomBytes(BlockSize, 5)},
+		{"region-like data", regionLike(BlockSize, 6)},
+		{"text", textLike(BlockSize, 7)},
 		{"text and random pieces taking turns", func() []byte {
 			var b []byte
 			for i := range 8 {
 				b = append(b, textLike(pieceSize+i*1000, uint64(i))...)
 				b = append(b, regionLike(pieceSize-i*700, uint64(i))...)
 			}
-			return b[:min(len(b), gzBlockSize)]
+			return b[:min(len(b), BlockSize)]
 		}()},
 		{"a run that crosses from random pieces into text", join(randomBytes(pieceSize-100, 8), repeat(0, 5000), textLike(3*pieceSize, 9))},
 		{"a run that crosses from text into random pieces", join(textLike(pieceSize-100, 10), repeat(0, 5000), randomBytes(3*pieceSize, 11))},
@@ -124,7 +124,7 @@ func TestMemberEncoder(t *testing.T) {
 	}
 
 	t.Run("game-like data shrinks as much as with the flate encoder at level 1", func(t *testing.T) {
-		for _, in := range [][]byte{regionLike(gzBlockSize, 12), textLike(gzBlockSize, 13), randomBytes(gzBlockSize, 14)} {
+		for _, in := range [][]byte{regionLike(BlockSize, 12), textLike(BlockSize, 13), randomBytes(BlockSize, 14)} {
 			ours, theirs := len(encodeMember(t, in)), levelOne(t, in)
 			if float64(ours) > 1.01*float64(theirs) {
 				t.Errorf("%d bytes: %d, level 1 alone %d", len(in), ours, theirs)
@@ -191,8 +191,8 @@ func FuzzMemberEncoder(f *testing.F) {
 	f.Add(append(textLike(pieceSize, 2), make([]byte, 300)...))
 	f.Add(bytes.Repeat([]byte{0, 0, 0, 0, 0, 0, 0, 1}, 100))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if len(in) > gzBlockSize {
-			in = in[:gzBlockSize]
+		if len(in) > BlockSize {
+			in = in[:BlockSize]
 		}
 		out := encodeMember(t, in)
 		if got := inflate(t, out); !bytes.Equal(got, in) {
@@ -210,9 +210,9 @@ func BenchmarkMemberEncoder(b *testing.B) {
 	for _, in := range []struct {
 		name string
 		data []byte
-	}{{"region", regionLike(gzBlockSize, 1)}, {"text", textLike(gzBlockSize, 2)}, {"random", randomBytes(gzBlockSize, 3)}} {
+	}{{"region", regionLike(BlockSize, 1)}, {"text", textLike(BlockSize, 2)}, {"random", randomBytes(BlockSize, 3)}} {
 		b.Run(in.name, func(b *testing.B) {
-			e := &memberEncoder{level: DefaultCompressionLevel}
+			e := &memberEncoder{level: kflate.BestSpeed}
 			out := make([]byte, 0, gzMaxMember)
 			b.SetBytes(int64(len(in.data)))
 			b.ReportAllocs()
