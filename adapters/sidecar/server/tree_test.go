@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"crypto/sha256"

@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -33,7 +33,7 @@ func eventuallyEmpty(t *testing.T, dir string) {
 }
 
 func TestCancellation(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	c := srv.client(t)
 	data := srv.mkdir(t, "data")
 	writeRandomFile(t, srv.path("data", "r.0.0.mca"), 64<<20, 0o644, 1)

@@ -1,11 +1,11 @@
-package sidecar_test
+package server_test
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 )
 
 func TestStartupRemovesStagedArchivesAndNoCustomerFile(t *testing.T) {
@@ -40,7 +40,7 @@ func TestStartupRemovesStagedArchivesAndNoCustomerFile(t *testing.T) {
 		write(p, content)
 	}
 
-	startServer(t, sidecar.Options{Roots: []string{data, tmp}, ArchiveDir: tmp})
+	startServer(t, server.Options{Roots: []string{data, tmp}, ArchiveDir: tmp})
 
 	got := map[string]string{}
 	for _, root := range []string{data, tmp} {

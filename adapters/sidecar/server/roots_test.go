@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -21,7 +21,7 @@ func TestRoots(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("outside the roots"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	c := srv.client(t)
 	ctx := context.Background()
 	inside := srv.path("inside.txt")
@@ -142,7 +142,7 @@ func TestRoots(t *testing.T) {
 }
 
 func TestWriteFileRefusesWhatDoesNotFit(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	p := srv.path("huge.tar.gz")
 	const huge = 1 << 60
 	err := srv.client(t).WriteFile(context.Background(), p, huge, strings.NewReader(""))

@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"archive/tar"
@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz/FuzzExtract from fuzzSeeds")
@@ -67,7 +67,7 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // accepted, writes through them never are), that a refused archive left the
 // destination exactly as it was, and that an accepted one holds nothing unsafe.
 func FuzzExtract(f *testing.F) {
-	limits := sidecar.Limits{MaxTotalBytes: 1 << 20, MaxEntryBytes: 256 << 10, MaxEntries: 64}
+	limits := server.Limits{MaxTotalBytes: 1 << 20, MaxEntryBytes: 256 << 10, MaxEntries: 64}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		archive := data
 		if !bytes.HasPrefix(data, gzipMagic) {
@@ -91,7 +91,7 @@ func FuzzExtract(f *testing.F) {
 			t.Fatal(err)
 		}
 		before, around := snapshot(t, dest), outsideDest(t, base)
-		err := sidecar.Extract(context.Background(), bytes.NewReader(archive), dest, limits)
+		err := server.Extract(context.Background(), bytes.NewReader(archive), dest, limits)
 		t.Cleanup(func() { makeWritable(dest) })
 
 		// Nothing is written outside the destination, whatever happened and
@@ -103,8 +103,8 @@ func FuzzExtract(f *testing.F) {
 			}
 		}
 		if err != nil {
-			var ae *sidecar.ArchiveError
-			var ne *sidecar.NoSpaceError
+			var ae *server.ArchiveError
+			var ne *server.NoSpaceError
 			if !errors.As(err, &ae) && !errors.As(err, &ne) {
 				t.Fatalf("Extract failed with %T %v, want an *ArchiveError", err, err)
 			}

@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -11,13 +11,13 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 )
 
 // A caller's mistake is answered as such, naming the caller's path and nothing of
 // the server's (no temporary name), and changes nothing.
 func TestCallerMistakes(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	c := srv.client(t)
 	ctx := context.Background()
 	data := srv.mkdir(t, "data", "world")

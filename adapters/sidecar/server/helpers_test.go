@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 )
 
 const testSecret = "correct horse battery staple"
@@ -22,13 +23,13 @@ const testSecret = "correct horse battery staple"
 type testServer struct {
 	Root string // the only root
 	Addr string
-	Opts sidecar.Options
+	Opts server.Options
 }
 
 // startServer starts a sidecar with opts; empty Roots become one temporary root, an
 // empty StateDir a temporary directory of its own, and an empty Secret becomes
 // testSecret (unless AllowUnauthenticated). It stops with the test.
-func startServer(t testing.TB, opts sidecar.Options) *testServer {
+func startServer(t testing.TB, opts server.Options) *testServer {
 	t.Helper()
 	if len(opts.Roots) == 0 {
 		opts.Roots = []string{t.TempDir()}
@@ -42,7 +43,7 @@ func startServer(t testing.TB, opts sidecar.Options) *testServer {
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}
-	srv, err := sidecar.NewServer(opts)
+	srv, err := server.New(opts)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}

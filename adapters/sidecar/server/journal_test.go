@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 )
 
 // streamNames archives dir by StreamArchive and returns the archive's regular
@@ -66,7 +67,7 @@ func uploading(t *testing.T, c *sidecar.Client, p, first string, before ...strin
 }
 
 func TestCustomerFilesNamedLikeTheSidecarsAreBackedUpAndRestored(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	c := srv.client(t)
 	ctx := context.Background()
 	data := srv.mkdir(t, "data")
@@ -107,7 +108,7 @@ func TestCustomerFilesNamedLikeTheSidecarsAreBackedUpAndRestored(t *testing.T) {
 }
 
 func TestArchivesLeaveOutOnlyTheUploadInProgress(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	c := srv.client(t)
 	data := srv.mkdir(t, "data", "sub")
 	mine := filepath.Join(data, ".savepoint-tmp-mine")
@@ -133,8 +134,8 @@ func TestArchivesLeaveOutOnlyTheUploadInProgress(t *testing.T) {
 func TestExtractionsIntoOneDirectoryUnderTwoNamesAreSerialised(t *testing.T) {
 	entered, proceed := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	var opts sidecar.Options
-	sidecar.SetExtractingHook(&opts, func() {
+	var opts server.Options
+	server.SetExtractingHook(&opts, func() {
 		once.Do(func() {
 			close(entered)
 			<-proceed
@@ -187,7 +188,7 @@ func TestExtractionsIntoOneDirectoryUnderTwoNamesAreSerialised(t *testing.T) {
 }
 
 func TestAnExtractionLeavesAnUploadIntoItsDestinationAlone(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	c := srv.client(t)
 	ctx := context.Background()
 	dest := srv.mkdir(t, "data")
@@ -210,8 +211,8 @@ func TestAnExtractionLeavesAnUploadIntoItsDestinationAlone(t *testing.T) {
 
 func TestStateDir(t *testing.T) {
 	root := t.TempDir()
-	newServer := func(state string) (*sidecar.Server, error) {
-		return sidecar.NewServer(sidecar.Options{Roots: []string{root}, StateDir: state, Secret: testSecret, Logger: testLogger(t)})
+	newServer := func(state string) (*server.Server, error) {
+		return server.New(server.Options{Roots: []string{root}, StateDir: state, Secret: testSecret, Logger: testLogger(t)})
 	}
 	link := filepath.Join(t.TempDir(), "state-link")
 	if err := os.Mkdir(filepath.Join(root, "state"), 0o700); err != nil {

@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -23,12 +23,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
 func TestAuthentication(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	ctx := context.Background()
 	victim := srv.path("world.dat")
 	writeRandomFile(t, victim, 100, 0o644, 1)
@@ -111,12 +112,12 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestNewServerRefusesAnEmptySecret(t *testing.T) {
-	_, err := sidecar.NewServer(sidecar.Options{Roots: []string{t.TempDir()}, StateDir: t.TempDir()})
+	_, err := server.New(server.Options{Roots: []string{t.TempDir()}, StateDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Fatalf("NewServer without a secret: %v, want an error about the secret", err)
 	}
 	t.Run("unless unauthenticated access is asked for explicitly", func(t *testing.T) {
-		srv := startServer(t, sidecar.Options{AllowUnauthenticated: true})
+		srv := startServer(t, server.Options{AllowUnauthenticated: true})
 		c := srv.connect(t, "")
 		if err := c.DeleteFile(context.Background(), srv.path("nothing")); err != nil {
 			t.Fatalf("DeleteFile on an unauthenticated server: %v", err)
@@ -155,7 +156,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 
 func TestTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
-	srv := startServer(t, sidecar.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}})
+	srv := startServer(t, server.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}})
 	ctx := context.Background()
 
 	t.Run("a client trusting the certificate works", func(t *testing.T) {

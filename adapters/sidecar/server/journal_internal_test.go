@@ -1,4 +1,4 @@
-package sidecar
+package server
 
 import (
 	"context"
@@ -190,7 +190,7 @@ func TestStartupSettlesWhatTheJournalRecords(t *testing.T) {
 	}
 	writeFiles(t, root, map[string]string{"unrecorded-full/" + stagingPrefix + "s/f": "kept", "unrecorded-full/" + oldPrefix + "s/f": "kept"})
 
-	srv, err := NewServer(Options{Roots: []string{root, tmp}, ArchiveDir: tmp, StateDir: state, AllowUnauthenticated: true, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := New(Options{Roots: []string{root, tmp}, ArchiveDir: tmp, StateDir: state, AllowUnauthenticated: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestStartupSettlesWhatTheJournalRecords(t *testing.T) {
 
 func TestExtractionSettlesAnInterruptedOneFirst(t *testing.T) {
 	root, state := t.TempDir(), t.TempDir()
-	srv, err := NewServer(Options{Roots: []string{root}, StateDir: state, AllowUnauthenticated: true, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := New(Options{Roots: []string{root}, StateDir: state, AllowUnauthenticated: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package sidecar
+package server
 
 import (
 	"io/fs"

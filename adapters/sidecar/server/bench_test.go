@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/internal/gamedata"
 	"github.com/savepoint-dev/savepoint/internal/testenv"
 )
@@ -66,7 +67,7 @@ func needTar(b *testing.B) {
 func benchServer(b *testing.B, data string) (*sidecar.Client, string) {
 	b.Helper()
 	root := filepath.Dir(data)
-	srv := startServer(b, sidecar.Options{Roots: []string{root}})
+	srv := startServer(b, server.Options{Roots: []string{root}})
 	scratch, err := os.MkdirTemp(root, "scratch-")
 	if err != nil {
 		b.Fatal(err)
@@ -206,7 +207,7 @@ func BenchmarkExtractVsTar(b *testing.B) {
 // BenchmarkReadFile streams a 64 MiB file over gRPC on loopback: the chunk loop of
 // the older download path.
 func BenchmarkReadFile(b *testing.B) {
-	srv := startServer(b, sidecar.Options{})
+	srv := startServer(b, server.Options{})
 	c := srv.client(b)
 	const size = 64 << 20
 	p := srv.path("big.bin")
@@ -232,7 +233,7 @@ func BenchmarkReadFile(b *testing.B) {
 // zero per chunk: see chunkCodec). B/s is tree bytes.
 func BenchmarkStreamArchive(b *testing.B) {
 	const size = 32 << 20
-	srv := startServer(b, sidecar.Options{})
+	srv := startServer(b, server.Options{})
 	c := srv.client(b)
 	data := srv.mkdir(b, "data")
 	if _, err := gamedata.Generate(context.Background(), filepath.Join(data, "world"), gamedata.Options{Size: size, Seed: 4}); err != nil {
@@ -273,7 +274,7 @@ func (z *zeroReader) Read(p []byte) (int, error) {
 // BenchmarkWriteFile streams 64 MiB into a file over gRPC on loopback: the chunk
 // loop of the restore upload.
 func BenchmarkWriteFile(b *testing.B) {
-	srv := startServer(b, sidecar.Options{})
+	srv := startServer(b, server.Options{})
 	c := srv.client(b)
 	const size = 64 << 20
 	p := srv.path("upload.bin")

@@ -1,4 +1,4 @@
-package sidecar
+package server
 
 import (
 	"crypto/tls"
@@ -84,7 +84,7 @@ type Options struct {
 	// directory it creates in the roots, which is how it tells its own leftovers
 	// from the customer's files (whatever their names) and removes or finishes
 	// them when it restarts. It must lie outside every root, so that no call can
-	// reach it: NewServer refuses one inside a root or containing one. NewServer
+	// reach it: New refuses one inside a root or containing one. New
 	// locks it, so two servers never share one. Empty means DefaultStateDir.
 	//
 	// Give it the lifetime of the data volume, for example a subPath of that
@@ -95,7 +95,7 @@ type Options struct {
 	StateDir string
 
 	// Secret is the per-pod shared secret every call must present as
-	// `authorization: Bearer <secret>`. NewServer refuses an empty secret unless
+	// `authorization: Bearer <secret>`. New refuses an empty secret unless
 	// AllowUnauthenticated is set.
 	Secret string
 	// AllowUnauthenticated accepts calls without a secret. Only for local

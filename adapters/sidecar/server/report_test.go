@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"archive/tar"
@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -108,11 +109,11 @@ func archiveBoth(t *testing.T, srv *testServer, data string, before func()) map[
 }
 
 func TestArchiveReportsWhatItSkipped(t *testing.T) {
-	var opts sidecar.Options
+	var opts server.Options
 	original := bytes.Repeat([]byte("log line\n"), 100_000)
 	// Each archive finds the files as they were made, then changes them while it
 	// reads them: the test puts them back before the next archive.
-	sidecar.SetFileOpenedHook(&opts, func(name string, f *os.File) {
+	server.SetFileOpenedHook(&opts, func(name string, f *os.File) {
 		switch name {
 		case "shrinks.log":
 			os.Truncate(f.Name(), 1000)
@@ -182,7 +183,7 @@ func TestArchiveReportsWhatItSkipped(t *testing.T) {
 }
 
 func TestArchiveReportIsBounded(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	data := srv.mkdir(t, "data")
 	for i := range ports.MaxSkippedListed + 50 {
 		if err := syscall.Mkfifo(filepath.Join(data, fmt.Sprintf("p%03d", i)), 0o644); err != nil {
@@ -215,10 +216,10 @@ func TestArchiveReportIsBounded(t *testing.T) {
 }
 
 func TestArchiveFailureNamesTheSourceNotTheOutput(t *testing.T) {
-	var opts sidecar.Options
+	var opts server.Options
 	// The file fails mid-read, after its header is written: the archive cannot
 	// skip past it.
-	sidecar.SetFileOpenedHook(&opts, func(name string, f *os.File) {
+	server.SetFileOpenedHook(&opts, func(name string, f *os.File) {
 		if name == "world/broken.dat" {
 			f.Close()
 		}

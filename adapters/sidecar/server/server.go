@@ -1,4 +1,4 @@
-package sidecar
+package server
 
 import (
 	"context"
@@ -35,11 +35,11 @@ type Server struct {
 	journal    *journal
 }
 
-// NewServer validates opts, takes the state directory (refusing one that another
+// New validates opts, takes the state directory (refusing one that another
 // server holds), finishes what an earlier run left (see Options.StateDir,
 // Options.ArchiveDir and the package documentation) and returns a server ready to
 // Serve. It refuses an empty secret unless opts.AllowUnauthenticated is set.
-func NewServer(opts Options) (*Server, error) {
+func New(opts Options) (*Server, error) {
 	o, err := opts.normalized()
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)

@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"archive/tar"
@@ -17,7 +17,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 )
 
 // entry is one archive member: a header and, for regular files, the data (zeros
@@ -201,9 +201,9 @@ type victim struct {
 	archive string // where the archive is staged
 }
 
-func newVictim(t *testing.T, limits sidecar.Limits) *victim {
+func newVictim(t *testing.T, limits server.Limits) *victim {
 	t.Helper()
-	srv := startServer(t, sidecar.Options{Limits: limits})
+	srv := startServer(t, server.Options{Limits: limits})
 	v := &victim{srv: srv, base: srv.mkdir(t, "base"), archive: filepath.Join(srv.mkdir(t, "tmp"), "restore.tar.gz")}
 	v.dest = filepath.Join(v.base, "data")
 	for p, content := range map[string]string{
@@ -249,7 +249,7 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 	cases := []struct {
 		name    string
 		archive func(t *testing.T) []byte
-		limits  sidecar.Limits
+		limits  server.Limits
 		entry   string // the entry the error must name
 		reason  string // and a word of the reason
 	}{
@@ -297,13 +297,13 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 			archive: func(t *testing.T) []byte { return gzipBytes(t, paxSparse("sparse-pax", 100<<30)) }},
 		// The cap is lowered so that the test does not spend its time creating the
 		// 2,000 files before it: creating a file costs ~0.4 ms on the CI disk.
-		{name: "1,000,000 tiny entries over the entry cap", limits: sidecar.Limits{MaxEntries: 2_000}, entry: "tiny/f0000", reason: "more than 2000 entries",
+		{name: "1,000,000 tiny entries over the entry cap", limits: server.Limits{MaxEntries: 2_000}, entry: "tiny/f0000", reason: "more than 2000 entries",
 			archive: func(t *testing.T) []byte { return manyEntries(t, 1_000_000) }},
-		{name: "an entry over the per-entry cap", limits: sidecar.Limits{MaxEntryBytes: 1 << 20}, entry: "big.bin", reason: "per-entry cap",
+		{name: "an entry over the per-entry cap", limits: server.Limits{MaxEntryBytes: 1 << 20}, entry: "big.bin", reason: "per-entry cap",
 			archive: func(t *testing.T) []byte {
 				return tarGz(t, file("small.bin", "x"), entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "big.bin", Mode: 0o644, Size: 1<<20 + 1}})
 			}},
-		{name: "entries over the total cap", limits: sidecar.Limits{MaxTotalBytes: 1 << 20}, entry: "part-3.bin", reason: "over the cap",
+		{name: "entries over the total cap", limits: server.Limits{MaxTotalBytes: 1 << 20}, entry: "part-3.bin", reason: "over the cap",
 			archive: func(t *testing.T) []byte {
 				e := func(n int) entry {
 					return entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: fmt.Sprintf("part-%d.bin", n), Mode: 0o644, Size: 400 << 10}}
@@ -343,7 +343,7 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 }
 
 func TestExtractStripsSpecialModeBits(t *testing.T) {
-	v := newVictim(t, sidecar.Limits{})
+	v := newVictim(t, server.Limits{})
 	mode := func(e entry, m int64) entry { e.hdr.Mode = m; return e }
 	archive := tarGz(t,
 		mode(file("setuid", "#!/bin/sh\n"), 0o4755),
@@ -368,7 +368,7 @@ func TestExtractStripsSpecialModeBits(t *testing.T) {
 }
 
 func TestExtractReplacesTheDestination(t *testing.T) {
-	v := newVictim(t, sidecar.Limits{})
+	v := newVictim(t, server.Limits{})
 	archive := tarGz(t, dir("world"), file("world/level.dat", "restored level"), file("eula.txt", "eula=true\n"))
 	if err := v.extract(t, archive); err != nil {
 		t.Fatalf("ExtractTo: %v", err)
@@ -388,7 +388,7 @@ func TestExtractReplacesTheDestination(t *testing.T) {
 
 func TestExtractKeepsLinksButNeverWritesThroughThem(t *testing.T) {
 	t.Run("links that point anywhere are restored as they were", func(t *testing.T) {
-		v := newVictim(t, sidecar.Limits{})
+		v := newVictim(t, server.Limits{})
 		targets := map[string]string{
 			"mods":     "/srv/shared/mods",
 			"secret":   filepath.Join(v.base, "outside", "secret.txt"),
@@ -411,7 +411,7 @@ func TestExtractKeepsLinksButNeverWritesThroughThem(t *testing.T) {
 	})
 
 	t.Run("a link with an empty target is refused", func(t *testing.T) {
-		v := newVictim(t, sidecar.Limits{})
+		v := newVictim(t, server.Limits{})
 		before := snapshot(t, v.base)
 		wantCode(t, v.extract(t, tarGz(t, symlink("empty", ""))), codes.InvalidArgument, `"empty"`, "empty target")
 		sameTree(t, "the files around the extraction", snapshot(t, v.base), before)
@@ -444,7 +444,7 @@ func TestExtractKeepsLinksButNeverWritesThroughThem(t *testing.T) {
 	}
 	for _, tc := range writes {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newVictim(t, sidecar.Limits{})
+			v := newVictim(t, server.Limits{})
 			outside := snapshot(t, filepath.Join(v.base, "outside"))
 			err := v.extract(t, tarGz(t, tc.archive(v)...))
 			sameTree(t, "the directory outside", snapshot(t, filepath.Join(v.base, "outside")), outside)

@@ -1,4 +1,4 @@
-package sidecar_test
+package server_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 )
 
 // writeRandomFile writes size pseudo-random bytes, streaming.
@@ -100,7 +100,7 @@ func addUnarchivable(t *testing.T, dir string) map[string]string {
 }
 
 func TestRoundTrip(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	srv := startServer(t, server.Options{})
 	c := srv.client(t)
 	ctx := context.Background()
 	data := srv.mkdir(t, "data")
