@@ -99,7 +99,7 @@ func fileSize(b *testing.B, p string) int64 {
 
 // BenchmarkCompressVsTar compresses the 256 MiB game-like tree with the sidecar
 // (CompressFiles to a file, and StreamArchive to nowhere) and with `tar -czf`, in the
-// same run, and reports each speed and the ratio. Issue 4 asks for at least 5x on
+// same run, and reports each speed and the ratio. The target is at least 5x on
 // 2 cores.
 func BenchmarkCompressVsTar(b *testing.B) {
 	needTar(b)
@@ -156,7 +156,7 @@ func BenchmarkCompressVsTar(b *testing.B) {
 
 // BenchmarkExtractVsTar extracts one archive of the 256 MiB tree with the sidecar's
 // ExtractTo and with `tar -xzf`, into fresh directories on the same disk, in the
-// same run (alternating which goes first), and reports the ratio. Issue 4 asks for
+// same run (alternating which goes first), and reports the ratio. The target is
 // at least 1.3x.
 func BenchmarkExtractVsTar(b *testing.B) {
 	needTar(b)
@@ -230,7 +230,7 @@ func BenchmarkReadFile(b *testing.B) {
 // BenchmarkStreamArchive streams the archive of a 32 MiB game-like tree over
 // gRPC on loopback to a reader that discards it: the chunk loop of the streaming
 // create, both ends, with allocations (the client's decoding must stay near
-// zero per chunk: see chunkCodec). B/s is tree bytes.
+// zero per chunk: see the client's chunkCodec). B/s is tree bytes.
 func BenchmarkStreamArchive(b *testing.B) {
 	const size = 32 << 20
 	srv := startServer(b, server.Options{})

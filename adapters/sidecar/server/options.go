@@ -27,8 +27,8 @@ const (
 	DefaultStateDir = "/var/lib/savepoint-sidecar"
 	// DefaultCompressionLevel is gzip level 1. Game worlds are mostly region files
 	// whose chunks are already zlib-compressed: on such data level 1 shrinks the
-	// archive as much as `gzip -6` does (measured on internal/gamedata: 0.815 vs 0.81
-	// of the input) at several times the speed, and higher levels only cost time.
+	// archive about as much as `gzip -6` does at several times the speed, and
+	// higher levels only cost time.
 	// The level applies to the data that is not already compressed: bytes that
 	// look random are stored whatever the level (see package blockgz).
 	DefaultCompressionLevel = flate.BestSpeed
