@@ -171,7 +171,7 @@ func run(args []string) error {
 
 // loadSecret reads the secret from file, or from SAVEPOINT_SIDECAR_SECRET. Trailing
 // whitespace (the newline editors add) is not part of it. An empty result is left
-// for NewServer to refuse, unless -insecure-no-auth says otherwise.
+// for server.New to refuse, unless -insecure-no-auth says otherwise.
 func loadSecret(file string) (string, error) {
 	if file == "" {
 		return strings.TrimSpace(os.Getenv("SAVEPOINT_SIDECAR_SECRET")), nil

@@ -114,7 +114,7 @@ func TestAuthentication(t *testing.T) {
 func TestNewServerRefusesAnEmptySecret(t *testing.T) {
 	_, err := server.New(server.Options{Roots: []string{t.TempDir()}, StateDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "secret") {
-		t.Fatalf("NewServer without a secret: %v, want an error about the secret", err)
+		t.Fatalf("server.New without a secret: %v, want an error about the secret", err)
 	}
 	t.Run("unless unauthenticated access is asked for explicitly", func(t *testing.T) {
 		srv := startServer(t, server.Options{AllowUnauthenticated: true})

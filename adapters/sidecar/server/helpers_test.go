@@ -45,7 +45,7 @@ func startServer(t testing.TB, opts server.Options) *testServer {
 	}
 	srv, err := server.New(opts)
 	if err != nil {
-		t.Fatalf("NewServer: %v", err)
+		t.Fatalf("server.New: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -232,10 +232,10 @@ func TestStateDir(t *testing.T) {
 			srv, err := newServer(tc.state)
 			if err == nil {
 				srv.Stop()
-				t.Fatalf("NewServer accepted the state dir %s", tc.state)
+				t.Fatalf("server.New accepted the state dir %s", tc.state)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("NewServer: %v, want an error saying %q", err, tc.want)
+				t.Fatalf("server.New: %v, want an error saying %q", err, tc.want)
 			}
 		})
 	}
@@ -251,14 +251,14 @@ func TestStateDir(t *testing.T) {
 			first.Stop()
 			t.Fatal("two servers share a state directory")
 		} else if !strings.Contains(err.Error(), "in use by another sidecar") {
-			t.Fatalf("NewServer: %v, want an error saying the state directory is in use", err)
+			t.Fatalf("server.New: %v, want an error saying the state directory is in use", err)
 		}
 		if err := first.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		second, err := newServer(state)
 		if err != nil {
-			t.Fatalf("NewServer once the first server stopped: %v", err)
+			t.Fatalf("server.New once the first server stopped: %v", err)
 		}
 		second.Stop()
 	})
@@ -272,7 +272,7 @@ func TestStateDir(t *testing.T) {
 			if srv != nil {
 				srv.Stop()
 			}
-			t.Fatalf("NewServer with a file for a state dir: %v", err)
+			t.Fatalf("server.New with a file for a state dir: %v", err)
 		}
 	})
 }
