@@ -46,6 +46,8 @@ func fakeSidecar(t *testing.T, impl sidecarpb.FileIOServer, secret string) strin
 	return ln.Addr().String()
 }
 
+// requireSecret makes the fake check the bearer secret, so that a test that
+// succeeds shows the client sent the secret its Endpoint carries.
 func requireSecret(secret string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		md, _ := metadata.FromIncomingContext(ctx)
