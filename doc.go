@@ -25,9 +25,10 @@
 //     catalog for hosts without their own.
 //   - adapters/s3: object storage on any S3-compatible service, streaming multipart
 //     uploads of unknown length with bounded memory.
-//   - adapters/sidecar: the gRPC FileIO protocol, the client the service dials, and
-//     the hardened server that runs beside the game server and is the only thing
-//     that touches the customer's files.
+//   - adapters/sidecar: the gRPC FileIO client the service dials; its protocol is
+//     adapters/sidecar/sidecarpb, and adapters/sidecar/server is the hardened
+//     server that runs beside the game server and is the only thing that touches
+//     the customer's files.
 //   - adapters/http: the HTTP API (huma v2) with its OpenAPI document
 //     (openapi.yaml) and RFC 9457 errors carrying a stable code.
 //   - adapters/local: in-memory and directory-backed implementations of the ports,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/savepoint-dev/savepoint/adapters/local"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -31,7 +32,7 @@ func Example() {
 
 	// The sidecar: in production it runs in the game server's pod.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	fileio, _ := sidecar.NewServer(sidecar.Options{
+	fileio, _ := server.New(server.Options{
 		Roots: []string{data, tmp}, ArchiveDir: tmp, StateDir: filepath.Join(dir, "sidecar-state"),
 		Secret: "per-pod-secret", Logger: quiet,
 	})

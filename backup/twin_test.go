@@ -17,6 +17,7 @@ import (
 
 	"github.com/savepoint-dev/savepoint/adapters/local"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -76,7 +77,7 @@ func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
 	tw.objects = objects
 
 	quiet := slog.New(slog.DiscardHandler)
-	srv, err := sidecar.NewServer(sidecar.Options{
+	srv, err := server.New(server.Options{
 		Roots: []string{dir}, ArchiveDir: tw.tmp, StateDir: filepath.Join(t.TempDir(), "state"),
 		Secret: "twin", Logger: quiet,
 	})

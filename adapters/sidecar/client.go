@@ -59,7 +59,7 @@ type ClientOptions struct {
 	// worlds. Zero means 2 hours. Streams are bounded by the caller's context only.
 	OperationTimeout time.Duration
 	// ChunkSize is the size of WriteFile's data messages. Zero means
-	// DefaultChunkSize; at most MaxChunkSize.
+	// sidecarpb.DefaultChunkSize; at most sidecarpb.MaxChunkSize.
 	ChunkSize int
 	// DialOptions are added to the connection's options (interceptors, tracing).
 	DialOptions []grpc.DialOption
@@ -79,9 +79,9 @@ func (o ClientOptions) withDefaults() ClientOptions {
 		o.OperationTimeout = 2 * time.Hour
 	}
 	if o.ChunkSize <= 0 {
-		o.ChunkSize = DefaultChunkSize
+		o.ChunkSize = sidecarpb.DefaultChunkSize
 	}
-	o.ChunkSize = min(o.ChunkSize, MaxChunkSize)
+	o.ChunkSize = min(o.ChunkSize, sidecarpb.MaxChunkSize)
 	return o
 }
 
@@ -126,7 +126,7 @@ func Connect(ctx context.Context, ep Endpoint, opts ClientOptions) (*Client, err
 	dopts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithKeepaliveParams(opts.Keepalive),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxChunkSize + 64<<10)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(sidecarpb.MaxChunkSize + 64<<10)),
 	}
 	if ep.Secret != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer{secret: ep.Secret, tls: opts.TLS != nil}))
@@ -139,7 +139,7 @@ func Connect(ctx context.Context, ep Endpoint, opts ClientOptions) (*Client, err
 	c := &Client{conn: conn, rpc: sidecarpb.NewFileIOClient(conn), opts: opts, addr: ep.Address, dirs: ep.Dirs}
 	hctx, cancel := context.WithTimeout(ctx, opts.CallTimeout)
 	defer cancel()
-	resp, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{Service: ServiceName})
+	resp, err := healthpb.NewHealthClient(conn).Check(hctx, &healthpb.HealthCheckRequest{Service: sidecarpb.ServiceName})
 	if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		err = status.Errorf(codes.Unavailable, "the sidecar reports %s", resp.GetStatus())
 	}

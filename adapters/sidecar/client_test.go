@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,20 +13,29 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// startSeedSidecar serves a FileIO that implements no RPC, like a sidecar that
-// predates StreamArchive, with a healthy health service.
-func startSeedSidecar(t *testing.T) string {
+const testSecret = "correct horse battery staple"
+
+// fakeSidecar serves impl as FileIO on 127.0.0.1, with a health service that
+// reports it serving, until the test ends. With a secret it refuses unary calls
+// without it, as a sidecar does (health checks excepted).
+func fakeSidecar(t *testing.T, impl sidecarpb.FileIOServer, secret string) string {
 	t.Helper()
-	s := grpc.NewServer()
-	sidecarpb.RegisterFileIOServer(s, sidecarpb.UnimplementedFileIOServer{})
+	var opts []grpc.ServerOption
+	if secret != "" {
+		opts = append(opts, grpc.UnaryInterceptor(requireSecret(secret)))
+	}
+	s := grpc.NewServer(opts...)
+	sidecarpb.RegisterFileIOServer(s, impl)
 	hs := health.NewServer()
-	hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(sidecarpb.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(s, hs)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,6 +44,40 @@ func startSeedSidecar(t *testing.T) string {
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
 	return ln.Addr().String()
+}
+
+// requireSecret makes the fake check the bearer secret, so that a test that
+// succeeds shows the client sent the secret its Endpoint carries.
+func requireSecret(secret string) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		if got := md.Get("authorization"); info.FullMethod != healthpb.Health_Check_FullMethodName && (len(got) != 1 || got[0] != "Bearer "+secret) {
+			return nil, status.Error(codes.Unauthenticated, "invalid credentials")
+		}
+		return handler(ctx, req)
+	}
+}
+
+// connect returns a client of the sidecar at ep, closed with the test.
+func connect(t *testing.T, ep sidecar.Endpoint) *sidecar.Client {
+	t.Helper()
+	c, err := sidecar.Connect(context.Background(), ep, sidecar.ClientOptions{})
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// deletingSidecar answers DeleteFile, the call the dialer tests make once
+// connected; a sidecar that implements nothing is one that predates
+// StreamArchive.
+type deletingSidecar struct {
+	sidecarpb.UnimplementedFileIOServer
+}
+
+func (deletingSidecar) DeleteFile(context.Context, *sidecarpb.DeleteFileRequest) (*sidecarpb.Empty, error) {
+	return &sidecarpb.Empty{}, nil
 }
 
 // reportlessSidecar answers like a sidecar that predates archive reports:
@@ -60,35 +101,13 @@ func TestClient(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("StreamArchive on a sidecar without it reports ErrUnsupported", func(t *testing.T) {
-		c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: startSeedSidecar(t)}, sidecar.ClientOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_, err = c.StreamArchive(ctx, []string{"/data"})
+		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, sidecarpb.UnimplementedFileIOServer{}, "")})
+		_, err := c.StreamArchive(ctx, []string{"/data"})
 		if !errors.Is(err, ports.ErrUnsupported) {
 			t.Fatalf("error %v, want ErrUnsupported", err)
 		}
 		if errors.Is(err, ports.ErrCluster) {
 			t.Fatalf("error %v wraps ErrCluster: callers would fail instead of falling back", err)
-		}
-	})
-
-	t.Run("a sidecar with DisableStreamArchive answers like one without it, and still compresses to a file", func(t *testing.T) {
-		srv := startServer(t, sidecar.Options{DisableStreamArchive: true})
-		data := srv.mkdir(t, "data")
-		writeRandomFile(t, filepath.Join(data, "level.dat"), 4096, 0o644, 1)
-		c := srv.client(t)
-		_, err := c.StreamArchive(ctx, []string{data})
-		if !errors.Is(err, ports.ErrUnsupported) || errors.Is(err, ports.ErrCluster) {
-			t.Fatalf("error %v, want ErrUnsupported (not ErrCluster)", err)
-		}
-		out := srv.path("backup.tar.gz")
-		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
-			t.Fatalf("CompressFiles, the fallback: %v", err)
-		}
-		if info, err := os.Stat(out); err != nil || info.Size() == 0 {
-			t.Fatalf("the fallback's archive: %v", err)
 		}
 	})
 
@@ -110,8 +129,9 @@ func TestClient(t *testing.T) {
 		if !errors.Is(err, ports.ErrCluster) {
 			t.Fatalf("error %v, want ErrCluster", err)
 		}
-		if remoteCode(t, err) != codes.Unavailable {
-			t.Fatalf("code %s, want Unavailable", remoteCode(t, err))
+		var re *sidecar.RemoteError
+		if !errors.As(err, &re) || re.Code != codes.Unavailable {
+			t.Fatalf("error %v, want a *sidecar.RemoteError with Unavailable", err)
 		}
 		if took := time.Since(start); took > 10*time.Second {
 			t.Fatalf("Dial took %v to give up", took)
@@ -131,13 +151,13 @@ func TestClient(t *testing.T) {
 	})
 
 	t.Run("Dial connects through the resolver", func(t *testing.T) {
-		srv := startServer(t, sidecar.Options{})
+		addr := fakeSidecar(t, deletingSidecar{}, testSecret)
 		want := ports.NewProvisionID()
 		d, err := sidecar.NewDialer(func(_ context.Context, p ports.Provision) (sidecar.Endpoint, error) {
 			if p.ID != want {
 				return sidecar.Endpoint{}, errors.New("asked for the wrong provision")
 			}
-			return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret}, nil
+			return sidecar.Endpoint{Address: addr, Secret: testSecret}, nil
 		}, sidecar.ClientOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -147,17 +167,16 @@ func TestClient(t *testing.T) {
 			t.Fatalf("Dial: %v", err)
 		}
 		defer fio.Close()
-		if err := fio.DeleteFile(ctx, srv.path("nothing")); err != nil {
+		if err := fio.DeleteFile(ctx, "/data/nothing"); err != nil {
 			t.Fatalf("DeleteFile: %v", err)
 		}
 	})
 
 	t.Run("a cancelled context is reported as such", func(t *testing.T) {
-		srv := startServer(t, sidecar.Options{})
-		c := srv.client(t)
+		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, deletingSidecar{}, testSecret), Secret: testSecret})
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		err := c.DeleteFile(cctx, srv.path("x"))
+		err := c.DeleteFile(cctx, "/data/x")
 		if !errors.Is(err, ports.ErrCluster) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("error %v, want ErrCluster matching context.Canceled", err)
 		}
@@ -171,9 +190,9 @@ func TestClient(t *testing.T) {
 }
 
 func TestPackageProvidesTheDialer(t *testing.T) {
-	srv := startServer(t, sidecar.Options{})
+	addr := fakeSidecar(t, deletingSidecar{}, testSecret)
 	injector := do.New(sidecar.Package(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
-		return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret}, nil
+		return sidecar.Endpoint{Address: addr, Secret: testSecret}, nil
 	}, sidecar.ClientOptions{}))
 	dialer, err := do.Invoke[ports.SidecarDialer](injector)
 	if err != nil {
@@ -184,7 +203,7 @@ func TestPackageProvidesTheDialer(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	defer fio.Close()
-	if err := fio.DeleteFile(context.Background(), srv.path("nothing")); err != nil {
+	if err := fio.DeleteFile(context.Background(), "/data/nothing"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -192,22 +211,7 @@ func TestPackageProvidesTheDialer(t *testing.T) {
 // A new client of a sidecar that predates reports gets zero reports.
 func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
 	ctx := context.Background()
-	s := grpc.NewServer()
-	sidecarpb.RegisterFileIOServer(s, reportlessSidecar{})
-	hs := health.NewServer()
-	hs.SetServingStatus(sidecar.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	healthpb.RegisterHealthServer(s, hs)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	defer s.Stop()
-	c, err := sidecar.Connect(ctx, sidecar.Endpoint{Address: ln.Addr().String()}, sidecar.ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, reportlessSidecar{}, "")})
 	report, err := c.CompressFiles(ctx, []string{"/data"}, "/tmp/backup.tar.gz")
 	if err != nil || report.Entries != 0 || report.Skipped != nil {
 		t.Fatalf("CompressFiles: %+v, %v; want the zero report", report, err)
@@ -227,10 +231,10 @@ func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
 
 func TestClientDirsAreTheEndpoints(t *testing.T) {
 	ctx := context.Background()
-	srv := startServer(t, sidecar.Options{})
+	addr := fakeSidecar(t, sidecarpb.UnimplementedFileIOServer{}, "")
 	dirs := ports.SidecarDirs{Data: "/srv/game-7/data", Temp: "/srv/game-7/tmp"}
 	d, err := sidecar.NewDialer(func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
-		return sidecar.Endpoint{Address: srv.Addr, Secret: testSecret, Dirs: dirs}, nil
+		return sidecar.Endpoint{Address: addr, Secret: testSecret, Dirs: dirs}, nil
 	}, sidecar.ClientOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +247,7 @@ func TestClientDirsAreTheEndpoints(t *testing.T) {
 	if got := fio.Dirs(); got != dirs {
 		t.Fatalf("Dirs() = %+v, want %+v", got, dirs)
 	}
-	if got := srv.client(t).Dirs(); got != (ports.SidecarDirs{}) {
+	if got := connect(t, sidecar.Endpoint{Address: addr}).Dirs(); got != (ports.SidecarDirs{}) {
 		t.Fatalf("Dirs() of an endpoint without them = %+v, want the zero value (the defaults)", got)
 	}
 }

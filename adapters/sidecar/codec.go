@@ -15,10 +15,10 @@ import (
 // chunkCodec is the codec of one ReadFile or StreamArchive call on the client.
 // It decodes each Chunk into one buffer that it reuses, where the default codec
 // copies every message into a pooled buffer it first clears and then copies the
-// data again into a fresh slice. A backup streams gigabytes through the host
-// process: that was a gigabyte of garbage per gigabyte of archive, and the heap
-// growth it caused was most of the host's peak RSS beyond the upload buffers.
-// Every other message goes to the default codec.
+// data again into a fresh slice: a backup streams gigabytes through the host
+// process, and with the default codec each gigabyte of archive would leave a
+// gigabyte of garbage and grow the host's heap. Every other message goes to the
+// default codec.
 //
 // A decoded Chunk's Data is only valid until the next message of the call is
 // decoded: the caller must be done with it by then (chunkReader is).

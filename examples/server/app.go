@@ -18,6 +18,7 @@ import (
 	"github.com/savepoint-dev/savepoint/adapters/postgres"
 	"github.com/savepoint-dev/savepoint/adapters/s3"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -143,7 +144,7 @@ func s3Config(cfg config, log *slog.Logger) (s3.Config, error) {
 // loopback port of this process, serving a local data directory seeded with a
 // small sample world.
 type inprocSidecar struct {
-	srv      *sidecar.Server
+	srv      *server.Server
 	endpoint sidecar.Endpoint
 }
 
@@ -163,7 +164,7 @@ func startInprocSidecar(cfg config, log *slog.Logger) (*inprocSidecar, error) {
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	srv, err := sidecar.NewServer(sidecar.Options{
+	srv, err := server.New(server.Options{
 		Roots: []string{dirs.Data, dirs.Temp}, ArchiveDir: dirs.Temp, StateDir: filepath.Join(cfg.Dir, "sidecar-state"),
 		Secret: hex.EncodeToString(secret), Logger: log.With("component", "sidecar"),
 	})

@@ -36,7 +36,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
 
 func main() {
@@ -58,7 +59,7 @@ type config struct {
 	secretFile      string
 	insecureNoAuth  bool
 	tlsCert, tlsKey string
-	limits          sidecar.Limits
+	limits          server.Limits
 	chunkSize       byteSize
 	level           int
 	noStream        bool
@@ -69,14 +70,14 @@ type config struct {
 
 func parseFlags(args []string) (config, error) {
 	var c config
-	d := sidecar.DefaultLimits()
+	d := server.DefaultLimits()
 	total, entry := byteSize(d.MaxTotalBytes), byteSize(d.MaxEntryBytes)
-	c.chunkSize = sidecar.DefaultChunkSize
+	c.chunkSize = sidecarpb.DefaultChunkSize
 	fs := flag.NewFlagSet("sidecar", flag.ContinueOnError)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:7443", "address to listen on")
-	fs.StringVar(&c.roots, "roots", strings.Join(sidecar.DefaultRoots(), ","), "comma-separated directories the sidecar may touch")
-	fs.StringVar(&c.archiveDir, "archive-dir", sidecar.DefaultArchiveDir, "where the backup service stages archives; stale ones are removed at start")
-	fs.StringVar(&c.stateDir, "state-dir", sidecar.DefaultStateDir, "where the journal of the sidecar's temporary files is kept: outside every root, as long-lived as the data volume, one per sidecar")
+	fs.StringVar(&c.roots, "roots", strings.Join(server.DefaultRoots(), ","), "comma-separated directories the sidecar may touch")
+	fs.StringVar(&c.archiveDir, "archive-dir", server.DefaultArchiveDir, "where the backup service stages archives; stale ones are removed at start")
+	fs.StringVar(&c.stateDir, "state-dir", server.DefaultStateDir, "where the journal of the sidecar's temporary files is kept: outside every root, as long-lived as the data volume, one per sidecar")
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the shared secret (default: $SAVEPOINT_SIDECAR_SECRET)")
 	fs.BoolVar(&c.insecureNoAuth, "insecure-no-auth", false, "accept calls without a secret (local development only)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with -tls-key, serve TLS only")
@@ -85,7 +86,7 @@ func parseFlags(args []string) (config, error) {
 	fs.Var(&entry, "max-entry-bytes", "cap on the size of one extracted file (e.g. 64GiB)")
 	fs.IntVar(&c.limits.MaxEntries, "max-entries", d.MaxEntries, "cap on the number of entries of an archive")
 	fs.Var(&c.chunkSize, "chunk-size", "size of streamed messages (e.g. 256KiB)")
-	fs.IntVar(&c.level, "compression-level", sidecar.DefaultCompressionLevel, "gzip level of archives, 1-9")
+	fs.IntVar(&c.level, "compression-level", server.DefaultCompressionLevel, "gzip level of archives, 1-9")
 	fs.BoolVar(&c.noStream, "disable-stream-archive", false, "answer StreamArchive with Unimplemented, like a sidecar that predates it, so the service stages archives in -archive-dir (for measuring and testing that path)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -118,7 +119,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := sidecar.Options{
+	opts := server.Options{
 		Roots:                splitList(c.roots),
 		ArchiveDir:           c.archiveDir,
 		StateDir:             c.stateDir,
@@ -137,7 +138,7 @@ func run(args []string) error {
 		}
 		opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	srv, err := sidecar.NewServer(opts)
+	srv, err := server.New(opts)
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func run(args []string) error {
 
 // loadSecret reads the secret from file, or from SAVEPOINT_SIDECAR_SECRET. Trailing
 // whitespace (the newline editors add) is not part of it. An empty result is left
-// for NewServer to refuse, unless -insecure-no-auth says otherwise.
+// for server.New to refuse, unless -insecure-no-auth says otherwise.
 func loadSecret(file string) (string, error) {
 	if file == "" {
 		return strings.TrimSpace(os.Getenv("SAVEPOINT_SIDECAR_SECRET")), nil

@@ -15,6 +15,7 @@ import (
 	"github.com/savepoint-dev/savepoint/adapters/local"
 	"github.com/savepoint-dev/savepoint/adapters/s3"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 	"github.com/savepoint-dev/savepoint/internal/bench"
@@ -59,7 +60,7 @@ func newPipeline(b *testing.B, streaming bool) *pipeline {
 		b.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	srv, err := sidecar.NewServer(sidecar.Options{
+	srv, err := server.New(server.Options{
 		Roots: []string{data, temp}, ArchiveDir: temp, StateDir: filepath.Join(b.TempDir(), "state"), Secret: "bench", Logger: quiet,
 		DisableStreamArchive: !streaming,
 	})

@@ -1,0 +1,22 @@
+package server
+
+import "os"
+
+// SetFileOpenedHook makes the server built from o call f each time an archive has
+// written a file's header and is about to read its content, with the file's name
+// in the archive and the open file.
+func SetFileOpenedHook(o *Options, f func(name string, file *os.File)) {
+	if o.hooks == nil {
+		o.hooks = &hooks{}
+	}
+	o.hooks.fileOpened = f
+}
+
+// SetExtractingHook makes the server built from o call f during each extraction,
+// once its staging directory exists and before the archive is read.
+func SetExtractingHook(o *Options, f func()) {
+	if o.hooks == nil {
+		o.hooks = &hooks{}
+	}
+	o.hooks.extracting = f
+}
