@@ -7,5 +7,40 @@
 //
 // Each suite takes a harness whose New returns a fresh instance for one subtest.
 // Where a suite relies on behaviour the port's doc comments leave open, its
-// documentation says so.
+// documentation, or its section below, says so.
+//
+// # Repository
+//
+//   - Create takes a backup in status creating with its ID, order and provision
+//     set, and refuses anything else with an error; a zero CreatedAt means now.
+//     A duplicate ID is an error but neither ErrOperationInProgress nor
+//     ErrLimitReached.
+//   - Update never changes the name, IDs or creation time, and refuses an invalid
+//     status with an error. Into an active status, its compare-and-set errors
+//     (ErrNotFound, ErrStatusConflict) win over ErrOperationInProgress and
+//     ErrFenced.
+//   - Create and Update refuse, with an error, more than MaxSkippedListed skipped
+//     files or a SkippedCount below the number listed. An empty list is stored as
+//     none, and the store keeps its own copy of the list.
+//   - ListByProvision orders backups created at the same instant by ID, newest
+//     first.
+//   - A fence is not an operation: HasActiveOperation ignores it, and updates into
+//     ready or failed go ahead while it holds the slot.
+//   - ListStale uses the creation time of a backup that never had a heartbeat, and
+//     "older than before" is strict.
+//   - Times round-trip exactly at microsecond precision.
+//
+// # Assets
+//
+//   - ID, OwnerID and Key are required; an asset without one is refused with an
+//     error.
+//   - A duplicate ID is refused and leaves the first asset as it was.
+//   - A zero CreatedAt means now, and times round-trip at microsecond precision.
+//
+// # Catalog
+//
+//   - A duplicate order ID is refused.
+//   - A provision needs an existing order: CreateProvision refuses one of an
+//     unknown order with ErrNotFound.
+//   - Granting ViewAllOrders twice is not an error.
 package portstest
