@@ -37,13 +37,15 @@ func openStore(t *testing.T, dir string) *local.ObjectStore {
 }
 
 func TestObjectStoreContract(t *testing.T) {
-	portstest.RunObjectStoreTests(t, func(t *testing.T) ports.ObjectStore {
-		dir := t.TempDir()
-		store := openStore(t, dir)
-		// Registered after openStore's cleanup, so it runs first: whatever the
-		// subtest did, no temp file may be left behind.
-		t.Cleanup(func() { assertNoTempFiles(t, dir) })
-		return store
+	portstest.RunObjectStoreTests(t, portstest.ObjectStoreHarness{
+		New: func(t *testing.T) ports.ObjectStore {
+			dir := t.TempDir()
+			store := openStore(t, dir)
+			// Registered after openStore's cleanup, so it runs first: whatever the
+			// subtest did, no temp file may be left behind.
+			t.Cleanup(func() { assertNoTempFiles(t, dir) })
+			return store
+		},
 	})
 }
 

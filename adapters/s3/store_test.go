@@ -143,14 +143,14 @@ func TestStoreContract(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, srv *testenv.S3Server) {
 		for _, cs := range checksums {
 			t.Run(cs.name, func(t *testing.T) {
-				portstest.ObjectStoreHarness{
+				portstest.RunObjectStoreTests(t, portstest.ObjectStoreHarness{
 					New: func(t *testing.T) ports.ObjectStore {
 						cfg := baseConfig(t, srv)
 						cfg.Checksum = cs.checksum
 						return newStore(t, srv, cfg)
 					},
 					PartSize: testPartSize,
-				}.Run(t)
+				})
 			})
 		}
 	})

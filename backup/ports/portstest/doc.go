@@ -43,4 +43,20 @@
 //   - A provision needs an existing order: CreateProvision refuses one of an
 //     unknown order with ErrNotFound.
 //   - Granting ViewAllOrders twice is not an error.
+//
+// # ObjectStore
+//
+//   - A range is valid when Offset >= 0, Length >= 1 and Offset+Length <= size;
+//     anything else, including every range of an empty object, is ErrInvalidRange
+//     (never a shortened read).
+//   - A Put that fails (reader error, cancelled context) leaves no object under a
+//     new key, and leaves an existing object under the key exactly as it was: a
+//     store replaces atomically on success only.
+//   - Keys are slash-separated relative paths; "", absolute paths, empty
+//     segments and "." or ".." segments are rejected with an error by every
+//     method.
+//   - List orders keys by their bytes (as S3 does), so "a-b" comes before
+//     "a/c", which comes before "a0", whatever a store's layout.
+//   - RemoveAbandoned never disturbs a Put started after the given time, and
+//     never removes a completed object.
 package portstest

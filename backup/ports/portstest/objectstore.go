@@ -15,7 +15,7 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// ObjectStoreHarness describes an ports.ObjectStore implementation to the contract
+// ObjectStoreHarness describes a ports.ObjectStore implementation to the contract
 // suite. Only New is required.
 type ObjectStoreHarness struct {
 	// New returns a store holding no objects, for one subtest. It registers its own
@@ -31,59 +31,52 @@ type ObjectStoreHarness struct {
 	LargeSize int64
 }
 
-// RunObjectStoreTests runs the contract suite against stores from newStore.
-func RunObjectStoreTests(t *testing.T, newStore func(t *testing.T) ports.ObjectStore) {
-	t.Helper()
-	ObjectStoreHarness{New: newStore}.Run(t)
-}
-
-// Run runs the contract suite. What it requires beyond the port's doc comments:
-//
-//   - A range is valid when Offset >= 0, Length >= 1 and Offset+Length <= size;
-//     anything else, including every range of an empty object, is ErrInvalidRange
-//     (never a shortened read).
-//   - A Put that fails (reader error, cancelled context) leaves no object under a
-//     new key, and leaves an existing object under the key exactly as it was: a
-//     store replaces atomically on success only.
-//   - Keys are slash-separated relative paths; "", absolute paths, empty
-//     segments and "." or ".." segments are rejected with an error by every
-//     method.
-//   - List orders keys by their bytes (as S3 does), so "a-b" comes before
-//     "a/c", which comes before "a0", whatever a store's layout.
-//   - RemoveAbandoned never disturbs a Put started after the given time, and
-//     never removes a completed object.
-func (h ObjectStoreHarness) Run(t *testing.T) {
+// RunObjectStoreTests runs the ObjectStore contract suite: the port's documented
+// semantics, with the part boundaries of h.PartSize where it has one. What the
+// suite requires beyond the port's doc comments is listed in the package
+// documentation.
+func RunObjectStoreTests(t *testing.T, h ObjectStoreHarness) {
 	t.Helper()
 	if h.New == nil {
 		t.Fatal("portstest: ObjectStoreHarness.New is nil")
 	}
-	large := h.LargeSize
-	if large == 0 {
-		large = 1<<20 + 1
+	s := objectStoreSuite{h: h, large: h.LargeSize}
+	if s.large == 0 {
+		s.large = 1<<20 + 1
 		if h.PartSize > 0 {
-			large = 2*h.PartSize + 1
+			s.large = 2*h.PartSize + 1
 		}
 	}
-	t.Run("round trips", func(t *testing.T) { h.testRoundTrips(t, large) })
-	t.Run("ranged reads return exactly the requested bytes", h.testRanges)
-	t.Run("rejects ranges outside the object", h.testInvalidRanges)
-	t.Run("reports missing objects as not found", h.testMissing)
-	t.Run("delete is idempotent", h.testDelete)
-	t.Run("put replaces an existing object", h.testReplace)
-	t.Run("a put whose reader fails stores nothing", h.testReaderFails)
-	t.Run("a put whose context is cancelled stores nothing", h.testCancel)
-	t.Run("rejects keys that are not relative slash paths", h.testInvalidKeys)
-	t.Run("concurrent puts to different keys do not mix", h.testConcurrent)
-	t.Run("list yields the objects under a prefix in key order", h.testListOrder)
-	t.Run("list filters by prefix", h.testListPrefix)
-	t.Run("list yields a replaced object once, and no deleted one", h.testListReplaced)
-	t.Run("list stops when the consumer stops", h.testListBreak)
-	t.Run("list ends with the context's error when the context ends", h.testListCancel)
-	t.Run("remove abandoned removes nothing when nothing is abandoned", h.testRemoveAbandonedNothing)
-	t.Run("a put still running is neither listed nor removed as abandoned", h.testUnfinishedPut)
+	run(t, func(*testing.T) objectStoreSuite { return s }, []behaviour[objectStoreSuite]{
+		{"round trips", objectStoreSuite.roundTrips},
+		{"ranged reads return exactly the requested bytes", objectStoreSuite.ranges},
+		{"rejects ranges outside the object", objectStoreSuite.invalidRanges},
+		{"reports missing objects as not found", objectStoreSuite.missing},
+		{"delete is idempotent", objectStoreSuite.deleteIsIdempotent},
+		{"put replaces an existing object", objectStoreSuite.putReplaces},
+		{"a put whose reader fails stores nothing", objectStoreSuite.readerFails},
+		{"a put whose context is cancelled stores nothing", objectStoreSuite.cancelledPut},
+		{"rejects keys that are not relative slash paths", objectStoreSuite.invalidKeys},
+		{"concurrent puts to different keys do not mix", objectStoreSuite.concurrentPuts},
+		{"list yields the objects under a prefix in key order", objectStoreSuite.listOrder},
+		{"list filters by prefix", objectStoreSuite.listPrefix},
+		{"list yields a replaced object once, and no deleted one", objectStoreSuite.listReplaced},
+		{"list stops when the consumer stops", objectStoreSuite.listBreak},
+		{"list ends with the context's error when the context ends", objectStoreSuite.listCancel},
+		{"remove abandoned removes nothing when nothing is abandoned", objectStoreSuite.removeAbandonedNothing},
+		{"a put still running is neither listed nor removed as abandoned", objectStoreSuite.unfinishedPut},
+	})
 }
 
-func (h ObjectStoreHarness) testRoundTrips(t *testing.T, large int64) {
+// objectStoreSuite is the harness, with its defaults filled in. Its methods are
+// the behaviours RunObjectStoreTests lists; a behaviour makes the stores it needs,
+// one per case where it has several.
+type objectStoreSuite struct {
+	h     ObjectStoreHarness
+	large int64
+}
+
+func (s objectStoreSuite) roundTrips(t *testing.T) {
 	sizes := []struct {
 		name string
 		size int64
@@ -92,7 +85,7 @@ func (h ObjectStoreHarness) testRoundTrips(t *testing.T, large int64) {
 		{"a one-byte object", 1},
 		{"a 1000-byte object", 1000},
 	}
-	if p := h.PartSize; p > 0 {
+	if p := s.h.PartSize; p > 0 {
 		sizes = append(sizes,
 			struct {
 				name string
@@ -111,12 +104,12 @@ func (h ObjectStoreHarness) testRoundTrips(t *testing.T, large int64) {
 	sizes = append(sizes, struct {
 		name string
 		size int64
-	}{fmt.Sprintf("a %d-byte object from a non-seekable reader", large), large})
+	}{fmt.Sprintf("a %d-byte object from a non-seekable reader", s.large), s.large})
 
 	for i, tc := range sizes {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			store := h.New(t)
+			store := s.h.New(t)
 			key := fmt.Sprintf("roundtrip/%d.bin", i)
 			src := NewPatternReader(tc.size, byte(i))
 			want := sha256.New()
@@ -152,12 +145,12 @@ func (h ObjectStoreHarness) testRoundTrips(t *testing.T, large int64) {
 	}
 }
 
-func (h ObjectStoreHarness) testRanges(t *testing.T) {
+func (s objectStoreSuite) ranges(t *testing.T) {
 	ctx := t.Context()
-	store := h.New(t)
+	store := s.h.New(t)
 	size := int64(10_000)
-	if h.PartSize > 0 {
-		size = h.PartSize + h.PartSize/2
+	if s.h.PartSize > 0 {
+		size = s.h.PartSize + s.h.PartSize/2
 	}
 	content := mustPut(t, store, "ranges/object.bin", size, 7)
 
@@ -171,11 +164,11 @@ func (h ObjectStoreHarness) testRanges(t *testing.T) {
 		{"the whole object", ports.ByteRange{Offset: 0, Length: size}},
 		{"the tail from an offset", ports.ByteRange{Offset: size - 100, Length: 100}},
 	}
-	if h.PartSize > 0 {
+	if s.h.PartSize > 0 {
 		cases = append(cases, struct {
 			name string
 			rng  ports.ByteRange
-		}{"a slice across the part boundary", ports.ByteRange{Offset: h.PartSize - 10, Length: 20}})
+		}{"a slice across the part boundary", ports.ByteRange{Offset: s.h.PartSize - 10, Length: 20}})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,9 +195,9 @@ func (h ObjectStoreHarness) testRanges(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testInvalidRanges(t *testing.T) {
+func (s objectStoreSuite) invalidRanges(t *testing.T) {
 	ctx := t.Context()
-	store := h.New(t)
+	store := s.h.New(t)
 	const size = 1000
 	mustPut(t, store, "ranges/small.bin", size, 3)
 	mustPut(t, store, "ranges/empty.bin", 0, 3)
@@ -237,9 +230,9 @@ func (h ObjectStoreHarness) testInvalidRanges(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testMissing(t *testing.T) {
+func (s objectStoreSuite) missing(t *testing.T) {
 	ctx := t.Context()
-	store := h.New(t)
+	store := s.h.New(t)
 	if _, err := store.Stat(ctx, "missing/object.bin"); !errors.Is(err, ports.ErrNotFound) {
 		t.Errorf("Stat of a missing object: error = %v, want ErrNotFound", err)
 	}
@@ -254,9 +247,9 @@ func (h ObjectStoreHarness) testMissing(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testDelete(t *testing.T) {
+func (s objectStoreSuite) deleteIsIdempotent(t *testing.T) {
 	ctx := t.Context()
-	store := h.New(t)
+	store := s.h.New(t)
 	mustPut(t, store, "delete/object.bin", 100, 1)
 	mustPut(t, store, "delete/other.bin", 100, 2)
 	for i := range 2 {
@@ -275,8 +268,8 @@ func (h ObjectStoreHarness) testDelete(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testReplace(t *testing.T) {
-	store := h.New(t)
+func (s objectStoreSuite) putReplaces(t *testing.T) {
+	store := s.h.New(t)
 	mustPut(t, store, "replace/object.bin", 5000, 1)
 	want := mustPut(t, store, "replace/object.bin", 300, 2)
 	assertContent(t, store, "replace/object.bin", want)
@@ -284,14 +277,14 @@ func (h ObjectStoreHarness) testReplace(t *testing.T) {
 
 // failAfter is the number of bytes a failing reader delivers: past the first part
 // when the store has parts, so a multipart upload is under way when it fails.
-func (h ObjectStoreHarness) failAfter() int64 {
-	if h.PartSize > 0 {
-		return h.PartSize + h.PartSize/2
+func (s objectStoreSuite) failAfter() int64 {
+	if s.h.PartSize > 0 {
+		return s.h.PartSize + s.h.PartSize/2
 	}
 	return 100_000
 }
 
-func (h ObjectStoreHarness) testReaderFails(t *testing.T) {
+func (s objectStoreSuite) readerFails(t *testing.T) {
 	errBroken := errors.New("source broke")
 	cases := []struct {
 		name     string
@@ -303,12 +296,12 @@ func (h ObjectStoreHarness) testReaderFails(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			store := h.New(t)
+			store := s.h.New(t)
 			var old []byte
 			if tc.existing {
 				old = mustPut(t, store, "failing/object.bin", 2000, 9)
 			}
-			src := &failingReader{r: NewPatternReader(1<<62, 1), remaining: h.failAfter(), err: errBroken}
+			src := &failingReader{r: NewPatternReader(1<<62, 1), remaining: s.failAfter(), err: errBroken}
 			err := store.Put(ctx, "failing/object.bin", src)
 			if !errors.Is(err, errBroken) {
 				t.Fatalf("Put with a failing reader: error = %v, want it to wrap the reader's error", err)
@@ -324,12 +317,12 @@ func (h ObjectStoreHarness) testReaderFails(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testCancel(t *testing.T) {
+func (s objectStoreSuite) cancelledPut(t *testing.T) {
 	t.Run("mid-stream", func(t *testing.T) {
-		store := h.New(t)
+		store := s.h.New(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		src := &callbackReader{r: NewPatternReader(1<<62, 4), at: h.failAfter(), fn: cancel}
+		src := &callbackReader{r: NewPatternReader(1<<62, 4), at: s.failAfter(), fn: cancel}
 		err := store.Put(ctx, "cancel/object.bin", src)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Put cancelled mid-stream: error = %v, want context.Canceled", err)
@@ -339,7 +332,7 @@ func (h ObjectStoreHarness) testCancel(t *testing.T) {
 		}
 	})
 	t.Run("before it starts", func(t *testing.T) {
-		store := h.New(t)
+		store := s.h.New(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		err := store.Put(ctx, "cancel/early.bin", NewPatternReader(10, 1))
@@ -352,9 +345,9 @@ func (h ObjectStoreHarness) testCancel(t *testing.T) {
 	})
 }
 
-func (h ObjectStoreHarness) testInvalidKeys(t *testing.T) {
+func (s objectStoreSuite) invalidKeys(t *testing.T) {
 	ctx := t.Context()
-	store := h.New(t)
+	store := s.h.New(t)
 	for _, key := range []string{"", "/absolute/key", "../escape", "a/../../b", "a//b", "a/", ".", "a/./b"} {
 		t.Run(fmt.Sprintf("%q", key), func(t *testing.T) {
 			if err := store.Put(ctx, key, NewPatternReader(10, 1)); err == nil {
@@ -376,9 +369,9 @@ func (h ObjectStoreHarness) testInvalidKeys(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testConcurrent(t *testing.T) {
+func (s objectStoreSuite) concurrentPuts(t *testing.T) {
 	ctx := t.Context()
-	store := h.New(t)
+	store := s.h.New(t)
 	const n = 4
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -439,8 +432,8 @@ func putListFixture(t *testing.T, store ports.ObjectStore) time.Time {
 	return start
 }
 
-func (h ObjectStoreHarness) testListOrder(t *testing.T) {
-	store := h.New(t)
+func (s objectStoreSuite) listOrder(t *testing.T) {
+	store := s.h.New(t)
 	start := putListFixture(t, store)
 	infos := listKeys(t, store, "")
 	want := []string{"lisp/other", "list/a-b", "list/a.b", "list/a/c", "list/a0", "list/ab/x/y", "list/b"}
@@ -458,8 +451,8 @@ func (h ObjectStoreHarness) testListOrder(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testListPrefix(t *testing.T) {
-	store := h.New(t)
+func (s objectStoreSuite) listPrefix(t *testing.T) {
+	store := s.h.New(t)
 	putListFixture(t, store)
 	cases := []struct {
 		prefix string
@@ -483,14 +476,14 @@ func (h ObjectStoreHarness) testListPrefix(t *testing.T) {
 		})
 	}
 	t.Run("an empty store", func(t *testing.T) {
-		if got := listKeys(t, h.New(t), ""); len(got) != 0 {
+		if got := listKeys(t, s.h.New(t), ""); len(got) != 0 {
 			t.Errorf("List(\"\") of an empty store = %+v, want nothing", got)
 		}
 	})
 }
 
-func (h ObjectStoreHarness) testListReplaced(t *testing.T) {
-	store := h.New(t)
+func (s objectStoreSuite) listReplaced(t *testing.T) {
+	store := s.h.New(t)
 	mustPut(t, store, "replaced/object.bin", 5000, 1)
 	mustPut(t, store, "replaced/object.bin", 300, 2)
 	mustPut(t, store, "replaced/deleted.bin", 10, 3)
@@ -503,8 +496,8 @@ func (h ObjectStoreHarness) testListReplaced(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testListBreak(t *testing.T) {
-	store := h.New(t)
+func (s objectStoreSuite) listBreak(t *testing.T) {
+	store := s.h.New(t)
 	putListFixture(t, store)
 	var got []string
 	for info, err := range store.List(t.Context(), "list/") {
@@ -521,8 +514,8 @@ func (h ObjectStoreHarness) testListBreak(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testListCancel(t *testing.T) {
-	store := h.New(t)
+func (s objectStoreSuite) listCancel(t *testing.T) {
+	store := s.h.New(t)
 	putListFixture(t, store)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -541,8 +534,8 @@ func (h ObjectStoreHarness) testListCancel(t *testing.T) {
 	}
 }
 
-func (h ObjectStoreHarness) testRemoveAbandonedNothing(t *testing.T) {
-	store := h.New(t)
+func (s objectStoreSuite) removeAbandonedNothing(t *testing.T) {
+	store := s.h.New(t)
 	putListFixture(t, store)
 	for _, prefix := range []string{"", "list/", "list/a", "nothing/"} {
 		n, err := store.RemoveAbandoned(t.Context(), prefix, time.Now().Add(time.Hour))
@@ -579,11 +572,11 @@ func (s *stallingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (h ObjectStoreHarness) testUnfinishedPut(t *testing.T) {
+func (s objectStoreSuite) unfinishedPut(t *testing.T) {
 	ctx := t.Context()
-	store := h.New(t)
+	store := s.h.New(t)
 	mustPut(t, store, "unfinished/done.bin", 10, 1)
-	size := h.failAfter()
+	size := s.failAfter()
 	src := &stallingReader{r: NewPatternReader(size, 2), n: size, reached: make(chan struct{}), release: make(chan struct{})}
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(src.release) }) }
@@ -701,45 +694,4 @@ func (r *PatternReader) Read(b []byte) (int, error) {
 	}
 	r.remaining -= int64(n)
 	return n, nil
-}
-
-// failingReader delivers remaining bytes of r and then fails with err.
-type failingReader struct {
-	r         io.Reader
-	remaining int64
-	err       error
-}
-
-func (f *failingReader) Read(b []byte) (int, error) {
-	if f.remaining <= 0 {
-		return 0, f.err
-	}
-	if int64(len(b)) > f.remaining {
-		b = b[:f.remaining]
-	}
-	n, err := f.r.Read(b)
-	f.remaining -= int64(n)
-	return n, err
-}
-
-// callbackReader calls fn once, after at bytes have been read, and keeps reading.
-type callbackReader struct {
-	r    io.Reader
-	at   int64
-	read int64
-	fn   func()
-	done bool
-}
-
-func (c *callbackReader) Read(b []byte) (int, error) {
-	if !c.done && c.read+int64(len(b)) > c.at {
-		b = b[:max(c.at-c.read, 1)]
-	}
-	n, err := c.r.Read(b)
-	c.read += int64(n)
-	if !c.done && c.read >= c.at {
-		c.done = true
-		c.fn()
-	}
-	return n, err
 }

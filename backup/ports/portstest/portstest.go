@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"testing"
 	"time"
 )
@@ -41,4 +42,45 @@ func wantErr(t *testing.T, what string, err, target error) {
 	if !errors.Is(err, target) {
 		t.Errorf("%s: got error %v, want %v", what, err, target)
 	}
+}
+
+// failingReader delivers remaining bytes of r and then fails with err.
+type failingReader struct {
+	r         io.Reader
+	remaining int64
+	err       error
+}
+
+func (f *failingReader) Read(b []byte) (int, error) {
+	if f.remaining <= 0 {
+		return 0, f.err
+	}
+	if int64(len(b)) > f.remaining {
+		b = b[:f.remaining]
+	}
+	n, err := f.r.Read(b)
+	f.remaining -= int64(n)
+	return n, err
+}
+
+// callbackReader calls fn once, after at bytes have been read, and keeps reading.
+type callbackReader struct {
+	r    io.Reader
+	at   int64
+	read int64
+	fn   func()
+	done bool
+}
+
+func (c *callbackReader) Read(b []byte) (int, error) {
+	if !c.done && c.read+int64(len(b)) > c.at {
+		b = b[:max(c.at-c.read, 1)]
+	}
+	n, err := c.r.Read(b)
+	c.read += int64(n)
+	if !c.done && c.read >= c.at {
+		c.done = true
+		c.fn()
+	}
+	return n, err
 }
