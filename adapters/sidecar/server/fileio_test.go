@@ -13,10 +13,10 @@ import (
 )
 
 func TestFileIOContract(t *testing.T) {
-	portstest.RunFileIOTests(t, func(t *testing.T) (ports.FileIO, string) {
+	portstest.RunFileIOTests(t, portstest.FileIOHarness{New: func(t *testing.T) (ports.FileIO, string) {
 		srv := startServer(t, server.Options{})
 		return srv.client(t), srv.mkdir(t, "scratch")
-	})
+	}})
 }
 
 // TestClient holds the client's tests that need this server: what a client sees

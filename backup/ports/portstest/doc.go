@@ -1,13 +1,32 @@
 // Package portstest holds the contract suites for the ports in backup/ports: one
-// importable suite per port (RunRepositoryTests, RunObjectStoreTests, …) that any
-// implementation — the adapters in this module, the in-memory reference in
-// adapters/local, or a host platform's own — runs from its tests to show it keeps
-// the semantics the port documents, the way gocloud.dev's drivertest checks every
-// blob driver.
+// importable suite per port that any implementation — the adapters in this module,
+// the in-memory reference in adapters/local, or a host platform's own — runs from
+// its tests to show it keeps the semantics the port documents, the way
+// gocloud.dev's drivertest checks every blob driver.
 //
-// Each suite takes a harness whose New returns a fresh instance for one subtest.
-// Where a suite relies on behaviour the port's doc comments leave open, its
-// documentation, or its section below, says so.
+// Every suite has the same shape. The implementation describes itself in a
+// harness, a struct whose New returns a fresh instance for one subtest and
+// registers its cleanup; some harnesses have optional fields besides (an object
+// store's part size, for one). Harnesses are structs rather than interfaces so that
+// a suite can gain an option without breaking the hosts' harnesses outside this
+// module. The suite's one entry point takes the harness:
+//
+//	func TestRepositoryContract(t *testing.T) {
+//		portstest.RunRepositoryTests(t, portstest.RepositoryHarness{
+//			New: func(t *testing.T) (ports.Repository, portstest.Host) { … },
+//		})
+//	}
+//
+// An entry point runs each behaviour as a subtest named by a sentence
+// ("create refuses a backup while the order has one being restored"), so that
+// a failure reads as the rule that was broken. The behaviours are all listed in
+// one table in the entry point, each name with the method that checks it.
+// The Repository, Assets and Catalog suites run their subtests in parallel, so
+// their harnesses' New must be safe to call concurrently; the ObjectStore and
+// FileIO suites run theirs one at a time.
+//
+// Each suite also requires what the sections below list, beyond the ports' doc
+// comments.
 //
 // # Repository
 //
@@ -59,4 +78,15 @@
 //     "a/c", which comes before "a0", whatever a store's layout.
 //   - RemoveAbandoned never disturbs a Put started after the given time, and
 //     never removes a completed object.
+//
+// # FileIO
+//
+//   - Archives are gzip-compressed tars whose entries are named relative to the
+//     source directory, and store directories, regular files (content and
+//     permission bits) and symbolic links (as links, with their targets as they
+//     are, wherever they point), whatever their names (".savepoint-…" included).
+//   - Archive reports count the entries and file bytes archived.
+//   - ExtractTo refuses an entry named with "..", wrapping ErrCluster.
+//   - Errors of every method wrap ErrCluster, except a WriteFile whose reader
+//     fails, which may report the reader's error instead.
 package portstest

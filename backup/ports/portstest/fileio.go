@@ -31,66 +31,464 @@ type FileIOHarness struct {
 	LargeSize int64
 }
 
-// RunFileIOTests runs the FileIO contract suite against FileIOs from newFileIO; see
-// FileIOHarness.
-func RunFileIOTests(t *testing.T, newFileIO func(t *testing.T) (ports.FileIO, string)) {
-	t.Helper()
-	FileIOHarness{New: newFileIO}.Run(t)
-}
-
-// Run runs the contract suite. It uses nothing but the FileIO itself: trees are made
-// by extracting archives the suite builds, and inspected by archiving them. What it
-// requires beyond the port's doc comments:
-//
-//   - Archives are gzip-compressed tars whose entries are named relative to the
-//     source directory, and store directories, regular files (content and
-//     permission bits) and symbolic links (as links, with their targets as they
-//     are, wherever they point), whatever their names (".savepoint-…" included).
-//   - Archive reports count the entries and file bytes archived.
-//   - ExtractTo refuses an entry named with "..", wrapping ErrCluster.
-//   - Errors of every method wrap ErrCluster, except a WriteFile whose reader
-//     fails, which may report the reader's error instead.
-func (h FileIOHarness) Run(t *testing.T) {
+// RunFileIOTests runs the FileIO contract suite: the port's documented semantics.
+// It uses nothing but the FileIO itself: trees are made by extracting archives the
+// suite builds, and inspected by archiving them. What the suite requires beyond the
+// port's doc comments is listed in the package documentation.
+func RunFileIOTests(t *testing.T, h FileIOHarness) {
 	t.Helper()
 	if h.New == nil {
 		t.Fatal("portstest: FileIOHarness.New is nil")
 	}
-	large := h.LargeSize
-	if large == 0 {
-		large = 8<<20 + 1
+	s := fileIOSuite{h: h, large: h.LargeSize}
+	if s.large == 0 {
+		s.large = 8<<20 + 1
 	}
-	t.Run("files written are read back byte for byte", func(t *testing.T) { h.testRoundTrips(t, large) })
-	t.Run("a write of unknown size is read back byte for byte", h.testUnknownSize)
-	t.Run("a write replaces an existing file", h.testReplace)
-	t.Run("reading a missing file fails with ErrCluster", h.testReadMissing)
-	t.Run("a reader closed early releases the stream", h.testCloseEarly)
-	t.Run("deleting is idempotent", h.testDelete)
-	t.Run("a write with fewer bytes than announced leaves no file", func(t *testing.T) { h.testSizeMismatch(t, 1000, 600) })
-	t.Run("a write with more bytes than announced leaves no file", func(t *testing.T) { h.testSizeMismatch(t, 600, 1000) })
-	t.Run("a write whose reader fails leaves no file", h.testReaderFails)
-	t.Run("a cancelled write leaves no file", h.testCancelledWrite)
-	t.Run("compressing then extracting reproduces the tree", h.testCompressExtract)
-	t.Run("files named like a sidecar's temporary files are data like any other", h.testSidecarLikeNames)
-	t.Run("links pointing outside the tree are kept as links", h.testLinksOutside)
-	t.Run("streamed archives hold the same tree, or the sidecar says it cannot stream", h.testStreamArchive)
-	t.Run("archive reports count what the archives hold", h.testArchiveReports)
-	t.Run("compressing a missing source fails with ErrCluster", h.testCompressMissing)
-	t.Run("extracting replaces the destination's contents exactly", h.testExtractReplaces)
-	t.Run("a refused archive leaves the destination as it was", h.testExtractRefused)
-	t.Run("a truncated archive leaves the destination as it was", h.testExtractTruncated)
+	run(t, func(*testing.T) fileIOSuite { return s }, []behaviour[fileIOSuite]{
+		{"files written are read back byte for byte", fileIOSuite.roundTrips},
+		{"a write of unknown size is read back byte for byte", fileIOSuite.unknownSize},
+		{"a write replaces an existing file", fileIOSuite.writeReplaces},
+		{"reading a missing file fails with ErrCluster", fileIOSuite.readMissing},
+		{"a reader closed early releases the stream", fileIOSuite.closeEarly},
+		{"deleting is idempotent", fileIOSuite.deleteIsIdempotent},
+		{"a write with fewer bytes than announced leaves no file", fileIOSuite.fewerBytesThanAnnounced},
+		{"a write with more bytes than announced leaves no file", fileIOSuite.moreBytesThanAnnounced},
+		{"a write whose reader fails leaves no file", fileIOSuite.readerFails},
+		{"a cancelled write leaves no file", fileIOSuite.cancelledWrite},
+		{"compressing then extracting reproduces the tree", fileIOSuite.compressThenExtract},
+		{"files named like a sidecar's temporary files are data like any other", fileIOSuite.sidecarLikeNames},
+		{"links pointing outside the tree are kept as links", fileIOSuite.linksOutside},
+		{"streamed archives hold the same tree, or the sidecar says it cannot stream", fileIOSuite.streamArchive},
+		{"archive reports count what the archives hold", fileIOSuite.archiveReports},
+		{"compressing a missing source fails with ErrCluster", fileIOSuite.compressMissing},
+		{"extracting replaces the destination's contents exactly", fileIOSuite.extractReplaces},
+		{"a refused archive leaves the destination as it was", fileIOSuite.extractRefused},
+		{"a truncated archive leaves the destination as it was", fileIOSuite.extractTruncated},
+	})
 }
 
-// fioContext bounds every subtest: a FileIO that hangs fails the test instead of
-// stalling the run.
-func fioContext(t *testing.T) context.Context {
+// fileIOSuite is the harness, with its defaults filled in. Its methods are the
+// behaviours RunFileIOTests lists, and helpers; a behaviour makes the FileIOs it
+// needs, one per case where it has several.
+type fileIOSuite struct {
+	h     FileIOHarness
+	large int64
+}
+
+// fileIOEnv is one FileIO and its scratch directory, with helpers that fail the
+// test when a step that should work does not.
+type fileIOEnv struct {
+	t   *testing.T
+	ctx context.Context
+	fio ports.FileIO
+	dir string
+}
+
+// env makes a FileIO for t. Its context bounds the subtest: a FileIO that hangs
+// fails the test instead of stalling the run.
+func (s fileIOSuite) env(t *testing.T) fileIOEnv {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	return ctx
+	fio, dir := s.h.New(t)
+	return fileIOEnv{t: t, ctx: ctx, fio: fio, dir: dir}
 }
 
-// fioBytes returns size deterministic pseudo-random bytes; seeds give different
+func (s fileIOSuite) roundTrips(t *testing.T) {
+	for _, size := range []int64{0, 1, 4095, 256<<10 + 1, s.large} {
+		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) {
+			f := s.env(t)
+			p := path.Join(f.dir, fmt.Sprintf("file-%d.bin", size))
+			want := randomBytes(size, uint64(size))
+			f.write(p, want)
+			assertSameBytes(t, "read back", f.mustRead(p), want)
+		})
+	}
+}
+
+func (s fileIOSuite) unknownSize(t *testing.T) {
+	f := s.env(t)
+	p := path.Join(f.dir, "unknown.bin")
+	want := randomBytes(300<<10, 9)
+	if err := f.fio.WriteFile(f.ctx, p, -1, bytes.NewReader(want)); err != nil {
+		t.Fatalf("WriteFile with size -1: %v", err)
+	}
+	assertSameBytes(t, "read back", f.mustRead(p), want)
+}
+
+func (s fileIOSuite) writeReplaces(t *testing.T) {
+	f := s.env(t)
+	p := path.Join(f.dir, "replaced.bin")
+	f.write(p, randomBytes(5000, 1))
+	want := randomBytes(1200, 2)
+	f.write(p, want)
+	assertSameBytes(t, "after the second write", f.mustRead(p), want)
+}
+
+func (s fileIOSuite) readMissing(t *testing.T) {
+	f := s.env(t)
+	f.assertAbsent(path.Join(f.dir, "never-written.bin"))
+	f.assertAbsent(path.Join(f.dir, "no-such-dir", "file.bin"))
+}
+
+func (s fileIOSuite) closeEarly(t *testing.T) {
+	f := s.env(t)
+	p := path.Join(f.dir, "big.bin")
+	want := randomBytes(4<<20, 3)
+	f.write(p, want)
+	for range 3 {
+		r, err := f.fio.ReadFile(f.ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := make([]byte, 1000)
+		if _, err := io.ReadFull(r, head); err != nil {
+			t.Fatalf("reading the first bytes: %v", err)
+		}
+		assertSameBytes(t, "the first bytes", head, want[:1000])
+		if err := r.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+	assertSameBytes(t, "a full read after early closes", f.mustRead(p), want)
+}
+
+func (s fileIOSuite) deleteIsIdempotent(t *testing.T) {
+	f := s.env(t)
+	p := path.Join(f.dir, "doomed.bin")
+	f.write(p, randomBytes(100, 4))
+	for i := range 2 {
+		if err := f.fio.DeleteFile(f.ctx, p); err != nil {
+			t.Fatalf("DeleteFile #%d: %v", i+1, err)
+		}
+		f.assertAbsent(p)
+	}
+	if err := f.fio.DeleteFile(f.ctx, path.Join(f.dir, "never-written.bin")); err != nil {
+		t.Fatalf("DeleteFile of a file that never existed: %v", err)
+	}
+}
+
+func (s fileIOSuite) fewerBytesThanAnnounced(t *testing.T) { s.sizeMismatch(t, 1000, 600) }
+
+func (s fileIOSuite) moreBytesThanAnnounced(t *testing.T) { s.sizeMismatch(t, 600, 1000) }
+
+// sizeMismatch writes sent bytes to a file announced to have announced bytes.
+func (s fileIOSuite) sizeMismatch(t *testing.T, announced, sent int64) {
+	f := s.env(t)
+	p := path.Join(f.dir, "mismatch.bin")
+	err := f.fio.WriteFile(f.ctx, p, announced, bytes.NewReader(randomBytes(sent, 5)))
+	if err == nil {
+		t.Fatalf("WriteFile announcing %d bytes and sending %d succeeded", announced, sent)
+	}
+	if !errors.Is(err, ports.ErrCluster) {
+		t.Fatalf("error %v does not wrap ErrCluster", err)
+	}
+	f.assertAbsent(p)
+	if names := f.names(f.dir); len(names) != 0 {
+		t.Fatalf("the directory holds %v after the failed write, want nothing", names)
+	}
+}
+
+func (s fileIOSuite) readerFails(t *testing.T) {
+	f := s.env(t)
+	p := path.Join(f.dir, "half.bin")
+	broken := errors.New("the download broke")
+	const size = 2 << 20
+	err := f.fio.WriteFile(f.ctx, p, size, &failingReader{r: bytes.NewReader(randomBytes(size, 6)), remaining: size / 2, err: broken})
+	if err == nil {
+		t.Fatal("WriteFile succeeded although its reader failed")
+	}
+	f.assertAbsent(p)
+}
+
+func (s fileIOSuite) cancelledWrite(t *testing.T) {
+	f := s.env(t)
+	p := path.Join(f.dir, "cancelled.bin")
+	const size = 4 << 20
+	wctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	err := f.fio.WriteFile(wctx, p, size, &callbackReader{r: bytes.NewReader(randomBytes(size, 7)), at: size / 4, fn: cancel})
+	if err == nil {
+		t.Fatal("WriteFile succeeded although its context was cancelled")
+	}
+	// The sidecar learns of the cancellation asynchronously; whatever it does next
+	// must not make the file appear.
+	f.assertAbsent(p)
+	time.Sleep(200 * time.Millisecond)
+	f.assertAbsent(p)
+	if names := f.names(f.dir); len(names) != 0 {
+		t.Fatalf("the directory holds %v after the cancelled write, want nothing", names)
+	}
+}
+
+func (s fileIOSuite) compressThenExtract(t *testing.T) {
+	f := s.env(t)
+	want := sampleTree(1)
+	src := path.Join(f.dir, "data")
+	if err := f.extract(buildArchive(t, want), src); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	out := path.Join(f.dir, "backup.tar.gz")
+	if _, err := f.fio.CompressFiles(f.ctx, []string{src}, out); err != nil {
+		t.Fatalf("CompressFiles: %v", err)
+	}
+	r, err := f.fio.ReadFile(f.ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	assertSameTree(t, "the archive of the extracted tree", readArchive(t, r), want)
+
+	// And back: the archive the FileIO made restores the same tree elsewhere.
+	again := path.Join(f.dir, "restored")
+	if err := f.fio.ExtractTo(f.ctx, out, again); err != nil {
+		t.Fatalf("ExtractTo of the FileIO's own archive: %v", err)
+	}
+	assertSameTree(t, "the tree restored from the FileIO's archive", f.listing(again), want)
+}
+
+func (s fileIOSuite) sidecarLikeNames(t *testing.T) {
+	tree := sampleTree(10)
+	for name, e := range map[string]archiveEntry{
+		".savepoint-tmp-mine":                           {Type: tar.TypeReg, Mode: 0o644, Data: "a customer's file"},
+		".savepoint-tmp-0123456789abcdef":               {Type: tar.TypeReg, Mode: 0o600, Data: "another"},
+		".savepoint-restore-0123456789abcdef":           {Type: tar.TypeDir, Mode: 0o755},
+		".savepoint-restore-0123456789abcdef/level.dat": {Type: tar.TypeReg, Mode: 0o644, Data: "inside"},
+		".savepoint-old-0123456789abcdef":               {Type: tar.TypeDir, Mode: 0o700},
+		".savepoint-new-0123456789abcdef":               {Type: tar.TypeSymlink, Target: "world"},
+		"world/.savepoint-tmp-deep":                     {Type: tar.TypeReg, Mode: 0o644, Data: "deeper"},
+	} {
+		tree[name] = e
+	}
+	s.roundTrip(t, tree)
+}
+
+func (s fileIOSuite) linksOutside(t *testing.T) {
+	tree := sampleTree(11)
+	for name, target := range map[string]string{
+		"mods":      "/srv/shared/mods",
+		"hostname":  "/etc/hostname",
+		"elsewhere": "../../somewhere/else",
+		"world/up":  "../../..",
+		"dangling":  "not-there",
+	} {
+		tree[name] = archiveEntry{Type: tar.TypeSymlink, Target: target}
+	}
+	s.roundTrip(t, tree)
+}
+
+func (s fileIOSuite) streamArchive(t *testing.T) {
+	f := s.env(t)
+	want := sampleTree(2)
+	src := path.Join(f.dir, "data")
+	if err := f.extract(buildArchive(t, want), src); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	r, err := f.fio.StreamArchive(f.ctx, []string{src})
+	if errors.Is(err, ports.ErrUnsupported) {
+		t.Skip("the FileIO does not stream archives (ErrUnsupported)")
+	}
+	if err != nil {
+		t.Fatalf("StreamArchive: %v", err)
+	}
+	defer r.Close()
+	assertSameTree(t, "the streamed archive", readArchive(t, r), want)
+}
+
+func (s fileIOSuite) archiveReports(t *testing.T) {
+	f := s.env(t)
+	tree := sampleTree(8)
+	src := path.Join(f.dir, "data")
+	if err := f.extract(buildArchive(t, tree), src); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	want := reportOf(tree)
+	out := path.Join(f.dir, "backup.tar.gz")
+	report, err := f.fio.CompressFiles(f.ctx, []string{src}, out)
+	if err != nil {
+		t.Fatalf("CompressFiles: %v", err)
+	}
+	assertSameReport(t, "CompressFiles", report, want)
+
+	stream, err := f.fio.StreamArchive(f.ctx, []string{src})
+	if errors.Is(err, ports.ErrUnsupported) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("StreamArchive: %v", err)
+	}
+	defer stream.Close()
+	assertSameTree(t, "the streamed archive", readArchive(t, stream), tree)
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		t.Fatalf("reading the stream to its end: %v", err)
+	}
+	assertSameReport(t, "StreamArchive, read to its end", stream.Report(), want)
+}
+
+func (s fileIOSuite) compressMissing(t *testing.T) {
+	f := s.env(t)
+	out := path.Join(f.dir, "nothing.tar.gz")
+	_, err := f.fio.CompressFiles(f.ctx, []string{path.Join(f.dir, "no-such-dir")}, out)
+	if !errors.Is(err, ports.ErrCluster) {
+		t.Fatalf("CompressFiles of a missing source: error %v, want one wrapping ErrCluster", err)
+	}
+	f.assertAbsent(out)
+}
+
+func (s fileIOSuite) extractReplaces(t *testing.T) {
+	f := s.env(t)
+	dest := path.Join(f.dir, "data")
+	if err := f.extract(buildArchive(t, sampleTree(3)), dest); err != nil {
+		t.Fatalf("first ExtractTo: %v", err)
+	}
+	second := fileTree{
+		"world":           {Type: tar.TypeDir, Mode: 0o700},
+		"world/level.dat": {Type: tar.TypeReg, Mode: 0o644, Data: "new level"},
+		"only-in-second":  {Type: tar.TypeReg, Mode: 0o640, Data: "second"},
+	}
+	if err := f.extract(buildArchive(t, second), dest); err != nil {
+		t.Fatalf("second ExtractTo: %v", err)
+	}
+	assertSameTree(t, "the destination after the second extraction", f.listing(dest), second)
+}
+
+func (s fileIOSuite) extractRefused(t *testing.T) {
+	f := s.env(t)
+	dest := path.Join(f.dir, "data")
+	before := sampleTree(4)
+	if err := f.extract(buildArchive(t, before), dest); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	hostile := buildArchive(t, fileTree{"innocent.txt": {Type: tar.TypeReg, Mode: 0o644, Data: "hello"}},
+		&tar.Header{Typeflag: tar.TypeReg, Name: "../escaped.txt", Mode: 0o644, Size: 10})
+	err := f.extract(hostile, dest)
+	if !errors.Is(err, ports.ErrCluster) {
+		t.Fatalf("ExtractTo of an archive with a ../ entry: error %v, want one wrapping ErrCluster", err)
+	}
+	f.assertAbsent(path.Join(f.dir, "escaped.txt"))
+	assertSameTree(t, "the destination after the refused archive", f.listing(dest), before)
+}
+
+func (s fileIOSuite) extractTruncated(t *testing.T) {
+	f := s.env(t)
+	dest := path.Join(f.dir, "data")
+	before := sampleTree(5)
+	if err := f.extract(buildArchive(t, before), dest); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	full := buildArchive(t, sampleTree(6))
+	err := f.extract(full[:len(full)*2/3], dest)
+	if !errors.Is(err, ports.ErrCluster) {
+		t.Fatalf("ExtractTo of a truncated archive: error %v, want one wrapping ErrCluster", err)
+	}
+	assertSameTree(t, "the destination after the truncated archive", f.listing(dest), before)
+}
+
+// roundTrip extracts tree into a directory, archives it with CompressFiles,
+// checks that the archive holds tree, and that extracting that archive elsewhere
+// gives tree back.
+func (s fileIOSuite) roundTrip(t *testing.T, tree fileTree) {
+	t.Helper()
+	f := s.env(t)
+	src := path.Join(f.dir, "data")
+	if err := f.extract(buildArchive(t, tree), src); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	out := path.Join(f.dir, "backup.tar.gz")
+	report, err := f.fio.CompressFiles(f.ctx, []string{src}, out)
+	if err != nil {
+		t.Fatalf("CompressFiles: %v", err)
+	}
+	assertSameReport(t, "CompressFiles", report, reportOf(tree))
+	r, err := f.fio.ReadFile(f.ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	assertSameTree(t, "the archive of the extracted tree", readArchive(t, r), tree)
+	again := path.Join(f.dir, "restored")
+	if err := f.fio.ExtractTo(f.ctx, out, again); err != nil {
+		t.Fatalf("ExtractTo of the FileIO's own archive: %v", err)
+	}
+	assertSameTree(t, "the tree restored from the FileIO's archive", f.listing(again), tree)
+}
+
+func (f fileIOEnv) write(p string, data []byte) {
+	f.t.Helper()
+	if err := f.fio.WriteFile(f.ctx, p, int64(len(data)), bytes.NewReader(data)); err != nil {
+		f.t.Fatalf("WriteFile %s (%d bytes): %v", p, len(data), err)
+	}
+}
+
+// read returns the file's content, or the error of ReadFile or of reading.
+func (f fileIOEnv) read(p string) ([]byte, error) {
+	r, err := f.fio.ReadFile(f.ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func (f fileIOEnv) mustRead(p string) []byte {
+	f.t.Helper()
+	b, err := f.read(p)
+	if err != nil {
+		f.t.Fatalf("reading %s: %v", p, err)
+	}
+	return b
+}
+
+// assertAbsent checks that p cannot be read, with an error wrapping ErrCluster.
+func (f fileIOEnv) assertAbsent(p string) {
+	f.t.Helper()
+	b, err := f.read(p)
+	if err == nil {
+		f.t.Fatalf("%s exists (%d bytes), want no file", p, len(b))
+	}
+	if !errors.Is(err, ports.ErrCluster) {
+		f.t.Fatalf("reading the missing %s: error %v does not wrap ErrCluster", p, err)
+	}
+}
+
+// listing archives dir and returns its tree: by StreamArchive, or when the FileIO
+// does not stream, by CompressFiles to a scratch file beside dir.
+func (f fileIOEnv) listing(dir string) fileTree {
+	f.t.Helper()
+	var r io.ReadCloser
+	stream, err := f.fio.StreamArchive(f.ctx, []string{dir})
+	r = stream
+	if errors.Is(err, ports.ErrUnsupported) {
+		out := dir + fmt.Sprintf(".listing-%d.tar.gz", time.Now().UnixNano())
+		if _, err := f.fio.CompressFiles(f.ctx, []string{dir}, out); err != nil {
+			f.t.Fatalf("CompressFiles %s: %v", dir, err)
+		}
+		defer f.fio.DeleteFile(f.ctx, out)
+		r, err = f.fio.ReadFile(f.ctx, out)
+	}
+	if err != nil {
+		f.t.Fatalf("archiving %s: %v", dir, err)
+	}
+	defer r.Close()
+	return readArchive(f.t, r)
+}
+
+func (f fileIOEnv) names(dir string) []string {
+	f.t.Helper()
+	return slices.Sorted(maps.Keys(f.listing(dir)))
+}
+
+// extract writes archive to a file beside dest and extracts it into dest.
+func (f fileIOEnv) extract(archive []byte, dest string) error {
+	f.t.Helper()
+	src := dest + fmt.Sprintf(".restore-%d.tar.gz", time.Now().UnixNano())
+	f.write(src, archive)
+	defer f.fio.DeleteFile(f.ctx, src)
+	return f.fio.ExtractTo(f.ctx, src, dest)
+}
+
+// randomBytes returns size deterministic pseudo-random bytes; seeds give different
 // contents.
-func fioBytes(size int64, seed uint64) []byte {
+func randomBytes(size int64, seed uint64) []byte {
 	b := make([]byte, size)
 	x := seed*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
 	for i := range b {
@@ -102,225 +500,22 @@ func fioBytes(size int64, seed uint64) []byte {
 	return b
 }
 
-func fioWrite(t *testing.T, ctx context.Context, fio ports.FileIO, p string, data []byte) {
-	t.Helper()
-	if err := fio.WriteFile(ctx, p, int64(len(data)), bytes.NewReader(data)); err != nil {
-		t.Fatalf("WriteFile %s (%d bytes): %v", p, len(data), err)
-	}
-}
-
-// fioRead returns the file's content, or the error of ReadFile or of reading.
-func fioRead(ctx context.Context, fio ports.FileIO, p string) ([]byte, error) {
-	r, err := fio.ReadFile(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
-}
-
-func fioMustRead(t *testing.T, ctx context.Context, fio ports.FileIO, p string) []byte {
-	t.Helper()
-	b, err := fioRead(ctx, fio, p)
-	if err != nil {
-		t.Fatalf("reading %s: %v", p, err)
-	}
-	return b
-}
-
-// fioAssertAbsent checks that p cannot be read, with an error wrapping ErrCluster.
-func fioAssertAbsent(t *testing.T, ctx context.Context, fio ports.FileIO, p string) {
-	t.Helper()
-	b, err := fioRead(ctx, fio, p)
-	if err == nil {
-		t.Fatalf("%s exists (%d bytes), want no file", p, len(b))
-	}
-	if !errors.Is(err, ports.ErrCluster) {
-		t.Fatalf("reading the missing %s: error %v does not wrap ErrCluster", p, err)
-	}
-}
-
-func fioSameBytes(t *testing.T, what string, got, want []byte) {
+func assertSameBytes(t *testing.T, what string, got, want []byte) {
 	t.Helper()
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s: got %d bytes (sha256 %x), want %d bytes (sha256 %x)", what, len(got), sha256.Sum256(got), len(want), sha256.Sum256(want))
 	}
 }
 
-func (h FileIOHarness) testRoundTrips(t *testing.T, large int64) {
-	for _, size := range []int64{0, 1, 4095, 256<<10 + 1, large} {
-		t.Run(fmt.Sprintf("%d bytes", size), func(t *testing.T) {
-			ctx := fioContext(t)
-			fio, dir := h.New(t)
-			p := path.Join(dir, fmt.Sprintf("file-%d.bin", size))
-			want := fioBytes(size, uint64(size))
-			fioWrite(t, ctx, fio, p, want)
-			fioSameBytes(t, "read back", fioMustRead(t, ctx, fio, p), want)
-		})
-	}
-}
-
-func (h FileIOHarness) testUnknownSize(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	p := path.Join(dir, "unknown.bin")
-	want := fioBytes(300<<10, 9)
-	if err := fio.WriteFile(ctx, p, -1, bytes.NewReader(want)); err != nil {
-		t.Fatalf("WriteFile with size -1: %v", err)
-	}
-	fioSameBytes(t, "read back", fioMustRead(t, ctx, fio, p), want)
-}
-
-func (h FileIOHarness) testReplace(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	p := path.Join(dir, "replaced.bin")
-	fioWrite(t, ctx, fio, p, fioBytes(5000, 1))
-	want := fioBytes(1200, 2)
-	fioWrite(t, ctx, fio, p, want)
-	fioSameBytes(t, "after the second write", fioMustRead(t, ctx, fio, p), want)
-}
-
-func (h FileIOHarness) testReadMissing(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	fioAssertAbsent(t, ctx, fio, path.Join(dir, "never-written.bin"))
-	fioAssertAbsent(t, ctx, fio, path.Join(dir, "no-such-dir", "file.bin"))
-}
-
-func (h FileIOHarness) testCloseEarly(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	p := path.Join(dir, "big.bin")
-	want := fioBytes(4<<20, 3)
-	fioWrite(t, ctx, fio, p, want)
-	for range 3 {
-		r, err := fio.ReadFile(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		head := make([]byte, 1000)
-		if _, err := io.ReadFull(r, head); err != nil {
-			t.Fatalf("reading the first bytes: %v", err)
-		}
-		fioSameBytes(t, "the first bytes", head, want[:1000])
-		if err := r.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-	}
-	fioSameBytes(t, "a full read after early closes", fioMustRead(t, ctx, fio, p), want)
-}
-
-func (h FileIOHarness) testDelete(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	p := path.Join(dir, "doomed.bin")
-	fioWrite(t, ctx, fio, p, fioBytes(100, 4))
-	for i := range 2 {
-		if err := fio.DeleteFile(ctx, p); err != nil {
-			t.Fatalf("DeleteFile #%d: %v", i+1, err)
-		}
-		fioAssertAbsent(t, ctx, fio, p)
-	}
-	if err := fio.DeleteFile(ctx, path.Join(dir, "never-written.bin")); err != nil {
-		t.Fatalf("DeleteFile of a file that never existed: %v", err)
-	}
-}
-
-func (h FileIOHarness) testSizeMismatch(t *testing.T, announced, sent int64) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	p := path.Join(dir, "mismatch.bin")
-	err := fio.WriteFile(ctx, p, announced, bytes.NewReader(fioBytes(sent, 5)))
-	if err == nil {
-		t.Fatalf("WriteFile announcing %d bytes and sending %d succeeded", announced, sent)
-	}
-	if !errors.Is(err, ports.ErrCluster) {
-		t.Fatalf("error %v does not wrap ErrCluster", err)
-	}
-	fioAssertAbsent(t, ctx, fio, p)
-	if names := fioNames(t, ctx, fio, dir); len(names) != 0 {
-		t.Fatalf("the directory holds %v after the failed write, want nothing", names)
-	}
-}
-
-// fioFailingReader yields n bytes, then fails with err.
-type fioFailingReader struct {
-	r   io.Reader
-	n   int64
-	err error
-}
-
-func (f *fioFailingReader) Read(b []byte) (int, error) {
-	if f.n <= 0 {
-		return 0, f.err
-	}
-	b = b[:min(int64(len(b)), f.n)]
-	n, err := f.r.Read(b)
-	f.n -= int64(n)
-	return n, err
-}
-
-func (h FileIOHarness) testReaderFails(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	p := path.Join(dir, "half.bin")
-	broken := errors.New("the download broke")
-	const size = 2 << 20
-	err := fio.WriteFile(ctx, p, size, &fioFailingReader{r: bytes.NewReader(fioBytes(size, 6)), n: size / 2, err: broken})
-	if err == nil {
-		t.Fatal("WriteFile succeeded although its reader failed")
-	}
-	fioAssertAbsent(t, ctx, fio, p)
-}
-
-// fioCancellingReader cancels the write's context once n bytes were read, and keeps
-// yielding bytes as if nothing happened.
-type fioCancellingReader struct {
-	r      io.Reader
-	n      int64
-	cancel context.CancelFunc
-}
-
-func (c *fioCancellingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n -= int64(n)
-	if c.n <= 0 {
-		c.cancel()
-	}
-	return n, err
-}
-
-func (h FileIOHarness) testCancelledWrite(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	p := path.Join(dir, "cancelled.bin")
-	const size = 4 << 20
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	err := fio.WriteFile(wctx, p, size, &fioCancellingReader{r: bytes.NewReader(fioBytes(size, 7)), n: size / 4, cancel: cancel})
-	if err == nil {
-		t.Fatal("WriteFile succeeded although its context was cancelled")
-	}
-	// The sidecar learns of the cancellation asynchronously; whatever it does next
-	// must not make the file appear.
-	fioAssertAbsent(t, ctx, fio, p)
-	time.Sleep(200 * time.Millisecond)
-	fioAssertAbsent(t, ctx, fio, p)
-	if names := fioNames(t, ctx, fio, dir); len(names) != 0 {
-		t.Fatalf("the directory holds %v after the cancelled write, want nothing", names)
-	}
-}
-
-// fioEntry is what the suite compares of an archive entry.
-type fioEntry struct {
+// archiveEntry is what the suite compares of an archive entry.
+type archiveEntry struct {
 	Type   byte // tar.TypeReg, tar.TypeDir or tar.TypeSymlink
 	Mode   int64
 	Data   string // content of a regular file
 	Target string // target of a symbolic link
 }
 
-func (e fioEntry) String() string {
+func (e archiveEntry) String() string {
 	switch e.Type {
 	case tar.TypeDir:
 		return fmt.Sprintf("dir %o", e.Mode)
@@ -330,17 +525,17 @@ func (e fioEntry) String() string {
 	return fmt.Sprintf("file %o %d bytes sha256 %x", e.Mode, len(e.Data), sha256.Sum256([]byte(e.Data)))
 }
 
-// fioTree is a directory tree keyed by slash-separated relative names.
-type fioTree map[string]fioEntry
+// fileTree is a directory tree keyed by slash-separated relative names.
+type fileTree map[string]archiveEntry
 
-// fioSampleTree has what archives must carry: nested and empty directories, an empty
+// sampleTree has what archives must carry: nested and empty directories, an empty
 // file, modes, unicode names, and links to a file and to a directory.
-func fioSampleTree(seed uint64) fioTree {
-	return fioTree{
+func sampleTree(seed uint64) fileTree {
+	return fileTree{
 		"world":                      {Type: tar.TypeDir, Mode: 0o755},
 		"world/region":               {Type: tar.TypeDir, Mode: 0o755},
-		"world/region/r.0.0.mca":     {Type: tar.TypeReg, Mode: 0o644, Data: string(fioBytes(70_000, seed))},
-		"world/level.dat":            {Type: tar.TypeReg, Mode: 0o600, Data: string(fioBytes(1500, seed+1))},
+		"world/region/r.0.0.mca":     {Type: tar.TypeReg, Mode: 0o644, Data: string(randomBytes(70_000, seed))},
+		"world/level.dat":            {Type: tar.TypeReg, Mode: 0o600, Data: string(randomBytes(1500, seed+1))},
 		"world/session.lock":         {Type: tar.TypeReg, Mode: 0o644},
 		"world/datapacks":            {Type: tar.TypeDir, Mode: 0o750},
 		"start.sh":                   {Type: tar.TypeReg, Mode: 0o755, Data: "#!/bin/sh\nexec java -jar server.jar\n"},
@@ -354,9 +549,9 @@ func fioSampleTree(seed uint64) fioTree {
 	}
 }
 
-// fioArchive builds a tar.gz of tree, parents first; extra entries are appended
+// buildArchive builds a tar.gz of tree, parents first; extra entries are appended
 // raw, for archives the FileIO must refuse.
-func fioArchive(t *testing.T, tree fioTree, extra ...*tar.Header) []byte {
+func buildArchive(t *testing.T, tree fileTree, extra ...*tar.Header) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
@@ -397,15 +592,15 @@ func fioArchive(t *testing.T, tree fioTree, extra ...*tar.Header) []byte {
 	return buf.Bytes()
 }
 
-// fioReadArchive parses a tar.gz into a tree.
-func fioReadArchive(t *testing.T, r io.Reader) fioTree {
+// readArchive parses a tar.gz into a tree.
+func readArchive(t *testing.T, r io.Reader) fileTree {
 	t.Helper()
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		t.Fatalf("the archive is not gzip: %v", err)
 	}
 	tr := tar.NewReader(gz)
-	tree := fioTree{}
+	tree := fileTree{}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -418,7 +613,7 @@ func fioReadArchive(t *testing.T, r io.Reader) fioTree {
 		if name == "" || name == "." {
 			continue
 		}
-		e := fioEntry{Type: hdr.Typeflag, Mode: hdr.Mode & 0o777}
+		e := archiveEntry{Type: hdr.Typeflag, Mode: hdr.Mode & 0o777}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
 			data, err := io.ReadAll(tr)
@@ -440,34 +635,7 @@ func fioReadArchive(t *testing.T, r io.Reader) fioTree {
 	return tree
 }
 
-// fioListing archives dir and returns its tree: by StreamArchive, or when the FileIO
-// does not stream, by CompressFiles to a scratch file beside dir.
-func fioListing(t *testing.T, ctx context.Context, fio ports.FileIO, dir string) fioTree {
-	t.Helper()
-	var r io.ReadCloser
-	stream, err := fio.StreamArchive(ctx, []string{dir})
-	r = stream
-	if errors.Is(err, ports.ErrUnsupported) {
-		out := dir + fmt.Sprintf(".listing-%d.tar.gz", time.Now().UnixNano())
-		if _, err := fio.CompressFiles(ctx, []string{dir}, out); err != nil {
-			t.Fatalf("CompressFiles %s: %v", dir, err)
-		}
-		defer fio.DeleteFile(ctx, out)
-		r, err = fio.ReadFile(ctx, out)
-	}
-	if err != nil {
-		t.Fatalf("archiving %s: %v", dir, err)
-	}
-	defer r.Close()
-	return fioReadArchive(t, r)
-}
-
-func fioNames(t *testing.T, ctx context.Context, fio ports.FileIO, dir string) []string {
-	t.Helper()
-	return slices.Sorted(maps.Keys(fioListing(t, ctx, fio, dir)))
-}
-
-func fioSameTree(t *testing.T, what string, got, want fioTree) {
+func assertSameTree(t *testing.T, what string, got, want fileTree) {
 	t.Helper()
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		g, ok := got[name]
@@ -489,124 +657,9 @@ func fioSameTree(t *testing.T, what string, got, want fioTree) {
 	}
 }
 
-// fioExtract writes archive to a file beside dest and extracts it into dest.
-func fioExtract(t *testing.T, ctx context.Context, fio ports.FileIO, archive []byte, dest string) error {
-	t.Helper()
-	src := dest + fmt.Sprintf(".restore-%d.tar.gz", time.Now().UnixNano())
-	fioWrite(t, ctx, fio, src, archive)
-	defer fio.DeleteFile(ctx, src)
-	return fio.ExtractTo(ctx, src, dest)
-}
-
-func (h FileIOHarness) testCompressExtract(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	want := fioSampleTree(1)
-	src := path.Join(dir, "data")
-	if err := fioExtract(t, ctx, fio, fioArchive(t, want), src); err != nil {
-		t.Fatalf("ExtractTo: %v", err)
-	}
-	out := path.Join(dir, "backup.tar.gz")
-	if _, err := fio.CompressFiles(ctx, []string{src}, out); err != nil {
-		t.Fatalf("CompressFiles: %v", err)
-	}
-	r, err := fio.ReadFile(ctx, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	fioSameTree(t, "the archive of the extracted tree", fioReadArchive(t, r), want)
-
-	// And back: the archive the FileIO made restores the same tree elsewhere.
-	again := path.Join(dir, "restored")
-	if err := fio.ExtractTo(ctx, out, again); err != nil {
-		t.Fatalf("ExtractTo of the FileIO's own archive: %v", err)
-	}
-	fioSameTree(t, "the tree restored from the FileIO's archive", fioListing(t, ctx, fio, again), want)
-}
-
-// fioRoundTrip extracts tree into a directory, archives it with CompressFiles,
-// checks that the archive holds tree, and that extracting that archive elsewhere
-// gives tree back.
-func (h FileIOHarness) fioRoundTrip(t *testing.T, tree fioTree) {
-	t.Helper()
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	src := path.Join(dir, "data")
-	if err := fioExtract(t, ctx, fio, fioArchive(t, tree), src); err != nil {
-		t.Fatalf("ExtractTo: %v", err)
-	}
-	out := path.Join(dir, "backup.tar.gz")
-	report, err := fio.CompressFiles(ctx, []string{src}, out)
-	if err != nil {
-		t.Fatalf("CompressFiles: %v", err)
-	}
-	fioSameReport(t, "CompressFiles", report, fioWantReport(tree))
-	r, err := fio.ReadFile(ctx, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	fioSameTree(t, "the archive of the extracted tree", fioReadArchive(t, r), tree)
-	again := path.Join(dir, "restored")
-	if err := fio.ExtractTo(ctx, out, again); err != nil {
-		t.Fatalf("ExtractTo of the FileIO's own archive: %v", err)
-	}
-	fioSameTree(t, "the tree restored from the FileIO's archive", fioListing(t, ctx, fio, again), tree)
-}
-
-func (h FileIOHarness) testSidecarLikeNames(t *testing.T) {
-	tree := fioSampleTree(10)
-	for name, e := range map[string]fioEntry{
-		".savepoint-tmp-mine":                           {Type: tar.TypeReg, Mode: 0o644, Data: "a customer's file"},
-		".savepoint-tmp-0123456789abcdef":               {Type: tar.TypeReg, Mode: 0o600, Data: "another"},
-		".savepoint-restore-0123456789abcdef":           {Type: tar.TypeDir, Mode: 0o755},
-		".savepoint-restore-0123456789abcdef/level.dat": {Type: tar.TypeReg, Mode: 0o644, Data: "inside"},
-		".savepoint-old-0123456789abcdef":               {Type: tar.TypeDir, Mode: 0o700},
-		".savepoint-new-0123456789abcdef":               {Type: tar.TypeSymlink, Target: "world"},
-		"world/.savepoint-tmp-deep":                     {Type: tar.TypeReg, Mode: 0o644, Data: "deeper"},
-	} {
-		tree[name] = e
-	}
-	h.fioRoundTrip(t, tree)
-}
-
-func (h FileIOHarness) testLinksOutside(t *testing.T) {
-	tree := fioSampleTree(11)
-	for name, target := range map[string]string{
-		"mods":      "/srv/shared/mods",
-		"hostname":  "/etc/hostname",
-		"elsewhere": "../../somewhere/else",
-		"world/up":  "../../..",
-		"dangling":  "not-there",
-	} {
-		tree[name] = fioEntry{Type: tar.TypeSymlink, Target: target}
-	}
-	h.fioRoundTrip(t, tree)
-}
-
-func (h FileIOHarness) testStreamArchive(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	want := fioSampleTree(2)
-	src := path.Join(dir, "data")
-	if err := fioExtract(t, ctx, fio, fioArchive(t, want), src); err != nil {
-		t.Fatalf("ExtractTo: %v", err)
-	}
-	r, err := fio.StreamArchive(ctx, []string{src})
-	if errors.Is(err, ports.ErrUnsupported) {
-		t.Skip("the FileIO does not stream archives (ErrUnsupported)")
-	}
-	if err != nil {
-		t.Fatalf("StreamArchive: %v", err)
-	}
-	defer r.Close()
-	fioSameTree(t, "the streamed archive", fioReadArchive(t, r), want)
-}
-
-// fioWantReport is the report of an archive of tree, which holds nothing the
+// reportOf is the report of an archive of tree, which holds nothing the
 // FileIO must skip.
-func fioWantReport(tree fioTree) ports.ArchiveReport {
+func reportOf(tree fileTree) ports.ArchiveReport {
 	r := ports.ArchiveReport{Entries: len(tree)}
 	for _, e := range tree {
 		r.Bytes += int64(len(e.Data))
@@ -614,104 +667,10 @@ func fioWantReport(tree fioTree) ports.ArchiveReport {
 	return r
 }
 
-func fioSameReport(t *testing.T, what string, got, want ports.ArchiveReport) {
+func assertSameReport(t *testing.T, what string, got, want ports.ArchiveReport) {
 	t.Helper()
 	if got.Entries != want.Entries || got.Bytes != want.Bytes || got.SkippedCount != 0 || len(got.Skipped) != 0 {
 		t.Fatalf("%s: the report counts %d entries, %d bytes and %d skipped (%v); want %d entries, %d bytes, none skipped",
 			what, got.Entries, got.Bytes, got.SkippedCount, got.Skipped, want.Entries, want.Bytes)
 	}
-}
-
-func (h FileIOHarness) testArchiveReports(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	tree := fioSampleTree(8)
-	src := path.Join(dir, "data")
-	if err := fioExtract(t, ctx, fio, fioArchive(t, tree), src); err != nil {
-		t.Fatalf("ExtractTo: %v", err)
-	}
-	want := fioWantReport(tree)
-	out := path.Join(dir, "backup.tar.gz")
-	report, err := fio.CompressFiles(ctx, []string{src}, out)
-	if err != nil {
-		t.Fatalf("CompressFiles: %v", err)
-	}
-	fioSameReport(t, "CompressFiles", report, want)
-
-	stream, err := fio.StreamArchive(ctx, []string{src})
-	if errors.Is(err, ports.ErrUnsupported) {
-		return
-	}
-	if err != nil {
-		t.Fatalf("StreamArchive: %v", err)
-	}
-	defer stream.Close()
-	fioSameTree(t, "the streamed archive", fioReadArchive(t, stream), tree)
-	if _, err := io.Copy(io.Discard, stream); err != nil {
-		t.Fatalf("reading the stream to its end: %v", err)
-	}
-	fioSameReport(t, "StreamArchive, read to its end", stream.Report(), want)
-}
-
-func (h FileIOHarness) testCompressMissing(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	out := path.Join(dir, "nothing.tar.gz")
-	_, err := fio.CompressFiles(ctx, []string{path.Join(dir, "no-such-dir")}, out)
-	if !errors.Is(err, ports.ErrCluster) {
-		t.Fatalf("CompressFiles of a missing source: error %v, want one wrapping ErrCluster", err)
-	}
-	fioAssertAbsent(t, ctx, fio, out)
-}
-
-func (h FileIOHarness) testExtractReplaces(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	dest := path.Join(dir, "data")
-	if err := fioExtract(t, ctx, fio, fioArchive(t, fioSampleTree(3)), dest); err != nil {
-		t.Fatalf("first ExtractTo: %v", err)
-	}
-	second := fioTree{
-		"world":           {Type: tar.TypeDir, Mode: 0o700},
-		"world/level.dat": {Type: tar.TypeReg, Mode: 0o644, Data: "new level"},
-		"only-in-second":  {Type: tar.TypeReg, Mode: 0o640, Data: "second"},
-	}
-	if err := fioExtract(t, ctx, fio, fioArchive(t, second), dest); err != nil {
-		t.Fatalf("second ExtractTo: %v", err)
-	}
-	fioSameTree(t, "the destination after the second extraction", fioListing(t, ctx, fio, dest), second)
-}
-
-func (h FileIOHarness) testExtractRefused(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	dest := path.Join(dir, "data")
-	before := fioSampleTree(4)
-	if err := fioExtract(t, ctx, fio, fioArchive(t, before), dest); err != nil {
-		t.Fatalf("ExtractTo: %v", err)
-	}
-	hostile := fioArchive(t, fioTree{"innocent.txt": {Type: tar.TypeReg, Mode: 0o644, Data: "hello"}},
-		&tar.Header{Typeflag: tar.TypeReg, Name: "../escaped.txt", Mode: 0o644, Size: 10})
-	err := fioExtract(t, ctx, fio, hostile, dest)
-	if !errors.Is(err, ports.ErrCluster) {
-		t.Fatalf("ExtractTo of an archive with a ../ entry: error %v, want one wrapping ErrCluster", err)
-	}
-	fioAssertAbsent(t, ctx, fio, path.Join(dir, "escaped.txt"))
-	fioSameTree(t, "the destination after the refused archive", fioListing(t, ctx, fio, dest), before)
-}
-
-func (h FileIOHarness) testExtractTruncated(t *testing.T) {
-	ctx := fioContext(t)
-	fio, dir := h.New(t)
-	dest := path.Join(dir, "data")
-	before := fioSampleTree(5)
-	if err := fioExtract(t, ctx, fio, fioArchive(t, before), dest); err != nil {
-		t.Fatalf("ExtractTo: %v", err)
-	}
-	full := fioArchive(t, fioSampleTree(6))
-	err := fioExtract(t, ctx, fio, full[:len(full)*2/3], dest)
-	if !errors.Is(err, ports.ErrCluster) {
-		t.Fatalf("ExtractTo of a truncated archive: error %v, want one wrapping ErrCluster", err)
-	}
-	fioSameTree(t, "the destination after the truncated archive", fioListing(t, ctx, fio, dest), before)
 }
