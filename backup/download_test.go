@@ -222,3 +222,5 @@ func TestDownload(t *testing.T) {
 		})
 	}
 }
+
+func stranger(f *fixture) ports.UserID { return f.stranger }
