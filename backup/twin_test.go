@@ -331,13 +331,18 @@ func (tw *twin) assetExists(id ports.AssetID) bool {
 // tempFiles lists the files in the sidecar's temp directory.
 func (tw *twin) tempFiles() []string {
 	tw.t.Helper()
-	entries, err := os.ReadDir(tw.tmp)
+	names, err := dirNames(tw.tmp)
 	must(tw.t, err)
+	return names
+}
+
+func dirNames(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	return names
+	return names, err
 }
 
 // gatedDialer holds every Dial until the gate is opened, when closed: a create
