@@ -391,3 +391,31 @@ func TestAFailureThatCannotBeRecordedIsLeftForRecovery(t *testing.T) {
 		t.Fatalf("status %s, want creating until recovery", got.Status)
 	}
 }
+
+// expectRestoreAccepted expects every synchronous step of a restore of b that passes.
+func (f *fixture) expectRestoreAccepted(b ports.Backup) {
+	f.expectBackupFound(b)
+	f.expectSidecarLookup()
+	f.repo.EXPECT().HasActiveOperation(gomock.Any(), f.order.ID).Return(false, nil)
+}
+
+// restore calls RestoreBackup as the owner and fails the test on error.
+func (f *fixture) restore(b ports.Backup) ports.Backup {
+	f.t.Helper()
+	got, err := f.svc.RestoreBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, b.ID)
+	if err != nil {
+		f.t.Fatalf("RestoreBackup: %v", err)
+	}
+	return got
+}
+
+func restoreTemp(b ports.Backup) string { return "/tmp/restore-" + b.ID.String() + ".tar.gz" }
+
+// writeInto is a FileIO.WriteFile that stores what it reads in dst and fails, as
+// WriteFile must, when the stream does.
+func writeInto(dst *bytes.Buffer) func(context.Context, string, int64, io.Reader) error {
+	return func(_ context.Context, _ string, _ int64, r io.Reader) error {
+		_, err := io.Copy(dst, r)
+		return err
+	}
+}

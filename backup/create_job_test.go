@@ -126,6 +126,7 @@ func TestCreateFallsBackToATempFileWhenTheSidecarCannotStream(t *testing.T) {
 		if data := tw.archiveBytes(b); b.SizeBytes != int64(len(data)) || b.SHA256 != sha256Hex(data) {
 			t.Fatalf("recorded size %d sha256 %s for %d stored bytes", b.SizeBytes, b.SHA256, len(data))
 		}
+		tw.shutdown() // the staged archive is removed after the backup is ready
 		if left := tw.tempFiles(); len(left) != 0 {
 			t.Fatalf("the staged archive was not removed: %v", left)
 		}

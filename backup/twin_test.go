@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -328,12 +330,21 @@ func (tw *twin) assetExists(id ports.AssetID) bool {
 	return err == nil
 }
 
-// tempFiles lists the files in the sidecar's temp directory.
+// tempFiles lists the files in the sidecar's temp directory. A write the
+// client gave up on leaves the sidecar's own temp file until the sidecar's end
+// of the call ends, a moment later: those are waited for.
 func (tw *twin) tempFiles() []string {
 	tw.t.Helper()
-	names, err := dirNames(tw.tmp)
-	must(tw.t, err)
-	return names
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		names, err := dirNames(tw.tmp)
+		must(tw.t, err)
+		if !slices.ContainsFunc(names, func(name string) bool { return strings.HasPrefix(name, ".savepoint-tmp-") }) {
+			return names
+		}
+		if time.Now().After(deadline) {
+			tw.t.Fatalf("the sidecar never removed the files of abandoned writes: %v", names)
+		}
+	}
 }
 
 func dirNames(dir string) ([]string, error) {
