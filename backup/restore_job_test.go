@@ -13,13 +13,17 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// backedUpThenChanged makes a ready backup of the game server's data, then
-// changes the data as a game server that keeps running does. It returns the
-// backup and the files it holds: what a restore must bring back.
-func (tw *twin) backedUpThenChanged() (ports.Backup, map[string]string) {
+// backedUpThenChanged makes a ready backup of the game server's data on svc,
+// then changes the data as a game server that keeps running does. It returns
+// the backup and the files it holds: what a restore must bring back.
+func (tw *twin) backedUpThenChanged(svc *backup.Service) (ports.Backup, map[string]string) {
 	tw.t.Helper()
 	writeFile(tw.t, filepath.Join(tw.data, "world", "region.mca"), string(archive(64<<10)))
-	b := tw.ready("Before the update")
+	b, err := svc.CreateBackup(context.Background(), tw.owner, tw.order.ID, tw.gameServer.ID, "Before the update")
+	must(tw.t, err)
+	if b = tw.settled(b.ID); b.Status != ports.StatusReady {
+		tw.t.Fatalf("backup ended %s: %s", b.Status, b.Error)
+	}
 	files := tw.dataFiles()
 	writeFile(tw.t, filepath.Join(tw.data, "world", "level.dat"), "the world moved on")
 	writeFile(tw.t, filepath.Join(tw.data, "built-after-the-backup.dat"), "new")
@@ -44,7 +48,7 @@ func sameArchive(t *testing.T, got, b ports.Backup) {
 
 func TestRestoreStreamsTheArchiveToTheSidecar(t *testing.T) {
 	tw := newTwin(t)
-	b, backedUp := tw.backedUpThenChanged()
+	b, backedUp := tw.backedUpThenChanged(tw.svc)
 	restoredAt := fixedNow.Add(2 * time.Hour)
 	tw.clock.Set(restoredAt)
 
@@ -162,7 +166,7 @@ func TestRestoreFailures(t *testing.T) {
 		t.Run("returns the backup to ready when "+tc.name, func(t *testing.T) {
 			t.Parallel() // one of them waits through the final write's retries
 			tw := newTwin(t)
-			b, backedUp := tw.backedUpThenChanged()
+			b, backedUp := tw.backedUpThenChanged(tw.svc)
 			current := tw.dataFiles()
 			tc.setup(tw, b)
 
@@ -192,7 +196,7 @@ func TestRestoreFailures(t *testing.T) {
 
 func TestRestoreCanBeRetriedAfterAFailure(t *testing.T) {
 	tw := newTwin(t)
-	b, backedUp := tw.backedUpThenChanged()
+	b, backedUp := tw.backedUpThenChanged(tw.svc)
 	tw.inject("FileIO.ExtractTo", fault{err: errSidecar, times: 1})
 	_, err := tw.restore(b)
 	must(t, err)

@@ -39,6 +39,8 @@ type twin struct {
 	clock   *clock
 	faults  *faults
 	catalog *faultyCatalog
+	deps    backup.Deps
+	opts    backup.Options
 
 	owner, stranger, admin ports.UserID
 	order                  ports.Order
@@ -93,24 +95,34 @@ func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
 	if cfg.opts != nil {
 		cfg.opts(&opts)
 	}
-	svc, err := backup.NewService(backup.Deps{
+	tw.opts = opts
+	tw.deps = backup.Deps{
 		Repository: faultyRepository{tw.repo, tw.faults}, Orders: tw.catalog, Permissions: tw.catalog,
 		Assets: faultyAssets{tw.assets, tw.faults}, Objects: faultyObjects{objects, tw.faults}, Sidecars: tw.dialer,
-	}, opts)
-	must(t, err)
+	}
 	t.Cleanup(func() {
-		tw.dialer.open() // nothing may stay blocked behind the gate
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := svc.Shutdown(ctx); err != nil {
-			t.Errorf("background work still running when the test ended: %v", err)
-		}
 		if n := tw.faults.open.Load(); n != 0 {
 			t.Errorf("%d streams opened through the ports were never closed", n)
 		}
 	})
-	tw.svc = svc
+	tw.svc = tw.replica()
 	return tw
+}
+
+// replica returns a Service on the twin's ports, as each replica of the
+// service would be; it is shut down when the test ends.
+func (tw *twin) replica() *backup.Service {
+	svc, err := backup.NewService(tw.deps, tw.opts)
+	must(tw.t, err)
+	tw.t.Cleanup(func() {
+		tw.dialer.open() // nothing may stay blocked behind the gate
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := svc.Shutdown(ctx); err != nil {
+			tw.t.Errorf("background work still running when the test ended: %v", err)
+		}
+	})
+	return svc
 }
 
 // sidecarDialer reaches the real sidecar, serving dir over loopback gRPC. The
@@ -232,16 +244,18 @@ func (tw *twin) stored(id ports.BackupID) ports.Backup {
 // settled polls the backup until its operation has ended.
 func (tw *twin) settled(id ports.BackupID) ports.Backup {
 	tw.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b := tw.stored(id)
-		if !b.Status.Active() {
-			return b
-		}
+	var b ports.Backup
+	eventually(tw.t, func() bool { b = tw.stored(id); return !b.Status.Active() }, "the backup's operation to end")
+	return b
+}
+
+// eventually polls until cond holds, and fails the test if it does not in time.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			tw.t.Fatalf("backup %s still %s", id, b.Status)
+			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
