@@ -172,6 +172,16 @@ func (tw *twin) sidecarDialer(dir string, cfg twinConfig) ports.SidecarDialer {
 	return d
 }
 
+// sidecarUp starts the sidecar server if it has not started yet. A server
+// removes the staged archives it finds when it starts, as a restarted sidecar
+// does: files a test stages must come after.
+func (tw *twin) sidecarUp() {
+	tw.t.Helper()
+	fio, err := tw.dialer.inner.Dial(context.Background(), tw.sidecar)
+	must(tw.t, err)
+	must(tw.t, fio.Close())
+}
+
 // addCustomer records the twin's order, owned by owner, with its game server and
 // sidecar, and lets admin view all orders.
 func (tw *twin) addCustomer(cfg *twinConfig) {
