@@ -187,9 +187,10 @@ func createFailures() []createFailure {
 // asset or staged file behind (unless removing it failed too), and free the
 // order for the next operation.
 func TestCreateFailures(t *testing.T) {
+	t.Parallel() // with the other table of failures: both wait through retries
 	for _, tc := range createFailures() {
 		t.Run("ends failed when "+tc.name, func(t *testing.T) {
-			t.Parallel() // three of them wait through the final write's retries
+			t.Parallel()
 			tw := newTwin(t, func(c *twinConfig) { c.noStreaming = tc.staged })
 			writeFile(t, filepath.Join(tw.data, "world", "region.mca"), string(archive(64<<10)))
 			for method, ft := range tc.faults {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 
@@ -18,17 +17,6 @@ func (tw *twin) downloadable() ports.Backup {
 	tw.t.Helper()
 	writeFile(tw.t, filepath.Join(tw.data, "world", "region.mca"), string(archive(4096)))
 	return tw.ready("Before the update")
-}
-
-// read opens the download (rng nil: all of it) and returns what it yields.
-func read(t *testing.T, d *backup.Download, rng *ports.ByteRange) []byte {
-	t.Helper()
-	rc, err := d.Open(context.Background(), rng)
-	must(t, err)
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	must(t, err)
-	return data
 }
 
 func TestDownload(t *testing.T) {

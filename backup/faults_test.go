@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"testing/iotest"
 	"time"
 
 	"github.com/savepoint-dev/savepoint/adapters/local"
@@ -114,7 +115,7 @@ func (ft *fault) fire(ctx context.Context) error {
 func (ft *fault) input(r io.Reader) io.Reader {
 	switch {
 	case ft != nil && ft.cut > 0:
-		return &cutReader{r: r, n: ft.cut, err: ft.err}
+		return io.MultiReader(io.LimitReader(r, ft.cut), iotest.ErrReader(ft.err))
 	case ft != nil && ft.careless:
 		return eofOnError{r}
 	}
@@ -147,24 +148,7 @@ func (s *portStream) Close() error {
 	return s.c.Close()
 }
 
-// cutReader yields the first n bytes of r, then fails with err, like a
-// connection that drops mid-transfer.
-type cutReader struct {
-	r   io.Reader
-	n   int64
-	err error
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	if c.n <= 0 {
-		return 0, c.err
-	}
-	p = p[:min(int64(len(p)), c.n)]
-	k, err := c.r.Read(p)
-	c.n -= int64(k)
-	return k, err
-}
-
+// eofOnError ends where r fails, as a careless reader sees it.
 type eofOnError struct{ r io.Reader }
 
 func (e eofOnError) Read(p []byte) (int, error) {

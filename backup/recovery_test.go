@@ -175,7 +175,7 @@ func recoverStaleDespiteFailures(t *testing.T) {
 	t.Run("ignores a listed backup that is not active", func(t *testing.T) {
 		f := newFixture(t)
 		f.repo.EXPECT().ExpireFences(gomock.Any(), gomock.Any()).Return(nil, nil)
-		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{f.readyBackup(archive(10))}, nil)
+		f.repo.EXPECT().ListStale(gomock.Any(), gomock.Any()).Return([]ports.Backup{f.readyBackup()}, nil)
 		if n, err := f.svc.RecoverStale(context.Background()); err != nil || n != 0 {
 			t.Fatalf("RecoverStale = %d, %v; want nothing settled", n, err)
 		}

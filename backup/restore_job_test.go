@@ -162,9 +162,10 @@ func restoreFailures() []restoreFailure {
 // unless they were already restored, removes the sidecar's temp file and frees
 // the order.
 func TestRestoreFailures(t *testing.T) {
+	t.Parallel() // with the other table of failures: both wait through retries
 	for _, tc := range restoreFailures() {
 		t.Run("returns the backup to ready when "+tc.name, func(t *testing.T) {
-			t.Parallel() // one of them waits through the final write's retries
+			t.Parallel()
 			tw := newTwin(t)
 			b, backedUp := tw.backedUpThenChanged(tw.svc)
 			current := tw.dataFiles()

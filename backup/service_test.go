@@ -285,18 +285,6 @@ func TestCreateBackupAccepts(t *testing.T) {
 	})
 }
 
-// shutdown returns once every background operation has finished. Shutdown
-// waits for running jobs, so it doubles as the barrier; the service accepts no
-// work after.
-func (tw *twin) shutdown() {
-	tw.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tw.svc.Shutdown(ctx); err != nil {
-		tw.t.Fatalf("background work did not finish: %v", err)
-	}
-}
-
 func TestListBackups(t *testing.T) {
 	list := func(tw *twin, r request) (any, error) {
 		return tw.svc.ListBackups(context.Background(), r.user, r.order, r.provision)
@@ -536,7 +524,7 @@ func TestDeleteBackup(t *testing.T) {
 	// across three ports.
 	t.Run("deletes a ready backup's archive, asset and record, in that order", func(t *testing.T) {
 		f := newFixture(t)
-		b := f.readyBackup(archive(64))
+		b := f.readyBackup()
 		claimed := b
 		claimed.Deleting = true
 		f.expectBackupFound(b)

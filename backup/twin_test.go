@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -259,6 +260,13 @@ func (tw *twin) settled(id ports.BackupID) ports.Backup {
 	return b
 }
 
+// shutdown returns once the service's background work has finished; the
+// service accepts no work after.
+func (tw *twin) shutdown() {
+	tw.t.Helper()
+	awaitShutdown(tw.t, tw.svc)
+}
+
 // eventually polls until cond holds, and fails the test if it does not in time.
 func eventually(t *testing.T, cond func() bool, what string) {
 	t.Helper()
@@ -359,16 +367,14 @@ func (tw *twin) assetExists(id ports.AssetID) bool {
 // of the call ends, a moment later: those are waited for.
 func (tw *twin) tempFiles() []string {
 	tw.t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
-		names, err := dirNames(tw.tmp)
+	var names []string
+	eventually(tw.t, func() bool {
+		var err error
+		names, err = dirNames(tw.tmp)
 		must(tw.t, err)
-		if !slices.ContainsFunc(names, func(name string) bool { return strings.HasPrefix(name, ".savepoint-tmp-") }) {
-			return names
-		}
-		if time.Now().After(deadline) {
-			tw.t.Fatalf("the sidecar never removed the files of abandoned writes: %v", names)
-		}
-	}
+		return !slices.ContainsFunc(names, func(name string) bool { return strings.HasPrefix(name, ".savepoint-tmp-") })
+	}, "the sidecar to remove the files of abandoned writes")
+	return names
 }
 
 func dirNames(dir string) ([]string, error) {
@@ -442,13 +448,21 @@ func makeSocket(t *testing.T, path string) {
 	must(t, syscall.Mknod(path, syscall.S_IFSOCK|0o600, 0))
 }
 
+// read opens the download (rng nil: all of it) and returns what it yields.
+func read(t *testing.T, d *backup.Download, rng *ports.ByteRange) []byte {
+	t.Helper()
+	rc, err := d.Open(context.Background(), rng)
+	must(t, err)
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	must(t, err)
+	return data
+}
+
 // archiveFiles returns the regular files in a download's archive, by name.
 func archiveFiles(t *testing.T, d *backup.Download) map[string]string {
 	t.Helper()
-	rc, err := d.Open(context.Background(), nil)
-	must(t, err)
-	defer rc.Close()
-	gz, err := gzip.NewReader(rc)
+	gz, err := gzip.NewReader(bytes.NewReader(read(t, d, nil)))
 	must(t, err)
 	tr := tar.NewReader(gz)
 	files := map[string]string{}
