@@ -63,7 +63,7 @@ type fixture struct {
 	sidecar ports.Provision
 
 	mu      sync.Mutex
-	created ports.BackupID
+	created ports.Backup
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -121,7 +121,7 @@ func (f *fixture) expectAuthorized() {
 }
 
 // expectCreateAccepted expects every synchronous step of a create that passes,
-// and records the ID of the backup the repository is asked to insert.
+// and records the backup the repository is asked to insert.
 func (f *fixture) expectCreateAccepted() {
 	f.expectAuthorized()
 	f.orders.EXPECT().ListProvisions(gomock.Any(), f.order.ID).Return([]ports.Provision{f.primary, f.sidecar}, nil)
@@ -130,16 +130,22 @@ func (f *fixture) expectCreateAccepted() {
 	f.repo.EXPECT().Create(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, b ports.Backup, _ int) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.created = b.ID
+		f.created = b
 		return nil
 	})
+	// The service may read the new record back for its answer.
+	f.repo.EXPECT().Find(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, ports.BackupID) (ports.Backup, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.created, nil
+	}).AnyTimes()
 }
 
 // createdID is the ID of the backup CreateBackup inserted (zero before).
 func (f *fixture) createdID() ports.BackupID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.created
+	return f.created.ID
 }
 
 // expectDial expects one connection to the order's sidecar, closed afterwards.
