@@ -1,393 +1,238 @@
 package backup_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/mock/gomock"
 
 	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// expectCreateSucceeds expects the whole background half of a create of data.
-func (f *fixture) expectCreateSucceeds(data []byte) {
-	f.expectArchiveStored(data)
-	f.expectUpdates(1)
-}
-
-// expectArchiveStored expects a create of data up to its final write: the
-// archive streamed, stored under the backup's key, and its asset recorded.
-func (f *fixture) expectArchiveStored(data []byte) {
-	f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(data), nil)
-	f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(drainInto(&bytes.Buffer{}))
-	f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
-}
+// interrupted is what a customer reads about an operation cut short by a
+// shutdown.
+const interrupted = "interrupted because the backup service was shutting down"
 
 func TestWorkDoesNotRunOnTheCallersContext(t *testing.T) {
-	f := newFixture(t)
+	tw := newTwin(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	proceed := make(chan struct{})
-	f.expectCreateAccepted()
-	f.dialer.EXPECT().Dial(gomock.Any(), f.sidecar).DoAndReturn(func(ctx context.Context, _ ports.Provision) (ports.FileIO, error) {
-		<-proceed // the request has returned and its context is gone
-		if err := ctx.Err(); err != nil {
-			t.Errorf("the background work got the request's context: %v", err)
-		}
-		return f.fio, nil
-	})
-	f.fio.EXPECT().Close().Return(nil)
-	f.expectCreateSucceeds(archive(5000))
-
-	b, err := f.svc.CreateBackup(ctx, f.owner, f.order.ID, f.primary.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	close(proceed)
-	f.wait()
-	if got := f.row(b.ID); got.Status != ports.StatusReady {
+	tw.dialer.close()
+	b, err := tw.svc.CreateBackup(ctx, tw.owner, tw.order.ID, tw.gameServer.ID, "")
+	must(t, err)
+	cancel() // the request has returned and its context is gone
+	tw.dialer.open()
+	if got := tw.settled(b.ID); got.Status != ports.StatusReady {
 		t.Fatalf("status %s after the request was cancelled, want ready: %q", got.Status, got.Error)
 	}
 }
 
+// dialled waits until the sidecar has been dialled n times in all.
+func (tw *twin) dialled(n int) {
+	tw.t.Helper()
+	eventually(tw.t, func() bool { return len(tw.dialer.provisions()) >= n }, fmt.Sprintf("dial number %d", n))
+}
+
 func TestServiceBoundsConcurrentOperations(t *testing.T) {
-	f := newFixture(t, withOptions(func(o *backup.Options) { o.MaxConcurrentOperations = 1 }))
-	// Two creates on two orders; the repository's per-order rule does not
-	// apply, only this replica's bound.
-	other := ports.Order{ID: ports.NewOrderID(), OwnerID: f.owner}
-	otherPrimary := ports.Provision{ID: ports.NewProvisionID(), OrderID: other.ID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer}
-	otherSidecar := ports.Provision{ID: ports.NewProvisionID(), OrderID: other.ID, Kind: ports.KindDeployment, Role: ports.RoleSidecar}
-	f.expectCreateAccepted()
-	f.orders.EXPECT().GetOrder(gomock.Any(), other.ID).Return(other, nil)
-	f.orders.EXPECT().GetProvision(gomock.Any(), otherPrimary.ID).Return(otherPrimary, nil)
-	f.orders.EXPECT().ListProvisions(gomock.Any(), other.ID).Return([]ports.Provision{otherPrimary, otherSidecar}, nil)
-	f.repo.EXPECT().HasActiveOperation(gomock.Any(), other.ID).Return(false, nil)
-	f.repo.EXPECT().CountByProvision(gomock.Any(), otherPrimary.ID).Return(0, nil)
-	f.repo.EXPECT().Create(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(f.recordCreate)
+	tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.MaxConcurrentOperations = 1 } })
+	// Two creates on two orders: the repository's rule of one operation per
+	// order does not apply, only this replica's bound.
+	other, otherGameServer := tw.otherOrder(tw.owner, true)
+	tw.dialer.close()
+	first, err := tw.create("")
+	must(t, err)
+	tw.dialled(1)
+	second, err := tw.svc.CreateBackup(context.Background(), tw.owner, other.ID, otherGameServer.ID, "")
+	must(t, err)
 
-	firstIn, releaseFirst, secondIn := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	f.dialer.EXPECT().Dial(gomock.Any(), f.sidecar).DoAndReturn(func(context.Context, ports.Provision) (ports.FileIO, error) {
-		close(firstIn)
-		<-releaseFirst
-		return nil, errors.New("unreachable")
-	})
-	f.dialer.EXPECT().Dial(gomock.Any(), otherSidecar).DoAndReturn(func(context.Context, ports.Provision) (ports.FileIO, error) {
-		close(secondIn)
-		return nil, errors.New("unreachable")
-	})
-	f.expectUpdates(2)
-
-	f.create()
-	waitFor(t, firstIn, "the first operation to start")
-	if _, err := f.svc.CreateBackup(context.Background(), f.owner, other.ID, otherPrimary.ID, ""); err != nil {
-		t.Fatal(err)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(tw.dialer.provisions()); n != 1 {
+		t.Fatalf("%d operations started while the only slot was taken", n)
 	}
-	select {
-	case <-secondIn:
-		t.Fatal("the second operation started while the only slot was taken")
-	case <-time.After(50 * time.Millisecond):
+	tw.dialer.open()
+	for _, b := range []ports.Backup{first, second} {
+		if got := tw.settled(b.ID); got.Status != ports.StatusReady {
+			t.Fatalf("backup ended %s: %s", got.Status, got.Error)
+		}
 	}
-	close(releaseFirst)
-	waitFor(t, secondIn, "the second operation after the first ended")
-	f.wait()
 }
 
 func TestServiceHeartbeats(t *testing.T) {
-	const interval = 5 * time.Millisecond
-	newHeartbeatFixture := func(t *testing.T) *fixture {
-		return newFixture(t, withoutHeartbeatMock(), withOptions(func(o *backup.Options) { o.HeartbeatInterval = interval }))
-	}
-
 	t.Run("records a heartbeat on the clock while a create runs", func(t *testing.T) {
-		f := newHeartbeatFixture(t)
-		later := fixedNow.Add(time.Minute)
-		beats := make(chan time.Time, 100)
-		f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), ports.StatusCreating, gomock.Any()).DoAndReturn(func(_ context.Context, id ports.BackupID, _ ports.Status, at time.Time) error {
-			if id != f.createdID() {
-				t.Errorf("heartbeat for %s, want %s", id, f.createdID())
-			}
-			select {
-			case beats <- at:
-			default:
-			}
-			return nil
-		}).MinTimes(3)
-		f.expectCreateAccepted()
-		f.expectDial()
-		release := make(chan struct{})
-		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (ports.ArchiveStream, error) {
-			<-release
-			return stream(archive(100)), nil
-		})
-		var sink bytes.Buffer
-		f.objects.EXPECT().Put(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(drainInto(&sink))
-		f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
-		f.expectUpdates(1)
-
-		f.create()
-		f.clock.Set(later)
-		for range 3 {
-			for at := waitFor(t, beats, "a heartbeat"); !at.Equal(later); at = waitFor(t, beats, "a heartbeat on the new time") {
-			}
+		tw := newTwin(t)
+		tw.dialer.close()
+		b, err := tw.create("")
+		must(t, err)
+		for _, later := range []time.Time{fixedNow.Add(time.Minute), fixedNow.Add(2 * time.Minute)} {
+			tw.clock.Set(later)
+			eventually(t, func() bool { return tw.stored(b.ID).HeartbeatAt.Equal(later) }, "a heartbeat at "+later.String())
 		}
-		close(release)
-		f.wait()
+		tw.dialer.open()
+		tw.settled(b.ID)
 	})
 	t.Run("stops a restore whose heartbeat finds it settled elsewhere, without recording a failure", func(t *testing.T) {
-		f := newHeartbeatFixture(t)
-		data := archive(1000)
-		b := f.readyBackup(data)
-		writing := make(chan struct{})
-		f.repo.EXPECT().Heartbeat(gomock.Any(), b.ID, ports.StatusRestoring, gomock.Any()).DoAndReturn(func(context.Context, ports.BackupID, ports.Status, time.Time) error {
-			select {
-			case <-writing: // another replica recovered it as stale meanwhile
-				return ports.ErrStatusConflict
-			default:
-				return nil
-			}
-		}).MinTimes(1)
-		f.expectRestoreAccepted(b)
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusReady).DoAndReturn(f.compareAndSet)
-		// No other Update: Fail must not run for an operation settled elsewhere.
-		f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{Key: "k"}, nil)
-		f.expectDial()
-		f.objects.EXPECT().Get(gomock.Any(), "k", nil).Return(stream(data), ports.ObjectInfo{SizeBytes: int64(len(data))}, nil)
+		tw := newTwin(t)
+		b, _ := tw.backedUpThenChanged(tw.svc)
+		const theirs = "Restore failed: the server running the operation stopped responding"
 		cancelled := make(chan struct{})
-		f.fio.EXPECT().WriteFile(gomock.Any(), restoreTemp(b), gomock.Any(), gomock.Any()).DoAndReturn(func(ctx context.Context, _ string, _ int64, _ io.Reader) error {
-			close(writing)
+		tw.inject("FileIO.WriteFile", fault{do: func(ctx context.Context) error {
+			// Another replica recovers the restore as stale meanwhile.
+			settled, err := tw.repo.Find(ctx, b.ID)
+			settled.Status, settled.Error = ports.StatusReady, theirs
+			if err != nil || tw.repo.Update(ctx, settled, ports.StatusRestoring) != nil {
+				return fmt.Errorf("settling the restore elsewhere: %v", err)
+			}
 			<-ctx.Done()
 			close(cancelled)
 			return ctx.Err()
-		})
-		f.fio.EXPECT().DeleteFile(gomock.Any(), restoreTemp(b)).Return(nil)
+		}})
 
-		f.restore(b)
+		_, err := tw.restore(b)
+		must(t, err)
 		waitFor(t, cancelled, "the restore to be cancelled")
-		f.wait()
-		if got := f.row(b.ID); got.Status != ports.StatusRestoring {
+		tw.shutdown()
+		if got := tw.stored(b.ID); got.Status != ports.StatusReady || got.Error != theirs {
 			t.Fatalf("the worker overwrote the other replica's outcome: %s %q", got.Status, got.Error)
 		}
 	})
 }
 
+// hangs is a call that hangs until its operation is cancelled; entered is
+// closed when it starts hanging.
+func hangs(entered chan struct{}) func(ctx context.Context) error {
+	var once sync.Once
+	return func(ctx context.Context) error {
+		once.Do(func() { close(entered) })
+		<-ctx.Done()
+		return fmt.Errorf("stream reset: %w", ctx.Err())
+	}
+}
+
+// shutdownSoon shuts the service down with little patience: what still runs
+// after 30 ms is interrupted.
+func (tw *twin) shutdownSoon() {
+	tw.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	assertIs(tw.t, tw.svc.Shutdown(ctx), context.DeadlineExceeded)
+}
+
 func TestServiceShutdown(t *testing.T) {
 	t.Run("waits for a create to finish", func(t *testing.T) {
-		f := newFixture(t)
-		f.expectCreateAccepted()
-		f.expectDial()
-		release := make(chan struct{})
-		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, []string) (ports.ArchiveStream, error) {
-			<-release
-			return stream(archive(100)), nil
-		})
-		var sink bytes.Buffer
-		f.objects.EXPECT().Put(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(drainInto(&sink))
-		f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil)
-		f.expectUpdates(1)
-
-		b := f.create()
+		tw := newTwin(t)
+		tw.dialer.close()
+		b, err := tw.create("")
+		must(t, err)
 		done := make(chan error, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			done <- f.svc.Shutdown(ctx)
+			done <- tw.svc.Shutdown(ctx)
 		}()
 		select {
 		case err := <-done:
 			t.Fatalf("Shutdown returned %v while a create was running", err)
 		case <-time.After(30 * time.Millisecond):
 		}
-		close(release)
-		if err := waitFor(t, done, "Shutdown"); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.row(b.ID); got.Status != ports.StatusReady {
+		tw.dialer.open()
+		must(t, waitFor(t, done, "Shutdown"))
+		if got := tw.stored(b.ID); got.Status != ports.StatusReady {
 			t.Fatalf("status %s, want ready", got.Status)
 		}
 	})
-
-	// stuck blocks until the test lets it go, ignoring its context the way a call
-	// into a hung peer might; record releases it once Shutdown recorded the job.
-	type stuck struct {
-		entered, release chan struct{}
-		once             sync.Once
-	}
-	newStuck := func() *stuck { return &stuck{entered: make(chan struct{}), release: make(chan struct{})} }
-	releaseOnFailure := func(f *fixture, s *stuck) func(context.Context, ports.Backup, ports.Status) error {
-		return func(ctx context.Context, b ports.Backup, from ports.Status) error {
-			err := f.compareAndSet(ctx, b, from)
-			s.once.Do(func() { close(s.release) })
-			return err
-		}
-	}
-	shutdownSoon := func(t *testing.T, f *fixture) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-		defer cancel()
-		assertIs(t, f.svc.Shutdown(ctx), context.DeadlineExceeded)
-	}
-	assertLiveContexts := func(t *testing.T, f *fixture, want int) {
-		t.Helper()
-		updates := f.allUpdates()
-		if len(updates) != want {
-			t.Fatalf("%d updates, want %d", len(updates), want)
-		}
-		for _, u := range updates {
-			if u.ctxErr != nil {
-				t.Fatalf("an update ran on a finished context: %v", u.ctxErr)
-			}
-		}
-	}
-
+	// The interrupted upload had stored the archive: it is removed all the
+	// same, on a context of its own since the operation's was cancelled.
 	t.Run("records an interrupted create as failed", func(t *testing.T) {
-		f := newFixture(t)
-		s := newStuck()
-		f.expectCreateAccepted()
-		f.expectDial()
-		f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(1000)), nil)
-		f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(func(ctx context.Context, _ string, _ io.Reader) error {
-			close(s.entered)
-			<-s.release
-			if ctx.Err() == nil {
-				t.Error("the interrupted upload's context was not cancelled")
-			}
-			return errors.New("upload aborted")
-		})
-		f.objects.EXPECT().Delete(gomock.Any(), f.createdKey()).DoAndReturn(func(ctx context.Context, _ string) error {
-			if ctx.Err() != nil {
-				t.Errorf("the partial archive is removed on a finished context: %v", ctx.Err())
-			}
-			return nil
-		})
-		// Shutdown records the interruption; the job, once it ends, tries again
-		// and loses the compare-and-set.
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(releaseOnFailure(f, s)).Times(2)
+		tw := newTwin(t)
+		entered := make(chan struct{})
+		tw.inject("Objects.Put", fault{made: true, do: hangs(entered)})
+		b, err := tw.create("")
+		must(t, err)
+		waitFor(t, entered, "the upload to start")
+		tw.shutdownSoon()
 
-		b := f.create()
-		waitFor(t, s.entered, "the upload to start")
-		shutdownSoon(t, f)
-
-		got := f.row(b.ID)
-		if got.Status != ports.StatusFailed || got.Error != "Backup failed: interrupted because the backup service was shutting down" {
+		if got := tw.stored(b.ID); got.Status != ports.StatusFailed || got.Error != "Backup failed: "+interrupted {
 			t.Fatalf("interrupted create: %s %q", got.Status, got.Error)
 		}
-		assertLiveContexts(t, f, 2)
+		if tw.objectExists(b) {
+			t.Fatal("the interrupted upload's archive was left in storage")
+		}
 	})
+	// The interrupted write had staged the archive in the pod: it is removed
+	// all the same, on a context of its own since the operation's was cancelled.
 	t.Run("records an interrupted restore as ready with an error", func(t *testing.T) {
-		f := newFixture(t)
-		s := newStuck()
-		data := archive(1000)
-		b := f.readyBackup(data)
-		f.expectRestoreAccepted(b)
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusReady).DoAndReturn(f.compareAndSet)
-		f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).Return(ports.Asset{Key: "k"}, nil)
-		f.expectDial()
-		f.objects.EXPECT().Get(gomock.Any(), "k", nil).Return(stream(data), ports.ObjectInfo{SizeBytes: int64(len(data))}, nil)
-		f.fio.EXPECT().WriteFile(gomock.Any(), restoreTemp(b), gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, string, int64, io.Reader) error {
-			close(s.entered)
-			<-s.release
-			return errors.New("stream reset")
-		})
-		f.fio.EXPECT().DeleteFile(gomock.Any(), restoreTemp(b)).DoAndReturn(func(ctx context.Context, _ string) error {
-			if ctx.Err() != nil {
-				t.Errorf("the temp file is removed on a finished context: %v", ctx.Err())
-			}
-			return nil
-		})
-		f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusRestoring).DoAndReturn(releaseOnFailure(f, s)).Times(2)
+		tw := newTwin(t)
+		// The backup is made by another replica: a job leaves this replica's
+		// list of running operations a moment after its outcome is recorded,
+		// and the restore of the same backup must be the only one on the list.
+		b, _ := tw.backedUpThenChanged(tw.replica())
+		current := tw.dataFiles()
+		entered := make(chan struct{})
+		tw.inject("FileIO.WriteFile", fault{made: true, do: hangs(entered)})
+		_, err := tw.restore(b)
+		must(t, err)
+		waitFor(t, entered, "the write to start")
+		tw.shutdownSoon()
 
-		f.restore(b)
-		waitFor(t, s.entered, "the write to start")
-		shutdownSoon(t, f)
-
-		got := f.row(b.ID)
-		if got.Status != ports.StatusReady || got.Error != "Restore failed: interrupted because the backup service was shutting down" {
+		got := tw.stored(b.ID)
+		if got.Status != ports.StatusReady || got.Error != "Restore failed: "+interrupted {
 			t.Fatalf("interrupted restore: %s %q", got.Status, got.Error)
 		}
-		if got.SHA256 != b.SHA256 || got.AssetID != b.AssetID {
-			t.Fatalf("an interrupted restore lost the archive's record: %+v", got)
+		sameArchive(t, got, b)
+		tw.assertFiles(current, "the ones before the restore")
+		if left := tw.tempFiles(); len(left) != 0 {
+			t.Fatalf("the sidecar's temp directory holds %v", left)
 		}
-		assertLiveContexts(t, f, 3)
 	})
 	t.Run("records a create still waiting for a slot as failed", func(t *testing.T) {
-		f := newFixture(t, withOptions(func(o *backup.Options) { o.MaxConcurrentOperations = 1 }))
-		s := newStuck()
-		f.runStuckJob(s.entered, s.release)
-		f.expectCreateAccepted()
-		// Recorded by Shutdown, then tried again by the queued job itself when its
-		// wait for a slot is cancelled.
-		created := gomock.Cond(func(u ports.Backup) bool { return u.ID == f.createdID() })
-		f.repo.EXPECT().Update(gomock.Any(), created, ports.StatusCreating).DoAndReturn(releaseOnFailure(f, s)).Times(2)
-		b := f.create()
-		shutdownSoon(t, f)
-		if got := f.row(b.ID); got.Status != ports.StatusFailed || got.Error != "Backup failed: interrupted because the backup service was shutting down" {
+		tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.MaxConcurrentOperations = 1 } })
+		other, otherGameServer := tw.otherOrder(tw.owner, true)
+		tw.dialer.close()
+		_, err := tw.svc.CreateBackup(context.Background(), tw.owner, other.ID, otherGameServer.ID, "")
+		must(t, err)
+		tw.dialled(1) // it holds the only slot
+		b, err := tw.create("")
+		must(t, err)
+		tw.shutdownSoon()
+		if got := tw.stored(b.ID); got.Status != ports.StatusFailed || got.Error != "Backup failed: "+interrupted {
 			t.Fatalf("queued create after Shutdown: %s %q", got.Status, got.Error)
 		}
 	})
 }
 
-// runStuckJob occupies a slot of the service's runner with a restore of another
-// order's backup that blocks until release, so later work has to queue.
-func (f *fixture) runStuckJob(entered, release chan struct{}) {
-	f.t.Helper()
-	other := ports.Order{ID: ports.NewOrderID(), OwnerID: f.owner}
-	prim := ports.Provision{ID: ports.NewProvisionID(), OrderID: other.ID, Kind: ports.KindDeployment, Primary: true, Role: ports.RoleGameServer}
-	side := ports.Provision{ID: ports.NewProvisionID(), OrderID: other.ID, Role: ports.RoleSidecar}
-	b := ports.Backup{ID: ports.NewBackupID(), OrderID: other.ID, ProvisionID: prim.ID, Status: ports.StatusReady, AssetID: ports.NewAssetID()}
-	f.seed(b)
-	f.orders.EXPECT().GetOrder(gomock.Any(), other.ID).Return(other, nil)
-	f.orders.EXPECT().GetProvision(gomock.Any(), prim.ID).Return(prim, nil)
-	f.repo.EXPECT().Find(gomock.Any(), b.ID).Return(b, nil)
-	f.orders.EXPECT().ListProvisions(gomock.Any(), other.ID).Return([]ports.Provision{prim, side}, nil)
-	f.repo.EXPECT().HasActiveOperation(gomock.Any(), other.ID).Return(false, nil)
-	f.repo.EXPECT().Update(gomock.Any(), gomock.Cond(func(u ports.Backup) bool { return u.ID == b.ID }), gomock.Any()).DoAndReturn(f.compareAndSet).Times(3)
-	f.assets.EXPECT().GetAsset(gomock.Any(), b.AssetID).DoAndReturn(func(context.Context, ports.AssetID) (ports.Asset, error) {
-		close(entered)
-		<-release
-		return ports.Asset{}, errors.New("gone")
-	})
-	if _, err := f.svc.RestoreBackup(context.Background(), f.owner, other.ID, prim.ID, b.ID); err != nil {
-		f.t.Fatalf("RestoreBackup: %v", err)
-	}
-	waitFor(f.t, entered, "the blocking job to start")
-}
-
 func TestOperationTimeout(t *testing.T) {
-	f := newFixture(t, withOptions(func(o *backup.Options) { o.OperationTimeout = 30 * time.Millisecond }))
-	f.expectCreateAccepted()
-	f.expectDial()
-	f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any()).Return(stream(archive(1000)), nil)
-	f.objects.EXPECT().Put(gomock.Any(), f.createdKey(), gomock.Any()).DoAndReturn(func(ctx context.Context, _ string, _ io.Reader) error {
-		<-ctx.Done() // a hung upload
-		return fmt.Errorf("multipart: %w", ctx.Err())
-	})
-	f.objects.EXPECT().Delete(gomock.Any(), f.createdKey()).Return(nil)
-	f.expectUpdates(1)
-
-	b := f.create()
-	f.wait()
-	if got := f.row(b.ID); got.Status != ports.StatusFailed || got.Error != "Backup failed: the operation took too long and was stopped" {
+	tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.OperationTimeout = 30 * time.Millisecond } })
+	tw.inject("Objects.Put", fault{do: hangs(make(chan struct{}))})
+	b, err := tw.create("")
+	must(t, err)
+	if got := tw.settled(b.ID); got.Status != ports.StatusFailed || got.Error != "Backup failed: the operation took too long and was stopped" {
 		t.Fatalf("timed-out create: %s %q", got.Status, got.Error)
+	}
+	if tw.objectExists(b) {
+		t.Fatal("the timed-out upload left an archive")
 	}
 }
 
 func TestAFailureThatCannotBeRecordedIsLeftForRecovery(t *testing.T) {
-	f := newFixture(t)
-	f.expectCreateAccepted()
-	f.dialer.EXPECT().Dial(gomock.Any(), f.sidecar).Return(nil, errors.New("unreachable"))
-	f.repo.EXPECT().Update(gomock.Any(), gomock.Any(), ports.StatusCreating).Return(errInfra)
-	b := f.create()
-	f.wait()
-	// The backup stays creating; its heartbeat has stopped, so any replica's
-	// RecoverStale settles it once StaleAfter has passed.
-	if got := f.row(b.ID); got.Status != ports.StatusCreating {
+	tw := newTwin(t)
+	tw.inject("Sidecars.Dial", fault{err: errSidecar})
+	tw.inject("Repository.Update", fault{err: errInfra})
+	b, err := tw.create("")
+	must(t, err)
+	tw.shutdown()
+	if got := tw.stored(b.ID); got.Status != ports.StatusCreating {
 		t.Fatalf("status %s, want creating until recovery", got.Status)
+	}
+
+	// Its heartbeat has stopped, so any replica's RecoverStale settles it once
+	// StaleAfter has passed.
+	tw.heal("Repository.Update")
+	tw.clock.Set(fixedNow.Add(time.Minute + time.Second))
+	if n, err := tw.svc.RecoverStale(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RecoverStale = %d, %v; want the create settled", n, err)
+	}
+	if got := tw.stored(b.ID); got.Status != ports.StatusFailed {
+		t.Fatalf("status %s after recovery, want failed", got.Status)
 	}
 }

@@ -81,14 +81,10 @@ func TestFence(t *testing.T) {
 		}
 	})
 	t.Run("whose holder stopped heartbeating is released by recovery, and the holder learns it", func(t *testing.T) {
-		faulty := &faultyRepository{}
-		tw := newTwin(t, func(c *twinConfig) {
-			c.repo = func(r ports.Repository) ports.Repository { faulty.Repository = r; return faulty }
-			c.opts = func(o *backup.Options) { o.StaleAfter = time.Minute }
-		})
+		tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.StaleAfter = time.Minute } })
 		fence, err := tw.svc.FenceOrder(ctx, tw.order.ID)
 		must(t, err)
-		faulty.fail("HeartbeatFence", true) // the holder's database connection is gone
+		tw.inject("Repository.HeartbeatFence", fault{err: errInfra}) // the holder's database connection is gone
 
 		if n, err := tw.svc.RecoverStale(ctx); err != nil || n != 0 {
 			t.Fatalf("RecoverStale before StaleAfter = %d, %v; want the fence kept", n, err)
@@ -99,7 +95,7 @@ func TestFence(t *testing.T) {
 		}
 		tw.ready("once the dead holder's fence is gone")
 
-		faulty.fail("HeartbeatFence", false)
+		tw.heal("Repository.HeartbeatFence")
 		select {
 		case <-fence.Lost():
 		case <-time.After(10 * time.Second):

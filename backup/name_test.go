@@ -125,14 +125,15 @@ func TestObjectKey(t *testing.T) {
 	}
 }
 
-// FuzzNewName checks that NewName accepts exactly the names DESIGN §3 allows and
-// returns them in the form it would accept again. Seeds: testdata/fuzz/FuzzNewName.
+// FuzzNewName checks that NewName accepts exactly the names a backup may have
+// (1–100 printable characters once trimmed) and returns them in the form it
+// would accept again. Its corpus is in testdata/fuzz/FuzzNewName.
 func FuzzNewName(f *testing.F) {
-	for _, seed := range []string{
+	for _, raw := range []string{
 		"", " ", "Before the update", "  padded  ", strings.Repeat("a", 100), strings.Repeat("a", 101),
 		"a\x00b", "a\u202eb", "\xff", "🎮 world", "世界", "a\u00a0b", "\u00a0a\u00a0",
 	} {
-		f.Add(seed)
+		f.Add(raw)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		name, err := backup.NewName(raw)

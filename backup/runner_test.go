@@ -149,17 +149,7 @@ func TestRunnerRunsJobs(t *testing.T) {
 		}
 		waitFor(t, ran, "the job")
 	})
-	t.Run("ends a job that outlives OperationTimeout", func(t *testing.T) {
-		r := newRunner(t, backup.RunnerOptions{OperationTimeout: 20 * time.Millisecond})
-		fails := newFailRecorder()
-		if err := r.Go(backup.Job{ID: ports.NewBackupID(), Run: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, Fail: fails.Fail}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, fails.called, "Fail after the timeout")
-		if causes, _ := fails.calls(); !errors.Is(causes[0], context.DeadlineExceeded) {
-			t.Fatalf("Fail got %v, want a deadline", causes[0])
-		}
-	})
+	t.Run("ends a job that outlives OperationTimeout", runnerEndsAJobThatOutlivesOperationTimeout)
 }
 
 func TestRunnerBoundsConcurrency(t *testing.T) {
@@ -280,66 +270,12 @@ func TestRunnerHeartbeats(t *testing.T) {
 		})
 	}
 	t.Run("lets the job continue when a heartbeat fails for another reason", func(t *testing.T) {
-		beats := make(chan struct{}, 100)
-		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status) error {
-			select {
-			case beats <- struct{}{}:
-			default:
-			}
-			return errInfra
-		}})
-		finished := make(chan error, 1)
-		if err := r.Go(backup.Job{ID: ports.NewBackupID(), Run: func(ctx context.Context) error {
-			for range 3 {
-				select {
-				case <-beats:
-				case <-ctx.Done():
-					finished <- ctx.Err()
-					return ctx.Err()
-				}
-			}
-			finished <- nil
-			return nil
-		}, Fail: func(_ context.Context, cause error) { t.Errorf("Fail(%v)", cause) }}); err != nil {
-			t.Fatal(err)
-		}
-		if err := waitFor(t, finished, "the job"); err != nil {
-			t.Fatalf("the job was cancelled by failing heartbeats: %v", err)
-		}
+		runnerKeepsAJobWhoseHeartbeatFails(t, interval)
 	})
 }
 
 func TestRunnerShutdown(t *testing.T) {
-	t.Run("waits for running jobs to finish", func(t *testing.T) {
-		r := newRunner(t, backup.RunnerOptions{})
-		release, started := make(chan struct{}), make(chan struct{})
-		var ctxErr atomic.Value
-		if err := r.Go(backup.Job{ID: ports.NewBackupID(), Run: func(ctx context.Context) error {
-			close(started)
-			<-release
-			if err := ctx.Err(); err != nil {
-				ctxErr.Store(err)
-			}
-			return nil
-		}, Fail: func(_ context.Context, cause error) { t.Errorf("Fail(%v)", cause) }}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, started, "the job")
-		done := make(chan error, 1)
-		go func() { done <- shutdown(t, r, 10*time.Second) }()
-		select {
-		case err := <-done:
-			t.Fatalf("Shutdown returned %v while a job was running", err)
-		case <-time.After(30 * time.Millisecond):
-		}
-		close(release)
-		if err := waitFor(t, done, "Shutdown"); err != nil {
-			t.Fatalf("Shutdown = %v", err)
-		}
-		if err := ctxErr.Load(); err != nil {
-			t.Fatalf("a job that finished within the grace period saw its context end: %v", err)
-		}
-	})
+	t.Run("waits for running jobs to finish", runnerWaitsForRunningJobs)
 	t.Run("succeeds with nothing running even if its context has already ended", func(t *testing.T) {
 		for range 50 { // the outcome must not depend on a select's random choice
 			r := backup.NewRunner(backup.RunnerOptions{})
@@ -428,4 +364,76 @@ func TestRunnerShutdown(t *testing.T) {
 			t.Fatalf("Fail called %d times, want once, by Shutdown", len(causes))
 		}
 	})
+}
+
+func runnerEndsAJobThatOutlivesOperationTimeout(t *testing.T) {
+	r := newRunner(t, backup.RunnerOptions{OperationTimeout: 20 * time.Millisecond})
+	fails := newFailRecorder()
+	if err := r.Go(backup.Job{ID: ports.NewBackupID(), Run: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, Fail: fails.Fail}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, fails.called, "Fail after the timeout")
+	if causes, _ := fails.calls(); !errors.Is(causes[0], context.DeadlineExceeded) {
+		t.Fatalf("Fail got %v, want a deadline", causes[0])
+	}
+}
+
+func runnerKeepsAJobWhoseHeartbeatFails(t *testing.T, interval time.Duration) {
+	beats := make(chan struct{}, 100)
+	r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status) error {
+		select {
+		case beats <- struct{}{}:
+		default:
+		}
+		return errInfra
+	}})
+	finished := make(chan error, 1)
+	if err := r.Go(backup.Job{ID: ports.NewBackupID(), Run: func(ctx context.Context) error {
+		for range 3 {
+			select {
+			case <-beats:
+			case <-ctx.Done():
+				finished <- ctx.Err()
+				return ctx.Err()
+			}
+		}
+		finished <- nil
+		return nil
+	}, Fail: func(_ context.Context, cause error) { t.Errorf("Fail(%v)", cause) }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(t, finished, "the job"); err != nil {
+		t.Fatalf("the job was cancelled by failing heartbeats: %v", err)
+	}
+}
+
+func runnerWaitsForRunningJobs(t *testing.T) {
+	r := newRunner(t, backup.RunnerOptions{})
+	release, started := make(chan struct{}), make(chan struct{})
+	var ctxErr atomic.Value
+	if err := r.Go(backup.Job{ID: ports.NewBackupID(), Run: func(ctx context.Context) error {
+		close(started)
+		<-release
+		if err := ctx.Err(); err != nil {
+			ctxErr.Store(err)
+		}
+		return nil
+	}, Fail: func(_ context.Context, cause error) { t.Errorf("Fail(%v)", cause) }}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, started, "the job")
+	done := make(chan error, 1)
+	go func() { done <- shutdown(t, r, 10*time.Second) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v while a job was running", err)
+	case <-time.After(30 * time.Millisecond):
+	}
+	close(release)
+	if err := waitFor(t, done, "Shutdown"); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := ctxErr.Load(); err != nil {
+		t.Fatalf("a job that finished within the grace period saw its context end: %v", err)
+	}
 }

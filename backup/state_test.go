@@ -18,8 +18,9 @@ var allEvents = []backup.EventKind{
 }
 
 // TestApplyEveryStatusAndEvent walks the whole (status, deleting, event) space.
-// The legal moves are DESIGN §3, written out here rather than derived from the
-// code under test; everything else must be refused and leave the backup alone.
+// The legal moves are the lifecycle's, written out here rather than derived
+// from the code under test; everything else must be refused and leave the
+// backup alone.
 func TestApplyEveryStatusAndEvent(t *testing.T) {
 	type key struct {
 		from     ports.Status

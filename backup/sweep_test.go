@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/savepoint-dev/savepoint/adapters/sidecar"
 	"github.com/savepoint-dev/savepoint/backup"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -121,7 +120,7 @@ func TestCreateRecordsSkippedFiles(t *testing.T) {
 
 func TestSidecarLocation(t *testing.T) {
 	t.Run("a game server that reaches its sidecar itself needs no sidecar provision", func(t *testing.T) {
-		tw := newTwin(t, func(c *twinConfig) { c.noSidecar = true })
+		tw := newTwin(t, func(c *twinConfig) { c.sidecarOnGameServer = true })
 		tw.ready("through the game server's own row")
 		for _, p := range tw.dialer.provisions() {
 			if p.ID != tw.gameServer.ID {
@@ -133,18 +132,14 @@ func TestSidecarLocation(t *testing.T) {
 		var elsewhere string
 		tw := newTwin(t, func(c *twinConfig) {
 			c.opts = func(o *backup.Options) { elsewhere = o.DataDir + "-elsewhere"; o.DataDir = "/nonexistent" }
-			c.endpoint = func(ep sidecar.Endpoint, _ ports.Provision) sidecar.Endpoint {
-				ep.Dirs = ports.SidecarDirs{Data: elsewhere}
-				return ep
-			}
+			c.dirs = func(ports.Provision) ports.SidecarDirs { return ports.SidecarDirs{Data: elsewhere} }
 		})
 		writeFile(t, elsewhere+"/only-here.txt", "x")
 		b := tw.ready("of the provision's own directory")
 		d, err := tw.svc.Download(context.Background(), tw.owner, b.AssetID)
 		must(t, err)
-		names := archiveNames(t, d)
-		if len(names) != 1 || names[0] != "only-here.txt" {
-			t.Fatalf("the archive holds %v, want the provision's directory", names)
+		if files := archiveFiles(t, d); len(files) != 1 || files["only-here.txt"] != "x" {
+			t.Fatalf("the archive holds %v, want the provision's directory", files)
 		}
 	})
 }
