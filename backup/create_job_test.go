@@ -304,13 +304,12 @@ func TestCreateRetriesTheFinalWrite(t *testing.T) {
 	})
 }
 
-// TestCreateKeepsTheArchiveWhenAHeartbeatMeetsItsLostWrite shows a defect of
-// the service: when the final write commits but its answer is lost, the next
-// heartbeat finds the backup ready, takes the operation for settled elsewhere
-// and cancels it, and the create's cleanup then deletes the archive and asset
-// of a backup that stays ready.
+// TestCreateKeepsTheArchiveWhenAHeartbeatMeetsItsLostWrite: when the final
+// write commits but its answer is lost, the next heartbeat finds the backup
+// ready, takes the operation for settled elsewhere and cancels it; the create
+// must still see that its write landed, and keep the archive and asset of the
+// ready backup.
 func TestCreateKeepsTheArchiveWhenAHeartbeatMeetsItsLostWrite(t *testing.T) {
-	t.Skip("defect of the service: a ready backup loses its archive; unskip once fixed")
 	tw := newTwin(t)
 	tw.inject("Repository.Update", fault{made: true, err: errInfra, times: 1})
 	b := tw.ready("Before the update")

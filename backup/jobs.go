@@ -104,7 +104,7 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 	var asset ports.Asset
 	stored := false
 	defer func() {
-		if stored {
+		if stored || s.archiveIsReady(log, b.ID, asset.ID) {
 			return
 		}
 		s.cleanup(log, "deleting the partial archive", func(ctx context.Context) error { return s.deps.Objects.Delete(ctx, key) })
@@ -150,6 +150,29 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 	stored = true
 	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256, "skipped_files", ready.SkippedCount)
 	return nil
+}
+
+// archiveIsReady reports whether the backup is recorded ready with asset, or
+// whether that cannot be told: its archive must then be kept. A create that
+// believes it failed may be wrong (an answer lost, a cancelled context), and
+// deleting a ready backup's archive loses the backup; an archive kept by
+// mistake only costs storage until the failed backup is deleted.
+func (s *Service) archiveIsReady(log *slog.Logger, id ports.BackupID, asset ports.AssetID) bool {
+	if asset.IsZero() {
+		return false // never recorded: nothing can point at the archive
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CleanupTimeout)
+	defer cancel()
+	cur, err := s.deps.Repository.Find(ctx, id)
+	switch {
+	case err != nil && !errors.Is(err, ports.ErrNotFound):
+		log.Warn("kept the archive of a failed create: whether its backup is ready could not be read", "err", err)
+		return true
+	case err == nil && cur.Status == ports.StatusReady && cur.AssetID == asset:
+		log.Warn("kept the archive of a create that failed after it was recorded ready")
+		return true
+	}
+	return false
 }
 
 // dial connects to the game server's sidecar and learns where its directories
@@ -242,8 +265,18 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	}
 	defer obj.Close()
 
+	// The staged archive is removed before the outcome is recorded, never after:
+	// once the backup is ready again a new restore of it may stage the same path.
 	tempFile := tempRestorePath(dirs.Temp, b.ID)
-	defer s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
+	removeStaged := func() {
+		s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
+	}
+	staged := true
+	defer func() {
+		if staged {
+			removeStaged()
+		}
+	}()
 	src := newHashingReader(obj)
 	if err := fio.WriteFile(ctx, tempFile, info.SizeBytes, src); err != nil {
 		if src.err != nil {
@@ -258,12 +291,14 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	if err := fio.ExtractTo(ctx, tempFile, dirs.Data); err != nil {
 		return fail("extracting the archive failed; your server files were not changed", err)
 	}
+	removeStaged()
+	staged = false
 	done, err := Apply(b, Event{Kind: EventRestored, At: s.opts.Now()})
 	if err != nil {
-		return fail("recording the finished restore failed", err)
+		return fail("recording it failed after your server files were restored", err)
 	}
 	if err := s.finish(ctx, done, ports.StatusRestoring); err != nil {
-		return fail("recording the finished restore failed", err)
+		return fail("recording it failed after your server files were restored", err)
 	}
 	log.Info("restore done")
 	return nil
@@ -274,30 +309,40 @@ var finishRetries = []time.Duration{100 * time.Millisecond, 400 * time.Milliseco
 
 // finish records the successful end of an operation. Minutes of work must not be
 // thrown away for one dropped database connection at the very end, so failures
-// of the write are retried. A retry that finds the backup already moved checks
-// whether the move was its own earlier attempt, whose answer was lost.
+// of the write are retried. Whenever the write did not plainly succeed, finish
+// then looks whether an earlier attempt landed after all (its answer lost), on a
+// context of its own: the operation's may have been cancelled by the very
+// heartbeat that saw that write, taking the backup for settled elsewhere.
 func (s *Service) finish(ctx context.Context, next ports.Backup, from ports.Status) error {
 	err := s.deps.Repository.Update(ctx, next, from)
+retries:
 	for _, wait := range finishRetries {
 		switch {
 		case err == nil:
 			return nil
 		case errors.Is(err, ErrStatusConflict), errors.Is(err, ports.ErrNotFound):
-			return err // settled elsewhere (stale recovery, another replica)
+			break retries // moved on: by an earlier attempt of ours, or elsewhere
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			break retries
 		case <-time.After(wait):
 		}
 		err = s.deps.Repository.Update(ctx, next, from)
-		if errors.Is(err, ErrStatusConflict) {
-			if cur, ferr := s.deps.Repository.Find(ctx, next.ID); ferr == nil && sameOutcome(cur, next) {
-				return nil
-			}
-		}
+	}
+	if err != nil && s.recorded(next) {
+		return nil
 	}
 	return err
+}
+
+// recorded reports whether the repository holds next as finish writes it. It
+// answers false when it cannot tell.
+func (s *Service) recorded(next ports.Backup) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CleanupTimeout)
+	defer cancel()
+	cur, err := s.deps.Repository.Find(ctx, next.ID)
+	return err == nil && sameOutcome(cur, next)
 }
 
 // sameOutcome reports whether the stored backup is the one finish wrote. Times

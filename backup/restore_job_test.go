@@ -152,7 +152,7 @@ func restoreFailures() []restoreFailure {
 			wantError: "Restore failed: an internal error stopped the operation"},
 		// After the update to restoring: the first try and three retries.
 		{name: "recording the finished restore fails", setup: inject("Repository.Update", fault{err: errInfra, after: 1, times: 4}),
-			wantError: "Restore failed: recording the finished restore failed", extracted: true},
+			wantError: "Restore failed: recording it failed after your server files were restored", extracted: true},
 	}
 }
 

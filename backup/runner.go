@@ -71,7 +71,10 @@ type runner struct {
 
 	mu      sync.Mutex
 	closed  bool
-	running map[ports.BackupID]*job
+	// running holds each job until its outcome is recorded. Keyed by the job, not
+	// the backup: a restore can start on a backup whose create is still winding
+	// down, and the create must not take the restore's entry with it.
+	running map[*job]struct{}
 	wg      sync.WaitGroup
 }
 
@@ -95,7 +98,7 @@ func newRunner(opts runnerOptions) *runner {
 	base, cancel := context.WithCancel(context.Background())
 	return &runner{
 		opts: opts, sem: make(chan struct{}, opts.MaxConcurrent),
-		base: base, cancel: cancel, running: make(map[ports.BackupID]*job),
+		base: base, cancel: cancel, running: make(map[*job]struct{}),
 	}
 }
 
@@ -110,9 +113,10 @@ func (r *runner) Go(j job) error {
 	if r.closed {
 		return ErrShuttingDown
 	}
-	r.running[j.ID] = &j
+	jp := &j
+	r.running[jp] = struct{}{}
 	r.wg.Add(1)
-	go r.run(j)
+	go r.run(jp)
 	return nil
 }
 
@@ -127,15 +131,20 @@ func (r *runner) closing() bool {
 func (r *runner) Running(id ports.BackupID) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.running[id]
-	return ok
+	for j := range r.running {
+		if j.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
-func (r *runner) run(j job) {
+func (r *runner) run(jp *job) {
+	j := *jp
 	defer r.wg.Done()
 	defer func() {
 		r.mu.Lock()
-		delete(r.running, j.ID)
+		delete(r.running, jp)
 		r.mu.Unlock()
 	}()
 	log := r.opts.Logger.With("backup_id", j.ID, "status", j.Status)
@@ -241,7 +250,7 @@ func (r *runner) Shutdown(ctx context.Context) error {
 
 	r.mu.Lock()
 	left := make([]*job, 0, len(r.running))
-	for _, j := range r.running {
+	for j := range r.running {
 		left = append(left, j)
 	}
 	r.mu.Unlock()

@@ -437,3 +437,48 @@ func runnerWaitsForRunningJobs(t *testing.T) {
 		t.Fatalf("a job that finished within the grace period saw its context end: %v", err)
 	}
 }
+
+// TestRunnerTracksEachJobOfOneBackup: a restore can start on a backup whose
+// create is still winding down (its outcome recorded, its goroutine not yet
+// gone). The create's end must not make the runner forget the restore, or
+// recovery would take the running restore for a dead replica's and Shutdown
+// would leave it unrecorded.
+func TestRunnerTracksEachJobOfOneBackup(t *testing.T) {
+	r := backup.NewRunner(backup.RunnerOptions{CleanupTimeout: 5 * time.Second})
+	id := ports.NewBackupID()
+	releaseFirst, secondStarted, releaseSecond := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	if err := r.Go(backup.Job{ID: id, Status: ports.StatusCreating,
+		Run:  func(context.Context) error { <-releaseFirst; return nil },
+		Fail: func(context.Context, error) {}}); err != nil {
+		t.Fatal(err)
+	}
+	fails := newFailRecorder()
+	if err := r.Go(backup.Job{ID: id, Status: ports.StatusRestoring,
+		Run: func(ctx context.Context) error {
+			close(secondStarted)
+			select {
+			case <-releaseSecond:
+			case <-ctx.Done():
+			}
+			return ctx.Err()
+		},
+		Fail: fails.Fail}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, secondStarted, "the second job to start")
+	close(releaseFirst)
+	// The first job's goroutine ends at its own pace; give it the chance. (On a
+	// loaded machine it may not have: then this run proves less, never fails.)
+	time.Sleep(50 * time.Millisecond)
+	if !r.Running(id) {
+		t.Fatal("after the first job of the backup ended, the runner says nothing runs for it")
+	}
+	if err := shutdown(t, r, 50*time.Millisecond); err == nil {
+		t.Fatal("Shutdown returned nil with a job still running")
+	}
+	causes, _ := fails.calls()
+	if len(causes) == 0 {
+		t.Fatal("the interrupted second job was not recorded as failed")
+	}
+	close(releaseSecond)
+}
