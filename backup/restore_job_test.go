@@ -6,6 +6,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,4 +213,29 @@ func TestRestoreCanBeRetriedAfterAFailure(t *testing.T) {
 		t.Fatalf("backup after a successful retry: %+v", got)
 	}
 	tw.assertFiles(backedUp, "the backup's")
+}
+
+// TestRestoreRemovesItsStagedArchiveBeforeItIsReady: once a restore records
+// the backup ready, a new restore of it may stage its archive under the same
+// path at once, so the finished one must have removed its own by then.
+func TestRestoreRemovesItsStagedArchiveBeforeItIsReady(t *testing.T) {
+	tw := newTwin(t)
+	b := tw.ready("Before the update")
+	var atRecord []string
+	tw.inject("Repository.Update", fault{do: func(context.Context) error {
+		names, err := dirNames(tw.tmp)
+		if err == nil {
+			atRecord = names
+		}
+		return nil // the write goes through
+	}})
+	if _, err := tw.restore(b); err != nil {
+		t.Fatal(err)
+	}
+	if got := tw.settled(b.ID); got.Status != ports.StatusReady || got.Error != "" {
+		t.Fatalf("the restore ended %s %q", got.Status, got.Error)
+	}
+	if slices.ContainsFunc(atRecord, func(name string) bool { return strings.HasPrefix(name, "restore-") }) {
+		t.Fatalf("when the restore was recorded the temp directory still held %v", atRecord)
+	}
 }
