@@ -70,11 +70,8 @@ func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID p
 	if err != nil {
 		return ports.Backup{}, err
 	}
-	sidecar, err := s.sidecar(ctx, prov)
+	sidecar, err := s.idleSidecar(ctx, order.ID, prov)
 	if err != nil {
-		return ports.Backup{}, err
-	}
-	if err := s.ensureIdle(ctx, order.ID, ErrOperationInProgress); err != nil {
 		return ports.Backup{}, err
 	}
 	count, err := s.deps.Repository.CountByProvision(ctx, prov.ID)
@@ -151,11 +148,8 @@ func (s *Service) RestoreBackup(ctx context.Context, user ports.UserID, orderID 
 	if err != nil {
 		return ports.Backup{}, err
 	}
-	sidecar, err := s.sidecar(ctx, prov)
+	sidecar, err := s.idleSidecar(ctx, order.ID, prov)
 	if err != nil {
-		return ports.Backup{}, err
-	}
-	if err := s.ensureIdle(ctx, order.ID, ErrOperationInProgress); err != nil {
 		return ports.Backup{}, err
 	}
 	if s.runner.closing() {
@@ -326,6 +320,20 @@ func (s *Service) sidecar(ctx context.Context, gameServer ports.Provision) (port
 		}
 	}
 	return ports.Provision{}, ErrNoSidecar
+}
+
+// idleSidecar is what a create and a restore check before anything else of
+// theirs: the game server has a sidecar, and the order no operation running.
+// It returns the sidecar's provision.
+func (s *Service) idleSidecar(ctx context.Context, order ports.OrderID, gameServer ports.Provision) (ports.Provision, error) {
+	sidecar, err := s.sidecar(ctx, gameServer)
+	if err != nil {
+		return ports.Provision{}, err
+	}
+	if err := s.ensureIdle(ctx, order, ErrOperationInProgress); err != nil {
+		return ports.Provision{}, err
+	}
+	return sidecar, nil
 }
 
 func (s *Service) ensureIdle(ctx context.Context, orderID ports.OrderID, busy error) error {
