@@ -69,8 +69,8 @@ type runner struct {
 	base   context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	closed  bool
+	mu     sync.Mutex
+	closed bool
 	// running holds each job until its outcome is recorded. Keyed by the job, not
 	// the backup: a restore can start on a backup whose create is still winding
 	// down, and the create must not take the restore's entry with it.
