@@ -227,7 +227,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
     await shot('confirm-delete');
     await dialog.getByRole('button', { name: en('backups.action_delete') }).click();
     await page.getByText(en('backups.empty_state')).waitFor();
-    expect(await api<{ backups: Backup[] }>('GET', backupsPath())).toEqual({ backups: [] });
+    expect(await api<{ backups: Backup[]; limit: number }>('GET', backupsPath())).toEqual({ backups: [], limit: 10 });
   });
 
   it('disables Create Backup at 10 backups and says why', async () => {
