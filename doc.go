@@ -40,8 +40,8 @@
 // gRPC (falling back to staging it in the pod's /tmp on older sidecars), reporting
 // the files it had to skip; the service pipes it into object storage while hashing
 // it, records an asset and marks the backup ready with its size, SHA-256 and the
-// skipped files. Nothing is held whole in memory and
-// nothing is written to the customer's volume. Restore: the archive streams from
+// skipped files. Nothing is held whole in memory, and a create writes nothing to
+// the customer's volume. Restore: the archive streams from
 // storage to the sidecar's /tmp while being hashed; only if the hash matches is it
 // extracted, safely (no entry can escape the destination), and on success the data
 // directory holds exactly the archive's contents.
