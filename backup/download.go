@@ -45,18 +45,13 @@ func (s *Service) Download(ctx context.Context, user ports.UserID, id ports.Asse
 // mayDownload is authorizeOrder for downloads: staff need the host's consent,
 // and every refusal looks like a missing asset.
 func (s *Service) mayDownload(ctx context.Context, user ports.UserID, orderID ports.OrderID) error {
-	order, err := s.deps.Orders.GetOrder(ctx, orderID)
-	if err != nil {
-		return wrapInfra(ErrDatabase, "loading order", s.notFound(err, ErrAssetNotFound))
-	}
-	if order.OwnerID == user {
-		return nil
-	}
-	staff, err := s.deps.Permissions.CanViewAllOrders(ctx, user)
-	if err != nil {
-		return wrapInfra(ErrDatabase, "checking permissions", err)
-	}
-	if !staff || s.opts.AllowStaffDownload == nil {
+	_, staff, err := s.authorizeOrder(ctx, user, orderID, ErrAssetNotFound)
+	switch {
+	case errors.Is(err, ErrUnauthorized):
+		return ErrAssetNotFound
+	case err != nil || !staff:
+		return err
+	case s.opts.AllowStaffDownload == nil:
 		return ErrAssetNotFound
 	}
 	ok, err := s.opts.AllowStaffDownload(ctx, user, orderID)

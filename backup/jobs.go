@@ -197,14 +197,8 @@ func (s *Service) dial(ctx context.Context, sidecar ports.Provision) (ports.File
 	return fio, dirs, nil
 }
 
-// archiveReader is an archive as the create job reads it, from either path.
-type archiveReader interface {
-	io.ReadCloser
-	Report() ports.ArchiveReport
-}
-
 // stagedArchive is an archive the sidecar wrote to a file, whose report came
-// back with CompressFiles.
+// back with CompressFiles: read like a streamed one.
 type stagedArchive struct {
 	io.ReadCloser
 	report ports.ArchiveReport
@@ -215,7 +209,7 @@ func (a stagedArchive) Report() ports.ArchiveReport { return a.report }
 // openArchive streams the archive from the sidecar when it can, and otherwise
 // has the sidecar write it to a temp file in the pod, then reads that. The temp
 // file's path is returned whenever one may exist, so the caller removes it.
-func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id ports.BackupID) (archiveReader, string, error) {
+func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id ports.BackupID) (ports.ArchiveStream, string, error) {
 	sources := []string{dirs.Data}
 	stream, err := fio.StreamArchive(ctx, sources)
 	if err == nil {

@@ -258,18 +258,9 @@ func (s *Service) Shutdown(ctx context.Context) error {
 // them: the caller owns the order or holds ViewAllOrders, and the provision is
 // the order's primary deployment.
 func (s *Service) authorize(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID) (ports.Order, ports.Provision, error) {
-	order, err := s.deps.Orders.GetOrder(ctx, orderID)
+	order, _, err := s.authorizeOrder(ctx, user, orderID, ErrOrderNotFound)
 	if err != nil {
-		return ports.Order{}, ports.Provision{}, wrapInfra(ErrDatabase, "loading order", s.notFound(err, ErrOrderNotFound))
-	}
-	if order.OwnerID != user {
-		admin, err := s.deps.Permissions.CanViewAllOrders(ctx, user)
-		if err != nil {
-			return ports.Order{}, ports.Provision{}, wrapInfra(ErrDatabase, "checking permissions", err)
-		}
-		if !admin {
-			return ports.Order{}, ports.Provision{}, ErrUnauthorized
-		}
+		return ports.Order{}, ports.Provision{}, err
 	}
 	prov, err := s.deps.Orders.GetProvision(ctx, provisionID)
 	if err != nil {
@@ -284,6 +275,28 @@ func (s *Service) authorize(ctx context.Context, user ports.UserID, orderID port
 		return ports.Order{}, ports.Provision{}, fmt.Errorf("%w: only the order's primary deployment has backups", ErrProvisionNotFound)
 	}
 	return order, prov, nil
+}
+
+// authorizeOrder loads the order and checks the caller owns it or holds
+// ViewAllOrders (staff reports which). missing is the error for an order that
+// does not exist. Returns ErrUnauthorized, missing, or an error wrapping
+// ErrDatabase.
+func (s *Service) authorizeOrder(ctx context.Context, user ports.UserID, orderID ports.OrderID, missing error) (order ports.Order, staff bool, err error) {
+	order, err = s.deps.Orders.GetOrder(ctx, orderID)
+	if err != nil {
+		return ports.Order{}, false, wrapInfra(ErrDatabase, "loading order", s.notFound(err, missing))
+	}
+	if order.OwnerID == user {
+		return order, false, nil
+	}
+	staff, err = s.deps.Permissions.CanViewAllOrders(ctx, user)
+	if err != nil {
+		return ports.Order{}, false, wrapInfra(ErrDatabase, "checking permissions", err)
+	}
+	if !staff {
+		return ports.Order{}, false, ErrUnauthorized
+	}
+	return order, true, nil
 }
 
 // authorizeBackup is authorize plus the backup, which must sit under the same
