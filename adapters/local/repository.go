@@ -53,7 +53,7 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	case b.SizeBytes < 0:
 		return fmt.Errorf("local: create backup %s: negative size", b.ID)
 	}
-	if err := checkSkipped(b); err != nil {
+	if err := ports.ValidateSkipped(b); err != nil {
 		return fmt.Errorf("local: create backup %s: %w", b.ID, err)
 	}
 	r.mu.Lock()
@@ -218,7 +218,7 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	if b.SizeBytes < 0 {
 		return fmt.Errorf("local: update backup %s: negative size", b.ID)
 	}
-	if err := checkSkipped(b); err != nil {
+	if err := ports.ValidateSkipped(b); err != nil {
 		return fmt.Errorf("local: update backup %s: %w", b.ID, err)
 	}
 	r.mu.Lock()
@@ -366,18 +366,6 @@ func clone(b ports.Backup) ports.Backup {
 		b.Skipped = slices.Clone(b.Skipped)
 	}
 	return b
-}
-
-// checkSkipped refuses a list of skipped files longer than
-// ports.MaxSkippedListed, or a count below it, as PostgreSQL does.
-func checkSkipped(b ports.Backup) error {
-	switch {
-	case len(b.Skipped) > ports.MaxSkippedListed:
-		return fmt.Errorf("%d skipped files listed, at most %d may be", len(b.Skipped), ports.MaxSkippedListed)
-	case b.SkippedCount < len(b.Skipped):
-		return fmt.Errorf("skipped count %d is below the %d files listed", b.SkippedCount, len(b.Skipped))
-	}
-	return nil
 }
 
 func dbTime(t time.Time) time.Time {

@@ -214,13 +214,10 @@ type skippedFile struct {
 }
 
 // skippedJSON returns b's skipped files as the skipped column stores them, and
-// refuses a list longer than ports.MaxSkippedListed or a count below it.
+// refuses what ports.ValidateSkipped refuses.
 func skippedJSON(b ports.Backup) ([]byte, error) {
-	switch {
-	case len(b.Skipped) > ports.MaxSkippedListed:
-		return nil, fmt.Errorf("%d skipped files listed, at most %d may be", len(b.Skipped), ports.MaxSkippedListed)
-	case b.SkippedCount < len(b.Skipped):
-		return nil, fmt.Errorf("skipped count %d is below the %d files listed", b.SkippedCount, len(b.Skipped))
+	if err := ports.ValidateSkipped(b); err != nil {
+		return nil, err
 	}
 	files := make([]skippedFile, len(b.Skipped))
 	for i, f := range b.Skipped {

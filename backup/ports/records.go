@@ -1,6 +1,9 @@
 package ports
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Status is where a backup is in its lifecycle. The values are the wire strings.
 type Status string
@@ -68,6 +71,19 @@ type Backup struct {
 // thousands of unreadable files must not make every backup record huge. The count
 // is always complete.
 const MaxSkippedListed = 100
+
+// ValidateSkipped applies the rule every Repository enforces on a backup's
+// skipped files: at most MaxSkippedListed are listed, and SkippedCount is at
+// least as many as are listed.
+func ValidateSkipped(b Backup) error {
+	switch {
+	case len(b.Skipped) > MaxSkippedListed:
+		return fmt.Errorf("%d skipped files listed, at most %d may be", len(b.Skipped), MaxSkippedListed)
+	case b.SkippedCount < len(b.Skipped):
+		return fmt.Errorf("skipped count %d is below the %d files listed", b.SkippedCount, len(b.Skipped))
+	}
+	return nil
+}
 
 // SkippedFile is a file the sidecar could not archive faithfully, and why.
 type SkippedFile struct {
