@@ -515,16 +515,13 @@ func (c *chunkSender) flush() error {
 	if len(c.buf) == 0 {
 		return nil
 	}
-	if err := c.send(&sidecarpb.Chunk{Data: c.buf}); err != nil {
-		return fmt.Errorf("sending archive data: %w", err)
-	}
-	c.sent += int64(len(c.buf))
-	c.buf = c.buf[:0]
-	return nil
+	return c.sendBuf(nil)
 }
 
 // finish sends what is left with the report, in the stream's last message.
-func (c *chunkSender) finish(report *sidecarpb.ArchiveReport) error {
+func (c *chunkSender) finish(report *sidecarpb.ArchiveReport) error { return c.sendBuf(report) }
+
+func (c *chunkSender) sendBuf(report *sidecarpb.ArchiveReport) error {
 	if err := c.send(&sidecarpb.Chunk{Data: c.buf, Report: report}); err != nil {
 		return fmt.Errorf("sending archive data: %w", err)
 	}
