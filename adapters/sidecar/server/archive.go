@@ -170,7 +170,7 @@ func (a *archiver) addDir(src archiveSource, rel string, info fs.FileInfo) error
 		return &sourceError{path: filepath.Join(src.loc.path, rel), err: err}
 	}
 	if rel != "." {
-		if err := a.header(info, rel+"/", tar.TypeDir, ""); err != nil {
+		if err := a.header(info, rel+"/", tar.TypeDir, "", 0); err != nil {
 			return err
 		}
 	}
@@ -233,13 +233,14 @@ func (a *archiver) addEntry(src archiveSource, rel string, e fs.DirEntry) error 
 	}
 }
 
-func (a *archiver) header(info fs.FileInfo, name string, typ byte, link string) error {
+func (a *archiver) header(info fs.FileInfo, name string, typ byte, link string, size int64) error {
 	uid, gid := owner(info)
 	a.report.entries++
 	return a.tw.WriteHeader(&tar.Header{
 		Typeflag: typ,
 		Name:     name,
 		Linkname: link,
+		Size:     size,
 		Mode:     int64(info.Mode().Perm()),
 		Uid:      uid,
 		Gid:      gid,
@@ -256,7 +257,7 @@ func (a *archiver) addSymlink(src archiveSource, rel string) error {
 	if err == nil {
 		var info fs.FileInfo
 		if info, err = src.root.Lstat(rel); err == nil {
-			return a.header(info, rel, tar.TypeSymlink, target)
+			return a.header(info, rel, tar.TypeSymlink, target, 0)
 		}
 	}
 	switch {
@@ -303,18 +304,8 @@ func (a *archiver) addFile(src archiveSource, rel, name string) error {
 		a.skip(src, name, specialReason(info.Mode()))
 		return nil
 	}
-	uid, gid := owner(info)
 	size := info.Size()
-	a.report.entries++
-	if err := a.tw.WriteHeader(&tar.Header{
-		Typeflag: tar.TypeReg,
-		Name:     name,
-		Size:     size,
-		Mode:     int64(info.Mode().Perm()),
-		Uid:      uid,
-		Gid:      gid,
-		ModTime:  info.ModTime().Truncate(time.Second),
-	}); err != nil {
+	if err := a.header(info, name, tar.TypeReg, "", size); err != nil {
 		return err
 	}
 	if a.opened != nil {
