@@ -141,6 +141,8 @@ func (s *portStream) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 func (s *portStream) Report() ports.ArchiveReport { return s.report() }
 
+func (s *portStream) Progress() (done, total int64) { return 0, 0 }
+
 func (s *portStream) Close() error {
 	if s.closed.CompareAndSwap(false, true) {
 		s.open.Add(-1)
@@ -195,8 +197,8 @@ func (r faultyRepository) Update(ctx context.Context, b ports.Backup, from ports
 	return r.f.strike("Repository.Update").run(ctx, func() error { return r.Repository.Update(ctx, b, from) })
 }
 
-func (r faultyRepository) Heartbeat(ctx context.Context, id ports.BackupID, s ports.Status, at time.Time) error {
-	return r.f.strike("Repository.Heartbeat").run(ctx, func() error { return r.Repository.Heartbeat(ctx, id, s, at) })
+func (r faultyRepository) Heartbeat(ctx context.Context, id ports.BackupID, s ports.Status, at time.Time, p *ports.Progress) error {
+	return r.f.strike("Repository.Heartbeat").run(ctx, func() error { return r.Repository.Heartbeat(ctx, id, s, at, p) })
 }
 
 func (r faultyRepository) ListStale(ctx context.Context, before time.Time) ([]ports.Backup, error) {

@@ -85,7 +85,7 @@ func newFixture(t *testing.T) *fixture {
 
 	// Heartbeats run every few milliseconds, so the race detector sees them
 	// alongside the work; the sidecar leaves the directories to the options.
-	f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
+	f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
 	f.fio.EXPECT().Dirs().Return(ports.SidecarDirs{}).AnyTimes()
 	svc, err := backup.NewService(backup.Deps{
 		Repository: f.repo, Orders: f.orders, Permissions: portsmock.NewMockPermissions(ctrl),

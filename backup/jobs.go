@@ -206,6 +206,8 @@ type stagedArchive struct {
 
 func (a stagedArchive) Report() ports.ArchiveReport { return a.report }
 
+func (a stagedArchive) Progress() (done, total int64) { return 0, 0 }
+
 // openArchive streams the archive from the sidecar when it can, and otherwise
 // has the sidecar write it to a temp file in the pod, then reads that. The temp
 // file's path is returned whenever one may exist, so the caller removes it.

@@ -43,7 +43,7 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 		CleanupTimeout:    opts.CleanupTimeout,
 		Logger:            opts.Logger,
 		Heartbeat: func(ctx context.Context, id ports.BackupID, status ports.Status) error {
-			return deps.Repository.Heartbeat(ctx, id, status, opts.Now())
+			return deps.Repository.Heartbeat(ctx, id, status, opts.Now(), nil)
 		},
 	})
 	return s, nil

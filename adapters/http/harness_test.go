@@ -458,6 +458,10 @@ func (s *fakeSidecar) ExtractTo(ctx context.Context, _, _ string) error {
 	return nil
 }
 
+func (s *fakeSidecar) RestoreArchive(context.Context, string, io.Reader, int64, string) error {
+	return ports.ErrUnsupported
+}
+
 func (s *fakeSidecar) DeleteFile(context.Context, string) error { return nil }
 
 func (s *fakeSidecar) Close() error { return nil }
@@ -472,6 +476,8 @@ type gatedReader struct {
 }
 
 func (g *gatedReader) Report() ports.ArchiveReport { return g.report }
+
+func (g *gatedReader) Progress() (done, total int64) { return 0, 0 }
 
 func (g *gatedReader) Read(p []byte) (int, error) {
 	if !g.open {

@@ -250,7 +250,7 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 
 // Heartbeat sets the backup's heartbeat time if it is still in status. Returns
 // ErrStatusConflict or ErrNotFound.
-func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time) error {
+func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time, progress *ports.Progress) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("local: heartbeat: %w", err)
 	}

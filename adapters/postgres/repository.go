@@ -398,7 +398,7 @@ func (r *Repository) updateIntoSlot(ctx context.Context, b ports.Backup, from po
 
 // Heartbeat sets the backup's heartbeat time if it is still in status. Returns
 // ErrStatusConflict or ErrNotFound.
-func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time) error {
+func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time, progress *ports.Progress) error {
 	tag, err := r.db.Exec(ctx, r.q.heartbeat, id, string(status), nullTime(at))
 	if err != nil {
 		return dbError("heartbeat of backup "+id.String(), err)

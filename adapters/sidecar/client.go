@@ -308,6 +308,14 @@ type chunkReader struct {
 // Report implements ports.ArchiveStream.
 func (r *chunkReader) Report() ports.ArchiveReport { return r.report }
 
+// Progress implements ports.ArchiveStream. TODO(restore-stream): report the sidecar's progress.
+func (r *chunkReader) Progress() (done, total int64) { return 0, 0 }
+
+// RestoreArchive implements ports.FileIO. TODO(restore-stream): the RPC.
+func (c *Client) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error {
+	return fmt.Errorf("sidecar RestoreArchive: %w", ports.ErrUnsupported)
+}
+
 // start receives the stream's first message, which carries no data (see the proto),
 // so that a refused call fails before the caller starts reading.
 func (r *chunkReader) start() error {

@@ -23,6 +23,9 @@ var (
 	// ErrUnsupported: the peer does not offer an optional capability (for example a
 	// sidecar without streaming compression); callers fall back to another path.
 	ErrUnsupported = errors.New("not supported by this peer")
+	// ErrArchiveDamaged: an archive's bytes are not the ones recorded when it was
+	// stored (its SHA-256 or size differs), so it was not restored.
+	ErrArchiveDamaged = errors.New("the archive does not match its recorded checksum")
 	// ErrInvalidRange: a byte range lies outside the object.
 	ErrInvalidRange = errors.New("byte range not satisfiable")
 

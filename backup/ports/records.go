@@ -65,6 +65,23 @@ type Backup struct {
 	Skipped []SkippedFile
 	// SkippedCount is how many files were skipped in all; Skipped may list fewer.
 	SkippedCount int
+	// Progress is how far the running create or restore has got; nil when no
+	// operation runs.
+	Progress *Progress
+}
+
+// Progress is how far a running create or restore has got, saved with its
+// heartbeat so that every replica can answer it.
+type Progress struct {
+	// DoneBytes is what the operation has processed: for a create, bytes of
+	// file contents archived; for a restore, bytes of the archive extracted. It
+	// never decreases while the operation runs.
+	DoneBytes int64
+	// TotalBytes is what DoneBytes will reach: for a create, the size of the data
+	// being archived (0 until it is known); for a restore, the archive's size.
+	TotalBytes int64
+	// StartedAt is when the operation started.
+	StartedAt time.Time
 }
 
 // MaxSkippedListed bounds the list of skipped files a backup keeps: a tree with

@@ -43,7 +43,7 @@ type Repository interface {
 	HasActiveOperation(ctx context.Context, order OrderID) (bool, error)
 
 	// Update writes b's status and every mutable field (asset, size, sha256, error,
-	// skipped files, completed, heartbeat and last-restored times) if the stored row
+	// skipped files, progress, completed, heartbeat and last-restored times) if the stored row
 	// is still in status from and not claimed for deletion: a compare-and-set, so
 	// that two replicas can never both move one backup. Returns ErrNotFound if the
 	// row is gone, ErrStatusConflict if its status is no longer from (or a delete
@@ -52,10 +52,12 @@ type Repository interface {
 	Update(ctx context.Context, b Backup, from Status) error
 
 	// Heartbeat records that the worker running the backup's active operation is
-	// alive. Returns ErrStatusConflict if the backup is no longer in status (the
-	// operation was settled elsewhere, e.g. recovered as stale: the worker should
-	// stop), ErrNotFound if it is gone.
-	Heartbeat(ctx context.Context, id BackupID, status Status, at time.Time) error
+	// alive, and how far it has got: progress replaces the stored progress, except
+	// that DoneBytes and TotalBytes never decrease (a late heartbeat cannot move
+	// it backwards); nil leaves it as it is. Returns ErrStatusConflict if the
+	// backup is no longer in status (the operation was settled elsewhere, e.g.
+	// recovered as stale: the worker should stop), ErrNotFound if it is gone.
+	Heartbeat(ctx context.Context, id BackupID, status Status, at time.Time, progress *Progress) error
 
 	// ListStale returns active backups whose heartbeat is older than before: work
 	// whose worker died. The caller settles them with Update.

@@ -47,6 +47,17 @@ type FileIO interface {
 	// contents; on failure it is left as it was.
 	ExtractTo(ctx context.Context, source, destination string) error
 
+	// RestoreArchive extracts the gzip-compressed tar read from archive into
+	// destination while it arrives, hashing every byte, and swaps it in only if
+	// exactly size bytes arrived and their hex SHA-256 is sha256: the verified
+	// restore of WriteFile, a checksum and ExtractTo, without staging the archive.
+	// On any failure, a cancelled ctx or a cut archive included, destination is left
+	// as it was and nothing staged remains. Returns an error wrapping
+	// ErrArchiveDamaged when the bytes do not match, and ErrUnsupported, before
+	// reading anything from archive, if the sidecar does not offer it; the caller
+	// then falls back to WriteFile and ExtractTo.
+	RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error
+
 	// DeleteFile removes the file; deleting a missing file is not an error.
 	DeleteFile(ctx context.Context, path string) error
 
@@ -69,6 +80,12 @@ type ArchiveStream interface {
 	// Report describes the archive. It is complete once Read has returned io.EOF;
 	// before that, or from a sidecar that does not report, it is the zero value.
 	Report() ArchiveReport
+	// Progress is how far the archive has got, as of the bytes read so far: done
+	// is the bytes of file contents archived, total the size of all the files
+	// being archived (0 until the sidecar has measured it). Both are 0 from a
+	// sidecar that does not report progress. Safe to call while another
+	// goroutine reads.
+	Progress() (done, total int64)
 }
 
 // ArchiveReport is what the sidecar put in an archive and what it had to skip.

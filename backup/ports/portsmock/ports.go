@@ -393,17 +393,17 @@ func (c *MockRepositoryHasActiveOperationCall) DoAndReturn(f func(context.Contex
 }
 
 // Heartbeat mocks base method.
-func (m *MockRepository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time) error {
+func (m *MockRepository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time, progress *ports.Progress) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Heartbeat", ctx, id, status, at)
+	ret := m.ctrl.Call(m, "Heartbeat", ctx, id, status, at, progress)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // Heartbeat indicates an expected call of Heartbeat.
-func (mr *MockRepositoryMockRecorder) Heartbeat(ctx, id, status, at any) *MockRepositoryHeartbeatCall {
+func (mr *MockRepositoryMockRecorder) Heartbeat(ctx, id, status, at, progress any) *MockRepositoryHeartbeatCall {
 	mr.mock.ctrl.T.Helper()
-	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Heartbeat", reflect.TypeOf((*MockRepository)(nil).Heartbeat), ctx, id, status, at)
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Heartbeat", reflect.TypeOf((*MockRepository)(nil).Heartbeat), ctx, id, status, at, progress)
 	return &MockRepositoryHeartbeatCall{Call: call}
 }
 
@@ -419,13 +419,13 @@ func (c *MockRepositoryHeartbeatCall) Return(arg0 error) *MockRepositoryHeartbea
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockRepositoryHeartbeatCall) Do(f func(context.Context, ports.BackupID, ports.Status, time.Time) error) *MockRepositoryHeartbeatCall {
+func (c *MockRepositoryHeartbeatCall) Do(f func(context.Context, ports.BackupID, ports.Status, time.Time, *ports.Progress) error) *MockRepositoryHeartbeatCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockRepositoryHeartbeatCall) DoAndReturn(f func(context.Context, ports.BackupID, ports.Status, time.Time) error) *MockRepositoryHeartbeatCall {
+func (c *MockRepositoryHeartbeatCall) DoAndReturn(f func(context.Context, ports.BackupID, ports.Status, time.Time, *ports.Progress) error) *MockRepositoryHeartbeatCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -1612,6 +1612,44 @@ func (c *MockFileIOReadFileCall) Do(f func(context.Context, string) (io.ReadClos
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockFileIOReadFileCall) DoAndReturn(f func(context.Context, string) (io.ReadCloser, error)) *MockFileIOReadFileCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// RestoreArchive mocks base method.
+func (m *MockFileIO) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "RestoreArchive", ctx, destination, archive, size, sha256)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// RestoreArchive indicates an expected call of RestoreArchive.
+func (mr *MockFileIOMockRecorder) RestoreArchive(ctx, destination, archive, size, sha256 any) *MockFileIORestoreArchiveCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RestoreArchive", reflect.TypeOf((*MockFileIO)(nil).RestoreArchive), ctx, destination, archive, size, sha256)
+	return &MockFileIORestoreArchiveCall{Call: call}
+}
+
+// MockFileIORestoreArchiveCall wrap *gomock.Call
+type MockFileIORestoreArchiveCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockFileIORestoreArchiveCall) Return(arg0 error) *MockFileIORestoreArchiveCall {
+	c.Call = c.Call.Return(arg0)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockFileIORestoreArchiveCall) Do(f func(context.Context, string, io.Reader, int64, string) error) *MockFileIORestoreArchiveCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockFileIORestoreArchiveCall) DoAndReturn(f func(context.Context, string, io.Reader, int64, string) error) *MockFileIORestoreArchiveCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }

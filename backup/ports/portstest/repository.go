@@ -792,7 +792,7 @@ func (s repositorySuite) heartbeatRecorded(t *testing.T) {
 	srv := s.newServer()
 	b := s.create(srv)
 	at := s.next()
-	if err := s.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, at); err != nil {
+	if err := s.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, at, nil); err != nil {
 		t.Fatalf("Heartbeat: %v", err)
 	}
 	b.HeartbeatAt = at
@@ -800,7 +800,7 @@ func (s repositorySuite) heartbeatRecorded(t *testing.T) {
 
 	r := s.startRestore(s.ready(s.newServer()))
 	at = s.next()
-	if err := s.repo.Heartbeat(t.Context(), r.ID, ports.StatusRestoring, at); err != nil {
+	if err := s.repo.Heartbeat(t.Context(), r.ID, ports.StatusRestoring, at, nil); err != nil {
 		t.Fatalf("Heartbeat of a restore: %v", err)
 	}
 	r.HeartbeatAt = at
@@ -809,13 +809,13 @@ func (s repositorySuite) heartbeatRecorded(t *testing.T) {
 
 func (s repositorySuite) heartbeatAfterSettled(t *testing.T) {
 	b := s.fail(s.create(s.newServer()))
-	err := s.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, s.next())
+	err := s.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, s.next(), nil)
 	wantErr(t, "Heartbeat", err, ports.ErrStatusConflict)
 	s.assertStored(b)
 }
 
 func (s repositorySuite) heartbeatUnknown(t *testing.T) {
-	err := s.repo.Heartbeat(t.Context(), ports.NewBackupID(), ports.StatusCreating, s.next())
+	err := s.repo.Heartbeat(t.Context(), ports.NewBackupID(), ports.StatusCreating, s.next(), nil)
 	wantErr(t, "Heartbeat", err, ports.ErrNotFound)
 }
 
