@@ -48,11 +48,13 @@ func TestCrashMidCreate(t *testing.T) {
 	})
 }
 
-// TestCrashMidRestore kills the server in each phase of a restore — while the
-// archive is copied to the sidecar, while the sidecar extracts it, and together
-// with the sidecar — and starts it again: each time the backup is back to ready
-// with an error within the stale timeout, the data directory is as it was before
-// the restore, no temp file is left, and finally a retry restores the backup.
+// TestCrashMidRestore kills the server in each phase of a restore, on both
+// restore paths — while the archive streams into the extraction; or, staged,
+// while it is copied to the sidecar and while the sidecar extracts it; and
+// together with the sidecar — and starts it again: each time the backup is back
+// to ready with an error within the stale timeout, the data directory is as it
+// was before the restore, nothing staged is left, and finally a retry restores
+// the backup.
 func TestCrashMidRestore(t *testing.T) {
 	t.Parallel()
 	for _, path := range restorePaths {

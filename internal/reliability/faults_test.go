@@ -42,8 +42,9 @@ func TestSidecarKilledMidCreate(t *testing.T) {
 	assertNoTempFiles(t, s.Sidecar)
 }
 
-// TestSidecarKilledMidRestore kills the sidecar while it receives the archive
-// and while it extracts it: each time the backup is ready again with a readable
+// TestSidecarKilledMidRestore kills the sidecar while the archive streams into
+// its extraction, and on the staged path while it receives the archive and
+// while it extracts it: each time the backup is ready again with a readable
 // error, and once the sidecar is back (and has cleaned up after itself) the data
 // directory is as it was before the restore; then a retry restores the backup.
 func TestSidecarKilledMidRestore(t *testing.T) {
@@ -211,9 +212,10 @@ func TestS3StoppedMidUpload(t *testing.T) {
 }
 
 // TestS3StoppedMidDownload stops the S3 server while a restore downloads the
-// archive: the backup is ready again with a readable error, the data directory
-// and the sidecar's temp directory are as before, and once the storage is back
-// a retry restores the backup.
+// archive, on both restore paths: the backup is ready again with a readable
+// error, the data directory and the sidecar's temp directory are as before,
+// nothing staged is left, and once the storage is back a retry restores the
+// backup.
 func TestS3StoppedMidDownload(t *testing.T) {
 	t.Parallel()
 	for _, path := range restorePaths {
@@ -380,10 +382,10 @@ func TestPostgresConnectionsTerminated(t *testing.T) {
 }
 
 // TestCorruptedArchive flips one byte of a stored archive on the S3 server's
-// disk: the restore stops before extracting, the backup is ready again with an
-// error saying the archive is damaged, and the data directory was not touched
-// (not even a staging directory was made in it); with the byte put back a retry
-// restores the backup.
+// disk, on both restore paths: the backup is ready again with an error saying
+// the archive is damaged, the data directory is as it was and nothing staged is
+// left (staged, the restore stops before extracting: not even a staging
+// directory is made); with the byte put back a retry restores the backup.
 func TestCorruptedArchive(t *testing.T) {
 	t.Parallel()
 	for _, path := range restorePaths {
