@@ -76,7 +76,7 @@ func TestServiceHeartbeats(t *testing.T) {
 		b, _ := tw.backedUpThenChanged(tw.svc)
 		const theirs = "Restore failed: the server running the operation stopped responding"
 		cancelled := make(chan struct{})
-		tw.inject("FileIO.WriteFile", fault{do: func(ctx context.Context) error {
+		tw.inject("FileIO.RestoreArchive", fault{do: func(ctx context.Context) error {
 			// Another replica recovers the restore as stale meanwhile.
 			settled, err := tw.repo.Find(ctx, b.ID)
 			settled.Status, settled.Error = ports.StatusReady, theirs
@@ -159,32 +159,6 @@ func TestServiceShutdown(t *testing.T) {
 			t.Fatal("the interrupted upload's archive was left in storage")
 		}
 	})
-	// The interrupted write had staged the archive in the pod: it is removed
-	// all the same, on a context of its own since the operation's was cancelled.
-	t.Run("records an interrupted restore as ready with an error", func(t *testing.T) {
-		tw := newTwin(t)
-		// The backup is made by another replica: a job leaves this replica's
-		// list of running operations a moment after its outcome is recorded,
-		// and the restore of the same backup must be the only one on the list.
-		b, _ := tw.backedUpThenChanged(tw.replica())
-		current := tw.dataFiles()
-		entered := make(chan struct{})
-		tw.inject("FileIO.WriteFile", fault{made: true, do: hangs(entered)})
-		_, err := tw.restore(b)
-		must(t, err)
-		waitFor(t, entered, "the write to start")
-		tw.shutdownSoon()
-
-		got := tw.stored(b.ID)
-		if got.Status != ports.StatusReady || got.Error != "Restore failed: "+interrupted {
-			t.Fatalf("interrupted restore: %s %q", got.Status, got.Error)
-		}
-		sameArchive(t, got, b)
-		tw.assertFiles(current, "the ones before the restore")
-		if left := tw.tempFiles(); len(left) != 0 {
-			t.Fatalf("the sidecar's temp directory holds %v", left)
-		}
-	})
 	t.Run("records a create still waiting for a slot as failed", func(t *testing.T) {
 		tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.MaxConcurrentOperations = 1 } })
 		other, otherGameServer := tw.otherOrder(tw.owner, true)
@@ -199,6 +173,43 @@ func TestServiceShutdown(t *testing.T) {
 			t.Fatalf("queued create after Shutdown: %s %q", got.Status, got.Error)
 		}
 	})
+	// Staged, the interrupted write had staged the archive in the pod: it is
+	// removed all the same, on a context of its own since the operation's was
+	// cancelled.
+	for _, staged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("records an interrupted restore as ready with an error (staged %v)", staged), func(t *testing.T) {
+			testInterruptedRestore(t, staged)
+		})
+	}
+}
+
+func testInterruptedRestore(t *testing.T, staged bool) {
+	tw := newTwin(t, func(c *twinConfig) { c.stagedRestore = staged })
+	// The backup is made by another replica: a job leaves this replica's
+	// list of running operations a moment after its outcome is recorded,
+	// and the restore of the same backup must be the only one on the list.
+	b, _ := tw.backedUpThenChanged(tw.replica())
+	current := tw.dataFiles()
+	entered := make(chan struct{})
+	if staged {
+		tw.inject("FileIO.WriteFile", fault{made: true, do: hangs(entered)})
+	} else {
+		tw.inject("FileIO.RestoreArchive", fault{do: hangs(entered)})
+	}
+	_, err := tw.restore(b)
+	must(t, err)
+	waitFor(t, entered, "the write to start")
+	tw.shutdownSoon()
+
+	got := tw.stored(b.ID)
+	if got.Status != ports.StatusReady || got.Error != "Restore failed: "+interrupted {
+		t.Fatalf("interrupted restore: %s %q", got.Status, got.Error)
+	}
+	sameArchive(t, got, b)
+	tw.assertFiles(current, "the ones before the restore")
+	if left := tw.tempFiles(); len(left) != 0 {
+		t.Fatalf("the sidecar's temp directory holds %v", left)
+	}
 }
 
 func TestOperationTimeout(t *testing.T) {

@@ -75,6 +75,7 @@ func TestRestoreStreamsTheArchiveToTheSidecar(t *testing.T) {
 func TestRestoreUsesTheConfiguredDirectories(t *testing.T) {
 	var data, scratch string
 	tw := newTwin(t, func(c *twinConfig) {
+		c.stagedRestore = true // the temp directory is used on the staged path only
 		c.opts = func(o *backup.Options) {
 			data, scratch = o.DataDir+"-srv", o.TempDir+"-scratch"
 			o.DataDir, o.TempDir = data, scratch
@@ -219,7 +220,7 @@ func testRestoreFailure(t *testing.T, tc restoreFailure, staged bool) {
 func TestRestoreCanBeRetriedAfterAFailure(t *testing.T) {
 	tw := newTwin(t)
 	b, backedUp := tw.backedUpThenChanged(tw.svc)
-	tw.inject("FileIO.ExtractTo", fault{err: errSidecar, times: 1})
+	tw.inject("FileIO.RestoreArchive", fault{err: errSidecar, times: 1})
 	_, err := tw.restore(b)
 	must(t, err)
 	if got := tw.settled(b.ID); got.Error == "" {

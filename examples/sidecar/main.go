@@ -63,6 +63,7 @@ type config struct {
 	chunkSize       byteSize
 	level           int
 	noStream        bool
+	noRestoreStream bool
 	logLevel        slog.Level
 	logJSON         bool
 	shutdownTimeout time.Duration
@@ -88,6 +89,7 @@ func parseFlags(args []string) (config, error) {
 	fs.Var(&c.chunkSize, "chunk-size", "size of streamed messages (e.g. 256KiB)")
 	fs.IntVar(&c.level, "compression-level", server.DefaultCompressionLevel, "gzip level of archives, 1-9")
 	fs.BoolVar(&c.noStream, "disable-stream-archive", false, "answer StreamArchive with Unimplemented, like a sidecar that predates it, so the service stages archives in -archive-dir (for measuring and testing that path)")
+	fs.BoolVar(&c.noRestoreStream, "disable-restore-archive", false, "answer RestoreArchive with Unimplemented, like a sidecar that predates it, so a restore stages its archive in -archive-dir (for measuring and testing that path)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long running calls get to finish on SIGTERM")
@@ -128,8 +130,8 @@ func run(args []string) error {
 		Limits:               c.limits,
 		ChunkSize:            int(c.chunkSize),
 		CompressionLevel:     c.level,
-		DisableStreamArchive: c.noStream,
-		Logger:               log,
+		DisableStreamArchive: c.noStream, DisableRestoreArchive: c.noRestoreStream,
+		Logger: log,
 	}
 	if c.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)

@@ -121,6 +121,13 @@ type Options struct {
 	// testing that fallback against the real server; production leaves it off.
 	DisableStreamArchive bool
 
+	// DisableRestoreArchive makes RestoreArchive answer Unimplemented, as a
+	// sidecar built before the RPC existed does, so that the backup service
+	// stages a restore's archive (WriteFile to a temp file, then ExtractTo). For
+	// measuring and testing that fallback against the real server; production
+	// leaves it off.
+	DisableRestoreArchive bool
+
 	// Logger receives one line per call and the start-up cleanup. Nil means
 	// slog.Default(). The secret is never logged.
 	Logger *slog.Logger

@@ -19,6 +19,9 @@ import (
 // matched the header's size and SHA-256: the archive never touches the disk, and
 // the restore takes about as long as the extraction alone.
 func (f *fileIOServer) RestoreArchive(stream sidecarpb.FileIO_RestoreArchiveServer) error {
+	if f.opts.DisableRestoreArchive {
+		return f.UnimplementedFileIOServer.RestoreArchive(stream)
+	}
 	start := time.Now()
 	msg := &restoreMsg{}
 	hdr, err := restoreHeader(stream, msg)
@@ -130,7 +133,9 @@ func (r *restoreReader) next() {
 	case err != nil:
 		r.err = err
 	case int64(len(data)) > r.size-r.n:
-		r.err = status.Errorf(codes.InvalidArgument, "%s: received more than the announced %d bytes of archive", r.path, r.size)
+		// The size is the one recorded when the archive was stored: an archive
+		// that runs past it is not that archive.
+		r.err = status.Errorf(codes.DataLoss, "%s: the archive is damaged: received more than its %d bytes; nothing was restored", r.path, r.size)
 	default:
 		r.hash.Write(data)
 		r.n += int64(len(data))

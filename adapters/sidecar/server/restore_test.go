@@ -185,7 +185,7 @@ func TestRestoreArchive(t *testing.T) {
 		f := newRestoreFixture(t)
 		archive, _ := sampleArchive(t, f.srv)
 		err := f.restore(t, archive, int64(len(archive))-1, sha256Hex(archive[:len(archive)-1]))
-		wantCode(t, err, codes.InvalidArgument, "more than the announced")
+		wantCode(t, err, codes.DataLoss, "more than its")
 		f.unchanged(t)
 	})
 

@@ -79,8 +79,8 @@ type FileIOClient interface {
 	// The server hashes and counts every byte, the ones after the end of the
 	// archive up to the caller's end of stream included, and swaps the extracted
 	// tree in only if exactly size bytes arrived and their SHA-256 is the header's:
-	// otherwise it fails with DataLoss (the archive is damaged) and destination is
-	// left as it was. More bytes than size fail with InvalidArgument; an archive
+	// otherwise (fewer bytes, more bytes, other bytes) it fails with DataLoss (the
+	// archive is damaged) and destination is left as it was. An archive
 	// that breaks a safety rule, with correct bytes, fails with InvalidArgument
 	// naming the offending entry, as in ExtractTo. On success the last message
 	// says what was restored.
@@ -242,8 +242,8 @@ type FileIOServer interface {
 	// The server hashes and counts every byte, the ones after the end of the
 	// archive up to the caller's end of stream included, and swaps the extracted
 	// tree in only if exactly size bytes arrived and their SHA-256 is the header's:
-	// otherwise it fails with DataLoss (the archive is damaged) and destination is
-	// left as it was. More bytes than size fail with InvalidArgument; an archive
+	// otherwise (fewer bytes, more bytes, other bytes) it fails with DataLoss (the
+	// archive is damaged) and destination is left as it was. An archive
 	// that breaks a safety rule, with correct bytes, fails with InvalidArgument
 	// naming the offending entry, as in ExtractTo. On success the last message
 	// says what was restored.
