@@ -56,6 +56,9 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	if err := ports.ValidateSkipped(b); err != nil {
 		return fmt.Errorf("local: create backup %s: %w", b.ID, err)
 	}
+	if err := ports.ValidateProgress(b.Progress); err != nil {
+		return fmt.Errorf("local: create backup %s: %w", b.ID, err)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.backups[b.ID]; ok {
@@ -221,6 +224,9 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	if err := ports.ValidateSkipped(b); err != nil {
 		return fmt.Errorf("local: update backup %s: %w", b.ID, err)
 	}
+	if err := ports.ValidateProgress(b.Progress); err != nil {
+		return fmt.Errorf("local: update backup %s: %w", b.ID, err)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur, ok := r.backups[b.ID]
@@ -244,15 +250,20 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	cur.LastRestoredAt = b.LastRestoredAt
 	cur.Skipped = b.Skipped
 	cur.SkippedCount = b.SkippedCount
+	cur.Progress = b.Progress
 	r.backups[b.ID] = normalize(cur)
 	return nil
 }
 
-// Heartbeat sets the backup's heartbeat time if it is still in status. Returns
+// Heartbeat sets the backup's heartbeat time, and its progress when given
+// (neither byte count decreasing), if it is still in status. Returns
 // ErrStatusConflict or ErrNotFound.
 func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time, progress *ports.Progress) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("local: heartbeat: %w", err)
+	}
+	if err := ports.ValidateProgress(progress); err != nil {
+		return fmt.Errorf("local: heartbeat of backup %s: %w", id, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -264,6 +275,14 @@ func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status po
 		return fmt.Errorf("local: heartbeat of backup %s: want %s, is %s: %w", id, status, state(cur), ports.ErrStatusConflict)
 	}
 	cur.HeartbeatAt = at
+	if progress != nil {
+		p := *progress
+		if old := cur.Progress; old != nil {
+			p.DoneBytes = max(p.DoneBytes, old.DoneBytes)
+			p.TotalBytes = max(p.TotalBytes, old.TotalBytes)
+		}
+		cur.Progress = &p
+	}
 	r.backups[id] = normalize(cur)
 	return nil
 }
@@ -358,8 +377,13 @@ func normalize(b ports.Backup) ports.Backup {
 	return clone(b)
 }
 
-// clone returns b with its own copy of the skipped files.
+// clone returns b with its own copy of the skipped files and progress.
 func clone(b ports.Backup) ports.Backup {
+	if b.Progress != nil {
+		p := *b.Progress
+		p.StartedAt = dbTime(p.StartedAt)
+		b.Progress = &p
+	}
 	if len(b.Skipped) == 0 {
 		b.Skipped = nil
 	} else {

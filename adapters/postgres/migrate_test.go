@@ -41,6 +41,8 @@ func TestMigrate(t *testing.T) {
 			"column provisions #7 has_sidecar boolean not null default false",
 			"migration backups 1 0001_backups.sql",
 			"migration backups 2 0002_assets_fences_skipped.sql",
+			"migration backups 3 0003_progress.sql",
+			"constraint backups.backups_progress_check: CHECK ((((progress_started_at IS NULL) AND (progress_done_bytes IS NULL) AND (progress_total_bytes IS NULL)) OR ((progress_started_at IS NOT NULL) AND (progress_done_bytes >= 0) AND (progress_total_bytes >= 0))))",
 			"migration host 1 0001_host_tables.sql",
 			"migration host 2 0002_provisions_has_sidecar.sql",
 		} {

@@ -37,7 +37,8 @@ const (
 )
 
 const backupColumns = `id, order_id, provision_id, name, status, asset_id, size_bytes, sha256,
-	error, created_at, completed_at, heartbeat_at, last_restored_at, deleting, skipped, skipped_count`
+	error, created_at, completed_at, heartbeat_at, last_restored_at, deleting, skipped, skipped_count,
+	progress_done_bytes, progress_total_bytes, progress_started_at`
 
 // repoQueries are the statements a Repository runs, rendered for its layout.
 type repoQueries struct {
@@ -94,13 +95,22 @@ func newRepoQueries(t tables) repoQueries {
 
 		create: r(`INSERT INTO {{.Backups}}
 			(id, order_id, provision_id, name, status, asset_id, size_bytes, sha256, error,
-			 created_at, completed_at, heartbeat_at, last_restored_at, skipped, skipped_count)
-			VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, coalesce($9, now()), $10, $11, $12, $13, $14)`),
+			 created_at, completed_at, heartbeat_at, last_restored_at, skipped, skipped_count,
+			 progress_done_bytes, progress_total_bytes, progress_started_at)
+			VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, coalesce($9, now()), $10, $11, $12, $13, $14,
+			 $15, $16, $17)`),
 		update: r(`UPDATE {{.Backups}} SET
 			status = $3, asset_id = $4, size_bytes = $5, sha256 = $6, error = $7,
-			completed_at = $8, heartbeat_at = $9, last_restored_at = $10, skipped = $11, skipped_count = $12
+			completed_at = $8, heartbeat_at = $9, last_restored_at = $10, skipped = $11, skipped_count = $12,
+			progress_done_bytes = $13, progress_total_bytes = $14, progress_started_at = $15
 			WHERE id = $1 AND status = $2 AND NOT deleting`),
-		heartbeat: r(`UPDATE {{.Backups}} SET heartbeat_at = $3 WHERE id = $1 AND status = $2`),
+		// greatest ignores nulls: without progress ($4 to $6 null) the stored one
+		// stays, and with it neither byte count can move backwards.
+		heartbeat: r(`UPDATE {{.Backups}} SET heartbeat_at = $3,
+			progress_done_bytes = greatest(progress_done_bytes, $4::bigint),
+			progress_total_bytes = greatest(progress_total_bytes, $5::bigint),
+			progress_started_at = coalesce($6::timestamptz, progress_started_at)
+			WHERE id = $1 AND status = $2`),
 		claim: r(`UPDATE {{.Backups}} SET deleting = true
 			WHERE id = $1 AND status IN ('ready', 'failed')
 			RETURNING ` + backupColumns),
@@ -127,6 +137,10 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 		return err
 	}
 	skipped, err := skippedJSON(b)
+	if err != nil {
+		return fmt.Errorf("postgres: create backup %s: %w", b.ID, err)
+	}
+	p, err := progressColumns(b.Progress)
 	if err != nil {
 		return fmt.Errorf("postgres: create backup %s: %w", b.ID, err)
 	}
@@ -160,7 +174,7 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	_, err = tx.Exec(ctx, r.q.create,
 		b.ID, b.OrderID, b.ProvisionID, b.Name, b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
 		nullString(b.Error), nullTime(b.CreatedAt), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt),
-		nullTime(b.LastRestoredAt), skipped, b.SkippedCount)
+		nullTime(b.LastRestoredAt), skipped, b.SkippedCount, p.done, p.total, p.started)
 	switch {
 	case violates(err, codeUniqueViolation, oneActivePerOrder):
 		return fmt.Errorf("postgres: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
@@ -317,7 +331,7 @@ func (r *Repository) HasActiveOperation(ctx context.Context, order ports.OrderID
 }
 
 // Update writes b's status and mutable fields (asset, size, sha256, error,
-// skipped files, completed, heartbeat and last-restored times) in one conditional
+// skipped files, progress, completed, heartbeat and last-restored times) in one conditional
 // UPDATE that matches only while the row is in status from and not claimed for
 // deletion. The name, IDs and creation time are never changed. Into an active
 // status it runs under the order's lock (see lockOrder), after checking that no
@@ -332,9 +346,13 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	if err != nil {
 		return fmt.Errorf("postgres: update backup %s: %w", b.ID, err)
 	}
+	p, err := progressColumns(b.Progress)
+	if err != nil {
+		return fmt.Errorf("postgres: update backup %s: %w", b.ID, err)
+	}
 	args := []any{b.ID, string(from), string(b.Status), b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
 		nullString(b.Error), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt), nullTime(b.LastRestoredAt),
-		skipped, b.SkippedCount}
+		skipped, b.SkippedCount, p.done, p.total, p.started}
 	if b.Status.Active() {
 		return r.updateIntoSlot(ctx, b, from, args)
 	}
@@ -396,10 +414,15 @@ func (r *Repository) updateIntoSlot(ctx context.Context, b ports.Backup, from po
 	return nil
 }
 
-// Heartbeat sets the backup's heartbeat time if it is still in status. Returns
+// Heartbeat sets the backup's heartbeat time, and its progress when given
+// (neither byte count decreasing), if it is still in status. Returns
 // ErrStatusConflict or ErrNotFound.
 func (r *Repository) Heartbeat(ctx context.Context, id ports.BackupID, status ports.Status, at time.Time, progress *ports.Progress) error {
-	tag, err := r.db.Exec(ctx, r.q.heartbeat, id, string(status), nullTime(at))
+	p, err := progressColumns(progress)
+	if err != nil {
+		return fmt.Errorf("postgres: heartbeat of backup %s: %w", id, err)
+	}
+	tag, err := r.db.Exec(ctx, r.q.heartbeat, id, string(status), nullTime(at), p.done, p.total, p.started)
 	if err != nil {
 		return dbError("heartbeat of backup "+id.String(), err)
 	}
@@ -505,9 +528,12 @@ func scanBackup(row pgx.Row) (ports.Backup, error) {
 		sha, errText                  *string
 		completed, heartbeat, restore *time.Time
 		skipped                       []skippedFile
+		done, total                   *int64
+		started                       *time.Time
 	)
 	err := row.Scan(&b.ID, &b.OrderID, &b.ProvisionID, &b.Name, &status, &b.AssetID, &size, &sha,
-		&errText, &b.CreatedAt, &completed, &heartbeat, &restore, &b.Deleting, &skipped, &b.SkippedCount)
+		&errText, &b.CreatedAt, &completed, &heartbeat, &restore, &b.Deleting, &skipped, &b.SkippedCount,
+		&done, &total, &started)
 	if err != nil {
 		return ports.Backup{}, err
 	}
@@ -522,5 +548,24 @@ func scanBackup(row pgx.Row) (ports.Backup, error) {
 	for _, f := range skipped {
 		b.Skipped = append(b.Skipped, ports.SkippedFile(f))
 	}
+	if started != nil {
+		b.Progress = &ports.Progress{DoneBytes: int64Of(done), TotalBytes: int64Of(total), StartedAt: started.UTC()}
+	}
 	return b, nil
+}
+
+// progressRow is a ports.Progress as the progress columns store it: all null
+// for none.
+type progressRow struct {
+	done, total *int64
+	started     *time.Time
+}
+
+// progressColumns returns p as the progress columns store it, and refuses what
+// ports.ValidateProgress refuses.
+func progressColumns(p *ports.Progress) (progressRow, error) {
+	if err := ports.ValidateProgress(p); err != nil || p == nil {
+		return progressRow{}, err
+	}
+	return progressRow{done: &p.DoneBytes, total: &p.TotalBytes, started: &p.StartedAt}, nil
 }

@@ -102,6 +102,17 @@ func ValidateSkipped(b Backup) error {
 	return nil
 }
 
+// ValidateProgress applies the rule every Repository enforces on a progress it
+// stores: byte counts are not negative and the start is set. nil (no progress)
+// is valid.
+func ValidateProgress(p *Progress) error {
+	if p != nil && (p.DoneBytes < 0 || p.TotalBytes < 0 || p.StartedAt.IsZero()) {
+		return fmt.Errorf("invalid progress: %d of %d bytes, started %v: want counts of at least 0 and a start time",
+			p.DoneBytes, p.TotalBytes, p.StartedAt)
+	}
+	return nil
+}
+
 // SkippedFile is a file the sidecar could not archive faithfully, and why.
 type SkippedFile struct {
 	// Path is the file's path relative to the archived directory, slash-separated.

@@ -91,6 +91,7 @@ func RunRepositoryTests(t *testing.T, h RepositoryHarness) {
 		{"expiring fences releases only those silent since before the cutoff, freeing their slots", repositorySuite.expireFences},
 		{"heartbeat records the time while the backup is in the given status", repositorySuite.heartbeatRecorded},
 		{"heartbeat after the operation was settled is a status conflict", repositorySuite.heartbeatAfterSettled},
+		{"heartbeat saves progress, which never moves backwards and ends with the operation", repositorySuite.heartbeatProgress},
 		{"heartbeat of an unknown backup reports not found", repositorySuite.heartbeatUnknown},
 		{"stale operations are the active backups silent since before the cutoff", repositorySuite.listStale},
 		{"a ready or failed backup can be claimed for deletion, and claimed again", repositorySuite.claimSettled},
@@ -172,6 +173,8 @@ func (s repositorySuite) createRefusesInvalid(t *testing.T) {
 		{"no status", func(b *ports.Backup) { b.Status = "" }},
 		{"no order", func(b *ports.Backup) { b.OrderID = ports.OrderID{} }},
 		{"no provision", func(b *ports.Backup) { b.ProvisionID = ports.ProvisionID{} }},
+		{"negative progress", func(b *ports.Backup) { b.Progress.DoneBytes = -1 }},
+		{"progress without a start", func(b *ports.Backup) { b.Progress.StartedAt = time.Time{} }},
 	} {
 		b := s.newBackup(srv)
 		tc.edit(&b)
@@ -807,6 +810,38 @@ func (s repositorySuite) heartbeatRecorded(t *testing.T) {
 	s.assertStored(r)
 }
 
+func (s repositorySuite) heartbeatProgress(t *testing.T) {
+	b := s.create(s.newServer())
+	beat := func(p *ports.Progress) {
+		t.Helper()
+		at := s.next()
+		if err := s.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, at, p); err != nil {
+			t.Fatalf("Heartbeat with progress %+v: %v", p, err)
+		}
+		b.HeartbeatAt = at
+	}
+	started := b.Progress.StartedAt
+	beat(&ports.Progress{DoneBytes: 10 << 20, TotalBytes: 0, StartedAt: started})
+	b.Progress = &ports.Progress{DoneBytes: 10 << 20, StartedAt: started}
+	s.assertStored(b)
+	beat(&ports.Progress{DoneBytes: 20 << 20, TotalBytes: 100 << 20, StartedAt: started})
+	b.Progress = &ports.Progress{DoneBytes: 20 << 20, TotalBytes: 100 << 20, StartedAt: started}
+	s.assertStored(b)
+
+	// A heartbeat that was overtaken (sent before, written after) moves nothing back.
+	beat(&ports.Progress{DoneBytes: 15 << 20, TotalBytes: 90 << 20, StartedAt: started})
+	s.assertStored(b)
+	beat(nil)
+	s.assertStored(b)
+	if err := s.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, s.next(), &ports.Progress{DoneBytes: -1, StartedAt: started}); err == nil {
+		t.Error("Heartbeat with negative progress succeeded, want an error")
+	}
+	s.assertStored(b)
+
+	// Settling the operation clears it.
+	s.assertStored(s.finish(b))
+}
+
 func (s repositorySuite) heartbeatAfterSettled(t *testing.T) {
 	b := s.fail(s.create(s.newServer()))
 	err := s.repo.Heartbeat(t.Context(), b.ID, ports.StatusCreating, s.next(), nil)
@@ -1207,7 +1242,7 @@ func (s repositorySuite) newBackup(srv server) ports.Backup {
 	return ports.Backup{
 		ID: ports.NewBackupID(), OrderID: srv.order.ID, ProvisionID: srv.prov.ID,
 		Name: "Backup " + at.Format("2006-01-02 15:04:05 UTC"), Status: ports.StatusCreating,
-		CreatedAt: at, HeartbeatAt: at,
+		CreatedAt: at, HeartbeatAt: at, Progress: &ports.Progress{StartedAt: at},
 	}
 }
 
@@ -1239,6 +1274,7 @@ func (s repositorySuite) finish(b ports.Backup) ports.Backup {
 		b.SizeBytes = asset.SizeBytes
 		b.SHA256 = digest(b.ID.String())
 		b.CompletedAt = s.next()
+		b.Progress = nil
 	})
 }
 
@@ -1248,6 +1284,7 @@ func (s repositorySuite) fail(b ports.Backup) ports.Backup {
 		b.Status = ports.StatusFailed
 		b.Error = "compressing the server files failed"
 		b.CompletedAt = s.next()
+		b.Progress = nil
 	})
 }
 
@@ -1256,6 +1293,7 @@ func (s repositorySuite) startRestore(b ports.Backup) ports.Backup {
 	return s.move(b, ports.StatusReady, func(b *ports.Backup) {
 		b.Status = ports.StatusRestoring
 		b.HeartbeatAt = s.next()
+		b.Progress = &ports.Progress{TotalBytes: b.SizeBytes, StartedAt: b.HeartbeatAt}
 	})
 }
 
@@ -1455,10 +1493,23 @@ func backupInUTC(b ports.Backup) ports.Backup {
 	b.CompletedAt = b.CompletedAt.UTC()
 	b.HeartbeatAt = b.HeartbeatAt.UTC()
 	b.LastRestoredAt = b.LastRestoredAt.UTC()
+	if b.Progress != nil {
+		p := *b.Progress
+		p.StartedAt = p.StartedAt.UTC()
+		b.Progress = &p
+	}
 	return b
 }
 
-func describeBackup(b ports.Backup) string { return fmt.Sprintf("%+v", backupInUTC(b)) }
+func describeBackup(b ports.Backup) string {
+	b = backupInUTC(b)
+	progress := "none"
+	if b.Progress != nil {
+		progress = fmt.Sprintf("%+v", *b.Progress)
+	}
+	b.Progress = nil
+	return fmt.Sprintf("%+v progress %s", b, progress)
+}
 
 func describeBackups(list []ports.Backup) string {
 	var s strings.Builder
