@@ -141,6 +141,36 @@ func TestBackupViewListsSkippedFiles(t *testing.T) {
 	}
 }
 
+func TestBackupViewShowsProgress(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	// Seeded rather than created, so that no job's heartbeats race the test's.
+	b := ports.Backup{ID: ports.NewBackupID(), OrderID: w.order, ProvisionID: w.prov, Name: "big world",
+		Status: ports.StatusCreating, CreatedAt: time.Now()}
+	must(t, w.repo.Create(ctx, b, 1000))
+	berlin := time.FixedZone("CET", 3600)
+	started := time.Date(2026, 3, 14, 10, 26, 53, 0, berlin)
+	must(t, w.repo.Heartbeat(ctx, b.ID, ports.StatusCreating, time.Now(),
+		&ports.Progress{DoneBytes: 1 << 30, TotalBytes: 3 << 30, StartedAt: started}))
+
+	want := `{"done_bytes":1073741824,"total_bytes":3221225472,"started_at":"2026-03-14T09:26:53Z"}`
+	rec := w.call(http.MethodGet, backupURL(w.order, w.prov, b.ID), aliceToken, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("get: %d %s", rec.Code, rec.Body)
+	}
+	var got struct{ Progress json.RawMessage }
+	must(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	if string(got.Progress) != want {
+		t.Errorf("get: progress %s, want %s", got.Progress, want)
+	}
+
+	list := decode[sphttp.BackupList](t, w.call(http.MethodGet, backupsURL(w.order, w.prov), aliceToken, nil))
+	if len(list.Backups) != 1 || list.Backups[0].Progress == nil ||
+		*list.Backups[0].Progress != (sphttp.ProgressView{DoneBytes: 1 << 30, TotalBytes: 3 << 30, StartedAt: started.UTC()}) {
+		t.Errorf("list: %+v, want the backup with its progress", list.Backups)
+	}
+}
+
 func TestBackupViewProgressIsNullWhenNothingRuns(t *testing.T) {
 	w := newWorld(t)
 	ready := w.seedReady(w.order, w.prov, w.alice, "done")
