@@ -74,14 +74,15 @@ func (hr *hashingReader) sum() string { return hex.EncodeToString(hr.h.Sum(nil))
 // server data on the sidecar, stream it through a hasher into object storage,
 // record the asset, mark the backup ready.
 func (s *Service) createJob(b ports.Backup, order ports.Order, sidecar ports.Provision) job {
+	p := newTracker(b)
 	return job{
-		ID: b.ID, Status: ports.StatusCreating,
-		Run:  func(ctx context.Context) error { return s.runCreate(ctx, b, order, sidecar) },
+		ID: b.ID, Status: ports.StatusCreating, Progress: p,
+		Run:  func(ctx context.Context) error { return s.runCreate(ctx, b, order, sidecar, p) },
 		Fail: func(ctx context.Context, cause error) { s.settleFailure(ctx, b, cause) },
 	}
 }
 
-func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Order, sidecar ports.Provision) (err error) {
+func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Order, sidecar ports.Provision, p *tracker) (err error) {
 	log := s.logFor(b)
 	key := ObjectKey(b.OrderID, b.ID)
 	fio, dirs, err := s.dial(ctx, sidecar)
@@ -113,7 +114,7 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 		}
 	}()
 
-	src := newHashingReader(archive)
+	src := newHashingReader(&archiveProgress{s: archive, t: p})
 	if err := s.deps.Objects.Put(ctx, key, src); err != nil {
 		if src.err != nil {
 			return fail("reading the archive from the game server failed", src.err)
@@ -144,6 +145,7 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 	if err != nil {
 		return fail("recording the finished backup failed", err)
 	}
+	s.saveCompleted(ctx, b, p)
 	if err := s.finish(ctx, ready, ports.StatusCreating); err != nil {
 		return fail("recording the finished backup failed", err)
 	}
@@ -232,18 +234,23 @@ func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.
 	return stagedArchive{ReadCloser: rc, report: report}, tempFile, nil
 }
 
-// restoreJob is the background half of RestoreBackup: stream the
-// archive from storage to the sidecar while hashing it, refuse it if the hash
-// differs from the recorded one, extract it, mark the backup ready again.
+// restoreJob is the background half of RestoreBackup: stream the archive from
+// storage to the sidecar, which extracts it as it arrives and swaps it in only
+// if its checksum is the recorded one; then mark the backup ready again.
 func (s *Service) restoreJob(b ports.Backup, sidecar ports.Provision) job {
+	p := newTracker(b)
 	return job{
-		ID: b.ID, Status: ports.StatusRestoring,
-		Run:  func(ctx context.Context) error { return s.runRestore(ctx, b, sidecar) },
+		ID: b.ID, Status: ports.StatusRestoring, Progress: p,
+		Run:  func(ctx context.Context) error { return s.runRestore(ctx, b, sidecar, p) },
 		Fail: func(ctx context.Context, cause error) { s.settleFailure(ctx, b, cause) },
 	}
 }
 
-func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.Provision) error {
+// untouched ends every reason a restore fails for before the swap: the
+// customer's first question is whether the server's files were changed.
+const untouched = "; your server files were not changed"
+
+func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.Provision, p *tracker) error {
 	log := s.logFor(b)
 	asset, err := s.deps.Assets.GetAsset(ctx, b.AssetID)
 	if err != nil {
@@ -261,34 +268,25 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	}
 	defer obj.Close()
 
-	// The staged archive is removed before the outcome is recorded, never after:
-	// once the backup is ready again a new restore of it may stage the same path.
-	tempFile := tempRestorePath(dirs.Temp, b.ID)
-	removeStaged := func() {
-		s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
+	// The sidecar hashes what it extracts and swaps it in only if it is the
+	// archive recorded at create, so the bytes need not be hashed here too.
+	src := &readErr{r: countingReader{r: obj, t: p}}
+	err = fio.RestoreArchive(ctx, dirs.Data, src, b.SizeBytes, b.SHA256)
+	switch {
+	case errors.Is(err, ports.ErrUnsupported):
+		log.Info("the sidecar cannot restore while it receives; staging the archive first")
+		err = s.restoreStaged(ctx, b, fio, dirs, obj, info.SizeBytes, p)
+	case errors.Is(err, ports.ErrArchiveDamaged):
+		err = fail("the stored archive is damaged (its checksum does not match)"+untouched, err)
+	case err != nil && src.err != nil:
+		err = fail("downloading the archive from storage failed"+untouched, src.err)
+	case err != nil:
+		err = fail("restoring the archive on the game server failed"+untouched, err)
 	}
-	staged := true
-	defer func() {
-		if staged {
-			removeStaged()
-		}
-	}()
-	src := newHashingReader(obj)
-	if err := fio.WriteFile(ctx, tempFile, info.SizeBytes, src); err != nil {
-		if src.err != nil {
-			return fail("downloading the archive from storage failed", src.err)
-		}
-		return fail("copying the archive to the game server failed", err)
+	if err != nil {
+		return err
 	}
-	if got := src.sum(); got != b.SHA256 {
-		return fail("the stored archive is damaged (its checksum does not match); your server files were not changed",
-			fmt.Errorf("sha256 %s, recorded %s", got, b.SHA256))
-	}
-	if err := fio.ExtractTo(ctx, tempFile, dirs.Data); err != nil {
-		return fail("extracting the archive failed; your server files were not changed", err)
-	}
-	removeStaged()
-	staged = false
+	s.saveCompleted(ctx, b, p)
 	done, err := Apply(b, Event{Kind: EventRestored, At: s.opts.Now()})
 	if err != nil {
 		return fail("recording it failed after your server files were restored", err)
@@ -298,6 +296,57 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	}
 	log.Info("restore done")
 	return nil
+}
+
+// restoreStaged is the restore for a sidecar that predates RestoreArchive: the
+// archive (size bytes, as stored) is written to the pod's scratch space while it
+// is hashed here, and extracted only once its checksum is the recorded one.
+func (s *Service) restoreStaged(ctx context.Context, b ports.Backup, fio ports.FileIO, dirs ports.SidecarDirs, obj io.Reader, size int64, p *tracker) error {
+	log := s.logFor(b)
+	// The staged archive is removed before the outcome is recorded, never after:
+	// once the backup is ready again a new restore of it may stage the same path.
+	tempFile := tempRestorePath(dirs.Temp, b.ID)
+	defer s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
+	src := newHashingReader(countingReader{r: obj, t: p})
+	if err := fio.WriteFile(ctx, tempFile, size, src); err != nil {
+		if src.err != nil {
+			return fail("downloading the archive from storage failed"+untouched, src.err)
+		}
+		return fail("copying the archive to the game server failed"+untouched, err)
+	}
+	if got := src.sum(); got != b.SHA256 {
+		return fail("the stored archive is damaged (its checksum does not match)"+untouched,
+			fmt.Errorf("%w: sha256 %s, recorded %s", ports.ErrArchiveDamaged, got, b.SHA256))
+	}
+	if err := fio.ExtractTo(ctx, tempFile, dirs.Data); err != nil {
+		return fail("extracting the archive failed"+untouched, err)
+	}
+	return nil
+}
+
+// readErr keeps the first error its reader returned other than io.EOF, so that
+// a failed call can be blamed on its source.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// saveCompleted saves the operation's progress as complete, so that what the
+// last reader sees before the backup settles is 100%. Best effort: the
+// outcome, recorded next, is what counts.
+func (s *Service) saveCompleted(ctx context.Context, b ports.Backup, p *tracker) {
+	p.complete()
+	if err := s.deps.Repository.Heartbeat(ctx, b.ID, b.Status, s.opts.Now(), p.snapshot()); err != nil {
+		s.logFor(b).Debug("saving the final progress failed", "err", err)
+	}
 }
 
 // finishRetries are the waits before each retry of finish's write.

@@ -28,6 +28,9 @@ type job struct {
 	// Status is the active status the backup holds while the job runs; each
 	// heartbeat asserts the backup is still in it.
 	Status ports.Status
+	// Progress is how far the job has got, saved with its heartbeats; nil when
+	// it does not say.
+	Progress *tracker
 	// Run does the work. Its context is the runner's, never a request's; it is
 	// cancelled on shutdown, on timeout, or when a heartbeat finds that the
 	// operation was settled elsewhere.
@@ -52,10 +55,11 @@ type runnerOptions struct {
 	// once its own context has ended, waits for cancelled jobs to clean up
 	// (Options.CleanupTimeout).
 	CleanupTimeout time.Duration
-	// Heartbeat is called every HeartbeatInterval while a job is queued or running.
+	// Heartbeat is called every HeartbeatInterval while a job is queued or
+	// running, and as often as every progressInterval while its progress moves.
 	// An error wrapping ErrStatusConflict or ports.ErrNotFound means the operation
 	// was settled elsewhere: the job is cancelled and Fail is not called.
-	Heartbeat func(ctx context.Context, id ports.BackupID, status ports.Status) error
+	Heartbeat func(ctx context.Context, id ports.BackupID, status ports.Status, progress *ports.Progress) error
 	// Logger receives warnings about heartbeats, panics and interrupted jobs.
 	Logger *slog.Logger
 }
@@ -93,7 +97,7 @@ func newRunner(opts runnerOptions) *runner {
 	opts.MaxConcurrent, opts.HeartbeatInterval = d.MaxConcurrentOperations, d.HeartbeatInterval
 	opts.OperationTimeout, opts.CleanupTimeout, opts.Logger = d.OperationTimeout, d.CleanupTimeout, d.Logger
 	if opts.Heartbeat == nil {
-		opts.Heartbeat = func(context.Context, ports.BackupID, ports.Status) error { return nil }
+		opts.Heartbeat = func(context.Context, ports.BackupID, ports.Status, *ports.Progress) error { return nil }
 	}
 	base, cancel := context.WithCancel(context.Background())
 	return &runner{
@@ -198,15 +202,21 @@ func (r *runner) protect(ctx context.Context, j job, log *slog.Logger) (err erro
 	return j.Run(ctx)
 }
 
-// heartbeat proves the job alive until stop is called; onSettled runs once if the
+// heartbeat proves the job alive until stop is called, and saves its progress
+// whenever it moved, at most once a progressInterval; onSettled runs once if the
 // repository says the operation is no longer this job's.
 func (r *runner) heartbeat(ctx context.Context, j job, log *slog.Logger, onSettled func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(r.opts.HeartbeatInterval)
+		tick := min(r.opts.HeartbeatInterval, progressInterval)
+		t := time.NewTicker(tick)
 		defer t.Stop()
+		// A heartbeat is due every `every` ticks, progress or not.
+		every := max(1, int(r.opts.HeartbeatInterval/tick))
+		var saved *ports.Progress
+		ticks := 0
 		for {
 			select {
 			case <-done:
@@ -215,7 +225,19 @@ func (r *runner) heartbeat(ctx context.Context, j job, log *slog.Logger, onSettl
 				return
 			case <-t.C:
 			}
-			err := r.opts.Heartbeat(ctx, j.ID, j.Status)
+			var progress *ports.Progress
+			if j.Progress != nil {
+				progress = j.Progress.snapshot()
+			}
+			ticks++
+			moved := progress != nil && (saved == nil || *progress != *saved)
+			if !moved && ticks < every {
+				continue
+			}
+			err := r.opts.Heartbeat(ctx, j.ID, j.Status, progress)
+			if err == nil {
+				saved, ticks = progress, 0
+			}
 			switch {
 			case err == nil:
 			case errors.Is(err, ErrStatusConflict) || errors.Is(err, ports.ErrNotFound):

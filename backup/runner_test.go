@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -189,7 +190,7 @@ func TestRunnerHeartbeats(t *testing.T) {
 	t.Run("every interval while a job runs, and not after", func(t *testing.T) {
 		beats := make(chan beat, 100)
 		var stopped atomic.Bool
-		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id ports.BackupID, s ports.Status) error {
+		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id ports.BackupID, s ports.Status, _ *ports.Progress) error {
 			if stopped.Load() {
 				t.Error("heartbeat after the job ended")
 			}
@@ -223,10 +224,54 @@ func TestRunnerHeartbeats(t *testing.T) {
 		stopped.Store(true)
 		time.Sleep(3 * interval) // a leaked heartbeat loop would report here
 	})
+	t.Run("saves progress at most once a second while it moves, and otherwise beats every interval", func(t *testing.T) {
+		var saved []ports.Progress
+		var mu sync.Mutex
+		const slow = time.Hour // no heartbeat is due on time alone during the test
+		r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: slow, Heartbeat: func(_ context.Context, _ ports.BackupID, _ ports.Status, p *ports.Progress) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if p == nil {
+				t.Error("a heartbeat of a job that reports progress carried none")
+			} else {
+				saved = append(saved, *p)
+			}
+			return nil
+		}})
+		started := time.Now()
+		p := backup.NewTracker(ports.Backup{Progress: &ports.Progress{TotalBytes: 1 << 30, StartedAt: started}})
+		stop := make(chan struct{})
+		if err := r.Go(backup.Job{ID: ports.NewBackupID(), Status: ports.StatusRestoring, Progress: p, Run: func(context.Context) error {
+			for n := int64(1); ; n++ {
+				select {
+				case <-stop:
+					return nil
+				case <-time.After(time.Millisecond):
+					p.Set(n<<10, 0)
+				}
+			}
+		}, Fail: newFailRecorder().Fail}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2500 * time.Millisecond)
+		mu.Lock()
+		got := slices.Clone(saved)
+		mu.Unlock()
+		close(stop)
+		// Ticks can fall behind but never run ahead: in 2.5 s at most 2 of them.
+		if len(got) < 1 || len(got) > 2 {
+			t.Fatalf("progress saved %d times in 2.5 s, want once a second: %+v", len(got), got)
+		}
+		for i, sp := range got {
+			if sp.TotalBytes != 1<<30 || !sp.StartedAt.Equal(started) || sp.DoneBytes <= 0 || (i > 0 && sp.DoneBytes <= got[i-1].DoneBytes) {
+				t.Fatalf("saved progress %+v: want rising bytes of 1 GiB, started %v", got, started)
+			}
+		}
+	})
 	t.Run("keeps a queued job alive while it waits for a slot", func(t *testing.T) {
 		queued := ports.NewBackupID()
 		beats := make(chan ports.BackupID, 100)
-		r := newRunner(t, backup.RunnerOptions{MaxConcurrent: 1, HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id ports.BackupID, _ ports.Status) error {
+		r := newRunner(t, backup.RunnerOptions{MaxConcurrent: 1, HeartbeatInterval: interval, Heartbeat: func(_ context.Context, id ports.BackupID, _ ports.Status, _ *ports.Progress) error {
 			select {
 			case beats <- id:
 			default:
@@ -248,7 +293,7 @@ func TestRunnerHeartbeats(t *testing.T) {
 	})
 	for _, settled := range []error{ports.ErrStatusConflict, ports.ErrNotFound} {
 		t.Run("cancels the job without Fail when the heartbeat says "+settled.Error(), func(t *testing.T) {
-			r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status) error {
+			r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status, *ports.Progress) error {
 				return settled
 			}})
 			fails := newFailRecorder()
@@ -380,7 +425,7 @@ func runnerEndsAJobThatOutlivesOperationTimeout(t *testing.T) {
 
 func runnerKeepsAJobWhoseHeartbeatFails(t *testing.T, interval time.Duration) {
 	beats := make(chan struct{}, 100)
-	r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status) error {
+	r := newRunner(t, backup.RunnerOptions{HeartbeatInterval: interval, Heartbeat: func(context.Context, ports.BackupID, ports.Status, *ports.Progress) error {
 		select {
 		case beats <- struct{}{}:
 		default:

@@ -42,8 +42,8 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 		OperationTimeout:  opts.OperationTimeout,
 		CleanupTimeout:    opts.CleanupTimeout,
 		Logger:            opts.Logger,
-		Heartbeat: func(ctx context.Context, id ports.BackupID, status ports.Status) error {
-			return deps.Repository.Heartbeat(ctx, id, status, opts.Now(), nil)
+		Heartbeat: func(ctx context.Context, id ports.BackupID, status ports.Status, progress *ports.Progress) error {
+			return deps.Repository.Heartbeat(ctx, id, status, opts.Now(), progress)
 		},
 	})
 	return s, nil

@@ -71,6 +71,7 @@ func newBackup(order ports.OrderID, provision ports.ProvisionID, name string, at
 		Status:      ports.StatusCreating,
 		CreatedAt:   at,
 		HeartbeatAt: at,
+		Progress:    &ports.Progress{StartedAt: at},
 	}
 }
 
@@ -81,12 +82,14 @@ func newBackup(order ports.OrderID, provision ports.ProvisionID, name string, at
 //	from               event              to
 //	creating           stored             ready (asset, size, sha256, skipped, completed)
 //	creating           failed             failed (error, completed)
-//	ready              restore requested  restoring (error cleared)
+//	ready              restore requested  restoring (error cleared, progress 0 of the archive's size)
 //	restoring          restored           ready (last restored)
 //	restoring          failed             ready (error)
 //	ready, failed      delete requested   (removed; b is returned unchanged)
 //
-// A backup claimed by a delete accepts no event but another delete.
+// Progress is set while the backup is creating or restoring and cleared by
+// every transition out of it. A backup claimed by a delete accepts no event but
+// another delete.
 func Apply(b ports.Backup, e Event) (ports.Backup, error) {
 	if b.Deleting && e.Kind != EventDeleteRequested {
 		return b, fmt.Errorf("%w: the backup is being deleted", ErrStatusConflict)
@@ -120,6 +123,10 @@ func Apply(b ports.Backup, e Event) (ports.Backup, error) {
 	case e.Kind == EventDeleteRequested && (b.Status == ports.StatusReady || b.Status == ports.StatusFailed):
 	default:
 		return b, fmt.Errorf("%w: cannot apply %q to a backup that is %s", ErrStatusConflict, e.Kind, b.Status)
+	}
+	next.Progress = nil
+	if e.Kind == EventRestoreRequested {
+		next.Progress = &ports.Progress{TotalBytes: b.SizeBytes, StartedAt: e.At}
 	}
 	return next, nil
 }
