@@ -124,24 +124,25 @@ func (ft *fault) input(r io.Reader) io.Reader {
 
 // opened wraps a stream a port returned: counted until closed, and cut short
 // if the fault says so.
-func (f *faults) opened(rc io.ReadCloser, ft *fault, report func() ports.ArchiveReport) *portStream {
+func (f *faults) opened(rc io.ReadCloser, ft *fault, report func() ports.ArchiveReport, progress func() (int64, int64)) *portStream {
 	f.open.Add(1)
-	return &portStream{r: ft.input(rc), c: rc, open: &f.open, report: report}
+	return &portStream{r: ft.input(rc), c: rc, open: &f.open, report: report, progress: progress}
 }
 
 type portStream struct {
-	r      io.Reader
-	c      io.Closer
-	open   *atomic.Int64
-	closed atomic.Bool
-	report func() ports.ArchiveReport
+	r        io.Reader
+	c        io.Closer
+	open     *atomic.Int64
+	closed   atomic.Bool
+	report   func() ports.ArchiveReport
+	progress func() (int64, int64)
 }
 
 func (s *portStream) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 func (s *portStream) Report() ports.ArchiveReport { return s.report() }
 
-func (s *portStream) Progress() (done, total int64) { return 0, 0 }
+func (s *portStream) Progress() (done, total int64) { return s.progress() }
 
 func (s *portStream) Close() error {
 	if s.closed.CompareAndSwap(false, true) {
@@ -295,7 +296,7 @@ func (o faultyObjects) Get(ctx context.Context, key string, rng *ports.ByteRange
 	if err != nil {
 		return nil, ports.ObjectInfo{}, err
 	}
-	return o.f.opened(rc, ft, nil), info, nil
+	return o.f.opened(rc, ft, nil, nil), info, nil
 }
 
 func (o faultyObjects) Delete(ctx context.Context, key string) error {
@@ -313,7 +314,7 @@ func (c faultyFileIO) StreamArchive(ctx context.Context, sources []string) (port
 	if err != nil {
 		return nil, err
 	}
-	return c.f.opened(s, ft, s.Report), nil
+	return c.f.opened(s, ft, s.Report, s.Progress), nil
 }
 
 func (c faultyFileIO) CompressFiles(ctx context.Context, sources []string, output string) (ports.ArchiveReport, error) {
@@ -326,7 +327,7 @@ func (c faultyFileIO) ReadFile(ctx context.Context, path string) (io.ReadCloser,
 	if err != nil {
 		return nil, err
 	}
-	return c.f.opened(rc, ft, nil), nil
+	return c.f.opened(rc, ft, nil, nil), nil
 }
 
 func (c faultyFileIO) WriteFile(ctx context.Context, path string, size int64, r io.Reader) error {
@@ -336,6 +337,11 @@ func (c faultyFileIO) WriteFile(ctx context.Context, path string, size int64, r 
 
 func (c faultyFileIO) ExtractTo(ctx context.Context, source, destination string) error {
 	return c.f.strike("FileIO.ExtractTo").run(ctx, func() error { return c.FileIO.ExtractTo(ctx, source, destination) })
+}
+
+func (c faultyFileIO) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error {
+	ft := c.f.strike("FileIO.RestoreArchive")
+	return ft.run(ctx, func() error { return c.FileIO.RestoreArchive(ctx, destination, ft.input(archive), size, sha256) })
 }
 
 func (c faultyFileIO) DeleteFile(ctx context.Context, path string) error {

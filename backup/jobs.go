@@ -48,23 +48,19 @@ func reason(err error) string {
 // hashingReader passes bytes through while counting and hashing them, and keeps
 // the first read error so a failed upload can be blamed on its source.
 type hashingReader struct {
-	r   io.Reader
-	h   hash.Hash
-	n   int64
-	err error
+	readErr
+	h hash.Hash
+	n int64
 }
 
 func newHashingReader(r io.Reader) *hashingReader {
-	return &hashingReader{r: r, h: sha256.New()}
+	return &hashingReader{readErr: readErr{r: r}, h: sha256.New()}
 }
 
 func (hr *hashingReader) Read(p []byte) (int, error) {
-	n, err := hr.r.Read(p)
+	n, err := hr.readErr.Read(p)
 	hr.h.Write(p[:n])
 	hr.n += int64(n)
-	if err != nil && err != io.EOF && hr.err == nil {
-		hr.err = err
-	}
 	return n, err
 }
 

@@ -110,7 +110,10 @@ func TestRestoreUsesTheConfiguredDirectories(t *testing.T) {
 
 // restoreFailure is a restore whose background half fails at one step.
 type restoreFailure struct {
-	name      string
+	name string
+	// only: the restore path the step belongs to ("streamed" or "staged");
+	// empty for both.
+	only      string
 	setup     func(tw *twin, b ports.Backup)
 	wantError string
 	// extracted: the step that fails comes after the files were restored.
@@ -141,16 +144,24 @@ func restoreFailures() []restoreFailure {
 			wantError: "Restore failed: downloading the archive from storage failed"},
 		{name: "the storage stream breaks mid-transfer", setup: inject("Objects.Get", fault{cut: 4096, err: errInfra}),
 			wantError: "Restore failed: downloading the archive from storage failed" + unchanged},
-		{name: "the sidecar cannot write the temp file", setup: inject("FileIO.WriteFile", fault{cut: 100, err: errSidecar}),
+		{name: "the sidecar cannot write the temp file", only: "staged", setup: inject("FileIO.WriteFile", fault{cut: 100, err: errSidecar}),
 			wantError: "Restore failed: copying the archive to the game server failed" + unchanged},
+		{name: "the sidecar refuses the stream", only: "streamed", setup: inject("FileIO.RestoreArchive", fault{err: errSidecar}),
+			wantError: "Restore failed: restoring the archive on the game server failed" + unchanged},
+		{name: "the stream to the sidecar breaks", only: "streamed", setup: inject("FileIO.RestoreArchive", fault{cut: 100 << 10, err: errSidecar}),
+			wantError: "Restore failed: restoring the archive on the game server failed" + unchanged},
 		{name: "the archive's checksum does not match",
 			setup:     replaceArchive(func(data []byte) []byte { data[len(data)/2] ^= 0x01; return data }),
 			wantError: "Restore failed: the stored archive is damaged (its checksum does not match)" + unchanged},
 		{name: "the archive is shorter than recorded", setup: replaceArchive(func(data []byte) []byte { return data[:len(data)-1] }),
 			wantError: "Restore failed: the stored archive is damaged (its checksum does not match)" + unchanged},
-		{name: "extraction fails", setup: inject("FileIO.ExtractTo", fault{err: errSidecar}),
+		{name: "the archive is longer than recorded", setup: replaceArchive(func(data []byte) []byte { return append(data, 0) }),
+			wantError: "Restore failed: the stored archive is damaged (its checksum does not match)" + unchanged},
+		{name: "extraction fails", only: "staged", setup: inject("FileIO.ExtractTo", fault{err: errSidecar}),
 			wantError: "Restore failed: extracting the archive failed" + unchanged},
-		{name: "the sidecar panics while extracting", setup: inject("FileIO.ExtractTo", fault{do: func(context.Context) error { panic("nil pointer dereference") }}),
+		{name: "the sidecar panics while restoring", only: "streamed", setup: inject("FileIO.RestoreArchive", fault{do: func(context.Context) error { panic("nil pointer dereference") }}),
+			wantError: "Restore failed: an internal error stopped the operation"},
+		{name: "the sidecar panics while extracting", only: "staged", setup: inject("FileIO.ExtractTo", fault{do: func(context.Context) error { panic("nil pointer dereference") }}),
 			wantError: "Restore failed: an internal error stopped the operation"},
 		// After the update to restoring: the first try and three retries.
 		{name: "recording the finished restore fails", setup: inject("Repository.Update", fault{err: errInfra, after: 1, times: 4}),
@@ -165,36 +176,44 @@ func restoreFailures() []restoreFailure {
 // the order.
 func TestRestoreFailures(t *testing.T) {
 	t.Parallel() // with the other table of failures: both wait through retries
-	for _, tc := range restoreFailures() {
-		t.Run("returns the backup to ready when "+tc.name, func(t *testing.T) {
-			t.Parallel()
-			tw := newTwin(t)
-			b, backedUp := tw.backedUpThenChanged(tw.svc)
-			current := tw.dataFiles()
-			tc.setup(tw, b)
-
-			_, err := tw.restore(b)
-			must(t, err)
-			got := tw.settled(b.ID)
-
-			if got.Status != ports.StatusReady || got.Error != tc.wantError {
-				t.Fatalf("ended %s %q, want ready %q", got.Status, got.Error, tc.wantError)
+	for _, path := range []string{"streamed", "staged"} {
+		for _, tc := range restoreFailures() {
+			if tc.only == "" || tc.only == path {
+				t.Run(path+"/returns the backup to ready when "+tc.name, func(t *testing.T) {
+					t.Parallel()
+					testRestoreFailure(t, tc, path == "staged")
+				})
 			}
-			sameArchive(t, got, b)
-			if !got.LastRestoredAt.IsZero() {
-				t.Fatalf("a failed restore is recorded as done at %v", got.LastRestoredAt)
-			}
-			if tc.extracted {
-				tw.assertFiles(backedUp, "the backup's")
-			} else {
-				tw.assertFiles(current, "the ones before the restore")
-			}
-			if left := tw.tempFiles(); len(left) != 0 {
-				t.Fatalf("the sidecar's temp directory holds %v", left)
-			}
-			must(t, tw.svc.EnsureNoActiveOperation(context.Background(), tw.order.ID))
-		})
+		}
 	}
+}
+
+func testRestoreFailure(t *testing.T, tc restoreFailure, staged bool) {
+	tw := newTwin(t, func(c *twinConfig) { c.stagedRestore = staged })
+	b, backedUp := tw.backedUpThenChanged(tw.svc)
+	current := tw.dataFiles()
+	tc.setup(tw, b)
+
+	_, err := tw.restore(b)
+	must(t, err)
+	got := tw.settled(b.ID)
+
+	if got.Status != ports.StatusReady || got.Error != tc.wantError {
+		t.Fatalf("ended %s %q, want ready %q", got.Status, got.Error, tc.wantError)
+	}
+	sameArchive(t, got, b)
+	if !got.LastRestoredAt.IsZero() {
+		t.Fatalf("a failed restore is recorded as done at %v", got.LastRestoredAt)
+	}
+	if tc.extracted {
+		tw.assertFiles(backedUp, "the backup's")
+	} else {
+		tw.assertFiles(current, "the ones before the restore")
+	}
+	if left := tw.tempFiles(); len(left) != 0 {
+		t.Fatalf("the sidecar's temp directory holds %v", left)
+	}
+	must(t, tw.svc.EnsureNoActiveOperation(context.Background(), tw.order.ID))
 }
 
 func TestRestoreCanBeRetriedAfterAFailure(t *testing.T) {

@@ -104,14 +104,30 @@ func TestApplyRecordsWhatEachTransitionSays(t *testing.T) {
 			t.Fatalf("failed backup %+v", got)
 		}
 	})
-	t.Run("a restore request clears the last error and refreshes the heartbeat", func(t *testing.T) {
-		b := ports.Backup{Status: ports.StatusReady, Error: "Restore failed: earlier", HeartbeatAt: fixedNow.Add(-time.Hour)}
+	t.Run("a restore request clears the last error, refreshes the heartbeat and starts the progress", func(t *testing.T) {
+		b := ports.Backup{Status: ports.StatusReady, Error: "Restore failed: earlier", HeartbeatAt: fixedNow.Add(-time.Hour), SizeBytes: 7 << 20}
 		got, err := backup.Apply(b, backup.Event{Kind: backup.EventRestoreRequested, At: at})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Error != "" || !got.HeartbeatAt.Equal(at) {
-			t.Fatalf("restoring backup %+v", got)
+		want := ports.Progress{DoneBytes: 0, TotalBytes: 7 << 20, StartedAt: at}
+		if got.Error != "" || !got.HeartbeatAt.Equal(at) || got.Progress == nil || *got.Progress != want {
+			t.Fatalf("restoring backup %+v, progress %+v, want %+v", got, got.Progress, want)
+		}
+	})
+	t.Run("every way out of creating and restoring clears the progress", func(t *testing.T) {
+		running := &ports.Progress{DoneBytes: 5, TotalBytes: 9, StartedAt: fixedNow}
+		for _, tc := range []struct {
+			from ports.Status
+			kind backup.EventKind
+		}{
+			{ports.StatusCreating, backup.EventStored}, {ports.StatusCreating, backup.EventFailed},
+			{ports.StatusRestoring, backup.EventRestored}, {ports.StatusRestoring, backup.EventFailed},
+		} {
+			got, err := backup.Apply(ports.Backup{Status: tc.from, Progress: running}, backup.Event{Kind: tc.kind, At: at, Reason: "why"})
+			if err != nil || got.Progress != nil {
+				t.Errorf("%s on a %s backup: progress %+v, %v; want none", tc.kind, tc.from, got.Progress, err)
+			}
 		}
 	})
 	t.Run("a finished restore records when and keeps the archive", func(t *testing.T) {

@@ -61,6 +61,9 @@ type twinConfig struct {
 	// noStreaming: the sidecar predates StreamArchive, so archives are staged in
 	// its temp directory.
 	noStreaming bool
+	// stagedRestore: the sidecar predates RestoreArchive, so a restore stages
+	// the archive in its temp directory and extracts it from there.
+	stagedRestore bool
 	// dirs, when set, are the directories the sidecar's endpoint gives.
 	dirs func(ports.Provision) ports.SidecarDirs
 }
@@ -86,7 +89,7 @@ func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
 	must(t, err)
 	t.Cleanup(func() { objects.Close() })
 	tw.objects = objects
-	tw.dialer = &gatedDialer{inner: tw.sidecarDialer(dir, cfg), f: tw.faults}
+	tw.dialer = &gatedDialer{inner: tw.sidecarDialer(dir, cfg), f: tw.faults, stagedRestore: cfg.stagedRestore}
 	tw.addCustomer(&cfg)
 
 	quiet := slog.New(slog.DiscardHandler)
@@ -394,6 +397,8 @@ func dirNames(dir string) ([]string, error) {
 type gatedDialer struct {
 	inner ports.SidecarDialer
 	f     *faults
+	// stagedRestore: the sidecar answers RestoreArchive as one that predates it.
+	stagedRestore bool
 
 	mu     sync.Mutex
 	gate   chan struct{} // nil: open
@@ -416,7 +421,17 @@ func (d *gatedDialer) Dial(ctx context.Context, p ports.Provision) (ports.FileIO
 	if err != nil {
 		return nil, err
 	}
+	if d.stagedRestore {
+		fio = olderSidecar{fio}
+	}
 	return faultyFileIO{fio, d.f}, nil
+}
+
+// olderSidecar is a sidecar without RestoreArchive, as the client reports one.
+type olderSidecar struct{ ports.FileIO }
+
+func (olderSidecar) RestoreArchive(context.Context, string, io.Reader, int64, string) error {
+	return ports.ErrUnsupported
 }
 
 func (d *gatedDialer) close() {

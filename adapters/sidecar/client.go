@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -303,18 +304,16 @@ type chunkReader struct {
 	buf    []byte
 	err    error
 	report ports.ArchiveReport
+	// The progress the latest chunk carried, read by Progress from other
+	// goroutines.
+	done, total atomic.Int64
 }
 
 // Report implements ports.ArchiveStream.
 func (r *chunkReader) Report() ports.ArchiveReport { return r.report }
 
-// Progress implements ports.ArchiveStream. TODO(restore-stream): report the sidecar's progress.
-func (r *chunkReader) Progress() (done, total int64) { return 0, 0 }
-
-// RestoreArchive implements ports.FileIO. TODO(restore-stream): the RPC.
-func (c *Client) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error {
-	return fmt.Errorf("sidecar RestoreArchive: %w", ports.ErrUnsupported)
-}
+// Progress implements ports.ArchiveStream: what the latest chunk read said.
+func (r *chunkReader) Progress() (done, total int64) { return r.done.Load(), r.total.Load() }
 
 // start receives the stream's first message, which carries no data (see the proto),
 // so that a refused call fails before the caller starts reading.
@@ -345,6 +344,8 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 			r.err = r.fail(err)
 		default:
 			r.buf = chunk.GetData()
+			r.done.Store(chunk.GetDoneBytes())
+			r.total.Store(chunk.GetTotalBytes())
 			if chunk.GetReport() != nil {
 				r.report = reportFromProto(chunk.GetReport())
 			}

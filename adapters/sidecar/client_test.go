@@ -208,7 +208,8 @@ func TestPackageProvidesTheDialer(t *testing.T) {
 	}
 }
 
-// A new client of a sidecar that predates reports gets zero reports.
+// A new client of a sidecar that predates reports gets zero reports and no
+// progress.
 func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
 	ctx := context.Background()
 	c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, reportlessSidecar{}, "")})
@@ -226,6 +227,9 @@ func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
 	}
 	if r := stream.Report(); r.Entries != 0 || r.Skipped != nil || r.SkippedCount != 0 {
 		t.Fatalf("report %+v, want the zero report", r)
+	}
+	if done, total := stream.Progress(); done != 0 || total != 0 {
+		t.Fatalf("progress %d of %d, want 0 of 0", done, total)
 	}
 }
 

@@ -55,10 +55,17 @@ func (c *chunkCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			m.Data, k = protowire.ConsumeBytes(b)
-		case num == 2 && typ == protowire.VarintType:
-			var size uint64
-			size, k = protowire.ConsumeVarint(b)
-			m.Size = int64(size)
+		case (num == 2 || num == 4 || num == 5) && typ == protowire.VarintType:
+			var v uint64
+			v, k = protowire.ConsumeVarint(b)
+			switch num {
+			case 2:
+				m.Size = int64(v)
+			case 4:
+				m.DoneBytes = int64(v)
+			case 5:
+				m.TotalBytes = int64(v)
+			}
 		case num == 3 && typ == protowire.BytesType:
 			// Once per stream, in its last message: the default decoder will do.
 			var report []byte

@@ -4,11 +4,15 @@ package bench_test
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +44,7 @@ type pipeline struct {
 	order              ports.OrderID
 	provision          ports.ProvisionID
 	data, temp         string
+	objects            ports.ObjectStore
 	bytes              int64
 	pollEvery, timeout time.Duration
 }
@@ -99,7 +104,7 @@ func newPipeline(b *testing.B, streaming bool) *pipeline {
 	ctx := context.Background()
 	p := &pipeline{
 		user: ports.NewUserID(), order: ports.NewOrderID(), provision: ports.NewProvisionID(),
-		data: data, temp: temp, bytes: ds.Bytes, pollEvery: 5 * time.Millisecond, timeout: 10 * time.Minute,
+		data: data, temp: temp, objects: store, bytes: ds.Bytes, pollEvery: 5 * time.Millisecond, timeout: 10 * time.Minute,
 	}
 	cat := local.NewCatalog()
 	if err := cat.CreateOrder(ctx, ports.Order{ID: p.order, OwnerID: p.user}); err != nil {
@@ -193,5 +198,49 @@ func BenchmarkPipelineRestore(b *testing.B) {
 			b.Fatal(err)
 		}
 		p.wait(b, v.ID)
+	}
+}
+
+// BenchmarkPipelineDownload is the restore's first leg alone: the archive read
+// from S3 and thrown away, in one GET and in several ranged GETs at once. A
+// restore gains from ranged GETs only if one stream is slower than the
+// extraction; this says whether it is. B/s is archive bytes.
+func BenchmarkPipelineDownload(b *testing.B) {
+	p := newPipeline(b, true)
+	v := p.create(b)
+	key := backup.ObjectKey(p.order, v.ID)
+	// download reads one range of the archive, or all of it when rng is nil.
+	download := func(rng *ports.ByteRange) error {
+		r, _, err := p.objects.Get(context.Background(), key, rng)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		_, err = io.Copy(io.Discard, r)
+		return err
+	}
+	for _, streams := range []int64{1, 4} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			b.SetBytes(v.SizeBytes)
+			for b.Loop() {
+				if streams == 1 {
+					if err := download(nil); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, streams)
+				part := (v.SizeBytes + streams - 1) / streams
+				for i := range streams {
+					rng := &ports.ByteRange{Offset: i * part, Length: min(part, v.SizeBytes-i*part)}
+					wg.Go(func() { errs[i] = download(rng) })
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

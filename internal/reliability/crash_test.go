@@ -48,15 +48,26 @@ func TestCrashMidCreate(t *testing.T) {
 	})
 }
 
-// TestCrashMidRestore kills the server in each phase of a restore — while the
-// archive is copied to the sidecar, while the sidecar extracts it, and together
-// with the sidecar — and starts it again: each time the backup is back to ready
-// with an error within the stale timeout, the data directory is as it was before
-// the restore, no temp file is left, and finally a retry restores the backup.
+// TestCrashMidRestore kills the server in each phase of a restore, on both
+// restore paths — while the archive streams into the extraction; or, staged,
+// while it is copied to the sidecar and while the sidecar extracts it; and
+// together with the sidecar — and starts it again: each time the backup is back
+// to ready with an error within the stale timeout, the data directory is as it
+// was before the restore, nothing staged is left, and finally a retry restores
+// the backup.
 func TestCrashMidRestore(t *testing.T) {
 	t.Parallel()
+	for _, path := range restorePaths {
+		t.Run(path.name, func(t *testing.T) {
+			t.Parallel()
+			testCrashMidRestore(t, path)
+		})
+	}
+}
+
+func testCrashMidRestore(t *testing.T, path restorePath) {
 	dataDir, original := ownWorld(t)
-	s := newStack(t, dataDir)
+	s := newStack(t, dataDir, path.sidecarArgs...)
 	srv := s.Server
 	b := createReady(t, srv, "before the griefing")
 	griefed := grief(t, dataDir)
@@ -86,26 +97,35 @@ func TestCrashMidRestore(t *testing.T) {
 		}
 		assertReadable(t, e2e.ErrorText(v), "Restore failed: ", "stopped responding")
 	}
-
-	t.Run("a server killed while the archive is copied to the sidecar", func(t *testing.T) {
-		killed := interrupt(t, "the sidecar to receive the archive",
-			func() bool { return receiving(s.Sidecar.TempDir, 1<<20) }, srv.Proc.Kill)
-		settle(t, "crash while copying the archive", killed)
-		assertTree(t, dataDir, griefed, "as it was before the restore")
-		assertNoTempFiles(t, s.Sidecar)
-	})
-
-	t.Run("a server killed while the sidecar extracts", func(t *testing.T) {
-		killed := interrupt(t, "the sidecar to extract", func() bool { return extracting(dataDir) }, srv.Proc.Kill)
-		// The sidecar, still running, sees its caller vanish and stops.
+	// killedWhileExtracting kills the server once the sidecar is extracting
+	// (phase); the sidecar, still running, sees its caller vanish and stops.
+	killedWhileExtracting := func(t *testing.T, what, phaseName string, phase func() bool) {
+		killed := interrupt(t, phaseName, phase, srv.Proc.Kill)
 		gone := poll(t, time.Minute, "the sidecar to remove its staging directory", s.Sidecar.Proc, func() bool { return len(reservedIn(dataDir)) == 0 })
-		logTiming(t, "crash while extracting: kill to the sidecar's staging directory removed", gone.Sub(killed))
+		logTiming(t, what+": kill to the sidecar's staging directory removed", gone.Sub(killed))
 		assertTree(t, dataDir, griefed, "as it was before the restore")
-		settle(t, "crash while extracting", killed)
+		settle(t, what, killed)
 		assertTree(t, dataDir, griefed, "as it was before the restore")
-		// The staged archive was complete; the recovery removed it.
 		assertNoTempFiles(t, s.Sidecar)
-	})
+	}
+
+	if path.staged {
+		t.Run("a server killed while the archive is copied to the sidecar", func(t *testing.T) {
+			killed := interrupt(t, "the sidecar to receive the archive",
+				func() bool { return receiving(s.Sidecar.TempDir, 1<<20) }, srv.Proc.Kill)
+			settle(t, "crash while copying the archive", killed)
+			assertTree(t, dataDir, griefed, "as it was before the restore")
+			assertNoTempFiles(t, s.Sidecar)
+		})
+		t.Run("a server killed while the sidecar extracts", func(t *testing.T) {
+			killedWhileExtracting(t, "crash while extracting", "the sidecar to extract", func() bool { return extracting(dataDir) })
+		})
+	} else {
+		t.Run("a server killed while the archive streams into the extraction", func(t *testing.T) {
+			killedWhileExtracting(t, "crash mid-stream", "the sidecar to extract a first MiB",
+				func() bool { return extractingMore(dataDir, 1<<20) })
+		})
+	}
 
 	t.Run("a server and its sidecar killed while extracting", func(t *testing.T) {
 		killed := interrupt(t, "the sidecar to extract", func() bool { return extracting(dataDir) }, func() {
@@ -116,7 +136,7 @@ func TestCrashMidRestore(t *testing.T) {
 			srv.Proc.Kill()
 			s.Sidecar.Proc.Kill()
 		})
-		if len(reservedIn(dataDir)) == 0 || len(entries(t, s.Sidecar.TempDir)) == 0 {
+		if len(reservedIn(dataDir)) == 0 || (path.staged && len(entries(t, s.Sidecar.TempDir)) == 0) {
 			t.Fatalf("the killed sidecar left nothing behind (data: %v, temp: %v): the kill missed the extraction",
 				reservedIn(dataDir), entries(t, s.Sidecar.TempDir))
 		}
@@ -125,6 +145,7 @@ func TestCrashMidRestore(t *testing.T) {
 		s.Sidecar.Start(t)
 		// Before any server is back: the sidecar cleaned up by itself.
 		assertNoTempFiles(t, s.Sidecar)
+		poll(t, time.Minute, "the restarted sidecar to remove the staging directory", s.Sidecar.Proc, func() bool { return len(reservedIn(dataDir)) == 0 })
 		assertTree(t, dataDir, griefed, "as it was before the restore")
 		settle(t, "crash of server and sidecar while extracting", killed)
 		assertTree(t, dataDir, griefed, "as it was before the restore")
@@ -136,6 +157,9 @@ func TestCrashMidRestore(t *testing.T) {
 		logTiming(t, "restore of the world", time.Since(start))
 		assertTree(t, dataDir, original, "the backup's")
 		assertNoTempFiles(t, s.Sidecar)
+		if left := reservedIn(dataDir); len(left) != 0 {
+			t.Errorf("the restore left %v in the data directory", left)
+		}
 		s.assertBucketHoldsOnly(t, key(t, srv, b.ID))
 	})
 }

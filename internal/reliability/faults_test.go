@@ -42,28 +42,44 @@ func TestSidecarKilledMidCreate(t *testing.T) {
 	assertNoTempFiles(t, s.Sidecar)
 }
 
-// TestSidecarKilledMidRestore kills the sidecar while it receives the archive
-// and while it extracts it: each time the backup is ready again with a readable
+// TestSidecarKilledMidRestore kills the sidecar while the archive streams into
+// its extraction, and on the staged path while it receives the archive and
+// while it extracts it: each time the backup is ready again with a readable
 // error, and once the sidecar is back (and has cleaned up after itself) the data
 // directory is as it was before the restore; then a retry restores the backup.
 func TestSidecarKilledMidRestore(t *testing.T) {
 	t.Parallel()
+	for _, path := range restorePaths {
+		t.Run(path.name, func(t *testing.T) {
+			t.Parallel()
+			testSidecarKilledMidRestore(t, path)
+		})
+	}
+}
+
+func testSidecarKilledMidRestore(t *testing.T, path restorePath) {
 	dataDir, original := ownWorld(t)
-	s := newStack(t, dataDir)
+	s := newStack(t, dataDir, path.sidecarArgs...)
 	srv := s.Server
 	b := createReady(t, srv, "before the griefing")
 	griefed := grief(t, dataDir)
 
-	for _, tc := range []struct {
+	type phase struct {
 		name, phaseName string
 		phase           func() bool
 		says            string
-	}{
-		{"while receiving the archive", "the sidecar to receive the archive",
-			func() bool { return receiving(s.Sidecar.TempDir, 1<<20) }, "copying the archive"},
-		{"while extracting", "the sidecar to extract",
-			func() bool { return extracting(dataDir) }, "your server files were not changed"},
-	} {
+	}
+	phases := []phase{{"while the archive streams into the extraction", "the sidecar to extract a first MiB",
+		func() bool { return extractingMore(dataDir, 1<<20) }, "your server files were not changed"}}
+	if path.staged {
+		phases = []phase{
+			{"while receiving the archive", "the sidecar to receive the archive",
+				func() bool { return receiving(s.Sidecar.TempDir, 1<<20) }, "copying the archive"},
+			{"while extracting", "the sidecar to extract",
+				func() bool { return extracting(dataDir) }, "your server files were not changed"},
+		}
+	}
+	for _, tc := range phases {
 		t.Run("a sidecar killed "+tc.name+" leaves the data directory as it was", func(t *testing.T) {
 			restore(t, srv, b.ID)
 			poll(t, operationTimeout, tc.phaseName, s.Sidecar.Proc, tc.phase)
@@ -80,6 +96,7 @@ func TestSidecarKilledMidRestore(t *testing.T) {
 			assertReadable(t, e2e.ErrorText(v), "Restore failed: ", tc.says)
 
 			s.Sidecar.Start(t)
+			poll(t, time.Minute, "the restarted sidecar to remove the staging directory", s.Sidecar.Proc, func() bool { return len(reservedIn(dataDir)) == 0 })
 			assertTree(t, dataDir, griefed, "as it was before the restore")
 			assertNoTempFiles(t, s.Sidecar)
 		})
@@ -195,19 +212,33 @@ func TestS3StoppedMidUpload(t *testing.T) {
 }
 
 // TestS3StoppedMidDownload stops the S3 server while a restore downloads the
-// archive: the backup is ready again with a readable error, the data directory
-// and the sidecar's temp directory are as before, and once the storage is back
-// a retry restores the backup.
+// archive, on both restore paths: the backup is ready again with a readable
+// error, the data directory and the sidecar's temp directory are as before,
+// nothing staged is left, and once the storage is back a retry restores the
+// backup.
 func TestS3StoppedMidDownload(t *testing.T) {
 	t.Parallel()
+	for _, path := range restorePaths {
+		t.Run(path.name, func(t *testing.T) {
+			t.Parallel()
+			testS3StoppedMidDownload(t, path)
+		})
+	}
+}
+
+func testS3StoppedMidDownload(t *testing.T, path restorePath) {
 	dataDir, original := ownWorld(t)
-	s := newStack(t, dataDir)
+	s := newStack(t, dataDir, path.sidecarArgs...)
 	srv := s.Server
 	b := createReady(t, srv, "before the griefing")
 	griefed := grief(t, dataDir)
 
 	restore(t, srv, b.ID)
-	poll(t, operationTimeout, "the sidecar to receive the archive", srv.Proc, func() bool { return receiving(s.Sidecar.TempDir, 1<<20) })
+	if path.staged {
+		poll(t, operationTimeout, "the sidecar to receive the archive", srv.Proc, func() bool { return receiving(s.Sidecar.TempDir, 1<<20) })
+	} else {
+		poll(t, operationTimeout, "the sidecar to extract a first MiB", srv.Proc, func() bool { return extractingMore(dataDir, 1<<20) })
+	}
 	if err := s.S3.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +248,8 @@ func TestS3StoppedMidDownload(t *testing.T) {
 	if v.Status != "ready" || v.LastRestoredAt != nil {
 		t.Fatalf("after the storage died the backup is %s (last restored %v), want ready and never restored", describe(v), v.LastRestoredAt)
 	}
-	assertReadable(t, e2e.ErrorText(v), "Restore failed: ", "storage")
+	assertReadable(t, e2e.ErrorText(v), "Restore failed: ", "storage", "your server files were not changed")
+	poll(t, time.Minute, "the sidecar to remove its staging directory", s.Sidecar.Proc, func() bool { return len(reservedIn(dataDir)) == 0 })
 	assertTree(t, dataDir, griefed, "as it was before the restore")
 	assertNoTempFiles(t, s.Sidecar)
 
@@ -350,14 +382,23 @@ func TestPostgresConnectionsTerminated(t *testing.T) {
 }
 
 // TestCorruptedArchive flips one byte of a stored archive on the S3 server's
-// disk: the restore stops before extracting, the backup is ready again with an
-// error saying the archive is damaged, and the data directory was not touched
-// (not even a staging directory was made in it); with the byte put back a retry
-// restores the backup.
+// disk, on both restore paths: the backup is ready again with an error saying
+// the archive is damaged, the data directory is as it was and nothing staged is
+// left (staged, the restore stops before extracting: not even a staging
+// directory is made); with the byte put back a retry restores the backup.
 func TestCorruptedArchive(t *testing.T) {
 	t.Parallel()
+	for _, path := range restorePaths {
+		t.Run(path.name, func(t *testing.T) {
+			t.Parallel()
+			testCorruptedArchive(t, path)
+		})
+	}
+}
+
+func testCorruptedArchive(t *testing.T, path restorePath) {
 	dataDir, original := ownWorld(t)
-	s := newStack(t, dataDir)
+	s := newStack(t, dataDir, path.sidecarArgs...)
 	srv := s.Server
 	b := createReady(t, srv, "soon damaged")
 	griefed := grief(t, dataDir)
@@ -393,12 +434,20 @@ func TestCorruptedArchive(t *testing.T) {
 		t.Fatalf("the restore of a damaged archive ended %s (last restored %v), want ready and never restored", describe(v), v.LastRestoredAt)
 	}
 	assertReadable(t, e2e.ErrorText(v), "Restore failed: ", "damaged", "your server files were not changed")
-	if got := ctime(t, dataDir); !got.Equal(untouched) {
-		t.Errorf("the data directory was touched (its change time moved from %v to %v): the archive reached extraction", untouched, got)
-	}
+	// Staged, the archive is checked before it is extracted: not even a staging
+	// directory is made in the data directory. Streamed, it is checked as it is
+	// extracted, and the staging directory is gone before the answer.
 	const extractCall = "FileIO/ExtractTo"
-	if strings.Contains(s.Sidecar.Proc.Output(), extractCall) {
-		t.Errorf("the sidecar was asked to extract the damaged archive")
+	if path.staged {
+		if got := ctime(t, dataDir); !got.Equal(untouched) {
+			t.Errorf("the data directory was touched (its change time moved from %v to %v): the archive reached extraction", untouched, got)
+		}
+		if strings.Contains(s.Sidecar.Proc.Output(), extractCall) {
+			t.Errorf("the sidecar was asked to extract the damaged archive")
+		}
+	}
+	if left := reservedIn(dataDir); len(left) != 0 {
+		t.Errorf("the refused restore left %v in the data directory", left)
 	}
 	assertTree(t, dataDir, griefed, "as it was before the restore")
 	assertNoTempFiles(t, s.Sidecar)
@@ -406,7 +455,7 @@ func TestCorruptedArchive(t *testing.T) {
 	flip()
 	restoreDone(t, srv, b.ID)
 	assertTree(t, dataDir, original, "the backup's")
-	if !strings.Contains(s.Sidecar.Proc.Output(), extractCall) {
+	if path.staged && !strings.Contains(s.Sidecar.Proc.Output(), extractCall) {
 		t.Errorf("the sidecar's log never mentions %s, so its absence above proved nothing", extractCall)
 	}
 }

@@ -208,17 +208,17 @@ type stack struct {
 	pool  *pgxpool.Pool // the test's own connections, not tagged with AppName
 }
 
-// newStack starts versitygw and a sidecar over dataDir and a server using them,
-// on a fresh schema.
-func newStack(t *testing.T, dataDir string) *stack {
+// newStack starts versitygw and a sidecar over dataDir (with sidecarArgs) and a
+// server using them, on a fresh schema.
+func newStack(t *testing.T, dataDir string, sidecarArgs ...string) *stack {
 	t.Helper()
-	s := newInfra(t, dataDir)
+	s := newInfra(t, dataDir, sidecarArgs...)
 	s.Server = e2e.StartServer(t, s.serverOptions("example server"))
 	return s
 }
 
 // newInfra is newStack without a server.
-func newInfra(t *testing.T, dataDir string) *stack {
+func newInfra(t *testing.T, dataDir string, sidecarArgs ...string) *stack {
 	t.Helper()
 	s := &stack{}
 	s.freshSchema(t)
@@ -235,8 +235,22 @@ func newInfra(t *testing.T, dataDir string) *stack {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.Sidecar = e2e.StartSidecar(t, dataDir)
+	s.Sidecar = e2e.StartSidecar(t, dataDir, sidecarArgs...)
 	return s
+}
+
+// restorePath is one of the two ways a restore reaches the game server: the
+// archive streamed into an extraction as it downloads, or (a sidecar that
+// predates RestoreArchive) staged in the sidecar's temp directory first.
+type restorePath struct {
+	name        string
+	sidecarArgs []string
+	staged      bool
+}
+
+var restorePaths = []restorePath{
+	{name: "streamed"},
+	{name: "staged", sidecarArgs: []string{"-disable-restore-archive"}, staged: true},
 }
 
 // freshSchema points the stack at a new, empty schema (dropped when t ends).
@@ -495,6 +509,29 @@ func receiving(dir string, min int64) bool {
 			continue
 		}
 		if info, err := e.Info(); err == nil && info.Size() > min {
+			return true
+		}
+	}
+	return false
+}
+
+// extractingMore reports whether the sidecar is extracting into dir and its
+// staging directory holds more than min bytes of files.
+func extractingMore(dir string, min int64) bool {
+	for _, n := range reservedIn(dir) {
+		if !strings.HasPrefix(n, ".savepoint-restore-") {
+			continue
+		}
+		var held int64
+		_ = filepath.WalkDir(filepath.Join(dir, n), func(_ string, e fs.DirEntry, err error) error {
+			if err == nil && e.Type().IsRegular() {
+				if info, err := e.Info(); err == nil {
+					held += info.Size()
+				}
+			}
+			return nil
+		})
+		if held > min {
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -98,6 +99,9 @@ type archiver struct {
 	log     *slog.Logger
 	journal *journal
 	report  archiveReport
+	// done counts the bytes of file contents archived so far, for the progress
+	// other goroutines report; nil when nobody reports it.
+	done *atomic.Int64
 	// opened is called once a file's header is written, before its content is
 	// read; tests change the file there.
 	opened func(name string, f *os.File)
@@ -109,12 +113,14 @@ type archiver struct {
 // staging, the archive itself when its output lies in a source), and nothing
 // else. It returns what the archive holds and skipped. Errors reading a source
 // are *sourceError; any other error comes from w.
-func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, j *journal, log *slog.Logger, h *hooks) (archiveReport, error) {
+//
+// done, when not nil, counts the bytes of file contents archived so far.
+func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, j *journal, log *slog.Logger, h *hooks, done *atomic.Int64) (archiveReport, error) {
 	gz, err := blockgz.NewWriter(w, level)
 	if err != nil {
 		return archiveReport{}, err
 	}
-	a := &archiver{ctx: ctx, tw: tar.NewWriter(gz), buf: make([]byte, 1<<20), log: log, journal: j}
+	a := &archiver{ctx: ctx, tw: tar.NewWriter(gz), buf: make([]byte, 1<<20), log: log, journal: j, done: done}
 	if h != nil {
 		a.opened = h.fileOpened
 	}
@@ -163,7 +169,7 @@ func (a *archiver) addDir(src archiveSource, rel string, info fs.FileInfo) error
 	}
 	entries, err := d.ReadDir(-1)
 	if err == nil {
-		entries = a.withoutLive(d, entries)
+		entries = withoutLive(a.journal, d, entries)
 	}
 	d.Close()
 	if err != nil {
@@ -188,18 +194,18 @@ func (a *archiver) addDir(src archiveSource, rel string, info fs.FileInfo) error
 
 // withoutLive drops from the listing of d the entities of calls running now. Names
 // are looked up first: d's identity is needed only when one matches.
-func (a *archiver) withoutLive(d *os.File, entries []fs.DirEntry) []fs.DirEntry {
+func withoutLive(j *journal, d *os.File, entries []fs.DirEntry) []fs.DirEntry {
 	var dir *fileID
 	out := entries[:0]
 	for _, e := range entries {
-		if a.journal.liveName(e.Name()) {
+		if j.liveName(e.Name()) {
 			if dir == nil {
 				dir = &fileID{}
 				if info, err := d.Stat(); err == nil {
 					*dir = fileIDOf(info)
 				}
 			}
-			if a.journal.isLive(*dir, e.Name()) {
+			if j.isLive(*dir, e.Name()) {
 				continue
 			}
 		}
@@ -312,8 +318,13 @@ func (a *archiver) addFile(src archiveSource, rel, name string) error {
 		a.opened(name, f)
 	}
 	path := filepath.Join(src.loc.path, rel)
-	n, err := io.CopyBuffer(a.tw, io.LimitReader(sourceReader{a.ctx, f, path}, size), a.buf)
+	n, err := io.CopyBuffer(a.tw, io.LimitReader(sourceReader{a.ctx, f, path, a.done}, size), a.buf)
 	a.report.bytes += size
+	if a.done != nil {
+		// Exact once the file is done, whatever its reads added up to: padded
+		// or cut, it counts with the size its header declares.
+		defer a.done.Store(a.report.bytes)
+	}
 	if err != nil {
 		return err
 	}
@@ -342,6 +353,7 @@ type sourceReader struct {
 	ctx  context.Context
 	r    io.Reader
 	path string
+	done *atomic.Int64 // nil, or counts the bytes read
 }
 
 func (s sourceReader) Read(p []byte) (int, error) {
@@ -349,6 +361,9 @@ func (s sourceReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := s.r.Read(p)
+	if s.done != nil {
+		s.done.Add(int64(n))
+	}
 	if err != nil && err != io.EOF {
 		err = &sourceError{path: s.path, err: err}
 	}

@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -286,4 +289,103 @@ func BenchmarkWriteFile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRestoreVsWriteExtract restores the archive of the 256 MiB tree in the
+// two ways, in the same run (alternating which goes first): WriteFile of the
+// archive into the sidecar's temp dir then ExtractTo, and RestoreArchive, which
+// extracts while the archive arrives. The target is RestoreArchive taking about
+// as long as the extraction alone.
+func BenchmarkRestoreVsWriteExtract(b *testing.B) {
+	data := gameData(b)
+	c, scratch := benchServer(b, data)
+	ctx := context.Background()
+	staged := filepath.Join(scratch, "restore.tar.gz")
+	if _, err := c.CompressFiles(ctx, []string{data}, staged); err != nil {
+		b.Fatal(err)
+	}
+	archive, err := os.ReadFile(staged)
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.Remove(staged)
+	sum := sha256.Sum256(archive)
+	hexSum := hex.EncodeToString(sum[:])
+	var writeTime, extractTime, restoreTime time.Duration
+	twoPasses := func(i int) {
+		start := time.Now()
+		if err := c.WriteFile(ctx, staged, int64(len(archive)), bytes.NewReader(archive)); err != nil {
+			b.Fatal(err)
+		}
+		writeTime += time.Since(start)
+		start = time.Now()
+		if err := c.ExtractTo(ctx, staged, filepath.Join(scratch, fmt.Sprintf("two-%d", i))); err != nil {
+			b.Fatal(err)
+		}
+		extractTime += time.Since(start)
+		os.Remove(staged)
+	}
+	onePass := func(i int) {
+		start := time.Now()
+		if err := c.RestoreArchive(ctx, filepath.Join(scratch, fmt.Sprintf("one-%d", i)), bytes.NewReader(archive), int64(len(archive)), hexSum); err != nil {
+			b.Fatal(err)
+		}
+		restoreTime += time.Since(start)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			twoPasses(i)
+			onePass(i)
+		} else {
+			onePass(i)
+			twoPasses(i)
+		}
+		b.StopTimer()
+		os.RemoveAll(filepath.Join(scratch, fmt.Sprintf("two-%d", i)))
+		os.RemoveAll(filepath.Join(scratch, fmt.Sprintf("one-%d", i)))
+		syscall.Sync()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	n := int64(b.N) * benchDataSize
+	b.ReportMetric(mbps(n, writeTime), "write-MB/s")
+	b.ReportMetric(mbps(n, extractTime), "extract-MB/s")
+	b.ReportMetric(mbps(n, restoreTime), "restore-MB/s")
+	b.ReportMetric(restoreTime.Seconds()/(writeTime+extractTime).Seconds(), "restore/write+extract")
+	b.ReportMetric(restoreTime.Seconds()/extractTime.Seconds(), "restore/extract")
+}
+
+// BenchmarkStreamArchiveMeasure streams the archive of the 256 MiB tree from a
+// sidecar that measures its total for the progress it reports and from one that
+// does not, in the same run (alternating which goes first), and reports what
+// measuring costs, in per cent of the time.
+func BenchmarkStreamArchiveMeasure(b *testing.B) {
+	data := gameData(b)
+	root := filepath.Dir(data)
+	measuring := startServer(b, server.Options{Roots: []string{root}}).client(b)
+	opts := server.Options{Roots: []string{root}}
+	server.DisableMeasure(&opts)
+	plain := startServer(b, opts).client(b)
+	var withTime, withoutTime time.Duration
+	timed := func(c *sidecar.Client, into *time.Duration) {
+		start := time.Now()
+		drainArchive(b, c, data)
+		*into += time.Since(start)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			timed(measuring, &withTime)
+			timed(plain, &withoutTime)
+		} else {
+			timed(plain, &withoutTime)
+			timed(measuring, &withTime)
+		}
+	}
+	b.StopTimer()
+	n := int64(b.N) * benchDataSize
+	b.ReportMetric(mbps(n, withTime), "measuring-MB/s")
+	b.ReportMetric(mbps(n, withoutTime), "plain-MB/s")
+	b.ReportMetric(100*(withTime.Seconds()/withoutTime.Seconds()-1), "measure-cost-%")
 }

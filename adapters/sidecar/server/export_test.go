@@ -20,3 +20,12 @@ func SetExtractingHook(o *Options, f func()) {
 	}
 	o.hooks.extracting = f
 }
+
+// DisableMeasure makes the server built from o stream archives without measuring
+// their total, as it did before progress was reported.
+func DisableMeasure(o *Options) {
+	if o.hooks == nil {
+		o.hooks = &hooks{}
+	}
+	o.hooks.noMeasure = true
+}

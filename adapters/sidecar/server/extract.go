@@ -94,23 +94,33 @@ func Extract(ctx context.Context, archive io.Reader, destination string, limits 
 		return err
 	}
 	defer dest.Close()
-	return extractInto(ctx, archive, dest, place{}, limits.withDefaults(), nil, slog.New(slog.DiscardHandler), nil)
+	_, err = extractInto(ctx, archive, dest, place{}, limits.withDefaults(), nil, slog.New(slog.DiscardHandler), nil, nil)
+	return err
+}
+
+// extracted is what an extraction restored.
+type extracted struct {
+	entries int
+	bytes   int64 // the file contents, as the entries declare them
 }
 
 // extractInto is Extract into an open destination, at, recording its entities in
-// j.
-func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place, limits Limits, j *journal, log *slog.Logger, h *hooks) error {
+// j. verify, when set, runs once the archive is unpacked and before it is swapped
+// in: its error fails the extraction like a refused archive, so that a tree from
+// bytes that turn out to be wrong never replaces the customer's.
+func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place, limits Limits, j *journal, log *slog.Logger, h *hooks, verify func() error) (extracted, error) {
+	var got extracted
 	// A refused archive must leave the destination as it was, down to its time,
 	// which creating and removing the staging directory would change.
 	before, err := dest.Stat(".")
 	if err != nil {
-		return err
+		return got, err
 	}
 	suffix := randomSuffix()
 	r := &record{Kind: kindExtract, Root: at.root, Dir: at.dir, DirID: at.id,
 		Staging: stagingPrefix + suffix, Old: oldPrefix + suffix, New: newPrefix + suffix}
 	if err := j.begin(r); err != nil {
-		return err
+		return got, err
 	}
 	clean := true
 	defer func() {
@@ -121,7 +131,7 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place
 		}
 	}()
 	if err := dest.Mkdir(r.Staging, 0o700); err != nil {
-		return err
+		return got, err
 	}
 	stage, err := dest.OpenRoot(r.Staging)
 	if err == nil {
@@ -133,9 +143,13 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place
 	if err == nil {
 		x := &extractor{ctx: ctx, root: stage, limits: limits, dirs: map[string]bool{}, links: map[string]bool{}, dirIndex: map[string]int{}}
 		err = x.run(archive)
+		got = extracted{entries: x.entries, bytes: x.total}
 	}
 	if stage != nil {
 		stage.Close()
+	}
+	if err == nil && verify != nil {
+		err = verify()
 	}
 	if err != nil {
 		if rerr := dest.RemoveAll(r.Staging); rerr != nil {
@@ -144,12 +158,12 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place
 		} else {
 			_ = dest.Chtimes(".", time.Time{}, before.ModTime()) // cosmetic: best effort
 		}
-		return err
+		return got, err
 	}
 	own := r.names()
 	skip := func(name string) bool { return slices.Contains(own, name) || j.isLive(at.id, name) }
 	clean, err = swapIn(dest, r, j, skip, log)
-	return err
+	return got, err
 }
 
 func randomSuffix() string {

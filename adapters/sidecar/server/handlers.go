@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -180,7 +181,7 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 	}
 	defer out.remove()
 	cw := &countingWriter{w: out}
-	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks)
+	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, nil)
 	if err != nil {
 		return nil, archiveStatus(err, loc.path)
 	}
@@ -212,8 +213,10 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 	if err := stream.Send(&sidecarpb.Chunk{}); err != nil { // accepted: see the proto
 		return err
 	}
-	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize)}
-	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks)
+	prog := &progress{}
+	defer f.startMeasure(stream.Context(), srcs, prog)()
+	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize), progress: prog}
+	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, &prog.done)
 	if err == nil {
 		err = cs.finish(report.proto())
 	}
@@ -376,43 +379,66 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 		return nil, status.Errorf(codes.FailedPrecondition, "%s is not a regular file", src.path)
 	}
 
-	dstRoot, err := openRoot(dst)
+	dest, at, err := openDest(dst)
 	if err != nil {
 		return nil, err
 	}
-	defer dstRoot.Close()
-	if info, err := dstRoot.Stat(dst.rel); err == nil && !info.IsDir() {
-		return nil, status.Errorf(codes.FailedPrecondition, "%s is not a directory", dst.path)
-	}
-	if err := dstRoot.MkdirAll(dst.rel, 0o755); err != nil {
-		return nil, fsStatus(err, dst.path)
-	}
-	dest, err := dstRoot.OpenRoot(dst.rel)
-	if err != nil {
-		return nil, fsStatus(err, dst.path)
-	}
 	defer dest.Close()
-	info, err := dest.Stat(".")
-	if err != nil {
-		return nil, fsStatus(err, dst.path)
-	}
-	at := place{root: dst.root, dir: filepath.ToSlash(dst.rel), id: fileIDOf(info)}
 	if archiveInside(srcRoot, src, dst, at.id) {
 		return nil, status.Errorf(codes.InvalidArgument, "the archive %s lies inside the destination %s, whose contents the extraction replaces: stage it elsewhere", src.path, dst.path)
 	}
-	release, ok := f.claim(at.id)
-	if !ok {
-		return nil, status.Errorf(codes.Aborted, "another extraction into %s is running (perhaps under another path)", dst.path)
+	release, err := f.claimDest(dest, at, dst.path)
+	if err != nil {
+		return nil, err
 	}
 	defer release()
-	if err := f.recoverDest(dest, at.id); err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "%s: an earlier extraction there was interrupted and cannot be finished: %v", dst.path, err)
-	}
-	if err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks); err != nil {
+	start := time.Now()
+	got, err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks, nil)
+	if err != nil {
 		return nil, callStatus(err, dst.path)
 	}
-	f.log.InfoContext(ctx, "archive extracted", "source", src.path, "destination", dst.path)
+	f.log.InfoContext(ctx, "archive extracted", "source", src.path, "destination", dst.path, "entries", got.entries, "bytes", got.bytes, "duration", time.Since(start).Round(time.Millisecond))
 	return &sidecarpb.Empty{}, nil
+}
+
+// openDest opens the destination directory of an extraction, creating it if
+// needed, and returns it with its identity.
+func openDest(dst location) (*os.Root, place, error) {
+	dstRoot, err := openRoot(dst)
+	if err != nil {
+		return nil, place{}, err
+	}
+	defer dstRoot.Close()
+	if info, err := dstRoot.Stat(dst.rel); err == nil && !info.IsDir() {
+		return nil, place{}, status.Errorf(codes.FailedPrecondition, "%s is not a directory", dst.path)
+	}
+	if err := dstRoot.MkdirAll(dst.rel, 0o755); err != nil {
+		return nil, place{}, fsStatus(err, dst.path)
+	}
+	dest, err := dstRoot.OpenRoot(dst.rel)
+	if err != nil {
+		return nil, place{}, fsStatus(err, dst.path)
+	}
+	info, err := dest.Stat(".")
+	if err != nil {
+		dest.Close()
+		return nil, place{}, fsStatus(err, dst.path)
+	}
+	return dest, place{root: dst.root, dir: filepath.ToSlash(dst.rel), id: fileIDOf(info)}, nil
+}
+
+// claimDest claims the destination dest for one extraction and settles what an
+// interrupted one left there. The caller calls release when done.
+func (f *fileIOServer) claimDest(dest *os.Root, at place, path string) (release func(), err error) {
+	release, ok := f.claim(at.id)
+	if !ok {
+		return nil, status.Errorf(codes.Aborted, "another extraction into %s is running (perhaps under another path)", path)
+	}
+	if err := f.recoverDest(dest, at.id); err != nil {
+		release()
+		return nil, status.Errorf(codes.FailedPrecondition, "%s: an earlier extraction there was interrupted and cannot be finished: %v", path, err)
+	}
+	return release, nil
 }
 
 // archiveInside reports whether the archive src lies inside the destination dst,
@@ -488,11 +514,34 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// chunkSender cuts a byte stream into messages of at most cap(buf) bytes.
+// startMeasure measures the total of srcs into p in a goroutine of its own, so
+// that it never delays the first bytes; the returned function stops it and waits
+// for it (before srcs are closed).
+func (f *fileIOServer) startMeasure(ctx context.Context, srcs []archiveSource, p *progress) (stop func()) {
+	if f.opts.hooks != nil && f.opts.hooks.noMeasure {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	measured := make(chan struct{})
+	go func() {
+		defer close(measured)
+		if n, ok := measure(ctx, srcs, f.journal); ok {
+			p.total.Store(n)
+		}
+	}()
+	return func() {
+		cancel()
+		<-measured
+	}
+}
+
+// chunkSender cuts a byte stream into messages of at most cap(buf) bytes, each
+// with the progress as of its sending.
 type chunkSender struct {
-	send func(*sidecarpb.Chunk) error
-	buf  []byte
-	sent int64
+	send     func(*sidecarpb.Chunk) error
+	buf      []byte
+	sent     int64
+	progress *progress
 }
 
 func (c *chunkSender) Write(p []byte) (int, error) {
@@ -522,7 +571,14 @@ func (c *chunkSender) flush() error {
 func (c *chunkSender) finish(report *sidecarpb.ArchiveReport) error { return c.sendBuf(report) }
 
 func (c *chunkSender) sendBuf(report *sidecarpb.ArchiveReport) error {
-	if err := c.send(&sidecarpb.Chunk{Data: c.buf, Report: report}); err != nil {
+	chunk := &sidecarpb.Chunk{Data: c.buf, Report: report}
+	if c.progress != nil {
+		if report != nil {
+			c.progress.done.Store(report.GetBytes())
+		}
+		chunk.DoneBytes, chunk.TotalBytes = c.progress.now(report != nil)
+	}
+	if err := c.send(chunk); err != nil {
 		return fmt.Errorf("sending archive data: %w", err)
 	}
 	c.sent += int64(len(c.buf))

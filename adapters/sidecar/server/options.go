@@ -136,6 +136,9 @@ type hooks struct {
 	// extracting runs once an extraction's staging directory exists, before the
 	// archive is read.
 	extracting func()
+	// noMeasure leaves StreamArchive's total unmeasured, to measure what
+	// measuring costs.
+	noMeasure bool
 }
 
 // normalized validates o and fills in the defaults.

@@ -59,6 +59,8 @@ func New(opts Options) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
 		grpc.MaxRecvMsgSize(sidecarpb.MaxChunkSize + 64<<10),
+		// RestoreArchive's data is decoded without the default codec's copies.
+		grpc.ForceServerCodecV2(newServerCodec()),
 		// Stop returns once every handler has: the journal's lock is released
 		// only when no call can write to the roots any more.
 		grpc.WaitForHandlers(true),

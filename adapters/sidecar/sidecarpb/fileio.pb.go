@@ -452,7 +452,14 @@ type Chunk struct {
 	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
 	// Set in the last message of StreamArchive only: what the archive holds and what
 	// it had to skip.
-	Report        *ArchiveReport `protobuf:"bytes,3,opt,name=report,proto3" json:"report,omitempty"`
+	Report *ArchiveReport `protobuf:"bytes,3,opt,name=report,proto3" json:"report,omitempty"`
+	// Set in every data message of StreamArchive: the bytes of file contents
+	// archived so far (in the last message, the report's bytes).
+	DoneBytes int64 `protobuf:"varint,4,opt,name=done_bytes,json=doneBytes,proto3" json:"done_bytes,omitempty"`
+	// Set in every data message of StreamArchive once the server has measured it:
+	// the size of the regular files being archived, never less than done_bytes;
+	// 0 until then.
+	TotalBytes    int64 `protobuf:"varint,5,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -506,6 +513,20 @@ func (x *Chunk) GetReport() *ArchiveReport {
 		return x.Report
 	}
 	return nil
+}
+
+func (x *Chunk) GetDoneBytes() int64 {
+	if x != nil {
+		return x.DoneBytes
+	}
+	return 0
+}
+
+func (x *Chunk) GetTotalBytes() int64 {
+	if x != nil {
+		return x.TotalBytes
+	}
+	return 0
 }
 
 type WriteFileRequest struct {
@@ -743,6 +764,217 @@ func (x *ExtractToReq) GetDestination() string {
 	return ""
 }
 
+type RestoreArchiveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*RestoreArchiveRequest_Header
+	//	*RestoreArchiveRequest_Data
+	Msg           isRestoreArchiveRequest_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreArchiveRequest) Reset() {
+	*x = RestoreArchiveRequest{}
+	mi := &file_fileio_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreArchiveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreArchiveRequest) ProtoMessage() {}
+
+func (x *RestoreArchiveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fileio_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreArchiveRequest.ProtoReflect.Descriptor instead.
+func (*RestoreArchiveRequest) Descriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RestoreArchiveRequest) GetMsg() isRestoreArchiveRequest_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *RestoreArchiveRequest) GetHeader() *RestoreArchiveHeader {
+	if x != nil {
+		if x, ok := x.Msg.(*RestoreArchiveRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *RestoreArchiveRequest) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*RestoreArchiveRequest_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+type isRestoreArchiveRequest_Msg interface {
+	isRestoreArchiveRequest_Msg()
+}
+
+type RestoreArchiveRequest_Header struct {
+	// The first message of the stream.
+	Header *RestoreArchiveHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type RestoreArchiveRequest_Data struct {
+	// Every later message: the archive's next bytes.
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+func (*RestoreArchiveRequest_Header) isRestoreArchiveRequest_Msg() {}
+
+func (*RestoreArchiveRequest_Data) isRestoreArchiveRequest_Msg() {}
+
+type RestoreArchiveHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The directory to restore into, as ExtractTo's destination.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// The archive's exact size in bytes.
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// The archive's SHA-256, 64 lower-case hex digits.
+	Sha256        string        `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Format        ArchiveFormat `protobuf:"varint,4,opt,name=format,proto3,enum=savepoint.sidecar.v1.ArchiveFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreArchiveHeader) Reset() {
+	*x = RestoreArchiveHeader{}
+	mi := &file_fileio_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreArchiveHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreArchiveHeader) ProtoMessage() {}
+
+func (x *RestoreArchiveHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_fileio_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreArchiveHeader.ProtoReflect.Descriptor instead.
+func (*RestoreArchiveHeader) Descriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RestoreArchiveHeader) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *RestoreArchiveHeader) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *RestoreArchiveHeader) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *RestoreArchiveHeader) GetFormat() ArchiveFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ArchiveFormat_ARCHIVE_FORMAT_UNSPECIFIED
+}
+
+// RestoreArchiveResponse: the first message is empty (the header was accepted);
+// the last says what was restored.
+type RestoreArchiveResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Directories, files and links restored.
+	Entries int64 `protobuf:"varint,1,opt,name=entries,proto3" json:"entries,omitempty"`
+	// Size of the restored file contents.
+	Bytes         int64 `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreArchiveResponse) Reset() {
+	*x = RestoreArchiveResponse{}
+	mi := &file_fileio_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreArchiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreArchiveResponse) ProtoMessage() {}
+
+func (x *RestoreArchiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fileio_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreArchiveResponse.ProtoReflect.Descriptor instead.
+func (*RestoreArchiveResponse) Descriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RestoreArchiveResponse) GetEntries() int64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+func (x *RestoreArchiveResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
 type DeleteFileRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
@@ -752,7 +984,7 @@ type DeleteFileRequest struct {
 
 func (x *DeleteFileRequest) Reset() {
 	*x = DeleteFileRequest{}
-	mi := &file_fileio_proto_msgTypes[12]
+	mi := &file_fileio_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +996,7 @@ func (x *DeleteFileRequest) String() string {
 func (*DeleteFileRequest) ProtoMessage() {}
 
 func (x *DeleteFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[12]
+	mi := &file_fileio_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +1009,7 @@ func (x *DeleteFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFileRequest.ProtoReflect.Descriptor instead.
 func (*DeleteFileRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{12}
+	return file_fileio_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteFileRequest) GetPath() string {
@@ -813,11 +1045,15 @@ const file_fileio_proto_rawDesc = "" +
 	"\asources\x18\x01 \x03(\tR\asources\x12;\n" +
 	"\x06format\x18\x02 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"%\n" +
 	"\x0fReadFileRequest\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\"l\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\"\xac\x01\n" +
 	"\x05Chunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12;\n" +
-	"\x06report\x18\x03 \x01(\v2#.savepoint.sidecar.v1.ArchiveReportR\x06report\"p\n" +
+	"\x06report\x18\x03 \x01(\v2#.savepoint.sidecar.v1.ArchiveReportR\x06report\x12\x1d\n" +
+	"\n" +
+	"done_bytes\x18\x04 \x01(\x03R\tdoneBytes\x12\x1f\n" +
+	"\vtotal_bytes\x18\x05 \x01(\x03R\n" +
+	"totalBytes\"p\n" +
 	"\x10WriteFileRequest\x12?\n" +
 	"\x06header\x18\x01 \x01(\v2%.savepoint.sidecar.v1.WriteFileHeaderH\x00R\x06header\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
@@ -830,18 +1066,31 @@ const file_fileio_proto_rawDesc = "" +
 	"size_bytes\x18\x01 \x01(\x03R\tsizeBytes\"H\n" +
 	"\fExtractToReq\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
-	"\vdestination\x18\x02 \x01(\tR\vdestination\"'\n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\"z\n" +
+	"\x15RestoreArchiveRequest\x12D\n" +
+	"\x06header\x18\x01 \x01(\v2*.savepoint.sidecar.v1.RestoreArchiveHeaderH\x00R\x06header\x12\x14\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
+	"\x03msg\"\xa1\x01\n" +
+	"\x14RestoreArchiveHeader\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12;\n" +
+	"\x06format\x18\x04 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"H\n" +
+	"\x16RestoreArchiveResponse\x12\x18\n" +
+	"\aentries\x18\x01 \x01(\x03R\aentries\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"'\n" +
 	"\x11DeleteFileRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path*I\n" +
 	"\rArchiveFormat\x12\x1e\n" +
 	"\x1aARCHIVE_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14ARCHIVE_FORMAT_TARGZ\x10\x012\xa2\x04\n" +
+	"\x14ARCHIVE_FORMAT_TARGZ\x10\x012\x93\x05\n" +
 	"\x06FileIO\x12h\n" +
 	"\rCompressFiles\x12*.savepoint.sidecar.v1.CompressFilesRequest\x1a+.savepoint.sidecar.v1.CompressFilesResponse\x12Z\n" +
 	"\rStreamArchive\x12*.savepoint.sidecar.v1.StreamArchiveRequest\x1a\x1b.savepoint.sidecar.v1.Chunk0\x01\x12P\n" +
 	"\bReadFile\x12%.savepoint.sidecar.v1.ReadFileRequest\x1a\x1b.savepoint.sidecar.v1.Chunk0\x01\x12^\n" +
 	"\tWriteFile\x12&.savepoint.sidecar.v1.WriteFileRequest\x1a'.savepoint.sidecar.v1.WriteFileResponse(\x01\x12L\n" +
-	"\tExtractTo\x12\".savepoint.sidecar.v1.ExtractToReq\x1a\x1b.savepoint.sidecar.v1.Empty\x12R\n" +
+	"\tExtractTo\x12\".savepoint.sidecar.v1.ExtractToReq\x1a\x1b.savepoint.sidecar.v1.Empty\x12o\n" +
+	"\x0eRestoreArchive\x12+.savepoint.sidecar.v1.RestoreArchiveRequest\x1a,.savepoint.sidecar.v1.RestoreArchiveResponse(\x010\x01\x12R\n" +
 	"\n" +
 	"DeleteFile\x12'.savepoint.sidecar.v1.DeleteFileRequest\x1a\x1b.savepoint.sidecar.v1.EmptyB?Z=github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpbb\x06proto3"
 
@@ -858,22 +1107,25 @@ func file_fileio_proto_rawDescGZIP() []byte {
 }
 
 var file_fileio_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fileio_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_fileio_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_fileio_proto_goTypes = []any{
-	(ArchiveFormat)(0),            // 0: savepoint.sidecar.v1.ArchiveFormat
-	(*Empty)(nil),                 // 1: savepoint.sidecar.v1.Empty
-	(*CompressFilesRequest)(nil),  // 2: savepoint.sidecar.v1.CompressFilesRequest
-	(*CompressFilesResponse)(nil), // 3: savepoint.sidecar.v1.CompressFilesResponse
-	(*ArchiveReport)(nil),         // 4: savepoint.sidecar.v1.ArchiveReport
-	(*SkippedFile)(nil),           // 5: savepoint.sidecar.v1.SkippedFile
-	(*StreamArchiveRequest)(nil),  // 6: savepoint.sidecar.v1.StreamArchiveRequest
-	(*ReadFileRequest)(nil),       // 7: savepoint.sidecar.v1.ReadFileRequest
-	(*Chunk)(nil),                 // 8: savepoint.sidecar.v1.Chunk
-	(*WriteFileRequest)(nil),      // 9: savepoint.sidecar.v1.WriteFileRequest
-	(*WriteFileHeader)(nil),       // 10: savepoint.sidecar.v1.WriteFileHeader
-	(*WriteFileResponse)(nil),     // 11: savepoint.sidecar.v1.WriteFileResponse
-	(*ExtractToReq)(nil),          // 12: savepoint.sidecar.v1.ExtractToReq
-	(*DeleteFileRequest)(nil),     // 13: savepoint.sidecar.v1.DeleteFileRequest
+	(ArchiveFormat)(0),             // 0: savepoint.sidecar.v1.ArchiveFormat
+	(*Empty)(nil),                  // 1: savepoint.sidecar.v1.Empty
+	(*CompressFilesRequest)(nil),   // 2: savepoint.sidecar.v1.CompressFilesRequest
+	(*CompressFilesResponse)(nil),  // 3: savepoint.sidecar.v1.CompressFilesResponse
+	(*ArchiveReport)(nil),          // 4: savepoint.sidecar.v1.ArchiveReport
+	(*SkippedFile)(nil),            // 5: savepoint.sidecar.v1.SkippedFile
+	(*StreamArchiveRequest)(nil),   // 6: savepoint.sidecar.v1.StreamArchiveRequest
+	(*ReadFileRequest)(nil),        // 7: savepoint.sidecar.v1.ReadFileRequest
+	(*Chunk)(nil),                  // 8: savepoint.sidecar.v1.Chunk
+	(*WriteFileRequest)(nil),       // 9: savepoint.sidecar.v1.WriteFileRequest
+	(*WriteFileHeader)(nil),        // 10: savepoint.sidecar.v1.WriteFileHeader
+	(*WriteFileResponse)(nil),      // 11: savepoint.sidecar.v1.WriteFileResponse
+	(*ExtractToReq)(nil),           // 12: savepoint.sidecar.v1.ExtractToReq
+	(*RestoreArchiveRequest)(nil),  // 13: savepoint.sidecar.v1.RestoreArchiveRequest
+	(*RestoreArchiveHeader)(nil),   // 14: savepoint.sidecar.v1.RestoreArchiveHeader
+	(*RestoreArchiveResponse)(nil), // 15: savepoint.sidecar.v1.RestoreArchiveResponse
+	(*DeleteFileRequest)(nil),      // 16: savepoint.sidecar.v1.DeleteFileRequest
 }
 var file_fileio_proto_depIdxs = []int32{
 	0,  // 0: savepoint.sidecar.v1.CompressFilesRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
@@ -882,23 +1134,27 @@ var file_fileio_proto_depIdxs = []int32{
 	0,  // 3: savepoint.sidecar.v1.StreamArchiveRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
 	4,  // 4: savepoint.sidecar.v1.Chunk.report:type_name -> savepoint.sidecar.v1.ArchiveReport
 	10, // 5: savepoint.sidecar.v1.WriteFileRequest.header:type_name -> savepoint.sidecar.v1.WriteFileHeader
-	2,  // 6: savepoint.sidecar.v1.FileIO.CompressFiles:input_type -> savepoint.sidecar.v1.CompressFilesRequest
-	6,  // 7: savepoint.sidecar.v1.FileIO.StreamArchive:input_type -> savepoint.sidecar.v1.StreamArchiveRequest
-	7,  // 8: savepoint.sidecar.v1.FileIO.ReadFile:input_type -> savepoint.sidecar.v1.ReadFileRequest
-	9,  // 9: savepoint.sidecar.v1.FileIO.WriteFile:input_type -> savepoint.sidecar.v1.WriteFileRequest
-	12, // 10: savepoint.sidecar.v1.FileIO.ExtractTo:input_type -> savepoint.sidecar.v1.ExtractToReq
-	13, // 11: savepoint.sidecar.v1.FileIO.DeleteFile:input_type -> savepoint.sidecar.v1.DeleteFileRequest
-	3,  // 12: savepoint.sidecar.v1.FileIO.CompressFiles:output_type -> savepoint.sidecar.v1.CompressFilesResponse
-	8,  // 13: savepoint.sidecar.v1.FileIO.StreamArchive:output_type -> savepoint.sidecar.v1.Chunk
-	8,  // 14: savepoint.sidecar.v1.FileIO.ReadFile:output_type -> savepoint.sidecar.v1.Chunk
-	11, // 15: savepoint.sidecar.v1.FileIO.WriteFile:output_type -> savepoint.sidecar.v1.WriteFileResponse
-	1,  // 16: savepoint.sidecar.v1.FileIO.ExtractTo:output_type -> savepoint.sidecar.v1.Empty
-	1,  // 17: savepoint.sidecar.v1.FileIO.DeleteFile:output_type -> savepoint.sidecar.v1.Empty
-	12, // [12:18] is the sub-list for method output_type
-	6,  // [6:12] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	14, // 6: savepoint.sidecar.v1.RestoreArchiveRequest.header:type_name -> savepoint.sidecar.v1.RestoreArchiveHeader
+	0,  // 7: savepoint.sidecar.v1.RestoreArchiveHeader.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
+	2,  // 8: savepoint.sidecar.v1.FileIO.CompressFiles:input_type -> savepoint.sidecar.v1.CompressFilesRequest
+	6,  // 9: savepoint.sidecar.v1.FileIO.StreamArchive:input_type -> savepoint.sidecar.v1.StreamArchiveRequest
+	7,  // 10: savepoint.sidecar.v1.FileIO.ReadFile:input_type -> savepoint.sidecar.v1.ReadFileRequest
+	9,  // 11: savepoint.sidecar.v1.FileIO.WriteFile:input_type -> savepoint.sidecar.v1.WriteFileRequest
+	12, // 12: savepoint.sidecar.v1.FileIO.ExtractTo:input_type -> savepoint.sidecar.v1.ExtractToReq
+	13, // 13: savepoint.sidecar.v1.FileIO.RestoreArchive:input_type -> savepoint.sidecar.v1.RestoreArchiveRequest
+	16, // 14: savepoint.sidecar.v1.FileIO.DeleteFile:input_type -> savepoint.sidecar.v1.DeleteFileRequest
+	3,  // 15: savepoint.sidecar.v1.FileIO.CompressFiles:output_type -> savepoint.sidecar.v1.CompressFilesResponse
+	8,  // 16: savepoint.sidecar.v1.FileIO.StreamArchive:output_type -> savepoint.sidecar.v1.Chunk
+	8,  // 17: savepoint.sidecar.v1.FileIO.ReadFile:output_type -> savepoint.sidecar.v1.Chunk
+	11, // 18: savepoint.sidecar.v1.FileIO.WriteFile:output_type -> savepoint.sidecar.v1.WriteFileResponse
+	1,  // 19: savepoint.sidecar.v1.FileIO.ExtractTo:output_type -> savepoint.sidecar.v1.Empty
+	15, // 20: savepoint.sidecar.v1.FileIO.RestoreArchive:output_type -> savepoint.sidecar.v1.RestoreArchiveResponse
+	1,  // 21: savepoint.sidecar.v1.FileIO.DeleteFile:output_type -> savepoint.sidecar.v1.Empty
+	15, // [15:22] is the sub-list for method output_type
+	8,  // [8:15] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_fileio_proto_init() }
@@ -910,13 +1166,17 @@ func file_fileio_proto_init() {
 		(*WriteFileRequest_Header)(nil),
 		(*WriteFileRequest_Data)(nil),
 	}
+	file_fileio_proto_msgTypes[12].OneofWrappers = []any{
+		(*RestoreArchiveRequest_Header)(nil),
+		(*RestoreArchiveRequest_Data)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fileio_proto_rawDesc), len(file_fileio_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

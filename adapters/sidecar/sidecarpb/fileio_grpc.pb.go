@@ -19,12 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FileIO_CompressFiles_FullMethodName = "/savepoint.sidecar.v1.FileIO/CompressFiles"
-	FileIO_StreamArchive_FullMethodName = "/savepoint.sidecar.v1.FileIO/StreamArchive"
-	FileIO_ReadFile_FullMethodName      = "/savepoint.sidecar.v1.FileIO/ReadFile"
-	FileIO_WriteFile_FullMethodName     = "/savepoint.sidecar.v1.FileIO/WriteFile"
-	FileIO_ExtractTo_FullMethodName     = "/savepoint.sidecar.v1.FileIO/ExtractTo"
-	FileIO_DeleteFile_FullMethodName    = "/savepoint.sidecar.v1.FileIO/DeleteFile"
+	FileIO_CompressFiles_FullMethodName  = "/savepoint.sidecar.v1.FileIO/CompressFiles"
+	FileIO_StreamArchive_FullMethodName  = "/savepoint.sidecar.v1.FileIO/StreamArchive"
+	FileIO_ReadFile_FullMethodName       = "/savepoint.sidecar.v1.FileIO/ReadFile"
+	FileIO_WriteFile_FullMethodName      = "/savepoint.sidecar.v1.FileIO/WriteFile"
+	FileIO_ExtractTo_FullMethodName      = "/savepoint.sidecar.v1.FileIO/ExtractTo"
+	FileIO_RestoreArchive_FullMethodName = "/savepoint.sidecar.v1.FileIO/RestoreArchive"
+	FileIO_DeleteFile_FullMethodName     = "/savepoint.sidecar.v1.FileIO/DeleteFile"
 )
 
 // FileIOClient is the client API for FileIO service.
@@ -69,6 +70,21 @@ type FileIOClient interface {
 	// exactly the archive's contents; on failure it is left as it was. An archive that
 	// breaks a safety rule fails with InvalidArgument naming the offending entry.
 	ExtractTo(ctx context.Context, in *ExtractToReq, opts ...grpc.CallOption) (*Empty, error)
+	// RestoreArchive is WriteFile, a checksum and ExtractTo in one pass, without
+	// staging the archive: the archive is extracted while it arrives. The first
+	// message carries the header (destination, size, SHA-256) and no data; the
+	// server answers it with an empty message once the destination has been
+	// validated and claimed, so a caller learns of a refusal (or Unimplemented)
+	// before it reads anything from its source. Every later message carries data.
+	// The server hashes and counts every byte, the ones after the end of the
+	// archive up to the caller's end of stream included, and swaps the extracted
+	// tree in only if exactly size bytes arrived and their SHA-256 is the header's:
+	// otherwise it fails with DataLoss (the archive is damaged) and destination is
+	// left as it was. More bytes than size fail with InvalidArgument; an archive
+	// that breaks a safety rule, with correct bytes, fails with InvalidArgument
+	// naming the offending entry, as in ExtractTo. On success the last message
+	// says what was restored.
+	RestoreArchive(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RestoreArchiveRequest, RestoreArchiveResponse], error)
 	// DeleteFile removes a file; deleting a missing file succeeds.
 	DeleteFile(ctx context.Context, in *DeleteFileRequest, opts ...grpc.CallOption) (*Empty, error)
 }
@@ -152,6 +168,19 @@ func (c *fileIOClient) ExtractTo(ctx context.Context, in *ExtractToReq, opts ...
 	return out, nil
 }
 
+func (c *fileIOClient) RestoreArchive(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RestoreArchiveRequest, RestoreArchiveResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &FileIO_ServiceDesc.Streams[3], FileIO_RestoreArchive_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RestoreArchiveRequest, RestoreArchiveResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FileIO_RestoreArchiveClient = grpc.BidiStreamingClient[RestoreArchiveRequest, RestoreArchiveResponse]
+
 func (c *fileIOClient) DeleteFile(ctx context.Context, in *DeleteFileRequest, opts ...grpc.CallOption) (*Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Empty)
@@ -204,6 +233,21 @@ type FileIOServer interface {
 	// exactly the archive's contents; on failure it is left as it was. An archive that
 	// breaks a safety rule fails with InvalidArgument naming the offending entry.
 	ExtractTo(context.Context, *ExtractToReq) (*Empty, error)
+	// RestoreArchive is WriteFile, a checksum and ExtractTo in one pass, without
+	// staging the archive: the archive is extracted while it arrives. The first
+	// message carries the header (destination, size, SHA-256) and no data; the
+	// server answers it with an empty message once the destination has been
+	// validated and claimed, so a caller learns of a refusal (or Unimplemented)
+	// before it reads anything from its source. Every later message carries data.
+	// The server hashes and counts every byte, the ones after the end of the
+	// archive up to the caller's end of stream included, and swaps the extracted
+	// tree in only if exactly size bytes arrived and their SHA-256 is the header's:
+	// otherwise it fails with DataLoss (the archive is damaged) and destination is
+	// left as it was. More bytes than size fail with InvalidArgument; an archive
+	// that breaks a safety rule, with correct bytes, fails with InvalidArgument
+	// naming the offending entry, as in ExtractTo. On success the last message
+	// says what was restored.
+	RestoreArchive(grpc.BidiStreamingServer[RestoreArchiveRequest, RestoreArchiveResponse]) error
 	// DeleteFile removes a file; deleting a missing file succeeds.
 	DeleteFile(context.Context, *DeleteFileRequest) (*Empty, error)
 	mustEmbedUnimplementedFileIOServer()
@@ -230,6 +274,9 @@ func (UnimplementedFileIOServer) WriteFile(grpc.ClientStreamingServer[WriteFileR
 }
 func (UnimplementedFileIOServer) ExtractTo(context.Context, *ExtractToReq) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExtractTo not implemented")
+}
+func (UnimplementedFileIOServer) RestoreArchive(grpc.BidiStreamingServer[RestoreArchiveRequest, RestoreArchiveResponse]) error {
+	return status.Error(codes.Unimplemented, "method RestoreArchive not implemented")
 }
 func (UnimplementedFileIOServer) DeleteFile(context.Context, *DeleteFileRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteFile not implemented")
@@ -320,6 +367,13 @@ func _FileIO_ExtractTo_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FileIO_RestoreArchive_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(FileIOServer).RestoreArchive(&grpc.GenericServerStream[RestoreArchiveRequest, RestoreArchiveResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FileIO_RestoreArchiveServer = grpc.BidiStreamingServer[RestoreArchiveRequest, RestoreArchiveResponse]
+
 func _FileIO_DeleteFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DeleteFileRequest)
 	if err := dec(in); err != nil {
@@ -372,6 +426,12 @@ var FileIO_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WriteFile",
 			Handler:       _FileIO_WriteFile_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "RestoreArchive",
+			Handler:       _FileIO_RestoreArchive_Handler,
+			ServerStreams: true,
 			ClientStreams: true,
 		},
 	},

@@ -87,6 +87,9 @@
 //     are, wherever they point), whatever their names (".savepoint-…" included).
 //   - Archive reports count the entries and file bytes archived.
 //   - ExtractTo refuses an entry named with "..", wrapping ErrCluster.
+//   - RestoreArchive either restores or reports ErrUnsupported before reading
+//     anything; one that restores reports a flipped byte, missing bytes or
+//     another recorded checksum as ErrArchiveDamaged.
 //   - Errors of every method wrap ErrCluster, except a WriteFile whose reader
 //     fails, which may report the reader's error instead.
 package portstest

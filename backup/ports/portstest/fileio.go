@@ -64,6 +64,8 @@ func RunFileIOTests(t *testing.T, h FileIOHarness) {
 		{"extracting replaces the destination's contents exactly", fileIOSuite.extractReplaces},
 		{"a refused archive leaves the destination as it was", fileIOSuite.extractRefused},
 		{"a truncated archive leaves the destination as it was", fileIOSuite.extractTruncated},
+		{"a restored archive replaces the destination's contents exactly, or the FileIO says it cannot restore", fileIOSuite.restoreArchive},
+		{"a damaged archive is not restored: ErrArchiveDamaged, destination as it was", fileIOSuite.restoreDamaged},
 	})
 }
 
@@ -381,6 +383,73 @@ func (s fileIOSuite) extractTruncated(t *testing.T) {
 		t.Fatalf("ExtractTo of a truncated archive: error %v, want one wrapping ErrCluster", err)
 	}
 	assertSameTree(t, "the destination after the truncated archive", f.listing(dest), before)
+}
+
+func (s fileIOSuite) restoreArchive(t *testing.T) {
+	f := s.env(t)
+	dest := path.Join(f.dir, "data")
+	if err := f.extract(buildArchive(t, sampleTree(9)), dest); err != nil {
+		t.Fatalf("ExtractTo: %v", err)
+	}
+	want := sampleTree(10)
+	archive := buildArchive(t, want)
+	src := &countingReader{r: bytes.NewReader(archive)}
+	err := f.fio.RestoreArchive(f.ctx, dest, src, int64(len(archive)), digest(string(archive)))
+	if errors.Is(err, ports.ErrUnsupported) {
+		if src.n > 0 {
+			t.Fatalf("RestoreArchive read %d bytes of the archive before reporting ErrUnsupported", src.n)
+		}
+		t.Skip("the FileIO does not restore archives (ErrUnsupported)")
+	}
+	if err != nil {
+		t.Fatalf("RestoreArchive: %v", err)
+	}
+	assertSameTree(t, "the destination after RestoreArchive", f.listing(dest), want)
+}
+
+func (s fileIOSuite) restoreDamaged(t *testing.T) {
+	archive := buildArchive(t, sampleTree(12))
+	sum := digest(string(archive))
+	flipped := bytes.Clone(archive)
+	flipped[len(flipped)/2] ^= 0x01
+	for _, tc := range []struct {
+		name    string
+		archive []byte
+		sum     string
+	}{
+		{"a byte flipped", flipped, sum},
+		{"bytes missing", archive[:len(archive)-10], sum},
+		{"another checksum recorded", archive, strings.Repeat("0", 64)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := s.env(t)
+			dest := path.Join(f.dir, "data")
+			before := sampleTree(11)
+			if err := f.extract(buildArchive(t, before), dest); err != nil {
+				t.Fatalf("ExtractTo: %v", err)
+			}
+			err := f.fio.RestoreArchive(f.ctx, dest, bytes.NewReader(tc.archive), int64(len(archive)), tc.sum)
+			if errors.Is(err, ports.ErrUnsupported) {
+				t.Skip("the FileIO does not restore archives (ErrUnsupported)")
+			}
+			if !errors.Is(err, ports.ErrArchiveDamaged) {
+				t.Fatalf("RestoreArchive of a damaged archive: error %v, want one wrapping ErrArchiveDamaged", err)
+			}
+			assertSameTree(t, "the destination after the damaged archive", f.listing(dest), before)
+		})
+	}
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // roundTrip extracts tree into a directory, archives it with CompressFiles,
