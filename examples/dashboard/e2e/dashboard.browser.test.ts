@@ -39,7 +39,7 @@ const chromiumPath = process.env.SAVEPOINT_CHROMIUM ?? '/usr/bin/chromium';
 const bigWorldBytes = Number(process.env.SAVEPOINT_E2E_WORLD_BYTES ?? 192 * 1024 * 1024);
 // The progress test adds a second file of this size, so that its create and
 // restore last several of the page's one-second polls.
-const progressWorldBytes = Number(process.env.SAVEPOINT_E2E_PROGRESS_BYTES ?? 512 * 1024 * 1024);
+const progressWorldBytes = Number(process.env.SAVEPOINT_E2E_PROGRESS_BYTES ?? 768 * 1024 * 1024);
 
 const en = createTranslator('en');
 const de = createTranslator('de');

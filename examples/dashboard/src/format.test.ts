@@ -54,8 +54,10 @@ describe('formatDuration', () => {
   const min = 60 * s;
   const h = 60 * min;
   it.each([
-    [0, 'en-US', '5 sec'],
-    [3 * s, 'en-US', '5 sec'],
+    [0, 'en-US', '1 sec'],
+    [3.2 * s, 'en-US', '3 sec'],
+    [9.4 * s, 'de-DE', '9 Sek.'],
+    [9.6 * s, 'en-US', '10 sec'],
     [42 * s, 'en-US', '40 sec'],
     [42 * s, 'de-DE', '40 Sek.'],
     [57 * s, 'en-US', '55 sec'],

@@ -46,15 +46,17 @@ function unit(value: number, unit: 'second' | 'minute' | 'hour', locale?: string
 
 /**
  * Formats a time left, rounded as estimates should be, in the locale's short
- * units: 42 s → "40 sec", 95 s → "2 min", 2 h 4 min → "2 hr 5 min"
- * ("40 Sek.", "2 Min.", "2 Std. 5 Min." in German). The precision an
- * estimate cannot have would only make it flicker from poll to poll. Returns
+ * units: 3.2 s → "3 sec", 42 s → "40 sec", 95 s → "2 min", 2 h 4 min →
+ * "2 hr 5 min" ("40 Sek.", "2 Min.", "2 Std. 5 Min." in German). The
+ * precision an estimate cannot have would only make it flicker from poll to
+ * poll. Returns
  * null for a negative or invalid duration.
  */
 export function formatDuration(ms: number, locale?: string): string | null {
   if (!Number.isFinite(ms) || ms < 0) return null;
   const seconds = ms / 1000;
-  if (seconds < 57.5) return unit(Math.max(5, Math.round(seconds / 5) * 5), 'second', locale);
+  if (seconds < 9.5) return unit(Math.max(1, Math.round(seconds)), 'second', locale);
+  if (seconds < 57.5) return unit(Math.round(seconds / 5) * 5, 'second', locale);
   const minutes = Math.max(1, Math.round(seconds / 60));
   if (minutes < 60) return unit(minutes, 'minute', locale);
   let hours = Math.floor(seconds / 3600);
