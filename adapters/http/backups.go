@@ -64,6 +64,17 @@ type BackupView struct {
 	// SkippedCount and Skipped say which files the archive does not hold faithfully.
 	SkippedCount int           `json:"skipped_count" minimum:"0" doc:"How many files the archive does not hold, or holds an untrustworthy copy of (unreadable, sockets and devices, changed while they were read). 0 until ready."`
 	Skipped      []SkippedView `json:"skipped" nullable:"false" maxItems:"100" doc:"The skipped files, at most 100 of them (skipped_count says how many in all), in archive order."`
+	// Progress lets a client draw a progress bar while it polls.
+	Progress *ProgressView `json:"progress" doc:"How far the running create or restore has got; null when none runs, and possibly null for a moment after one starts. Updated at most once a second."`
+}
+
+// ProgressView is how far a running create or restore has got.
+type ProgressView struct {
+	// huma makes only scalar pointers nullable; an object says so itself.
+	_          struct{}  `nullable:"true"`
+	DoneBytes  int64     `json:"done_bytes" minimum:"0" doc:"Bytes processed so far: for a create, bytes of file contents archived; for a restore, bytes of the archive extracted. Never decreases while the operation runs."`
+	TotalBytes int64     `json:"total_bytes" minimum:"0" doc:"What done_bytes will reach: for a create, the size of the files being archived; for a restore, the archive's size. 0 means not measured yet. Files that grow while a create reads them can take done_bytes past it: show that as complete."`
+	StartedAt  time.Time `json:"started_at" doc:"When the operation started (RFC 3339, UTC); with done_bytes it gives the rate, and the time left."`
 }
 
 // SkippedView is a file a backup's archive does not hold faithfully.
@@ -97,6 +108,9 @@ func NewBackupView(b ports.Backup) BackupView {
 	v.Skipped = make([]SkippedView, len(b.Skipped))
 	for i, s := range b.Skipped {
 		v.Skipped[i] = SkippedView{Path: s.Path, Reason: s.Reason}
+	}
+	if p := b.Progress; p != nil {
+		v.Progress = &ProgressView{DoneBytes: p.DoneBytes, TotalBytes: p.TotalBytes, StartedAt: p.StartedAt.UTC()}
 	}
 	return v
 }

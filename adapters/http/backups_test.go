@@ -90,7 +90,7 @@ func TestBackupViewWireFormat(t *testing.T) {
 	}
 	t.Run("every field is present, unknown ones as null", func(t *testing.T) {
 		for _, k := range []string{"id", "name", "status", "asset_id", "size_bytes", "created_at", "completed_at",
-			"error", "sha256", "last_restored_at", "skipped_count", "skipped"} {
+			"error", "sha256", "last_restored_at", "skipped_count", "skipped", "progress"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("field %q missing from %s", k, rec.Body)
 			}
@@ -100,7 +100,7 @@ func TestBackupViewWireFormat(t *testing.T) {
 				t.Errorf("%s = %v, want null while creating", k, raw[k])
 			}
 		}
-		if len(raw) != 12 {
+		if len(raw) != 13 {
 			t.Errorf("unexpected fields in %s", rec.Body)
 		}
 		if raw["skipped_count"] != 0.0 || fmt.Sprint(raw["skipped"]) != "[]" {
@@ -138,6 +138,72 @@ func TestBackupViewListsSkippedFiles(t *testing.T) {
 		v.Skipped[0] != (sphttp.SkippedView{Path: "world/session.lock", Reason: "permission denied"}) ||
 		v.Skipped[1] != (sphttp.SkippedView{Path: "console.sock", Reason: "a socket"}) {
 		t.Fatalf("the ready backup says %+v", v)
+	}
+}
+
+func TestBackupViewShowsProgress(t *testing.T) {
+	w := newWorld(t)
+	ctx := t.Context()
+	// Seeded rather than created, so that no job's heartbeats race the test's.
+	b := ports.Backup{ID: ports.NewBackupID(), OrderID: w.order, ProvisionID: w.prov, Name: "big world",
+		Status: ports.StatusCreating, CreatedAt: time.Now()}
+	must(t, w.repo.Create(ctx, b, 1000))
+	berlin := time.FixedZone("CET", 3600)
+	started := time.Date(2026, 3, 14, 10, 26, 53, 0, berlin)
+	must(t, w.repo.Heartbeat(ctx, b.ID, ports.StatusCreating, time.Now(),
+		&ports.Progress{DoneBytes: 1 << 30, TotalBytes: 3 << 30, StartedAt: started}))
+
+	want := `{"done_bytes":1073741824,"total_bytes":3221225472,"started_at":"2026-03-14T09:26:53Z"}`
+	rec := w.call(http.MethodGet, backupURL(w.order, w.prov, b.ID), aliceToken, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("get: %d %s", rec.Code, rec.Body)
+	}
+	var got struct{ Progress json.RawMessage }
+	must(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	if string(got.Progress) != want {
+		t.Errorf("get: progress %s, want %s", got.Progress, want)
+	}
+
+	list := decode[sphttp.BackupList](t, w.call(http.MethodGet, backupsURL(w.order, w.prov), aliceToken, nil))
+	if len(list.Backups) != 1 || list.Backups[0].Progress == nil ||
+		*list.Backups[0].Progress != (sphttp.ProgressView{DoneBytes: 1 << 30, TotalBytes: 3 << 30, StartedAt: started.UTC()}) {
+		t.Errorf("list: %+v, want the backup with its progress", list.Backups)
+	}
+}
+
+func TestBackupViewProgressIsNullWhenNothingRuns(t *testing.T) {
+	w := newWorld(t)
+	ready := w.seedReady(w.order, w.prov, w.alice, "done")
+	for _, path := range []string{backupURL(w.order, w.prov, ready.ID), backupsURL(w.order, w.prov)} {
+		rec := w.call(http.MethodGet, path, aliceToken, nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		if !strings.Contains(rec.Body.String(), `"progress":null`) || strings.Contains(rec.Body.String(), `"done_bytes"`) {
+			t.Errorf("GET %s: %s, want progress present and null", path, rec.Body)
+		}
+	}
+}
+
+func TestNewBackupViewProgress(t *testing.T) {
+	started := time.Date(2026, 3, 14, 10, 26, 53, 0, time.FixedZone("CET", 3600))
+	v := sphttp.NewBackupView(ports.Backup{Status: ports.StatusCreating,
+		Progress: &ports.Progress{DoneBytes: 1 << 30, TotalBytes: 3 << 30, StartedAt: started}})
+	raw, err := json.Marshal(v)
+	must(t, err)
+	var got struct{ Progress json.RawMessage }
+	must(t, json.Unmarshal(raw, &got))
+	if want := `{"done_bytes":1073741824,"total_bytes":3221225472,"started_at":"2026-03-14T09:26:53Z"}`; string(got.Progress) != want {
+		t.Errorf("progress %s, want %s", got.Progress, want)
+	}
+
+	unknown := sphttp.NewBackupView(ports.Backup{Status: ports.StatusRestoring,
+		Progress: &ports.Progress{DoneBytes: 5, StartedAt: started}})
+	if unknown.Progress == nil || *unknown.Progress != (sphttp.ProgressView{DoneBytes: 5, StartedAt: started.UTC()}) {
+		t.Errorf("progress %+v, want done 5 and total 0 (not measured yet) as they are", unknown.Progress)
+	}
+	if v := sphttp.NewBackupView(ports.Backup{Status: ports.StatusReady}); v.Progress != nil {
+		t.Errorf("progress %+v without an operation, want nil", v.Progress)
 	}
 }
 

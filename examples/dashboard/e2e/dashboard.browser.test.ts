@@ -5,7 +5,8 @@
 //
 // The tests run in order and share one server and one page, like a customer
 // working through the section: empty → create (creating → ready) → download →
-// restore (restoring → ready) → delete → create ten → limit reached.
+// restore (restoring → ready) → delete → a bigger world's progress bars →
+// create ten → limit reached.
 // Screenshots of each state go to test-results/ (gitignored) as artefacts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -36,6 +37,9 @@ const chromiumPath = process.env.SAVEPOINT_CHROMIUM ?? '/usr/bin/chromium';
 // so that creating and restoring take long enough (about a second here) to be
 // seen and photographed; the file is removed before the ten-backup test.
 const bigWorldBytes = Number(process.env.SAVEPOINT_E2E_WORLD_BYTES ?? 192 * 1024 * 1024);
+// The progress test adds a second file of this size, so that its create and
+// restore last several of the page's one-second polls.
+const progressWorldBytes = Number(process.env.SAVEPOINT_E2E_PROGRESS_BYTES ?? 768 * 1024 * 1024);
 
 const en = createTranslator('en');
 const de = createTranslator('de');
@@ -110,11 +114,16 @@ beforeAll(async () => {
     if (msg.type() === 'error') pageErrors.push(msg.text());
   });
   // Record every status each row shows, as the DOM changes: proof that the
-  // page itself moved from creating to ready, with no reload in between.
+  // page itself moved from creating to ready, with no reload in between. The
+  // same for what each row's progress bar says, so that no value it showed
+  // between two looks of the test's is missed.
   await page.addInitScript(() => {
     const log: { id: string; status: string }[] = [];
-    (window as unknown as { __statusLog: typeof log }).__statusLog = log;
+    const bars: ProgressSeen[] = [];
+    (window as unknown as { __statusLog: typeof log; __progressLog: typeof bars }).__statusLog = log;
+    (window as unknown as { __progressLog: typeof bars }).__progressLog = bars;
     const last = new Map<string, string>();
+    const lastBar = new Map<string, string>();
     const scan = () => {
       for (const row of document.querySelectorAll<HTMLElement>('tr[data-backup-id]')) {
         const id = row.dataset.backupId ?? '';
@@ -123,9 +132,27 @@ beforeAll(async () => {
           last.set(id, status);
           log.push({ id, status });
         }
+        const bar = row.querySelector('[role="progressbar"]');
+        const seen: ProgressSeen = {
+          id,
+          status,
+          bar: bar !== null,
+          valueNow: bar?.getAttribute('aria-valuenow') ?? null,
+          valueText: bar?.getAttribute('aria-valuetext') ?? null,
+        };
+        const key = JSON.stringify(seen);
+        if (lastBar.get(id) !== key) {
+          lastBar.set(id, key);
+          bars.push(seen);
+        }
       }
     };
-    new MutationObserver(scan).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+    new MutationObserver(scan).observe(document, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-status', 'aria-valuenow', 'aria-valuetext'],
+    });
   });
   await page.goto(`${baseUrl}/#token=${token}`);
   await page.evaluate(() => {
@@ -230,6 +257,53 @@ describe('the backups dashboard in Chromium against the example server', () => {
     expect(await api<{ backups: Backup[]; limit: number }>('GET', backupsPath())).toEqual({ backups: [], limit: 10 });
   });
 
+  it('shows a progress bar that moves while a bigger world is backed up and restored', async () => {
+    const extra = join(work, 'state', 'data', 'world', 'region', 'r.5.5.mca');
+    await writeRandomFile(extra, progressWorldBytes);
+    try {
+      await createButton().click();
+      await page.getByLabel(en('backups.name_label')).fill('Progress');
+      await page.keyboard.press('Enter');
+      const row = rowNamed('Progress');
+      await page.locator('tr[data-status="creating"]').waitFor();
+      await row.getByRole('progressbar', { name: en('backups.progress_label', { name: 'Progress' }) }).waitFor();
+      await shot('07-progress-creating', row, 'creating');
+      await page.locator('tr[data-status="ready"]', { hasText: 'Progress' }).waitFor({ timeout: 120_000 });
+      const id = (await row.getAttribute('data-backup-id')) ?? '';
+      const created = await progressShown(id, 'creating');
+      expect(created.length, 'a bar while creating').toBeGreaterThan(0);
+      expectSteadyValues(created);
+
+      await page.getByRole('button', { name: 'Restore Progress' }).click();
+      const dialog = page.getByRole('dialog', { name: en('backups.confirm_restore_title') });
+      await dialog.getByRole('button', { name: en('backups.action_restore') }).click();
+      await page.locator('tr[data-status="restoring"]').waitFor();
+      // The bar has its total from the start (the archive's size), so it has a
+      // value at once; a look after a poll must find it no lower.
+      const bar = row.getByRole('progressbar', { name: en('backups.progress_label', { name: 'Progress' }) });
+      const first = await valueNow(bar);
+      await shot('08-progress-restoring', row, 'restoring');
+      await page.locator('tr[data-status="ready"]', { hasText: 'Progress' }).waitFor({ timeout: 120_000 });
+      const restored = await progressShown(id, 'restoring');
+      const values = expectSteadyValues(restored);
+      console.info(`while creating: ${describeSeen(created)}\nwhile restoring: ${describeSeen(restored)}`);
+      if (first !== null) expect(values[0]).toBeLessThanOrEqual(first);
+      expect(values.length, `the bar showed at least two values while restoring: ${JSON.stringify(restored)}`).toBeGreaterThanOrEqual(2);
+      expect(values[values.length - 1], 'the bar moved').toBeGreaterThan(values[0]);
+      expect(await statusesShown(id)).toEqual(['creating', 'ready', 'restoring', 'ready']);
+      expect(await row.getByRole('progressbar').count(), 'no bar once ready').toBe(0);
+      const backup = await backupNamed('Progress');
+      expect(backup.error, 'the restore succeeded').toBeNull();
+      expect(backup.progress).toBeNull();
+
+      await page.getByRole('button', { name: 'Delete Progress' }).click();
+      await page.getByRole('dialog', { name: en('backups.confirm_delete_title') }).getByRole('button', { name: en('backups.action_delete') }).click();
+      await page.getByText(en('backups.empty_state')).waitFor();
+    } finally {
+      rmSync(extra, { force: true });
+    }
+  });
+
   it('disables Create Backup at 10 backups and says why', async () => {
     // A small world from here on: ten quick backups.
     rmSync(join(work, 'state', 'data', 'world', 'region', 'r.9.9.mca'));
@@ -295,6 +369,45 @@ async function backupNamed(name: string): Promise<Backup> {
 async function statusesShown(id: string): Promise<string[]> {
   const log = await page.evaluate(() => (window as unknown as { __statusLog: { id: string; status: string }[] }).__statusLog);
   return log.filter((e) => e.id === id).map((e) => e.status);
+}
+
+/** What a row's progress bar said at one moment: recorded in the page by the init script. */
+interface ProgressSeen {
+  id: string;
+  status: string;
+  bar: boolean;
+  valueNow: string | null;
+  valueText: string | null;
+}
+
+async function progressShown(id: string, status: string): Promise<ProgressSeen[]> {
+  const log = await page.evaluate(() => (window as unknown as { __progressLog: ProgressSeen[] }).__progressLog);
+  return log.filter((e) => e.id === id && e.status === status && e.bar);
+}
+
+// expectSteadyValues checks that every value the bar showed is a whole
+// percentage within 0–100, said in words too, and that none went backwards;
+// it returns the values.
+function expectSteadyValues(seen: ProgressSeen[]): number[] {
+  const values: number[] = [];
+  for (const s of seen) {
+    if (s.valueNow === null) continue;
+    const v = Number(s.valueNow);
+    expect(Number.isInteger(v) && v >= 0 && v <= 100, `aria-valuenow ${s.valueNow}`).toBe(true);
+    expect(s.valueText ?? '', 'aria-valuetext starts with the percentage').toMatch(new RegExp(`^${v}%`));
+    if (values.length > 0) expect(v, `went back from ${values[values.length - 1]}`).toBeGreaterThanOrEqual(values[values.length - 1]);
+    if (values[values.length - 1] !== v) values.push(v);
+  }
+  return values;
+}
+
+function describeSeen(seen: ProgressSeen[]): string {
+  return seen.map((s) => s.valueText ?? (s.valueNow === null ? 'indeterminate' : s.valueNow)).join(' | ');
+}
+
+async function valueNow(bar: Locator): Promise<number | null> {
+  const v = await bar.getAttribute('aria-valuenow');
+  return v === null ? null : Number(v);
 }
 
 async function focusedLabel(): Promise<string | null> {

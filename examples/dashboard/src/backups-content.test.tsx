@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { BackupsContent, type BackupsContentProps } from './backups-content';
+import { BackupsContent, estimateProgress, type BackupsContentProps, type Progress } from './backups-content';
 import type { Backup, BackupStatus } from './client';
 import { createTranslator } from './i18n';
 import { fakeApi, listOf, makeBackup, problemError } from './test-helpers';
@@ -152,18 +152,18 @@ describe('BackupsContent', () => {
       { status: 'failed', polls: false },
     ];
     for (const { status, polls } of statuses) {
-      it(`${polls ? 'polls every 3 s' : 'does not poll'} while the only backup is ${status}`, async () => {
+      it(`${polls ? 'polls every second' : 'does not poll'} while the only backup is ${status}`, async () => {
         vi.useFakeTimers();
         const api = fakeApi([makeBackup({ status })]);
         renderContent(api);
         await settle();
         expect(api.list).toHaveBeenCalledTimes(1);
 
-        await act(() => vi.advanceTimersByTimeAsync(2999));
+        await act(() => vi.advanceTimersByTimeAsync(999));
         expect(api.list).toHaveBeenCalledTimes(1);
         await act(() => vi.advanceTimersByTimeAsync(1));
         expect(api.list).toHaveBeenCalledTimes(polls ? 2 : 1);
-        await act(() => vi.advanceTimersByTimeAsync(3000));
+        await act(() => vi.advanceTimersByTimeAsync(1000));
         expect(api.list).toHaveBeenCalledTimes(polls ? 3 : 1);
       });
     }
@@ -177,8 +177,8 @@ describe('BackupsContent', () => {
       await settle();
       expect(within(row('nightly')).getByText('Creating')).toBeInTheDocument();
 
-      await act(() => vi.advanceTimersByTimeAsync(3000));
-      await act(() => vi.advanceTimersByTimeAsync(3000));
+      await act(() => vi.advanceTimersByTimeAsync(1000));
+      await act(() => vi.advanceTimersByTimeAsync(1000));
       expect(api.list).toHaveBeenCalledTimes(3);
       expect(within(row('nightly')).getByText('Ready')).toBeInTheDocument();
       expect(within(row('nightly')).getByText('2 KiB')).toBeInTheDocument();
@@ -193,7 +193,7 @@ describe('BackupsContent', () => {
       const api = fakeApi([makeBackup({ status: 'creating' })]);
       const { unmount } = renderContent(api);
       await settle();
-      await act(() => vi.advanceTimersByTimeAsync(3000));
+      await act(() => vi.advanceTimersByTimeAsync(1000));
       expect(api.list).toHaveBeenCalledTimes(2);
 
       unmount();
@@ -238,9 +238,9 @@ describe('BackupsContent', () => {
       });
       renderContent(api);
       await settle();
-      await act(() => vi.advanceTimersByTimeAsync(3000));
+      await act(() => vi.advanceTimersByTimeAsync(1000));
       expect(screen.getByRole('alert')).toHaveTextContent(en('backups.error_load'));
-      await act(() => vi.advanceTimersByTimeAsync(3000));
+      await act(() => vi.advanceTimersByTimeAsync(1000));
       expect(within(row('slow')).getByText('Ready')).toBeInTheDocument();
       expect(screen.queryByRole('alert')).not.toBeInTheDocument();
     });
@@ -251,10 +251,138 @@ describe('BackupsContent', () => {
       api.list.mockImplementationOnce(async () => listOf([makeBackup({ status: 'creating' })])).mockRejectedValue(problemError('unauthenticated', 401));
       renderContent(api);
       await settle();
-      await act(() => vi.advanceTimersByTimeAsync(3000));
+      await act(() => vi.advanceTimersByTimeAsync(1000));
       expect(api.list).toHaveBeenCalledTimes(2);
       await act(() => vi.advanceTimersByTimeAsync(30_000));
       expect(api.list).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('progress', () => {
+    const MiB = 1024 * 1024;
+    const now = new Date('2026-03-14T10:00:00Z');
+    // A progress that started secondsAgo before now.
+    const progress = (done: number, total: number, secondsAgo: number): Progress => ({
+      done_bytes: done,
+      total_bytes: total,
+      started_at: new Date(now.getTime() - secondsAgo * 1000).toISOString(),
+    });
+    const running = (status: 'creating' | 'restoring', p: Progress | null) =>
+      makeBackup({ name: 'big', status, progress: p, ...(status === 'creating' ? { asset_id: null, size_bytes: null } : {}) });
+
+    async function showBar(backups: Backup[], props: Partial<BackupsContentProps> = {}) {
+      vi.useFakeTimers();
+      vi.setSystemTime(now);
+      const api = fakeApi(backups);
+      renderContent(api, props);
+      await settle();
+      return api;
+    }
+
+    it('shows the percentage and the time left on a creating row', async () => {
+      // 42 of 100 MiB in 60 s: 58 MiB left at 0.7 MiB/s is 83 s.
+      await showBar([running('creating', progress(42 * MiB, 100 * MiB, 60))]);
+      const bar = within(row('big')).getByRole('progressbar', { name: 'Progress of big' });
+      expect(bar).toHaveAttribute('aria-valuenow', '42');
+      expect(bar).toHaveAttribute('aria-valuemin', '0');
+      expect(bar).toHaveAttribute('aria-valuemax', '100');
+      expect(bar).toHaveAttribute('aria-valuetext', '42% — about 1 min left');
+      expect(within(row('big')).getByText('42% — about 1 min left')).toBeInTheDocument();
+      expect(bar.querySelector('.progress__fill')).toHaveStyle({ width: '42%' });
+      expect(within(row('big')).getByTestId('progress')).not.toHaveClass('progress--indeterminate');
+    });
+
+    it('shows it on a restoring row too', async () => {
+      await showBar([running('restoring', progress(3 * MiB, 4 * MiB, 30))]);
+      expect(within(row('big')).getByRole('progressbar')).toHaveAttribute('aria-valuetext', '75% — about 10 sec left');
+    });
+
+    it('shows the percentage alone until the time left can be estimated', async () => {
+      await showBar([running('creating', progress(42 * MiB, 100 * MiB, 1))]);
+      const bar = within(row('big')).getByRole('progressbar');
+      expect(bar).toHaveAttribute('aria-valuenow', '42');
+      expect(bar).toHaveAttribute('aria-valuetext', '42%');
+      expect(within(row('big')).queryByText(/left/)).not.toBeInTheDocument();
+    });
+
+    it('never shows more than 100%', async () => {
+      await showBar([running('creating', progress(120 * MiB, 100 * MiB, 60))]);
+      const bar = within(row('big')).getByRole('progressbar');
+      expect(bar).toHaveAttribute('aria-valuenow', '100');
+      expect(bar).toHaveAttribute('aria-valuetext', '100%');
+      expect(bar.querySelector('.progress__fill')).toHaveStyle({ width: '100%' });
+    });
+
+    it('is indeterminate while the total is not known, saying how much is done', async () => {
+      await showBar([running('creating', progress(1.5 * MiB, 0, 10))]);
+      const bar = within(row('big')).getByRole('progressbar', { name: 'Progress of big' });
+      expect(bar).not.toHaveAttribute('aria-valuenow');
+      expect(bar).toHaveAttribute('aria-valuetext', '1.5 MiB so far');
+      expect(within(row('big')).getByTestId('progress')).toHaveClass('progress--indeterminate');
+    });
+
+    it('is indeterminate on an active row whose progress is null', async () => {
+      await showBar([running('restoring', null)]);
+      const bar = within(row('big')).getByRole('progressbar', { name: 'Progress of big' });
+      expect(bar).not.toHaveAttribute('aria-valuenow');
+      expect(bar).not.toHaveAttribute('aria-valuetext');
+      expect(within(row('big')).getByTestId('progress')).toHaveClass('progress--indeterminate');
+    });
+
+    it('speaks German', async () => {
+      await showBar([running('creating', progress(42 * MiB, 100 * MiB, 60))], { t: createTranslator('de'), locale: 'de-DE' });
+      const bar = within(row('big')).getByRole('progressbar', { name: 'Fortschritt von big' });
+      expect(bar).toHaveAttribute('aria-valuetext', '42\u00a0% – noch etwa 1 Min.');
+    });
+
+    it('shows no bar on a ready row', async () => {
+      await showBar([makeBackup({ name: 'big', status: 'ready', progress: null })]);
+      expect(within(row('big')).queryByRole('progressbar')).not.toBeInTheDocument();
+      expect(within(row('big')).queryByTestId('progress')).not.toBeInTheDocument();
+    });
+
+    it('moves with each poll, and goes when the backup is ready', async () => {
+      const first = running('creating', progress(10 * MiB, 100 * MiB, 10));
+      const second = { ...first, progress: progress(60 * MiB, 100 * MiB, 11) };
+      const ready = { ...first, status: 'ready' as const, progress: null, asset_id: 'a', size_bytes: 80 * MiB };
+      vi.useFakeTimers();
+      vi.setSystemTime(now);
+      renderContent(fakeApi([first], [second], [ready]));
+      await settle();
+      expect(within(row('big')).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '10');
+      await act(() => vi.advanceTimersByTimeAsync(1000));
+      expect(within(row('big')).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '60');
+      await act(() => vi.advanceTimersByTimeAsync(1000));
+      expect(within(row('big')).queryByRole('progressbar')).not.toBeInTheDocument();
+      expect(within(row('big')).getByText('Ready')).toBeInTheDocument();
+    });
+  });
+
+  describe('estimateProgress', () => {
+    const at = Date.parse('2026-03-14T10:00:00Z');
+    const started = (secondsAgo: number) => new Date(at - secondsAgo * 1000).toISOString();
+
+    it('assumes the average rate so far goes on', () => {
+      expect(estimateProgress({ done_bytes: 25, total_bytes: 100, started_at: started(10) }, at)).toEqual({ percent: 25, remainingMs: 30_000 });
+    });
+
+    it('rounds the percentage down, so 100 means done', () => {
+      expect(estimateProgress({ done_bytes: 999, total_bytes: 1000, started_at: started(10) }, at).percent).toBe(99);
+      expect(estimateProgress({ done_bytes: 1000, total_bytes: 1000, started_at: started(10) }, at)).toEqual({ percent: 100, remainingMs: null });
+    });
+
+    it.each([
+      ['nothing is done yet', { done_bytes: 0, total_bytes: 100, started_at: started(10) }, 0],
+      ['it has run for less than two seconds', { done_bytes: 50, total_bytes: 100, started_at: started(1.9) }, 50],
+      ['the start is ahead of this clock', { done_bytes: 50, total_bytes: 100, started_at: started(-30) }, 50],
+      ['the start cannot be read', { done_bytes: 50, total_bytes: 100, started_at: 'soon' }, 50],
+    ])('estimates no time left when %s', (_, p, percent) => {
+      expect(estimateProgress(p, at)).toEqual({ percent, remainingMs: null });
+    });
+
+    it('has no percentage without a total', () => {
+      expect(estimateProgress({ done_bytes: 50, total_bytes: 0, started_at: started(10) }, at)).toEqual({ percent: null, remainingMs: null });
+      expect(estimateProgress(null, at)).toEqual({ percent: null, remainingMs: null });
     });
   });
 

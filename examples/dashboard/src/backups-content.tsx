@@ -6,14 +6,24 @@ import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 
 
 import { ApiError, type Backup, type BackupStatus, type BackupsApi, type DownloadedFile } from './client';
 import { Dialog } from './dialog';
-import { formatSize, formatTime } from './format';
+import { formatDuration, formatPercent, formatSize, formatTime } from './format';
 import { createTranslator, errorMessageKey, type MessageKey, type Translate } from './i18n';
 
 /** The longest backup name the API accepts (the name's maxLength in openapi.yaml). */
 export const MAX_NAME_LENGTH = 100;
 
-/** How often the list is refetched while a backup is creating or restoring. */
-export const DEFAULT_POLL_INTERVAL_MS = 3000;
+/**
+ * How often the list is refetched while a backup is creating or restoring. The
+ * server saves an operation's progress at most once a second: polling faster
+ * would fetch the same numbers again, and slower would make the bar jump.
+ */
+export const DEFAULT_POLL_INTERVAL_MS = 1000;
+
+/**
+ * How long an operation must have run before its time left is estimated: the
+ * first second's rate says more about start-up than about the rest.
+ */
+export const MIN_ESTIMATE_ELAPSED_MS = 2000;
 
 /** Props of BackupsContent. */
 export interface BackupsContentProps {
@@ -45,6 +55,34 @@ export const actionRules = {
   restore: (b: Backup, operationInProgress: boolean) => b.status === 'ready' && !operationInProgress,
   delete: (b: Backup) => b.status === 'ready' || b.status === 'failed',
 } as const;
+
+/** Backup['progress'] without its null: how far a running operation has got. */
+export type Progress = NonNullable<Backup['progress']>;
+
+/** What the progress bar shows: a whole percentage and the time left, each null when not known. */
+export interface ProgressEstimate {
+  /** 0–100, or null when the total is not known (the bar is indeterminate). */
+  percent: number | null;
+  /** The estimated time left in milliseconds, or null until there is enough to go on. */
+  remainingMs: number | null;
+}
+
+/**
+ * Estimates a running operation's percentage and time left at nowMs, assuming
+ * it goes on at its average rate so far (done / elapsed). The percentage is
+ * rounded down and clamped to 0–100, so it says 100 only when all is done.
+ */
+export function estimateProgress(progress: Progress | null | undefined, nowMs: number): ProgressEstimate {
+  if (!progress || !(progress.total_bytes > 0)) return { percent: null, remainingMs: null };
+  const { done_bytes: done, total_bytes: total } = progress;
+  const percent = Math.min(100, Math.max(0, Math.floor((done / total) * 100)));
+  // A clock behind the server's gives a short or negative elapsed time (NaN
+  // for an unparsable start): no estimate rather than a wild one.
+  const elapsed = nowMs - Date.parse(progress.started_at);
+  if (!(done > 0 && done < total && elapsed >= MIN_ESTIMATE_ELAPSED_MS)) return { percent, remainingMs: null };
+  const rate = done / elapsed;
+  return { percent, remainingMs: (total - done) / rate };
+}
 
 type DialogState = { kind: 'create' } | { kind: 'delete'; backup: Backup } | { kind: 'restore'; backup: Backup } | null;
 
@@ -335,6 +373,7 @@ export function BackupsContent({
                       </p>
                     ) : null}
                     <SkippedFiles backup={b} t={t} />
+                    {isInProgress(b.status) ? <ProgressBar backup={b} t={t} locale={locale} /> : null}
                   </td>
                   <td>
                     <time dateTime={b.created_at}>{formatTime(b.created_at, locale, timeZone)}</time>
@@ -485,6 +524,45 @@ function SkippedFiles({ backup, t }: { backup: Backup; t: Translate }) {
         {count > listed.length ? <li>{t('backups.skipped_more', { count: count - listed.length })}</li> : null}
       </ul>
     </details>
+  );
+}
+
+/**
+ * A running operation's progress: a bar with the percentage and, once it can
+ * be estimated, the time left; an animated indeterminate bar while the total
+ * is not known. The visible text repeats aria-valuetext, so it is hidden from
+ * screen readers to be read once.
+ */
+function ProgressBar({ backup, t, locale }: { backup: Backup; t: Translate; locale?: string }) {
+  const progress = backup.progress;
+  const { percent, remainingMs } = estimateProgress(progress, Date.now());
+  let text: string | null = null;
+  if (percent !== null) {
+    const shown = formatPercent(percent, locale);
+    const duration = remainingMs === null ? null : formatDuration(remainingMs, locale);
+    text = duration === null ? shown : t('backups.progress_remaining', { percent: shown, duration });
+  } else if (progress && progress.done_bytes > 0) {
+    text = t('backups.progress_so_far', { size: formatSize(progress.done_bytes, locale) ?? '' });
+  }
+  return (
+    <div className={`progress${percent === null ? ' progress--indeterminate' : ''}`} data-testid="progress">
+      <div
+        className="progress__track"
+        role="progressbar"
+        aria-label={t('backups.progress_label', { name: backup.name })}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent ?? undefined}
+        aria-valuetext={text ?? undefined}
+      >
+        <div className="progress__fill" style={percent === null ? undefined : { width: `${percent}%` }} />
+      </div>
+      {text ? (
+        <span className="progress__text" aria-hidden="true">
+          {text}
+        </span>
+      ) : null}
+    </div>
   );
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatSize, formatTime } from './format';
+import { formatDuration, formatPercent, formatSize, formatTime } from './format';
 
 describe('formatSize', () => {
   it.each([
@@ -32,5 +32,48 @@ describe('formatTime', () => {
 
   it('returns an unparsable time as it came', () => {
     expect(formatTime('not a time', 'en-US')).toBe('not a time');
+  });
+});
+
+describe('formatPercent', () => {
+  it.each([
+    [42, 'en-US', '42%'],
+    [42, 'de-DE', '42 %'],
+    [0, 'en-US', '0%'],
+    [100, 'en-US', '100%'],
+    [130, 'en-US', '100%'],
+    [-5, 'en-US', '0%'],
+    [Number.NaN, 'en-US', '0%'],
+  ])('formats %d in %s as %s', (percent, locale, want) => {
+    expect(formatPercent(percent, locale)).toBe(want.replace(' ', '\u00a0'));
+  });
+});
+
+describe('formatDuration', () => {
+  const s = 1000;
+  const min = 60 * s;
+  const h = 60 * min;
+  it.each([
+    [0, 'en-US', '1 sec'],
+    [3.2 * s, 'en-US', '3 sec'],
+    [9.4 * s, 'de-DE', '9 Sek.'],
+    [9.6 * s, 'en-US', '10 sec'],
+    [42 * s, 'en-US', '40 sec'],
+    [42 * s, 'de-DE', '40 Sek.'],
+    [57 * s, 'en-US', '55 sec'],
+    [58 * s, 'en-US', '1 min'],
+    [95 * s, 'en-US', '2 min'],
+    [95 * s, 'de-DE', '2 Min.'],
+    [59 * min + 40 * s, 'en-US', '1 hr'],
+    [2 * h + 4 * min, 'en-US', '2 hr 5 min'],
+    [2 * h + 4 * min, 'de-DE', '2 Std. 5 Min.'],
+    [2 * h + 58 * min, 'en-US', '3 hr'],
+    [26 * h, 'de-DE', '26 Std.'],
+  ])('formats %d ms in %s as %s', (ms, locale, want) => {
+    expect(formatDuration(ms, locale)).toBe(want);
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('returns null for %s', (ms) => {
+    expect(formatDuration(ms)).toBeNull();
   });
 });

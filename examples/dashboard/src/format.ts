@@ -30,3 +30,40 @@ export function formatTime(iso: string, locale?: string, timeZone?: string): str
   if (Number.isNaN(date.getTime())) return iso;
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(date);
 }
+
+/**
+ * Formats a whole percentage (0–100) in the locale: 42 → "42%" (en), "42 %" (de).
+ * Values outside 0–100 are clamped.
+ */
+export function formatPercent(percent: number, locale?: string): string {
+  const clamped = Math.min(Math.max(Number.isFinite(percent) ? percent : 0, 0), 100);
+  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 }).format(clamped / 100);
+}
+
+function unit(value: number, unit: 'second' | 'minute' | 'hour', locale?: string): string {
+  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'short' }).format(value);
+}
+
+/**
+ * Formats a time left, rounded as estimates should be, in the locale's short
+ * units: 3.2 s → "3 sec", 42 s → "40 sec", 95 s → "2 min", 2 h 4 min →
+ * "2 hr 5 min" ("40 Sek.", "2 Min.", "2 Std. 5 Min." in German). The
+ * precision an estimate cannot have would only make it flicker from poll to
+ * poll. Returns
+ * null for a negative or invalid duration.
+ */
+export function formatDuration(ms: number, locale?: string): string | null {
+  if (!Number.isFinite(ms) || ms < 0) return null;
+  const seconds = ms / 1000;
+  if (seconds < 9.5) return unit(Math.max(1, Math.round(seconds)), 'second', locale);
+  if (seconds < 57.5) return unit(Math.round(seconds / 5) * 5, 'second', locale);
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  if (minutes < 60) return unit(minutes, 'minute', locale);
+  let hours = Math.floor(seconds / 3600);
+  let rest = Math.round((seconds - hours * 3600) / 300) * 5;
+  if (rest === 60) {
+    hours++;
+    rest = 0;
+  }
+  return rest === 0 ? unit(hours, 'hour', locale) : `${unit(hours, 'hour', locale)} ${unit(rest, 'minute', locale)}`;
+}

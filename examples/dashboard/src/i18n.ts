@@ -49,6 +49,9 @@ const en = {
   'backups.skipped_more': '…and {count} more',
   'backups.skipped_entry': '{path}: {reason}',
   'backups.error_reprovisioning': 'Your server is being reinstalled. Try again when it is back.',
+  'backups.progress_label': 'Progress of {name}',
+  'backups.progress_remaining': '{percent} — about {duration} left',
+  'backups.progress_so_far': '{size} so far',
 } as const;
 
 /** A message key. */
@@ -100,6 +103,9 @@ const de: Catalogue = {
   'backups.skipped_more': '…und {count} weitere',
   'backups.skipped_entry': '{path}: {reason}',
   'backups.error_reprovisioning': 'Dein Server wird gerade neu installiert. Versuche es erneut, wenn er wieder läuft.',
+  'backups.progress_label': 'Fortschritt von {name}',
+  'backups.progress_remaining': '{percent} – noch etwa {duration}',
+  'backups.progress_so_far': 'bisher {size}',
 };
 
 /** The languages this package ships. */

@@ -22,6 +22,7 @@ export function makeBackup(overrides: Partial<Backup> = {}): Backup {
     last_restored_at: null,
     skipped_count: 0,
     skipped: [],
+    progress: null,
     ...overrides,
   };
 }

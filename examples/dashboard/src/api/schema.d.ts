@@ -139,6 +139,8 @@ export interface components {
              * @example Before the 1.21 update
              */
             name: string;
+            /** @description How far the running create or restore has got; null when none runs, and possibly null for a moment after one starts. Updated at most once a second. */
+            progress: components["schemas"]["ProgressView"];
             /** @description Hex SHA-256 of the archive; set once ready, checked before every restore. */
             sha256: string | null;
             /**
@@ -211,6 +213,23 @@ export interface components {
              */
             type: string;
         };
+        ProgressView: {
+            /**
+             * Format: int64
+             * @description Bytes processed so far: for a create, bytes of file contents archived; for a restore, bytes of the archive extracted. Never decreases while the operation runs.
+             */
+            done_bytes: number;
+            /**
+             * Format: date-time
+             * @description When the operation started (RFC 3339, UTC); with done_bytes it gives the rate, and the time left.
+             */
+            started_at: string;
+            /**
+             * Format: int64
+             * @description What done_bytes will reach: for a create, the size of the files being archived; for a restore, the archive's size. 0 means not measured yet. Files that grow while a create reads them can take done_bytes past it: show that as complete.
+             */
+            total_bytes: number;
+        } | null;
         SkippedView: {
             /**
              * @description The file's path inside the server's data directory.
