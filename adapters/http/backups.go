@@ -73,7 +73,7 @@ type ProgressView struct {
 	// huma makes only scalar pointers nullable; an object says so itself.
 	_          struct{}  `nullable:"true"`
 	DoneBytes  int64     `json:"done_bytes" minimum:"0" doc:"Bytes processed so far: for a create, bytes of file contents archived; for a restore, bytes of the archive extracted. Never decreases while the operation runs."`
-	TotalBytes int64     `json:"total_bytes" minimum:"0" doc:"What done_bytes will reach: for a create, the size of the files being archived; for a restore, the archive's size. 0 means not measured yet. Files that grow while a create reads them can take done_bytes past it: show that as complete."`
+	TotalBytes int64     `json:"total_bytes" minimum:"0" doc:"What done_bytes will reach: for a create, the size of the files being archived; for a restore, the archive's size. 0 means not measured yet. Never below done_bytes once measured."`
 	StartedAt  time.Time `json:"started_at" doc:"When the operation started (RFC 3339, UTC); with done_bytes it gives the rate, and the time left."`
 }
 

@@ -226,7 +226,7 @@ export interface components {
             started_at: string;
             /**
              * Format: int64
-             * @description What done_bytes will reach: for a create, the size of the files being archived; for a restore, the archive's size. 0 means not measured yet. Files that grow while a create reads them can take done_bytes past it: show that as complete.
+             * @description What done_bytes will reach: for a create, the size of the files being archived; for a restore, the archive's size. 0 means not measured yet. Never below done_bytes once measured.
              */
             total_bytes: number;
         } | null;
