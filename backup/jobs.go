@@ -272,10 +272,11 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	case errors.Is(err, ports.ErrUnsupported):
 		log.Info("the sidecar cannot restore while it receives; staging the archive first")
 		err = s.restoreStaged(ctx, b, fio, dirs, obj, info.SizeBytes, p)
+	case err != nil && src.err != nil:
+		// A download cut short explains whatever the sidecar made of it.
+		err = fail("downloading the archive from storage failed"+untouched, src.err)
 	case errors.Is(err, ports.ErrArchiveDamaged):
 		err = fail("the stored archive is damaged (its checksum does not match)"+untouched, err)
-	case err != nil && src.err != nil:
-		err = fail("downloading the archive from storage failed"+untouched, src.err)
 	case err != nil:
 		err = fail("restoring the archive on the game server failed"+untouched, err)
 	}

@@ -3,6 +3,7 @@ package backup_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -144,6 +145,8 @@ func restoreFailures() []restoreFailure {
 			},
 			wantError: "Restore failed: downloading the archive from storage failed"},
 		{name: "the storage stream breaks mid-transfer", setup: inject("Objects.Get", fault{cut: 4096, err: errInfra}),
+			wantError: "Restore failed: downloading the archive from storage failed" + unchanged},
+		{name: "the storage stream ends early", setup: inject("Objects.Get", fault{cut: 4096, err: io.ErrUnexpectedEOF}),
 			wantError: "Restore failed: downloading the archive from storage failed" + unchanged},
 		{name: "the sidecar cannot write the temp file", only: "staged", setup: inject("FileIO.WriteFile", fault{cut: 100, err: errSidecar}),
 			wantError: "Restore failed: copying the archive to the game server failed" + unchanged},

@@ -149,7 +149,7 @@ func (ra *readAhead) run(r io.Reader, cancel context.CancelFunc) {
 		case <-ra.quit:
 			return
 		}
-		n, err := io.ReadFull(r, buf)
+		n, err := fill(r, buf)
 		if n > 0 {
 			c := chunkBuf{data: buf[:n], done: func() { ra.free <- buf }}
 			select {
@@ -160,7 +160,7 @@ func (ra *readAhead) run(r io.Reader, cancel context.CancelFunc) {
 		}
 		switch err {
 		case nil:
-		case io.EOF, io.ErrUnexpectedEOF:
+		case io.EOF:
 			return
 		default:
 			ra.err = err
@@ -168,6 +168,21 @@ func (ra *readAhead) run(r io.Reader, cancel context.CancelFunc) {
 			return
 		}
 	}
+}
+
+// fill reads into buf until it is full or r fails. Unlike io.ReadFull it
+// passes r's own error on as it is: a download cut short (io.ErrUnexpectedEOF
+// from an HTTP body) must not pass for the archive's end.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // stop ends the reading and waits for the goroutine, which may first have to

@@ -134,23 +134,26 @@ func TestClientRestoreArchive(t *testing.T) {
 		}
 	})
 
-	t.Run("a failing source fails the call and cancels the stream", func(t *testing.T) {
-		fake := &restoringSidecar{recvErr: make(chan error, 1)}
-		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, fake, "")})
-		broken := errors.New("the download broke")
-		err := c.RestoreArchive(ctx, "/data", &failingReader{n: 2<<20 + 5, err: broken}, 10<<20, anySum)
-		if !errors.Is(err, broken) {
-			t.Fatalf("error %v, want the read error", err)
-		}
-		select {
-		case got := <-fake.recvErr:
-			if status.Code(got) != codes.Canceled {
-				t.Fatalf("the sidecar's stream ended with %v, want Canceled", got)
+	// A download cut short ends with io.ErrUnexpectedEOF, which must not pass
+	// for the end of the archive.
+	for _, broken := range []error{errors.New("the download broke"), io.ErrUnexpectedEOF} {
+		t.Run("a source failing with "+broken.Error()+" fails the call and cancels the stream", func(t *testing.T) {
+			fake := &restoringSidecar{recvErr: make(chan error, 1)}
+			c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, fake, "")})
+			err := c.RestoreArchive(ctx, "/data", &failingReader{n: 2<<20 + 5, err: broken}, 10<<20, anySum)
+			if !errors.Is(err, broken) {
+				t.Fatalf("error %v, want the read error", err)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("the sidecar's stream was not cancelled")
-		}
-	})
+			select {
+			case got := <-fake.recvErr:
+				if status.Code(got) != codes.Canceled {
+					t.Fatalf("the sidecar's stream ended with %v, want Canceled", got)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the sidecar's stream was not cancelled")
+			}
+		})
+	}
 
 	t.Run("a sidecar that answers before the end is reported with its status, and the source is left alone", func(t *testing.T) {
 		fake := &restoringSidecar{stopAfter: 1 << 20, answer: status.Error(codes.InvalidArgument, "received more than announced")}
