@@ -49,7 +49,14 @@ type pipeline struct {
 	pollEvery, timeout time.Duration
 }
 
-func newPipeline(b *testing.B, streaming bool) *pipeline {
+// sidecarAge says which of the sidecar's streaming calls a pipeline's sidecar
+// has: the newest has both; older ones answer Unimplemented, as a sidecar
+// built before the call did.
+type sidecarAge struct {
+	noStreamArchive, noRestoreArchive bool
+}
+
+func newPipeline(b *testing.B, age sidecarAge) *pipeline {
 	b.Helper()
 	size, err := bench.ParseSize(*pipelineSize)
 	if err != nil {
@@ -67,7 +74,7 @@ func newPipeline(b *testing.B, streaming bool) *pipeline {
 	quiet := slog.New(slog.DiscardHandler)
 	srv, err := server.New(server.Options{
 		Roots: []string{data, temp}, ArchiveDir: temp, StateDir: filepath.Join(b.TempDir(), "state"), Secret: "bench", Logger: quiet,
-		DisableStreamArchive: !streaming,
+		DisableStreamArchive: age.noStreamArchive, DisableRestoreArchive: age.noRestoreArchive,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -171,7 +178,7 @@ func BenchmarkPipelineCreate(b *testing.B) {
 		streaming bool
 	}{{"streaming", true}, {"fallback", false}} {
 		b.Run(path.name, func(b *testing.B) {
-			p := newPipeline(b, path.streaming)
+			p := newPipeline(b, sidecarAge{noStreamArchive: !path.streaming})
 			b.SetBytes(p.bytes)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -186,18 +193,26 @@ func BenchmarkPipelineCreate(b *testing.B) {
 	}
 }
 
-// BenchmarkPipelineRestore is one restore from request to ready: download,
-// checksum, stage on the sidecar, extract over the existing data.
+// BenchmarkPipelineRestore is one restore from request to ready, on each path:
+// streamed (download, extract and verify at once) and staged (download and
+// verify into the sidecar's temp directory, then extract). B/s is dataset bytes.
 func BenchmarkPipelineRestore(b *testing.B) {
-	p := newPipeline(b, true)
-	v := p.create(b)
-	b.SetBytes(p.bytes)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := p.svc.RestoreBackup(context.Background(), p.user, p.order, p.provision, v.ID); err != nil {
-			b.Fatal(err)
-		}
-		p.wait(b, v.ID)
+	for _, path := range []struct {
+		name   string
+		staged bool
+	}{{"streamed", false}, {"staged", true}} {
+		b.Run(path.name, func(b *testing.B) {
+			p := newPipeline(b, sidecarAge{noRestoreArchive: path.staged})
+			v := p.create(b)
+			b.SetBytes(p.bytes)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.svc.RestoreBackup(context.Background(), p.user, p.order, p.provision, v.ID); err != nil {
+					b.Fatal(err)
+				}
+				p.wait(b, v.ID)
+			}
+		})
 	}
 }
 
@@ -206,7 +221,7 @@ func BenchmarkPipelineRestore(b *testing.B) {
 // restore gains from ranged GETs only if one stream is slower than the
 // extraction; this says whether it is. B/s is archive bytes.
 func BenchmarkPipelineDownload(b *testing.B) {
-	p := newPipeline(b, true)
+	p := newPipeline(b, sidecarAge{})
 	v := p.create(b)
 	key := backup.ObjectKey(p.order, v.ID)
 	// download reads one range of the archive, or all of it when rng is nil.
