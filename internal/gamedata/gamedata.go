@@ -77,6 +77,11 @@ type file struct {
 // It stops early, returning ctx's error, when ctx is cancelled; the partial tree is
 // then left for the caller to remove.
 func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
+	return generate(ctx, dir, opts, plan)
+}
+
+// generate writes the tree that planner lists for opts into dir.
+func generate(ctx context.Context, dir string, opts Options, planner func(int64, uint64) ([]file, []string)) (Summary, error) {
 	if opts.Size < 0 {
 		return Summary{}, fmt.Errorf("gamedata: negative size %d", opts.Size)
 	}
@@ -98,7 +103,7 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("gamedata: %s is not empty", dir)
 	}
 
-	files, emptyDirs := plan(opts.Size, opts.Seed)
+	files, emptyDirs := planner(opts.Size, opts.Seed)
 	dirs := map[string]bool{}
 	for _, d := range emptyDirs {
 		addDirs(dirs, d)
@@ -205,6 +210,8 @@ func writeFile(dir string, f file, index int, seed uint64, buf *bufio.Writer) (e
 		writeRegion(w, rng)
 	case kindJar:
 		writeJar(w, rng)
+	default:
+		writeFiveM(w, rand.New(rng), f)
 	}
 	if w.left > 0 {
 		return fmt.Errorf("%s: generator stopped %d bytes short", f.path, w.left)
