@@ -66,19 +66,20 @@ type Config struct {
 
 // Report is the outcome of one Run, as written to the JSON results.
 type Report struct {
-	StartedAt time.Time `json:"started_at"`
-	GoVersion string    `json:"go_version"`
-	CPUs      int       `json:"cpus"`
-	Kernel    string    `json:"kernel"`
-	Dataset   Dataset   `json:"dataset"`
+	StartedAt time.Time   `json:"started_at"`
+	GoVersion string      `json:"go_version"`
+	CPUs      int         `json:"cpus"`
+	Kernel    string      `json:"kernel"`
+	Dataset   Dataset     `json:"dataset"`
+	ServerEnv []string    `json:"server_env,omitempty"`
+	S3        string      `json:"s3"` // "http" or "https"
+	Runs      []RunResult `json:"runs"`
+	Summary   Summary     `json:"summary"`
+
 	// TextDataset is the text-heavy tree of the text phase.
 	TextDataset Dataset `json:"text_dataset"`
 	// CompressionLevel is the sidecars' -compression-level; 0 is their default.
-	CompressionLevel int         `json:"compression_level,omitempty"`
-	ServerEnv        []string    `json:"server_env,omitempty"`
-	S3               string      `json:"s3"` // "http" or "https"
-	Runs             []RunResult `json:"runs"`
-	Summary          Summary     `json:"summary"`
+	CompressionLevel int `json:"compression_level,omitempty"`
 }
 
 // Dataset describes the measured tree.
@@ -161,18 +162,19 @@ type Summary struct {
 	ServerRestorePeakRSS  int64 `json:"server_restore_peak_rss_bytes"`
 	SidecarRestorePeakRSS int64 `json:"sidecar_restore_peak_rss_bytes"`
 	// The sidecar's temp directory, worst run.
-	StreamingTempPeakBytes int64 `json:"streaming_temp_peak_bytes"`
-	StreamingTempFiles     int   `json:"streaming_temp_files"`
-	FallbackTempPeakBytes  int64 `json:"fallback_temp_peak_bytes"`
-	FallbackTempFiles      int   `json:"fallback_temp_files"`
-	FallbackTempLeft       int   `json:"fallback_temp_left"`
+	StreamingTempPeakBytes int64    `json:"streaming_temp_peak_bytes"`
+	StreamingTempFiles     int      `json:"streaming_temp_files"`
+	FallbackTempPeakBytes  int64    `json:"fallback_temp_peak_bytes"`
+	FallbackTempFiles      int      `json:"fallback_temp_files"`
+	FallbackTempLeft       int      `json:"fallback_temp_left"`
+	Targets                []Target `json:"targets"`
+
 	// The text phase, medians: times, the speed-up, and the archive's size
 	// over tar -czf's.
-	TextTarCreateSeconds float64  `json:"text_tar_czf_seconds"`
-	TextCreateSeconds    float64  `json:"text_create_streaming_seconds"`
-	TextCreateSpeedup    float64  `json:"text_create_streaming_speedup"`
-	TextSizeVsTar        float64  `json:"text_archive_size_vs_tar"`
-	Targets              []Target `json:"targets"`
+	TextTarCreateSeconds float64 `json:"text_tar_czf_seconds"`
+	TextCreateSeconds    float64 `json:"text_create_streaming_seconds"`
+	TextCreateSpeedup    float64 `json:"text_create_streaming_speedup"`
+	TextSizeVsTar        float64 `json:"text_archive_size_vs_tar"`
 }
 
 // Target is one of the issue's acceptance figures.
