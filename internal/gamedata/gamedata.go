@@ -7,6 +7,9 @@
 // long tail of small, compressible ones) without shipping gigabytes of fixtures. The
 // same Options always produce the same tree: names, contents, modes and modification
 // times, whatever the number of workers.
+//
+// GenerateText makes the other shape customers have: a tree of text (Lua
+// resources, JSON, logs, as a FiveM server holds), where compression pays.
 package gamedata
 
 import (
