@@ -87,7 +87,7 @@ func parseFlags(args []string) (config, error) {
 	fs.Var(&entry, "max-entry-bytes", "cap on the size of one extracted file (e.g. 64GiB)")
 	fs.IntVar(&c.limits.MaxEntries, "max-entries", d.MaxEntries, "cap on the number of entries of an archive")
 	fs.Var(&c.chunkSize, "chunk-size", "size of streamed messages (e.g. 256KiB)")
-	fs.IntVar(&c.level, "compression-level", server.DefaultCompressionLevel, "gzip level of archives, 1-9")
+	fs.IntVar(&c.level, "compression-level", server.DefaultCompressionLevel, "flate level, 1-9, of the parts of archives that look compressible (text, configs, logs); bytes that look random are stored at any level")
 	fs.BoolVar(&c.noStream, "disable-stream-archive", false, "answer StreamArchive with Unimplemented, like a sidecar that predates it, so the service stages archives in -archive-dir (for measuring and testing that path)")
 	fs.BoolVar(&c.noRestoreStream, "disable-restore-archive", false, "answer RestoreArchive with Unimplemented, like a sidecar that predates it, so a restore stages its archive in -archive-dir (for measuring and testing that path)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")

@@ -51,6 +51,13 @@ type Config struct {
 	// hashes it again to check it: two SHA-256 passes over the archive on the
 	// same two cores that only a plain-HTTP endpoint costs.
 	S3TLS bool
+	// TextSize is the size of the text-heavy tree (gamedata.GenerateText) the
+	// text phase measures, with the same seed. Zero means
+	// gamedata.DefaultTextSize.
+	TextSize int64
+	// CompressionLevel, when not zero, is passed to every sidecar as
+	// -compression-level: to compare levels on the same machine.
+	CompressionLevel int
 	// LogDir, when set, receives the output of every server and sidecar
 	// process (<pair>-server.log, <pair>-sidecar.log; JSON lines), for a look
 	// at what the durations were made of.
@@ -68,6 +75,11 @@ type Report struct {
 	S3        string      `json:"s3"` // "http" or "https"
 	Runs      []RunResult `json:"runs"`
 	Summary   Summary     `json:"summary"`
+
+	// TextDataset is the text-heavy tree of the text phase.
+	TextDataset Dataset `json:"text_dataset"`
+	// CompressionLevel is the sidecars' -compression-level; 0 is their default.
+	CompressionLevel int `json:"compression_level,omitempty"`
 }
 
 // Dataset describes the measured tree.
@@ -90,6 +102,10 @@ type RunResult struct {
 	CreateStreaming Phase `json:"create_streaming"`
 	CreateFallback  Phase `json:"create_fallback"`
 	Restore         Phase `json:"restore"`
+	// The text phase: tar -czf of the text-heavy tree and the streaming create
+	// of the same tree, back to back.
+	TextTarCreate Phase `json:"text_tar_czf"`
+	TextCreate    Phase `json:"text_create_streaming"`
 }
 
 // Phase is one timed operation.
@@ -152,6 +168,13 @@ type Summary struct {
 	FallbackTempFiles      int      `json:"fallback_temp_files"`
 	FallbackTempLeft       int      `json:"fallback_temp_left"`
 	Targets                []Target `json:"targets"`
+
+	// The text phase, medians: times, the speed-up, and the archive's size
+	// over tar -czf's.
+	TextTarCreateSeconds float64 `json:"text_tar_czf_seconds"`
+	TextCreateSeconds    float64 `json:"text_create_streaming_seconds"`
+	TextCreateSpeedup    float64 `json:"text_create_streaming_speedup"`
+	TextSizeVsTar        float64 `json:"text_archive_size_vs_tar"`
 }
 
 // Target is one of the issue's acceptance figures.
@@ -168,6 +191,8 @@ const (
 	wantFallbackSpeedup  = 3.5
 	wantRestoreSpeedup   = 1.0
 	wantServerPeakRSS    = 128 << 20
+	wantTextSpeedup      = 4.0
+	wantTextSizeVsTar    = 1.05
 )
 
 // pair is an example server and the sidecar it uses.
@@ -189,6 +214,7 @@ type harness struct {
 	versitygw int // pid, 0 if not found
 	stream    pair
 	fallback  pair
+	text      textTree
 	timeout   time.Duration
 	logs      map[string]*strings.Builder
 }
@@ -223,6 +249,10 @@ func Run(tb testing.TB, cfg Config) *Report {
 	h.versitygw = ChildPID("versitygw")
 	h.stream = h.start("streaming", store)
 	h.fallback = h.start("fallback", store, "-disable-stream-archive")
+	h.text.data, rep.TextDataset = LoadTextDataset(tb, cfg)
+	h.text.size = rep.TextDataset.Bytes
+	h.text.pair = h.startOn(h.text.data, "text", store)
+	rep.CompressionLevel = cfg.CompressionLevel
 
 	for i := range cfg.Runs {
 		tb.Logf("run %d of %d on %s (load average %.2f)", i+1, cfg.Runs, FormatSize(h.size), LoadAverage())
@@ -239,7 +269,16 @@ func Run(tb testing.TB, cfg Config) *Report {
 }
 
 func (h *harness) start(name string, store *testenv.S3Server, sidecarArgs ...string) pair {
-	sc := e2e.StartSidecar(h.tb, h.data, append([]string{"-log-json"}, sidecarArgs...)...)
+	return h.startOn(h.data, name, store, sidecarArgs...)
+}
+
+// startOn starts a pair whose sidecar serves data.
+func (h *harness) startOn(data, name string, store *testenv.S3Server, sidecarArgs ...string) pair {
+	args := append([]string{"-log-json"}, sidecarArgs...)
+	if h.cfg.CompressionLevel != 0 {
+		args = append(args, fmt.Sprint("-compression-level=", h.cfg.CompressionLevel))
+	}
+	sc := e2e.StartSidecar(h.tb, data, args...)
 	srv := e2e.StartServer(h.tb, e2e.ServerOptions{
 		DatabaseURL: testenv.PostgresURL(h.tb), S3: store, Sidecar: sc, Name: name + " server", Env: h.cfg.ServerEnv,
 	})
@@ -276,6 +315,7 @@ func (h *harness) run(label string) RunResult {
 	}{{h.stream, streamed.ID}, {h.fallback, fallback.ID}} {
 		done.p.server.Client.Delete(h.tb, done.p.server.Order, done.p.server.Provision, done.id)
 	}
+	r.TextTarCreate, r.TextCreate = h.textPhase(label)
 	return r
 }
 
@@ -560,9 +600,15 @@ func LoadDataset(tb testing.TB, cfg Config) (string, e2e.Tree, Dataset) {
 	if cfg.Size == 0 {
 		cfg.Size = gamedata.DefaultSize
 	}
-	base := filepath.Join(tb.TempDir(), "gamedata")
+	return loadTree(tb, cfg, "gamedata", gamedata.Generate)
+}
+
+// loadTree is LoadDataset for any generator; name tells the cached trees apart.
+func loadTree(tb testing.TB, cfg Config, name string, generate func(context.Context, string, gamedata.Options) (gamedata.Summary, error)) (string, e2e.Tree, Dataset) {
+	tb.Helper()
+	base := filepath.Join(tb.TempDir(), name)
 	if cfg.CacheDir != "" {
-		base = filepath.Join(cfg.CacheDir, fmt.Sprintf("gamedata-%d-seed%d", cfg.Size, cfg.Seed))
+		base = filepath.Join(cfg.CacheDir, fmt.Sprintf("%s-%d-seed%d", name, cfg.Size, cfg.Seed))
 	}
 	dir, manifestPath := filepath.Join(base, "data"), filepath.Join(base, "manifest.json")
 	if b, err := os.ReadFile(manifestPath); err == nil {
@@ -580,9 +626,9 @@ func LoadDataset(tb testing.TB, cfg Config) (string, e2e.Tree, Dataset) {
 	if err := os.RemoveAll(base); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Logf("generating %s of game-like data (seed %d) in %s", FormatSize(cfg.Size), cfg.Seed, dir)
+	tb.Logf("generating %s of %s (seed %d) in %s", FormatSize(cfg.Size), name, cfg.Seed, dir)
 	start := time.Now()
-	sum, err := gamedata.Generate(context.Background(), dir, gamedata.Options{Size: cfg.Size, Seed: cfg.Seed})
+	sum, err := generate(context.Background(), dir, gamedata.Options{Size: cfg.Size, Seed: cfg.Seed})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -633,6 +679,12 @@ func summarize(runs []RunResult) Summary {
 	s.CreateStreamingSpeedup = pick(func(r RunResult) float64 { return r.CreateStreaming.Speedup })
 	s.CreateFallbackSpeedup = pick(func(r RunResult) float64 { return r.CreateFallback.Speedup })
 	s.RestoreSpeedup = pick(func(r RunResult) float64 { return r.Restore.Speedup })
+	s.TextTarCreateSeconds = pick(func(r RunResult) float64 { return r.TextTarCreate.Seconds })
+	s.TextCreateSeconds = pick(func(r RunResult) float64 { return r.TextCreate.Seconds })
+	s.TextCreateSpeedup = pick(func(r RunResult) float64 { return r.TextCreate.Speedup })
+	s.TextSizeVsTar = pick(func(r RunResult) float64 {
+		return float64(r.TextCreate.ArchiveBytes) / float64(r.TextTarCreate.ArchiveBytes)
+	})
 	for _, r := range runs {
 		s.ServerCreatePeakRSS = max(s.ServerCreatePeakRSS, r.CreateStreaming.ServerPeakRSS, r.CreateFallback.ServerPeakRSS)
 		s.SidecarCreatePeakRSS = max(s.SidecarCreatePeakRSS, r.CreateStreaming.SidecarPeakRSS, r.CreateFallback.SidecarPeakRSS)
@@ -660,6 +712,10 @@ func summarize(runs []RunResult) Summary {
 		{Name: "sidecar temp directory, fallback create", Want: "exactly one archive, removed",
 			Got: fmt.Sprintf("%d files (peak %s), %d left", s.FallbackTempFiles, FormatSize(s.FallbackTempPeakBytes), s.FallbackTempLeft),
 			Met: s.FallbackTempFiles == 1 && s.FallbackTempLeft == 0},
+		{Name: "text tree: create end to end, streaming, vs tar -czf", Want: fmt.Sprintf(">= %.1fx", wantTextSpeedup),
+			Got: fmt.Sprintf("%.2fx", s.TextCreateSpeedup), Met: s.TextCreateSpeedup >= wantTextSpeedup},
+		{Name: "text tree: archive size vs tar -czf's", Want: fmt.Sprintf("<= %.2fx", wantTextSizeVsTar),
+			Got: fmt.Sprintf("%.3fx", s.TextSizeVsTar), Met: s.TextSizeVsTar <= wantTextSizeVsTar},
 	}
 	return s
 }
@@ -713,6 +769,8 @@ func FormatRun(d Dataset, r RunResult) string {
 	row("tar -czf (baseline)", r.TarCreate)
 	row("create, streaming", r.CreateStreaming)
 	row("create, fallback", r.CreateFallback)
+	row("text tar -czf", r.TextTarCreate)
+	row("text create, stream", r.TextCreate)
 	row("tar -xzf (baseline)", r.TarExtract)
 	row("restore", r.Restore)
 	calls := func(name string, p Phase) {
@@ -755,6 +813,11 @@ func FormatSummary(rep *Report) string {
 		s.RestoreSeconds, mb(s.RestoreSeconds), s.RestoreSpeedup)
 	fmt.Fprintf(&b, "  peak RSS: server %s (create) / %s (restore), sidecar %s (create) / %s (restore)\n",
 		FormatSize(s.ServerCreatePeakRSS), FormatSize(s.ServerRestorePeakRSS), FormatSize(s.SidecarCreatePeakRSS), FormatSize(s.SidecarRestorePeakRSS))
+	fmt.Fprintf(&b, "  text tree %s: tar -czf %.2fs, create streaming %.2fs (%.2fx), archive %.3fx tar -czf's\n",
+		FormatSize(rep.TextDataset.Bytes), s.TextTarCreateSeconds, s.TextCreateSeconds, s.TextCreateSpeedup, s.TextSizeVsTar)
+	if rep.CompressionLevel != 0 {
+		fmt.Fprintf(&b, "  the sidecars ran with -compression-level=%d\n", rep.CompressionLevel)
+	}
 	b.WriteString(FormatTargets(s.Targets))
 	return b.String()
 }

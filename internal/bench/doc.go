@@ -3,9 +3,10 @@
 // tools a game panel would otherwise use.
 //
 // Run generates a deterministic game-like dataset (internal/gamedata; cached
-// between runs under .cache/bench), starts the real pieces on loopback — two
-// FileIO sidecar binaries over the dataset (one streaming, one started with
-// -disable-stream-archive to behave like a sidecar that predates StreamArchive),
+// between runs under .cache/bench) and a text-heavy one, starts the real pieces
+// on loopback — two FileIO sidecar binaries over the game dataset (one
+// streaming, one started with -disable-stream-archive to behave like a sidecar
+// that predates StreamArchive) and a third, streaming, over the text tree,
 // versitygw (over HTTPS in `make bench`, as production S3 endpoints are; see
 // Config.S3TLS), and an example server in real mode with PostgreSQL in front of
 // each sidecar — and measures, in the same run:
@@ -18,6 +19,10 @@
 //   - restore end to end (POST restore → `ready` again: download, checksum,
 //     extract) into the data directory after it was damaged, then the directory
 //     compared with the original tree, file by file.
+//   - the text phase: on a text-heavy tree (gamedata.GenerateText: Lua, JSON,
+//     logs; 200 MiB by default, Config.TextSize), `tar -czf` to a local file
+//     and the streaming create end to end by a third pair, whose sidecar serves
+//     that tree: the speed-up and the archive's size against tar's.
 //
 // For each phase it reports the time, MB/s (10^6 bytes of dataset per second),
 // the speed-up over the baseline of the same run, the peak RSS (VmHWM) of the

@@ -16,13 +16,15 @@ import (
 )
 
 var (
-	sizes = flag.String("bench.size", "", "comma-separated dataset sizes for TestThroughput, e.g. 1GiB or 1GiB,4GiB (the memory target compares the first with the others); empty skips it")
-	seed  = flag.Uint64("bench.seed", 1, "dataset seed")
-	runs  = flag.Int("bench.runs", 3, "measurements of every phase per size; the summary takes medians")
-	out   = flag.String("bench.out", ".cache/bench/results.json", "JSON results; a relative path is relative to the repository root")
-	cache = flag.String("bench.cache", ".cache/bench", "where generated datasets are kept between runs (relative to the repository root); empty: not kept")
-	logs  = flag.String("bench.logs", "", "directory for the server and sidecar logs (relative to the repository root); empty: not kept")
-	env   = flag.String("bench.server-env", "", "comma-separated KEY=VALUE environment for the example server, e.g. GOMEMLIMIT=64MiB")
+	sizes    = flag.String("bench.size", "", "comma-separated dataset sizes for TestThroughput, e.g. 1GiB or 1GiB,4GiB (the memory target compares the first with the others); empty skips it")
+	seed     = flag.Uint64("bench.seed", 1, "dataset seed")
+	runs     = flag.Int("bench.runs", 3, "measurements of every phase per size; the summary takes medians")
+	out      = flag.String("bench.out", ".cache/bench/results.json", "JSON results; a relative path is relative to the repository root")
+	cache    = flag.String("bench.cache", ".cache/bench", "where generated datasets are kept between runs (relative to the repository root); empty: not kept")
+	logs     = flag.String("bench.logs", "", "directory for the server and sidecar logs (relative to the repository root); empty: not kept")
+	textSize = flag.String("bench.text-size", "200MiB", "size of the text-heavy tree of the text phase")
+	level    = flag.Int("bench.compression-level", 0, "the sidecars' -compression-level; 0 keeps their default (to compare levels on the same machine)")
+	env      = flag.String("bench.server-env", "", "comma-separated KEY=VALUE environment for the example server, e.g. GOMEMLIMIT=64MiB")
 )
 
 // Results is the JSON file TestThroughput writes.
@@ -45,7 +47,11 @@ func TestThroughput(t *testing.T) {
 		if err != nil {
 			t.Fatalf("-bench.size: %v", err)
 		}
-		cfg := bench.Config{Size: size, Seed: *seed, Runs: *runs, S3TLS: *s3TLS}
+		text, err := bench.ParseSize(*textSize)
+		if err != nil {
+			t.Fatalf("-bench.text-size: %v", err)
+		}
+		cfg := bench.Config{Size: size, TextSize: text, Seed: *seed, Runs: *runs, S3TLS: *s3TLS, CompressionLevel: *level}
 		if *env != "" {
 			cfg.ServerEnv = strings.Split(*env, ",")
 		}
@@ -81,7 +87,7 @@ func TestThroughput(t *testing.T) {
 func TestThroughputSmall(t *testing.T) {
 	testenv.Short(t, "starts PostgreSQL-backed servers, versitygw and two sidecars")
 	// Over HTTPS like make bench, so the example server's -s3-ca-file is exercised too.
-	rep := bench.Run(t, bench.Config{Size: 32 << 20, Seed: 3, Runs: 1, S3TLS: true})
+	rep := bench.Run(t, bench.Config{Size: 32 << 20, TextSize: 8 << 20, Seed: 3, Runs: 1, S3TLS: true})
 	if t.Failed() {
 		return
 	}
@@ -99,6 +105,9 @@ func TestThroughputSmall(t *testing.T) {
 	if got.Dataset.Bytes != 32<<20 || got.Dataset.Files == 0 {
 		t.Errorf("dataset %+v, want 32 MiB of files", got.Dataset)
 	}
+	if got.TextDataset.Bytes != 8<<20 || got.TextDataset.Files == 0 {
+		t.Errorf("text dataset %+v, want 8 MiB of files", got.TextDataset)
+	}
 	if len(got.Runs) != 1 {
 		t.Fatalf("%d runs reported, want 1", len(got.Runs))
 	}
@@ -106,13 +115,14 @@ func TestThroughputSmall(t *testing.T) {
 	phases := map[string]bench.Phase{
 		"tar -czf": r.TarCreate, "tar -xzf": r.TarExtract, "streaming create": r.CreateStreaming,
 		"fallback create": r.CreateFallback, "restore": r.Restore,
+		"text tar -czf": r.TextTarCreate, "text streaming create": r.TextCreate,
 	}
 	for name, p := range phases {
 		if p.Seconds <= 0 || p.MBps <= 0 || p.ArchiveBytes <= 0 {
 			t.Errorf("%s: %.3f s, %.1f MB/s, archive %d bytes: want all positive", name, p.Seconds, p.MBps, p.ArchiveBytes)
 		}
 	}
-	for name, p := range map[string]bench.Phase{"streaming create": r.CreateStreaming, "fallback create": r.CreateFallback, "restore": r.Restore} {
+	for name, p := range map[string]bench.Phase{"streaming create": r.CreateStreaming, "fallback create": r.CreateFallback, "restore": r.Restore, "text streaming create": r.TextCreate} {
 		if p.ServerPeakRSS <= 0 || p.SidecarPeakRSS <= 0 || p.SidecarTemp == nil || p.Speedup <= 0 {
 			t.Errorf("%s: peak RSS %d / %d, temp %v, speed-up %.2f: want every figure", name, p.ServerPeakRSS, p.SidecarPeakRSS, p.SidecarTemp, p.Speedup)
 		}
@@ -145,9 +155,14 @@ func TestThroughputSmall(t *testing.T) {
 			t.Errorf("peak %d bytes (archive %d), left %v", tmp.PeakBytes, r.Restore.ArchiveBytes, tmp.Left)
 		}
 	})
+	t.Run("the text tree's archive is compressed", func(t *testing.T) {
+		if n := r.TextCreate.ArchiveBytes; n > got.TextDataset.Bytes/2 {
+			t.Errorf("%d bytes of text made a %d-byte archive", got.TextDataset.Bytes, n)
+		}
+	})
 	t.Run("every target is evaluated", func(t *testing.T) {
-		if len(got.Summary.Targets) != 6 {
-			t.Errorf("%d targets, want 6: %+v", len(got.Summary.Targets), got.Summary.Targets)
+		if len(got.Summary.Targets) != 8 {
+			t.Errorf("%d targets, want 8: %+v", len(got.Summary.Targets), got.Summary.Targets)
 		}
 	})
 }

@@ -7,6 +7,9 @@
 // long tail of small, compressible ones) without shipping gigabytes of fixtures. The
 // same Options always produce the same tree: names, contents, modes and modification
 // times, whatever the number of workers.
+//
+// GenerateText makes the other shape customers have: a tree of text (Lua
+// resources, JSON, logs, as a FiveM server holds), where compression pays.
 package gamedata
 
 import (
@@ -77,6 +80,11 @@ type file struct {
 // It stops early, returning ctx's error, when ctx is cancelled; the partial tree is
 // then left for the caller to remove.
 func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
+	return generate(ctx, dir, opts, plan)
+}
+
+// generate writes the tree that planner lists for opts into dir.
+func generate(ctx context.Context, dir string, opts Options, planner func(int64, uint64) ([]file, []string)) (Summary, error) {
 	if opts.Size < 0 {
 		return Summary{}, fmt.Errorf("gamedata: negative size %d", opts.Size)
 	}
@@ -98,7 +106,7 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("gamedata: %s is not empty", dir)
 	}
 
-	files, emptyDirs := plan(opts.Size, opts.Seed)
+	files, emptyDirs := planner(opts.Size, opts.Seed)
 	dirs := map[string]bool{}
 	for _, d := range emptyDirs {
 		addDirs(dirs, d)
@@ -205,6 +213,8 @@ func writeFile(dir string, f file, index int, seed uint64, buf *bufio.Writer) (e
 		writeRegion(w, rng)
 	case kindJar:
 		writeJar(w, rng)
+	default:
+		writeFiveM(w, rand.New(rng), f)
 	}
 	if w.left > 0 {
 		return fmt.Errorf("%s: generator stopped %d bytes short", f.path, w.left)

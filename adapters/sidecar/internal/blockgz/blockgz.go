@@ -86,8 +86,9 @@ type Writer struct {
 }
 
 // NewWriter returns a Writer to w. level (a flate level, flate.HuffmanOnly to
-// flate.BestCompression) applies to the data that is not already compressed;
-// bytes that look random are stored whatever the level. The caller must Close
+// flate.BestCompression) applies to the pieces that look compressible (text,
+// configs); bytes that look random are stored, and runs run-encoded, whatever
+// the level, so a high level costs time only where it shrinks something. The caller must Close
 // it, which finishes the stream.
 func NewWriter(w io.Writer, level int) (*Writer, error) {
 	if level < flate.HuffmanOnly || level > flate.BestCompression {

@@ -9,7 +9,8 @@
 // little-endian, the way BGZF does with its "BC" subfield. RFC 1952 allows
 // members in sequence, so tar -xzf, gunzip or a browser read such a stream as
 // one. Independent members cost almost nothing in size, since deflate only
-// looks 32 KiB back, and they let Writer compress several at once and Reader
+// looks 32 KiB back (on text, half a percent against one stream at the same
+// level: BenchmarkTextLevels), and they let Writer compress several at once and Reader
 // find the next member from the length alone and decompress several at once:
 // decompression is what limits a restore, and a single gzip stream can only be
 // decoded on one core. Reader checks every member's CRC-32 and size, and reads
@@ -30,7 +31,10 @@
 // entropy is close to 8 bits a byte), it writes them as stored blocks, which
 // cost a copy to write and to read, and each run (the sector padding) as a tiny
 // fixed-Huffman block of one literal and back-references. Everything else (text,
-// configs, uncompressed data) goes to a flate encoder at the configured level.
+// configs, uncompressed data) goes to a flate encoder at the configured level,
+// which is therefore spent only where it shrinks something: text needs level 6
+// to come within a few percent of gzip -6's size, and on a game world little
+// reaches it.
 // The result is ordinary deflate; on game data it is as small as level 1's
 // output, since the zero padding is the only redundancy level 1 finds there, and
 // much faster to make and to read.
