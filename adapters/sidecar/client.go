@@ -128,6 +128,10 @@ func Connect(ctx context.Context, ep Endpoint, opts ClientOptions) (*Client, err
 		grpc.WithTransportCredentials(creds),
 		grpc.WithKeepaliveParams(opts.Keepalive),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(sidecarpb.MaxChunkSize + 64<<10)),
+		// Archives stream in 1 MiB messages: see TransferBufferSize and
+		// StreamWindowSize.
+		grpc.WithWriteBufferSize(sidecarpb.TransferBufferSize), grpc.WithReadBufferSize(sidecarpb.TransferBufferSize),
+		grpc.WithInitialWindowSize(sidecarpb.StreamWindowSize), grpc.WithInitialConnWindowSize(2 * sidecarpb.StreamWindowSize),
 	}
 	if ep.Secret != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer{secret: ep.Secret, tls: opts.TLS != nil}))

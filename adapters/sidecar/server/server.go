@@ -59,6 +59,10 @@ func New(opts Options) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
 		grpc.MaxRecvMsgSize(sidecarpb.MaxChunkSize + 64<<10),
+		// Archives stream in 1 MiB messages: see TransferBufferSize and
+		// StreamWindowSize.
+		grpc.WriteBufferSize(sidecarpb.TransferBufferSize), grpc.ReadBufferSize(sidecarpb.TransferBufferSize),
+		grpc.InitialWindowSize(sidecarpb.StreamWindowSize), grpc.InitialConnWindowSize(2 * sidecarpb.StreamWindowSize),
 		// RestoreArchive's data is decoded without the default codec's copies.
 		grpc.ForceServerCodecV2(newServerCodec()),
 		// Stop returns once every handler has: the journal's lock is released
