@@ -29,3 +29,6 @@ func DisableMeasure(o *Options) {
 	}
 	o.hooks.noMeasure = true
 }
+
+// RemoveTree is removeTree, the removal of a restore's previous contents.
+var RemoveTree = removeTree

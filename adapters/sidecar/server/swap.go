@@ -81,7 +81,7 @@ func swapIn(dest *os.Root, r *record, j *journal, skip func(string) bool, log *s
 		log.Warn("could not remove an empty staging directory", "dir", fresh, "error", err)
 		clean = false
 	}
-	if err := dest.RemoveAll(old); err != nil {
+	if err := removeTree(dest, old); err != nil {
 		log.Warn("could not remove the previous contents after a restore", "dir", old, "error", err)
 		clean = false
 	}
