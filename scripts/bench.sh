@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end throughput benchmark (make bench): see internal/bench's package
 # documentation for what it starts and measures. Prints a table per run and a
-# summary with the targets, and writes the figures as JSON.
+# summary with the targets, and writes the figures as JSON.
 #
 #   BENCH_SIZE   dataset size (default 1GiB); 4GiB, or 1GiB,4GiB to also compare
 #                the platform's memory across sizes

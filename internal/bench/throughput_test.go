@@ -150,9 +150,22 @@ func TestThroughputSmall(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the restore stages the archive and leaves nothing behind", func(t *testing.T) {
-		if tmp := r.Restore.SidecarTemp; tmp.PeakBytes != r.Restore.ArchiveBytes || len(tmp.Left) != 0 {
-			t.Errorf("peak %d bytes (archive %d), left %v", tmp.PeakBytes, r.Restore.ArchiveBytes, tmp.Left)
+	t.Run("the streamed restore never touches the sidecar's temp directory", func(t *testing.T) {
+		if tmp := r.Restore.SidecarTemp; tmp.FilesCreated != 0 || tmp.PeakBytes != 0 || len(tmp.Left) != 0 {
+			t.Errorf("%d files created, peak %d bytes, left %v", tmp.FilesCreated, tmp.PeakBytes, tmp.Left)
+		}
+		if _, ok := r.Restore.SidecarCalls["RestoreArchive"]; !ok {
+			t.Errorf("the sidecar logged no RestoreArchive call: %v", r.Restore.SidecarCalls)
+		}
+	})
+	t.Run("progress never went backwards and the streamed create measured its tree", func(t *testing.T) {
+		for name, p := range map[string]bench.Phase{"streaming create": r.CreateStreaming, "restore": r.Restore, "text streaming create": r.TextCreate} {
+			if p.Progress == nil || p.Progress.Backwards || p.Progress.Polls == 0 {
+				t.Errorf("%s: progress seen %+v", name, p.Progress)
+			}
+		}
+		if r.CreateStreaming.MeasureSeconds <= 0 {
+			t.Errorf("the sidecar logged no measuring time for the streaming create")
 		}
 	})
 	t.Run("the text tree's archive is compressed", func(t *testing.T) {
@@ -161,8 +174,8 @@ func TestThroughputSmall(t *testing.T) {
 		}
 	})
 	t.Run("every target is evaluated", func(t *testing.T) {
-		if len(got.Summary.Targets) != 8 {
-			t.Errorf("%d targets, want 8: %+v", len(got.Summary.Targets), got.Summary.Targets)
+		if len(got.Summary.Targets) != 11 {
+			t.Errorf("%d targets, want 11: %+v", len(got.Summary.Targets), got.Summary.Targets)
 		}
 	})
 }

@@ -223,7 +223,8 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 	if err != nil {
 		return archiveStatus(err, "the archive stream")
 	}
-	f.log.InfoContext(stream.Context(), "archive streamed", "entries", report.entries, "bytes", report.bytes, "archive_bytes", cs.sent, "skipped", report.count)
+	f.log.InfoContext(stream.Context(), "archive streamed", "entries", report.entries, "bytes", report.bytes, "archive_bytes", cs.sent, "skipped", report.count,
+		"measured_in", time.Duration(prog.measuredIn.Load()))
 	return nil
 }
 
@@ -525,8 +526,10 @@ func (f *fileIOServer) startMeasure(ctx context.Context, srcs []archiveSource, p
 	measured := make(chan struct{})
 	go func() {
 		defer close(measured)
+		start := time.Now()
 		if n, ok := measure(ctx, srcs, f.journal); ok {
 			p.total.Store(n)
+			p.measuredIn.Store(int64(time.Since(start)))
 		}
 	}()
 	return func() {
