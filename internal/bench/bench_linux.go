@@ -146,8 +146,10 @@ type Phase struct {
 	// Progress is what the polls saw of the operation's progress.
 	Progress *ProgressSeen `json:"progress,omitempty"`
 	// MeasureSeconds is how long the sidecar took to measure what a streamed
-	// archive holds, for its progress: the feature's main cost.
-	MeasureSeconds float64 `json:"progress_measure_seconds,omitempty"`
+	// archive holds, for its progress, and MeasureCPUSeconds the CPU time that
+	// took: the feature's main cost.
+	MeasureSeconds    float64 `json:"progress_measure_seconds,omitempty"`
+	MeasureCPUSeconds float64 `json:"progress_measure_cpu_seconds,omitempty"`
 }
 
 // ProgressSeen is what polling a create or restore every 20 ms saw of its
@@ -204,7 +206,7 @@ type Summary struct {
 	RestoreTempFiles     int   `json:"restore_temp_files"`
 	// Progress as the polls saw it: whether it ever went backwards, the fewest
 	// values one create or restore showed, and the most that measuring the tree
-	// cost, as a fraction of the streamed archive's time.
+	// cost, as a fraction of all the CPU time of its create.
 	ProgressBackwards bool    `json:"progress_backwards"`
 	ProgressFewest    int     `json:"progress_fewest_values"`
 	ProgressCost      float64 `json:"progress_measure_cost"`
@@ -601,7 +603,7 @@ func (m *measurement) end(took time.Duration) Phase {
 		h.tb.Fatal(err)
 	}
 	ph.SidecarTemp = &usage
-	ph.SidecarCalls, ph.MeasureSeconds = sidecarCalls(m.p.sidecar.Proc.Output()[m.logOffset:])
+	ph.SidecarCalls, ph.MeasureSeconds, ph.MeasureCPUSeconds = sidecarCalls(m.p.sidecar.Proc.Output()[m.logOffset:])
 	h.keepLog(m.p.name+"-server", m.p.server.Proc.Output())
 	h.keepLog(m.p.name+"-sidecar", m.p.sidecar.Proc.Output())
 	return ph
@@ -628,8 +630,8 @@ func (h *harness) writeLogs() {
 }
 
 // sidecarCalls sums the call durations in the sidecar's JSON log, per method,
-// and the time its streamed archives took to measure.
-func sidecarCalls(log string) (calls map[string]float64, measure float64) {
+// and the time and CPU time its streamed archives took to measure.
+func sidecarCalls(log string) (calls map[string]float64, measure, measureCPU float64) {
 	calls = map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(log))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -639,6 +641,7 @@ func sidecarCalls(log string) (calls map[string]float64, measure float64) {
 			Method     string `json:"method"`
 			Duration   int64  `json:"duration"` // slog writes durations in nanoseconds
 			MeasuredIn int64  `json:"measured_in"`
+			MeasureCPU int64  `json:"measure_cpu"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) != nil {
 			continue
@@ -648,9 +651,10 @@ func sidecarCalls(log string) (calls map[string]float64, measure float64) {
 			calls[filepath.Base(line.Method)] += time.Duration(line.Duration).Seconds()
 		case "archive streamed":
 			measure += time.Duration(line.MeasuredIn).Seconds()
+			measureCPU += time.Duration(line.MeasureCPU).Seconds()
 		}
 	}
-	return calls, measure
+	return calls, measure, measureCPU
 }
 
 // manifest records a generated dataset, to check a cached copy against.
@@ -797,9 +801,15 @@ func (s *Summary) worst(runs []RunResult) {
 				s.ProgressFewest = min(s.ProgressFewest, p.Values)
 			}
 		}
+		// The phases are CPU-bound: what measuring adds to all the CPU they
+		// used is what it takes from their throughput.
 		for _, ph := range []Phase{r.CreateStreaming, r.TextCreate} {
-			if call := ph.SidecarCalls["StreamArchive"]; call > 0 {
-				s.ProgressCost = max(s.ProgressCost, ph.MeasureSeconds/call)
+			var cpu float64
+			for _, sec := range ph.CPUSeconds {
+				cpu += sec
+			}
+			if cpu > 0 {
+				s.ProgressCost = max(s.ProgressCost, ph.MeasureCPUSeconds/cpu)
 			}
 		}
 	}
@@ -836,7 +846,7 @@ func (s *Summary) targets() []Target {
 		{Name: "progress seen by polls every 20 ms", Want: "never backwards, at least 2 values per create and restore",
 			Got: fmt.Sprintf("backwards %v, fewest values %d", s.ProgressBackwards, s.ProgressFewest),
 			Met: !s.ProgressBackwards && s.ProgressFewest >= 2},
-		{Name: "progress cost: measuring the tree, against the streamed archive's time", Want: fmt.Sprintf("< %.0f%%", 100*wantProgressCost),
+		{Name: "progress cost: CPU time measuring the tree, against the create's", Want: fmt.Sprintf("< %.0f%%", 100*wantProgressCost),
 			Got: fmt.Sprintf("%.2f%%", 100*s.ProgressCost), Met: s.ProgressCost < wantProgressCost},
 	}
 }
@@ -910,7 +920,7 @@ func FormatRun(d Dataset, r RunResult) string {
 		if g := p.Progress; g != nil {
 			fmt.Fprintf(&b, "progress, %s: %d values in %d polls, last %.0f%%, backwards %v", name, g.Values, g.Polls, g.LastPercent, g.Backwards)
 			if p.MeasureSeconds > 0 {
-				fmt.Fprintf(&b, "; tree measured in %.3fs", p.MeasureSeconds)
+				fmt.Fprintf(&b, "; tree measured in %.3fs (%.3f CPU seconds)", p.MeasureSeconds, p.MeasureCPUSeconds)
 			}
 			b.WriteString("\n")
 		}

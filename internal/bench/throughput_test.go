@@ -164,8 +164,9 @@ func TestThroughputSmall(t *testing.T) {
 				t.Errorf("%s: progress seen %+v", name, p.Progress)
 			}
 		}
-		if r.CreateStreaming.MeasureSeconds <= 0 {
-			t.Errorf("the sidecar logged no measuring time for the streaming create")
+		if r.CreateStreaming.MeasureSeconds <= 0 || r.CreateStreaming.MeasureCPUSeconds <= 0 {
+			t.Errorf("the sidecar logged no measuring time (%.3f s, %.3f CPU seconds) for the streaming create",
+				r.CreateStreaming.MeasureSeconds, r.CreateStreaming.MeasureCPUSeconds)
 		}
 	})
 	t.Run("the text tree's archive is compressed", func(t *testing.T) {

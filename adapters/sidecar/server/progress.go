@@ -11,9 +11,10 @@ import (
 type progress struct {
 	done  atomic.Int64
 	total atomic.Int64 // 0 until measured
-	// measuredIn is how long measuring took (0 until done), logged so that the
-	// cost of progress shows next to the archive's.
-	measuredIn atomic.Int64
+	// measuredIn is how long measuring took and measureCPU the CPU time it used
+	// (0 until done), logged so that the cost of progress shows next to the
+	// archive's.
+	measuredIn, measureCPU atomic.Int64
 }
 
 // now returns both, the total never below done: files grow while they are read,
