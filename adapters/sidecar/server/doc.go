@@ -36,7 +36,14 @@
 //     links themselves are restored wherever they point), and swaps the result in
 //     only when the whole archive was accepted, so a rejected archive leaves the
 //     destination untouched. Extractions into one directory are serialised by the
-//     directory's identity, whatever path names it;
+//     directory's identity, whatever path names it. RestoreArchive extracts an
+//     archive while it arrives, hashing every byte, and swaps it in only if its
+//     size and SHA-256 are the ones the caller recorded (DataLoss otherwise): a
+//     verified restore in one pass, with nothing staged in ArchiveDir. The
+//     previous contents are removed after the swap, files unlinked in parallel;
+//   - reports a streamed archive's progress with every chunk: the bytes of file
+//     contents archived so far and the total, measured by a walk beside the
+//     archiving (one lstat per file, no reads);
 //   - refuses a caller's mistakes (extracting into a file, or an archive that lies
 //     inside its destination; writing over a directory; reading a socket) with
 //     InvalidArgument or FailedPrecondition, naming the caller's path.
