@@ -160,7 +160,9 @@ func TestThroughputSmall(t *testing.T) {
 	})
 	t.Run("progress never went backwards and the streamed create measured its tree", func(t *testing.T) {
 		for name, p := range map[string]bench.Phase{"streaming create": r.CreateStreaming, "restore": r.Restore, "text streaming create": r.TextCreate} {
-			if p.Progress == nil || p.Progress.Backwards || p.Progress.Polls == 0 {
+			// At this size an operation may end before the first poll: only
+			// that progress never went backwards can be asked of every run.
+			if p.Progress == nil || p.Progress.Backwards {
 				t.Errorf("%s: progress seen %+v", name, p.Progress)
 			}
 		}
