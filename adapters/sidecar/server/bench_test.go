@@ -24,6 +24,32 @@ import (
 // benchDataSize is the game-like tree the tar comparisons run on: 256 MiB.
 const benchDataSize = 256 << 20
 
+// benchTextSize is the text-heavy tree (Lua, JSON, logs) of the measuring
+// benchmark: its many small files are where measuring costs most.
+const benchTextSize = 128 << 20
+
+var benchText struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// textData generates the text tree once per test binary; TestMain removes it.
+func textData(b *testing.B) string {
+	b.Helper()
+	benchText.once.Do(func() {
+		benchText.dir, benchText.err = os.MkdirTemp("", "savepoint-bench-text-")
+		if benchText.err == nil {
+			_, benchText.err = gamedata.GenerateText(context.Background(), filepath.Join(benchText.dir, "data"), gamedata.Options{Size: benchTextSize, Seed: 1})
+			syscall.Sync()
+		}
+	})
+	if benchText.err != nil {
+		b.Fatal(benchText.err)
+	}
+	return filepath.Join(benchText.dir, "data")
+}
+
 // benchData generates the tree once per test binary, only when a benchmark asks for
 // it; TestMain removes it.
 var benchData struct {
@@ -50,8 +76,10 @@ func gameData(b *testing.B) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchData.dir != "" {
-		os.RemoveAll(benchData.dir)
+	for _, dir := range []string{benchData.dir, benchText.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -361,7 +389,16 @@ func BenchmarkRestoreVsWriteExtract(b *testing.B) {
 // does not, in the same run (alternating which goes first), and reports what
 // measuring costs, in per cent of the time.
 func BenchmarkStreamArchiveMeasure(b *testing.B) {
-	data := gameData(b)
+	for _, tree := range []struct {
+		name  string
+		dir   func(b *testing.B) string
+		bytes int64
+	}{{"game", gameData, benchDataSize}, {"text", textData, benchTextSize}} {
+		b.Run(tree.name, func(b *testing.B) { benchmarkMeasure(b, tree.dir(b), tree.bytes) })
+	}
+}
+
+func benchmarkMeasure(b *testing.B, data string, size int64) {
 	root := filepath.Dir(data)
 	measuring := startServer(b, server.Options{Roots: []string{root}}).client(b)
 	opts := server.Options{Roots: []string{root}}
@@ -384,7 +421,7 @@ func BenchmarkStreamArchiveMeasure(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	n := int64(b.N) * benchDataSize
+	n := int64(b.N) * size
 	b.ReportMetric(mbps(n, withTime), "measuring-MB/s")
 	b.ReportMetric(mbps(n, withoutTime), "plain-MB/s")
 	b.ReportMetric(100*(withTime.Seconds()/withoutTime.Seconds()-1), "measure-cost-%")
