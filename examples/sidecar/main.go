@@ -122,16 +122,17 @@ func run(args []string) error {
 		return err
 	}
 	opts := server.Options{
-		Roots:                splitList(c.roots),
-		ArchiveDir:           c.archiveDir,
-		StateDir:             c.stateDir,
-		Secret:               secret,
-		AllowUnauthenticated: c.insecureNoAuth,
-		Limits:               c.limits,
-		ChunkSize:            int(c.chunkSize),
-		CompressionLevel:     c.level,
-		DisableStreamArchive: c.noStream, DisableRestoreArchive: c.noRestoreStream,
-		Logger: log,
+		Roots:                 splitList(c.roots),
+		ArchiveDir:            c.archiveDir,
+		StateDir:              c.stateDir,
+		Secret:                secret,
+		AllowUnauthenticated:  c.insecureNoAuth,
+		Limits:                c.limits,
+		ChunkSize:             int(c.chunkSize),
+		CompressionLevel:      c.level,
+		DisableStreamArchive:  c.noStream,
+		DisableRestoreArchive: c.noRestoreStream,
+		Logger:                log,
 	}
 	if c.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
