@@ -121,27 +121,10 @@ func TestRestartRemovesTheTempFileOfAKilledWrite(t *testing.T) {
 
 func TestRestartFinishesAKilledExtraction(t *testing.T) {
 	root, state := t.TempDir(), t.TempDir()
-	dest := filepath.Join(root, "servers", "one")
-	if err := os.MkdirAll(filepath.Join(dest, "world"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old := map[string]string{"world/level.dat": "old level", "server.properties": "motd=old"}
-	for name, content := range old {
-		if err := os.WriteFile(filepath.Join(dest, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dest, old := serverDir(t, root)
 	p, c := startCrashSidecar(t, root, state)
 	// An archive that takes a while to unpack: 64 files of 4 MiB of zeros.
-	src := filepath.Join(root, "src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 64 {
-		if err := os.WriteFile(filepath.Join(src, string(rune('a'+i%26))+strings.Repeat("x", i/26)+".bin"), make([]byte, 4<<20), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src := sourceDir(t, root, 64, func(int) []byte { return make([]byte, 4<<20) })
 	archive := filepath.Join(root, "restore.tar.gz")
 	if _, err := c.CompressFiles(context.Background(), []string{src}, archive); err != nil {
 		t.Fatal(err)
@@ -152,14 +135,7 @@ func TestRestartFinishesAKilledExtraction(t *testing.T) {
 
 	p, _ = startCrashSidecar(t, root, state)
 	defer p.stop()
-	entries, err := os.ReadDir(dest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
+	names := dirNames(t, dest)
 	// Killed before its commit point, the extraction is rolled back; after it,
 	// completed. Either way nothing of the sidecar's is left.
 	switch {
@@ -181,26 +157,9 @@ func TestRestartFinishesAKilledExtraction(t *testing.T) {
 
 func TestRestartRollsBackAKilledRestoreArchive(t *testing.T) {
 	root, state := t.TempDir(), t.TempDir()
-	dest := filepath.Join(root, "servers", "one")
-	if err := os.MkdirAll(filepath.Join(dest, "world"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old := map[string]string{"world/level.dat": "old level", "server.properties": "motd=old"}
-	for name, content := range old {
-		if err := os.WriteFile(filepath.Join(dest, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dest, old := serverDir(t, root)
 	p, c := startCrashSidecar(t, root, state)
-	src := filepath.Join(root, "src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 16 {
-		if err := os.WriteFile(filepath.Join(src, string(rune('a'+i))+".bin"), bytes.Repeat([]byte{byte(i)}, 4<<20), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src := sourceDir(t, root, 16, func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 4<<20) })
 	stream, err := c.StreamArchive(context.Background(), []string{src})
 	if err != nil {
 		t.Fatal(err)
@@ -221,14 +180,7 @@ func TestRestartRollsBackAKilledRestoreArchive(t *testing.T) {
 
 	p, _ = startCrashSidecar(t, root, state)
 	defer p.stop()
-	entries, err := os.ReadDir(dest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
+	names := dirNames(t, dest)
 	// The archive never arrived whole, so it was never verified: only a roll-back
 	// is right.
 	if len(names) != 2 || !contains(names, "world") || !contains(names, "server.properties") {
@@ -242,4 +194,51 @@ func TestRestartRollsBackAKilledRestoreArchive(t *testing.T) {
 	if entries := journalEntries(t, state); len(entries) != 0 {
 		t.Fatalf("the journal holds %d entries after the restart", len(entries))
 	}
+}
+
+// serverDir makes a game server's data directory under root and returns it with
+// the files it holds.
+func serverDir(t *testing.T, root string) (string, map[string]string) {
+	t.Helper()
+	dest := filepath.Join(root, "servers", "one")
+	if err := os.MkdirAll(filepath.Join(dest, "world"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"world/level.dat": "old level", "server.properties": "motd=old"}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dest, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dest, files
+}
+
+// sourceDir makes root/src with n files, the i-th holding content(i).
+func sourceDir(t *testing.T, root string, n int, content func(i int) []byte) string {
+	t.Helper()
+	src := filepath.Join(root, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		name := string(rune('a'+i%26)) + strings.Repeat("x", i/26) + ".bin"
+		if err := os.WriteFile(filepath.Join(src, name), content(i), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return src
+}
+
+// dirNames lists the names in dir.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
