@@ -56,16 +56,22 @@ func describe(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-func TestGenerate(t *testing.T) {
-	const size = 24 << 20
-	ctx := context.Background()
+// generator makes a deterministic tree: Generate or GenerateText.
+type generator func(ctx context.Context, dir string, opts gamedata.Options) (gamedata.Summary, error)
 
+// testGenerator holds generate to what every generator promises: the same seed
+// gives an identical tree whatever the number of workers, another seed another
+// tree, and a tree holds exactly the bytes asked for, as its summary says;
+// check adds what one generator's summary says beyond that (files, the number
+// of regular files found).
+func testGenerator(t *testing.T, generate generator, size int64, check func(t *testing.T, sum gamedata.Summary, files int)) {
+	ctx := context.Background()
 	t.Run("the same seed gives an identical tree whatever the number of workers", func(t *testing.T) {
 		a, b := t.TempDir(), t.TempDir()
-		if _, err := gamedata.Generate(ctx, a, gamedata.Options{Size: size, Seed: 7, Workers: 1}); err != nil {
+		if _, err := generate(ctx, a, gamedata.Options{Size: size, Seed: 7, Workers: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := gamedata.Generate(ctx, b, gamedata.Options{Size: size, Seed: 7, Workers: 4}); err != nil {
+		if _, err := generate(ctx, b, gamedata.Options{Size: size, Seed: 7, Workers: 4}); err != nil {
 			t.Fatal(err)
 		}
 		da, db := describe(t, a), describe(t, b)
@@ -81,11 +87,10 @@ func TestGenerate(t *testing.T) {
 
 	t.Run("another seed gives another tree", func(t *testing.T) {
 		a, b := t.TempDir(), t.TempDir()
-		if _, err := gamedata.Generate(ctx, a, gamedata.Options{Size: 1 << 20, Seed: 1}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := gamedata.Generate(ctx, b, gamedata.Options{Size: 1 << 20, Seed: 2}); err != nil {
-			t.Fatal(err)
+		for i, dir := range []string{a, b} {
+			if _, err := generate(ctx, dir, gamedata.Options{Size: 1 << 20, Seed: uint64(i + 1)}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if fmt.Sprint(describe(t, a)) == fmt.Sprint(describe(t, b)) {
 			t.Fatal("seeds 1 and 2 produced the same tree")
@@ -95,7 +100,7 @@ func TestGenerate(t *testing.T) {
 	for _, want := range []int64{1, 4096, 1 << 20, size + 12345} {
 		t.Run(fmt.Sprintf("a %d-byte tree holds exactly %d bytes of files", want, want), func(t *testing.T) {
 			dir := t.TempDir()
-			sum, err := gamedata.Generate(ctx, dir, gamedata.Options{Size: want, Seed: 3})
+			sum, err := generate(ctx, dir, gamedata.Options{Size: want, Seed: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,11 +118,20 @@ func TestGenerate(t *testing.T) {
 			if total != want || sum.Bytes != want {
 				t.Fatalf("files hold %d bytes, summary says %d, want %d", total, sum.Bytes, want)
 			}
-			if files != sum.Files {
-				t.Fatalf("found %d files, summary says %d", files, sum.Files)
-			}
+			check(t, sum, files)
 		})
 	}
+}
+
+func TestGenerate(t *testing.T) {
+	const size = 24 << 20
+	ctx := context.Background()
+
+	testGenerator(t, gamedata.Generate, size, func(t *testing.T, sum gamedata.Summary, files int) {
+		if files != sum.Files {
+			t.Fatalf("found %d files, summary says %d", files, sum.Files)
+		}
+	})
 
 	t.Run("the tree looks like a game server: mostly region data, many small files", func(t *testing.T) {
 		looksLikeAGameServer(t, size)
