@@ -775,22 +775,15 @@ func summarize(runs []RunResult) Summary {
 
 // worst records the worst run's figures, and what the polls saw of progress.
 func (s *Summary) worst(runs []RunResult) {
-	low := func(f func(RunResult) float64) float64 {
-		v := math.Inf(1)
-		for _, r := range runs {
-			v = min(v, f(r))
-		}
-		return v
-	}
-	s.CreateStreamingWorst = low(func(r RunResult) float64 { return r.CreateStreaming.Speedup })
-	s.CreateFallbackWorst = low(func(r RunResult) float64 { return r.CreateFallback.Speedup })
-	s.RestoreWorst = low(func(r RunResult) float64 { return r.Restore.Speedup })
-	s.TextCreateWorst = low(func(r RunResult) float64 { return r.TextCreate.Speedup })
-	s.TextSizeWorst = -low(func(r RunResult) float64 {
-		return -float64(r.TextCreate.ArchiveBytes) / float64(r.TextTarCreate.ArchiveBytes)
-	})
+	s.CreateStreamingWorst, s.CreateFallbackWorst = math.Inf(1), math.Inf(1)
+	s.RestoreWorst, s.TextCreateWorst = math.Inf(1), math.Inf(1)
 	s.ProgressFewest = math.MaxInt
 	for _, r := range runs {
+		s.CreateStreamingWorst = min(s.CreateStreamingWorst, r.CreateStreaming.Speedup)
+		s.CreateFallbackWorst = min(s.CreateFallbackWorst, r.CreateFallback.Speedup)
+		s.RestoreWorst = min(s.RestoreWorst, r.Restore.Speedup)
+		s.TextCreateWorst = min(s.TextCreateWorst, r.TextCreate.Speedup)
+		s.TextSizeWorst = max(s.TextSizeWorst, float64(r.TextCreate.ArchiveBytes)/float64(r.TextTarCreate.ArchiveBytes))
 		if t := r.Restore.SidecarTemp; t != nil {
 			s.RestoreTempPeakBytes = max(s.RestoreTempPeakBytes, t.PeakBytes)
 			s.RestoreTempFiles = max(s.RestoreTempFiles, t.FilesCreated)
