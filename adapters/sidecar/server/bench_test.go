@@ -28,51 +28,40 @@ const benchDataSize = 256 << 20
 // benchmark: its many small files are where measuring costs most.
 const benchTextSize = 128 << 20
 
-var benchText struct {
-	once sync.Once
-	dir  string
-	err  error
+// benchTree is a tree the benchmarks share, generated once per test binary,
+// only when a benchmark asks for it; TestMain removes it.
+type benchTree struct {
+	once     sync.Once
+	dir      string
+	err      error
+	generate func(ctx context.Context, dir string, opts gamedata.Options) (gamedata.Summary, error)
+	size     int64
 }
 
-// textData generates the text tree once per test binary; TestMain removes it.
-func textData(b *testing.B) string {
+var (
+	benchData = &benchTree{generate: gamedata.Generate, size: benchDataSize}
+	benchText = &benchTree{generate: gamedata.GenerateText, size: benchTextSize}
+)
+
+// get returns the tree's directory, generating it first if needed.
+func (t *benchTree) get(b *testing.B) string {
 	b.Helper()
-	benchText.once.Do(func() {
-		benchText.dir, benchText.err = os.MkdirTemp("", "savepoint-bench-text-")
-		if benchText.err == nil {
-			_, benchText.err = gamedata.GenerateText(context.Background(), filepath.Join(benchText.dir, "data"), gamedata.Options{Size: benchTextSize, Seed: 1})
-			syscall.Sync()
-		}
-	})
-	if benchText.err != nil {
-		b.Fatal(benchText.err)
-	}
-	return filepath.Join(benchText.dir, "data")
-}
-
-// benchData generates the tree once per test binary, only when a benchmark asks for
-// it; TestMain removes it.
-var benchData struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-func gameData(b *testing.B) string {
-	b.Helper()
-	benchData.once.Do(func() {
-		benchData.dir, benchData.err = os.MkdirTemp("", "savepoint-bench-")
-		if benchData.err == nil {
-			_, benchData.err = gamedata.Generate(context.Background(), filepath.Join(benchData.dir, "data"), gamedata.Options{Size: benchDataSize, Seed: 1})
+	t.once.Do(func() {
+		t.dir, t.err = os.MkdirTemp("", "savepoint-bench-")
+		if t.err == nil {
+			_, t.err = t.generate(context.Background(), filepath.Join(t.dir, "data"), gamedata.Options{Size: t.size, Seed: 1})
 			// Flush the fresh tree now, not during the first measurement.
 			syscall.Sync()
 		}
 	})
-	if benchData.err != nil {
-		b.Fatal(benchData.err)
+	if t.err != nil {
+		b.Fatal(t.err)
 	}
-	return filepath.Join(benchData.dir, "data")
+	return filepath.Join(t.dir, "data")
 }
+
+func gameData(b *testing.B) string { b.Helper(); return benchData.get(b) }
+func textData(b *testing.B) string { b.Helper(); return benchText.get(b) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
