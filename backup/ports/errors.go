@@ -20,6 +20,8 @@ var (
 	// ErrStatusConflict: the backup is not in the status the operation requires
 	// (a compare-and-set lost, or the operation is not allowed from the current status).
 	ErrStatusConflict = errors.New("backup status does not allow this operation")
+	// ErrLocked: the backup is locked, so it cannot be deleted.
+	ErrLocked = errors.New("the backup is locked")
 	// ErrUnsupported: the peer does not offer an optional capability (for example a
 	// sidecar without streaming compression); callers fall back to another path.
 	ErrUnsupported = errors.New("not supported by this peer")

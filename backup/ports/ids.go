@@ -8,7 +8,7 @@ import (
 )
 
 // ID is a UUID tagged with the kind of thing it identifies. The tag makes
-// BackupID, OrderID, ProvisionID, AssetID, UserID and FenceID distinct types, so an order ID
+// BackupID, OrderID, ProvisionID, AssetID, UserID, FenceID and ScheduleID distinct types, so an order ID
 // cannot be passed where a backup ID is expected. The zero ID is the nil UUID and
 // means "none".
 type ID[K kind] struct{ u uuid.UUID }
@@ -22,6 +22,7 @@ type (
 	assetKind     struct{}
 	userKind      struct{}
 	fenceKind     struct{}
+	scheduleKind  struct{}
 )
 
 func (backupKind) kindName() string    { return "backup" }
@@ -30,6 +31,7 @@ func (provisionKind) kindName() string { return "provision" }
 func (assetKind) kindName() string     { return "asset" }
 func (userKind) kindName() string      { return "user" }
 func (fenceKind) kindName() string     { return "fence" }
+func (scheduleKind) kindName() string  { return "schedule" }
 
 type (
 	// BackupID identifies a backup.
@@ -44,6 +46,8 @@ type (
 	UserID = ID[userKind]
 	// FenceID identifies one hold of an order's operation slot (a Fence).
 	FenceID = ID[fenceKind]
+	// ScheduleID identifies a provision's backup schedule.
+	ScheduleID = ID[scheduleKind]
 )
 
 // newID returns a fresh, time-ordered (version 7) ID, so that rows inserted
@@ -81,6 +85,9 @@ func NewUserID() UserID { return newID[userKind]() }
 // NewFenceID returns a fresh, time-ordered fence ID.
 func NewFenceID() FenceID { return newID[fenceKind]() }
 
+// NewScheduleID returns a fresh, time-ordered schedule ID.
+func NewScheduleID() ScheduleID { return newID[scheduleKind]() }
+
 // archiveAssets is the namespace of the name-based UUIDs of ArchiveAssetID.
 var archiveAssets = uuid.MustParse("6f1c5a3e-2b8d-4c47-9a0e-5d3b7e9f1a24")
 
@@ -109,6 +116,9 @@ func ParseUserID(s string) (UserID, error) { return parseID[userKind](s) }
 
 // ParseFenceID parses a fence ID in canonical UUID form.
 func ParseFenceID(s string) (FenceID, error) { return parseID[fenceKind](s) }
+
+// ParseScheduleID parses a schedule ID in canonical UUID form.
+func ParseScheduleID(s string) (ScheduleID, error) { return parseID[scheduleKind](s) }
 
 // UUID returns the raw UUID.
 func (id ID[K]) UUID() uuid.UUID { return id.u }

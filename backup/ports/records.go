@@ -68,6 +68,12 @@ type Backup struct {
 	// Progress is how far the running create or restore has got; nil when no
 	// operation runs.
 	Progress *Progress
+	// Locked protects the backup: it cannot be deleted, and neither rotation nor
+	// retention removes it, until it is unlocked.
+	Locked bool
+	// ScheduleID is the schedule that made the backup; zero for a backup a user
+	// asked for.
+	ScheduleID ScheduleID
 }
 
 // Progress is how far a running create or restore has got, saved with its
