@@ -19,7 +19,8 @@ type Schedule struct {
 	TimeZone string
 	// Enabled is false for a paused schedule, which has no next run.
 	Enabled bool
-	// NameTemplate names the schedule's backups; see backup.RenderName.
+	// NameTemplate names the schedule's backups: {date} and {time} become the
+	// slot's date and time in TimeZone.
 	NameTemplate string
 	// Retention says which of the provision's scheduled backups to keep.
 	Retention RetentionPolicy
