@@ -80,6 +80,13 @@ func parseCron(expr, zone string) (spec cronSpec, err error) {
 	if err != nil {
 		return cronSpec{}, fmt.Errorf("%w: cron expression %q: %v", ErrInvalidSchedule, expr, err)
 	}
+	if every, ok := strings.CutPrefix(expr, "@every "); ok {
+		// The parser rounds what is below a second, negative durations too, up to
+		// one second: say so rather than run every second.
+		if d, err := time.ParseDuration(every); err == nil && d < time.Second {
+			return cronSpec{}, fmt.Errorf("%w: cron expression %q: the interval must be at least 1s", ErrInvalidSchedule, expr)
+		}
+	}
 	if s, ok := sched.(*cron.SpecSchedule); ok {
 		s.Location = loc
 	}

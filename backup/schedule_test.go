@@ -154,6 +154,8 @@ func TestPutScheduleRefusesInvalidSettings(t *testing.T) {
 		{"too few fields", func(s *backup.ScheduleSettings) { s.Cron = "0 4 * *" }, `cron expression "0 4 * *": expected exactly 5 fields`},
 		{"no expression", func(s *backup.ScheduleSettings) { s.Cron = "  " }, "a cron expression is required"},
 		{"an unknown descriptor", func(s *backup.ScheduleSettings) { s.Cron = "@fortnightly" }, `cron expression "@fortnightly"`},
+		{"a negative interval", func(s *backup.ScheduleSettings) { s.Cron = "@every -1h" }, "the interval must be at least 1s"},
+		{"an interval below a second", func(s *backup.ScheduleSettings) { s.Cron = "@every 10ms" }, "the interval must be at least 1s"},
 		{"a zone inside the expression", func(s *backup.ScheduleSettings) { s.Cron = "CRON_TZ=Europe/Berlin 0 4 * * *" }, "not in the expression"},
 		{"a date that never comes", func(s *backup.ScheduleSettings) { s.Cron = "0 0 30 2 *" }, "never fires"},
 		{"an unknown time zone", func(s *backup.ScheduleSettings) { s.TimeZone = "Mars/Olympus_Mons" }, `time zone "Mars/Olympus_Mons" is not a known IANA time zone`},
