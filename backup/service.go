@@ -225,8 +225,8 @@ func (s *Service) remove(ctx context.Context, b ports.Backup) error {
 // runs again. The host calls it when it deletes the order (a database cascade
 // would remove the records but leave the archives, until the orphan sweep finds
 // them). It holds the order's fence while it works, so no create or restore can
-// start meanwhile. A failure part-way leaves the rest for a
-// retry, which finishes the job. Returns how many backups it removed, and
+// start meanwhile. A failure part-way leaves the rest for a retry, which
+// finishes the job. Returns how many backups it removed, and
 // ErrBackupInProgress (a create or restore is running), ErrReprovisioning (the
 // host holds the fence itself), or an error wrapping ErrDatabase or ErrStorage.
 func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID) (int, error) {
