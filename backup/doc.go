@@ -20,6 +20,27 @@
 // host reprovisions its game server, and [Service.DeleteOrderBackups] removes an
 // order's backups when the order goes.
 //
+// # Schedules
+//
+// With a [ports.Schedules] store in Deps, each primary game server may have one
+// backup schedule ([Service.PutSchedule]): a cron expression (five fields, or a
+// descriptor such as @daily or @every 6h) read in an IANA time zone, a name
+// template ([RenderName]) and a retention policy. The host runs schedules with
+// three calls, typically from a job queue on every replica:
+// [Service.DueScheduledRuns] lists the slots that have come, one per schedule
+// (after an outage, only the latest), [Service.AdvanceSchedule] moves a schedule
+// on by compare-and-set, and [Service.RunScheduledBackup] runs a slot once
+// however many replicas try: the store refuses a second claim of a slot. A run
+// deletes what the retention policy lets go, rotates the oldest deletable backup
+// out when the provision is at its limit, and creates the backup as
+// [Service.CreateBackup] does; an order that is busy or fenced skips the slot.
+// Each run's outcome (started, skipped or failed, and why) is recorded on the
+// schedule. Retention and rotation never delete a locked backup, and delete
+// backups made by hand only if Options.RetentionIncludesManual says so.
+//
+// Time zones are loaded from the machine's time zone database; a host whose
+// machines have none imports time/tzdata.
+//
 // # Status lifecycle
 //
 // [Apply] is the state machine: one pure function from a backup and an event to

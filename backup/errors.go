@@ -32,6 +32,16 @@ var (
 	ErrInvalidName = errors.New("invalid backup name")
 	// ErrShuttingDown: the service is shutting down and accepts no new operations.
 	ErrShuttingDown = errors.New("backup service is shutting down")
+	// ErrScheduleNotFound: the provision has no backup schedule.
+	ErrScheduleNotFound = errors.New("schedule not found")
+	// ErrInvalidSchedule: a schedule's settings cannot work (a cron expression
+	// that does not parse or never fires, an unknown time zone, a name template
+	// that gives an invalid name, a negative retention count); the message says
+	// which and why.
+	ErrInvalidSchedule = errors.New("invalid schedule")
+	// ErrSchedulesUnavailable: the host gave the service no Deps.Schedules, so
+	// schedules cannot be stored or run.
+	ErrSchedulesUnavailable = errors.New("backup schedules are not available on this server")
 
 	// ErrOperationInProgress: the order already has a backup being created or
 	// restored; only one operation runs per order.
@@ -60,6 +70,7 @@ var (
 var known = []error{
 	ErrOrderNotFound, ErrProvisionNotFound, ErrBackupNotFound, ErrAssetNotFound, ErrNoSidecar,
 	ErrUnauthorized, ErrBackupInProgress, ErrInvalidName, ErrShuttingDown,
+	ErrScheduleNotFound, ErrInvalidSchedule, ErrSchedulesUnavailable,
 	ErrOperationInProgress, ErrLimitReached, ErrReprovisioning, ErrStatusConflict, ErrInvalidRange,
 	ErrDatabase, ErrStorage, ErrCluster,
 }

@@ -347,3 +347,33 @@ func (c faultyFileIO) RestoreArchive(ctx context.Context, destination string, ar
 func (c faultyFileIO) DeleteFile(ctx context.Context, path string) error {
 	return c.f.strike("FileIO.DeleteFile").run(ctx, func() error { return c.FileIO.DeleteFile(ctx, path) })
 }
+
+type faultySchedules struct {
+	ports.Schedules
+	f *faults
+}
+
+func (s faultySchedules) FindByProvision(ctx context.Context, p ports.ProvisionID) (ports.Schedule, error) {
+	return answer(ctx, s.f.strike("Schedules.FindByProvision"), func() (ports.Schedule, error) { return s.Schedules.FindByProvision(ctx, p) })
+}
+
+func (s faultySchedules) Put(ctx context.Context, sc ports.Schedule) (ports.Schedule, error) {
+	return answer(ctx, s.f.strike("Schedules.Put"), func() (ports.Schedule, error) { return s.Schedules.Put(ctx, sc) })
+}
+
+func (s faultySchedules) ListDue(ctx context.Context, now time.Time) ([]ports.Schedule, error) {
+	return answer(ctx, s.f.strike("Schedules.ListDue"), func() ([]ports.Schedule, error) { return s.Schedules.ListDue(ctx, now) })
+}
+
+func (s faultySchedules) ClaimRun(ctx context.Context, id ports.ScheduleID, slot, at time.Time) (ports.ScheduleRun, bool, error) {
+	var claimed bool
+	run, err := answer(ctx, s.f.strike("Schedules.ClaimRun"), func() (run ports.ScheduleRun, err error) {
+		run, claimed, err = s.Schedules.ClaimRun(ctx, id, slot, at)
+		return run, err
+	})
+	return run, claimed, err
+}
+
+func (s faultySchedules) FinishRun(ctx context.Context, id ports.ScheduleID, run ports.ScheduleRun) error {
+	return s.f.strike("Schedules.FinishRun").run(ctx, func() error { return s.Schedules.FinishRun(ctx, id, run) })
+}

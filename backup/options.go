@@ -11,7 +11,7 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// Deps are the ports the Service uses. All are required.
+// Deps are the ports the Service uses. All are required but Schedules.
 type Deps struct {
 	// Repository stores the backups and enforces their invariants.
 	Repository ports.Repository
@@ -25,6 +25,9 @@ type Deps struct {
 	Objects ports.ObjectStore
 	// Sidecars connects to the file service beside each game server.
 	Sidecars ports.SidecarDialer
+	// Schedules stores backup schedules. Optional: without it the schedule
+	// methods return ErrSchedulesUnavailable.
+	Schedules ports.Schedules
 }
 
 func (d Deps) validate() error {
@@ -86,6 +89,10 @@ type Options struct {
 	// not own the order may download its archives. Nil, the default, refuses:
 	// support staff see every backup, but the customer's data is the customer's.
 	AllowStaffDownload func(ctx context.Context, staff ports.UserID, order ports.OrderID) (bool, error)
+	// RetentionIncludesManual lets a schedule's retention policy, and rotation
+	// at the limit, delete backups users made by hand as well as the schedule's
+	// own. Default false: a user's backups are theirs to delete.
+	RetentionIncludesManual bool
 	// Logger receives structured logs with backup_id and order_id. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

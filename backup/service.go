@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -70,25 +71,40 @@ func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID p
 	if err != nil {
 		return ports.Backup{}, err
 	}
+	return s.create(ctx, order, prov, name, ports.ScheduleID{}, now)
+}
+
+// create is CreateBackup after the caller is authorized and the name is valid,
+// shared with scheduled runs so that both keep the same invariants: a sidecar
+// exists, no operation in progress, fewer than the limit of backups. schedule
+// is the schedule that asks for the backup, zero for a user; now is when it was
+// asked.
+func (s *Service) create(ctx context.Context, order ports.Order, prov ports.Provision, name string, schedule ports.ScheduleID, now time.Time) (ports.Backup, error) {
 	sidecar, err := s.idleSidecar(ctx, order.ID, prov)
 	if err != nil {
 		return ports.Backup{}, err
 	}
-	count, err := s.deps.Repository.CountByProvision(ctx, prov.ID)
-	if err != nil {
-		return ports.Backup{}, wrapInfra(ErrDatabase, "counting backups", err)
-	}
-	if count >= s.opts.MaxBackupsPerProvision {
-		return ports.Backup{}, fmt.Errorf("%w: %d of %d", ErrLimitReached, count, s.opts.MaxBackupsPerProvision)
+	// A scheduled run leaves the limit to the repository, which reports a fence
+	// before it: rotation must not delete a backup to make room for a run that
+	// the fence then skips.
+	if schedule.IsZero() {
+		count, err := s.deps.Repository.CountByProvision(ctx, prov.ID)
+		if err != nil {
+			return ports.Backup{}, wrapInfra(ErrDatabase, "counting backups", err)
+		}
+		if count >= s.opts.MaxBackupsPerProvision {
+			return ports.Backup{}, fmt.Errorf("%w: %d of %d", ErrLimitReached, count, s.opts.MaxBackupsPerProvision)
+		}
 	}
 	if s.runner.closing() {
 		return ports.Backup{}, ErrShuttingDown // before writing anything that would then need undoing
 	}
 	b := newBackup(order.ID, prov.ID, name, now)
+	b.ScheduleID = schedule
 	if err := s.deps.Repository.Create(ctx, b, s.opts.MaxBackupsPerProvision); err != nil {
 		return ports.Backup{}, wrapInfra(ErrDatabase, "creating backup", err)
 	}
-	s.logFor(b).Info("backup accepted", "name", b.Name)
+	s.logFor(b).Info("backup accepted", "name", b.Name, "schedule_id", schedule)
 	if err := s.start(b, s.createJob(b, order, sidecar)); err != nil {
 		return ports.Backup{}, err
 	}
@@ -205,11 +221,12 @@ func (s *Service) remove(ctx context.Context, b ports.Backup) error {
 }
 
 // DeleteOrderBackups removes every backup of the order, under every provision:
-// archives, assets and records. The host calls it when it deletes the order (a
-// database cascade would remove the records but leave the archives, until the
-// orphan sweep finds them). It holds the order's fence while it works, so no
-// create or restore can start meanwhile. A failure part-way leaves the rest for a
-// retry, which finishes the job. Returns how many backups it removed, and
+// archives, assets and records, and first the order's schedules, so that none
+// runs again. The host calls it when it deletes the order (a database cascade
+// would remove the records but leave the archives, until the orphan sweep finds
+// them). It holds the order's fence while it works, so no create or restore can
+// start meanwhile. A failure part-way leaves the rest for a retry, which
+// finishes the job. Returns how many backups it removed, and
 // ErrBackupInProgress (a create or restore is running), ErrReprovisioning (the
 // host holds the fence itself), or an error wrapping ErrDatabase or ErrStorage.
 func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID) (int, error) {
@@ -224,6 +241,11 @@ func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID)
 			s.log.Warn("could not release the fence after deleting an order's backups; it expires on its own", "order_id", orderID, "err", err)
 		}
 	}()
+	if s.deps.Schedules != nil {
+		if _, err := s.deps.Schedules.DeleteByOrder(ctx, orderID); err != nil {
+			return 0, wrapInfra(ErrDatabase, "deleting the order's schedules", err)
+		}
+	}
 	list, err := s.deps.Repository.ListByOrder(ctx, orderID)
 	if err != nil {
 		return 0, wrapInfra(ErrDatabase, "listing the order's backups", err)
@@ -262,19 +284,29 @@ func (s *Service) authorize(ctx context.Context, user ports.UserID, orderID port
 	if err != nil {
 		return ports.Order{}, ports.Provision{}, err
 	}
+	prov, err := s.gameServer(ctx, order, provisionID)
+	if err != nil {
+		return ports.Order{}, ports.Provision{}, err
+	}
+	return order, prov, nil
+}
+
+// gameServer loads the provision and checks it is the order's primary
+// deployment, the one provision that has backups and a schedule.
+func (s *Service) gameServer(ctx context.Context, order ports.Order, provisionID ports.ProvisionID) (ports.Provision, error) {
 	prov, err := s.deps.Orders.GetProvision(ctx, provisionID)
 	if err != nil {
-		return ports.Order{}, ports.Provision{}, wrapInfra(ErrDatabase, "loading provision", s.notFound(err, ErrProvisionNotFound))
+		return ports.Provision{}, wrapInfra(ErrDatabase, "loading provision", s.notFound(err, ErrProvisionNotFound))
 	}
 	if prov.OrderID != order.ID {
-		return ports.Order{}, ports.Provision{}, ErrProvisionNotFound
+		return ports.Provision{}, ErrProvisionNotFound
 	}
 	if prov.Kind != ports.KindDeployment || !prov.Primary {
 		// Backups exist only for the primary deployment; every route under
 		// another provision (its sidecar, say) answers the same way.
-		return ports.Order{}, ports.Provision{}, fmt.Errorf("%w: only the order's primary deployment has backups", ErrProvisionNotFound)
+		return ports.Provision{}, fmt.Errorf("%w: only the order's primary deployment has backups", ErrProvisionNotFound)
 	}
-	return order, prov, nil
+	return prov, nil
 }
 
 // authorizeOrder loads the order and checks the caller owns it or holds

@@ -37,12 +37,14 @@ type twin struct {
 	cat     *local.Catalog
 	assets  *local.Assets
 	objects *local.ObjectStore
-	dialer  *gatedDialer
-	clock   *clock
-	faults  *faults
-	catalog *faultyCatalog
-	deps    backup.Deps
-	opts    backup.Options
+	// schedules is nil when the twin has none (twinConfig.noSchedules).
+	schedules *local.Schedules
+	dialer    *gatedDialer
+	clock     *clock
+	faults    *faults
+	catalog   *faultyCatalog
+	deps      backup.Deps
+	opts      backup.Options
 
 	owner, stranger, admin ports.UserID
 	order                  ports.Order
@@ -66,6 +68,8 @@ type twinConfig struct {
 	stagedRestore bool
 	// dirs, when set, are the directories the sidecar's endpoint gives.
 	dirs func(ports.Provision) ports.SidecarDirs
+	// noSchedules: the host gives the service no schedule store.
+	noSchedules bool
 }
 
 func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
@@ -104,6 +108,10 @@ func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
 	tw.deps = backup.Deps{
 		Repository: faultyRepository{tw.repo, tw.faults}, Orders: tw.catalog, Permissions: tw.catalog,
 		Assets: faultyAssets{tw.assets, tw.faults}, Objects: faultyObjects{objects, tw.faults}, Sidecars: tw.dialer,
+	}
+	if !cfg.noSchedules {
+		tw.schedules = local.NewSchedules()
+		tw.deps.Schedules = faultySchedules{tw.schedules, tw.faults}
 	}
 	t.Cleanup(func() {
 		if n := tw.faults.open.Load(); n != 0 {

@@ -24,6 +24,10 @@ type service interface {
 	DeleteBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) error
 	RestoreBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
 	Download(ctx context.Context, user ports.UserID, id ports.AssetID) (*backup.Download, error)
+	GetSchedule(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) (ports.Schedule, error)
+	PutSchedule(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, set backup.ScheduleSettings) (ports.Schedule, error)
+	DeleteSchedule(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) error
+	ListScheduleRuns(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) ([]ports.ScheduleRun, error)
 }
 
 var _ service = (*backup.Service)(nil)

@@ -1,5 +1,5 @@
-// Package http serves backup.Service over HTTP with huma v2: the backup routes
-// and the download route, their OpenAPI description, and the one
+// Package http serves backup.Service over HTTP with huma v2: the backup routes,
+// the schedule routes and the download route, their OpenAPI description, and the one
 // table that turns errors into RFC 9457 problems with a stable code.
 //
 // The package is named after what it adapts to, as in benbjohnson/wtf; it clashes
@@ -29,11 +29,16 @@
 //	GET    /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}           get-backup      200 BackupView
 //	DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}           delete-backup   204
 //	POST   /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore   restore-backup  202 BackupView
+//	GET    /api/v1/orders/{order_id}/provisions/{provision_id}/schedule                      get-schedule        200 ScheduleView
+//	PUT    /api/v1/orders/{order_id}/provisions/{provision_id}/schedule                      put-schedule        200 ScheduleView
+//	DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/schedule                      delete-schedule     204
+//	GET    /api/v1/orders/{order_id}/provisions/{provision_id}/schedule/runs                 list-schedule-runs  200 ScheduleRunList
 //	GET    /api/v1/assets/{asset_id}                                                         download-asset  200/206 file
 //
-// IDs in paths must be UUIDs in canonical form. The create body is at most
-// 4 KiB and unknown fields in it are refused, so a misspelt field is an error
-// rather than silently ignored.
+// IDs in paths must be UUIDs in canonical form. The create and schedule bodies
+// are at most 4 KiB and unknown fields in them are refused, so a misspelt field
+// is an error rather than silently ignored. A service without a schedule store
+// answers the schedule routes with 501 schedules_unavailable.
 //
 // # Errors
 //

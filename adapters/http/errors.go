@@ -24,20 +24,23 @@ type Code string
 // The codes every error response carries. New codes may be added; existing ones
 // never change meaning.
 const (
-	CodeUnauthenticated     Code = "unauthenticated"
-	CodeForbidden           Code = "forbidden"
-	CodeNotFound            Code = "not_found"
-	CodeInvalidInput        Code = "invalid_input"
-	CodeNoSidecar           Code = "no_sidecar"
-	CodeOperationInProgress Code = "operation_in_progress"
-	CodeBackupInProgress    Code = "backup_in_progress"
-	CodeReprovisioning      Code = "reprovisioning"
-	CodeStatusConflict      Code = "status_conflict"
-	CodeLimitReached        Code = "limit_reached"
-	CodeRangeNotSatisfiable Code = "range_not_satisfiable"
-	CodeUpstreamUnavailable Code = "upstream_unavailable"
-	CodeUnavailable         Code = "unavailable"
-	CodeInternal            Code = "internal"
+	CodeUnauthenticated      Code = "unauthenticated"
+	CodeForbidden            Code = "forbidden"
+	CodeNotFound             Code = "not_found"
+	CodeInvalidInput         Code = "invalid_input"
+	CodeInvalidSchedule      Code = "invalid_schedule"
+	CodeScheduleNotFound     Code = "schedule_not_found"
+	CodeSchedulesUnavailable Code = "schedules_unavailable"
+	CodeNoSidecar            Code = "no_sidecar"
+	CodeOperationInProgress  Code = "operation_in_progress"
+	CodeBackupInProgress     Code = "backup_in_progress"
+	CodeReprovisioning       Code = "reprovisioning"
+	CodeStatusConflict       Code = "status_conflict"
+	CodeLimitReached         Code = "limit_reached"
+	CodeRangeNotSatisfiable  Code = "range_not_satisfiable"
+	CodeUpstreamUnavailable  Code = "upstream_unavailable"
+	CodeUnavailable          Code = "unavailable"
+	CodeInternal             Code = "internal"
 )
 
 // errorRow is one line of the error table: the error it matches (errors.Is) and
@@ -76,6 +79,12 @@ var errorTable = []errorRow{
 		title: "Not found", detail: "The file does not exist."},
 	{err: backup.ErrInvalidName, status: http.StatusUnprocessableEntity, code: CodeInvalidInput,
 		title: "Invalid input", detail: fmt.Sprintf("The backup name must be 1 to %d printable characters.", backup.MaxNameLength), specific: true},
+	{err: backup.ErrScheduleNotFound, status: http.StatusNotFound, code: CodeScheduleNotFound,
+		title: "Schedule not found", detail: "The game server has no backup schedule."},
+	{err: backup.ErrInvalidSchedule, status: http.StatusUnprocessableEntity, code: CodeInvalidSchedule,
+		title: "Invalid schedule", detail: "The schedule's settings cannot work.", specific: true},
+	{err: backup.ErrSchedulesUnavailable, status: http.StatusNotImplemented, code: CodeSchedulesUnavailable,
+		title: "Schedules unavailable", detail: "This server does not offer backup schedules."},
 	{err: backup.ErrNoSidecar, status: http.StatusUnprocessableEntity, code: CodeNoSidecar,
 		title: "No sidecar", detail: "The game server has no sidecar to read and write its files, so it cannot be backed up or restored."},
 	{err: backup.ErrOperationInProgress, status: http.StatusConflict, code: CodeOperationInProgress,
@@ -233,6 +242,8 @@ func failure(ctx context.Context, log *slog.Logger, err error, attrs ...any) err
 		log.InfoContext(ctx, "request abandoned by the client", attrs...)
 	case p.Status == http.StatusServiceUnavailable:
 		log.InfoContext(ctx, "request refused while shutting down", attrs...)
+	case p.Status == http.StatusNotImplemented:
+		log.InfoContext(ctx, "request for a feature the host did not configure", attrs...)
 	case p.Status == http.StatusBadGateway:
 		log.WarnContext(ctx, "request failed upstream", attrs...)
 	default:

@@ -45,10 +45,12 @@ type world struct {
 	svc     *backup.Service
 	repo    *local.Repository
 	assets  *local.Assets
-	objects *flakyStore
-	catalog *flakyCatalog
-	sidecar *fakeSidecar
-	logs    *syncBuffer
+	// schedules is nil in a world whose host offers no schedules.
+	schedules *local.Schedules
+	objects   *flakyStore
+	catalog   *flakyCatalog
+	sidecar   *fakeSidecar
+	logs      *syncBuffer
 
 	alice, bob, admin ports.UserID
 
@@ -66,6 +68,12 @@ func newWorld(t *testing.T) *world {
 
 // newWorldOn is newWorld on an API the test built.
 func newWorldOn(t *testing.T, api humatest.TestAPI) *world {
+	t.Helper()
+	return newWorldWith(t, api, true)
+}
+
+// newWorldWith is newWorldOn with a schedule store or without one.
+func newWorldWith(t *testing.T, api humatest.TestAPI, schedules bool) *world {
 	t.Helper()
 	ctx := context.Background()
 	store, err := local.OpenObjectStore(t.TempDir())
@@ -95,10 +103,15 @@ func newWorldOn(t *testing.T, api humatest.TestAPI) *world {
 	w.bobOrder, w.bobProv = w.addOrder(w.bob, true)
 
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w.svc, err = backup.NewService(backup.Deps{
+	deps := backup.Deps{
 		Repository: w.repo, Orders: w.catalog, Permissions: w.catalog, Assets: w.assets,
 		Objects: w.objects, Sidecars: w.sidecar,
-	}, backup.Options{Logger: log})
+	}
+	if schedules {
+		w.schedules = local.NewSchedules()
+		deps.Schedules = w.schedules
+	}
+	w.svc, err = backup.NewService(deps, backup.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

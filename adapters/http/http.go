@@ -45,7 +45,7 @@ type handlers struct {
 	log  *slog.Logger
 }
 
-// Register adds the backup and download operations to api, which the host
+// Register adds the backup, schedule and download operations to api, which the host
 // created on its own router (humago, humachi, …; NewConfig gives suitable
 // defaults). The operations live under /api/v1 and are listed in the package
 // documentation. Every operation authenticates with opts.Authenticate before it
@@ -94,6 +94,7 @@ func register(api huma.API, svc service, opts Options) (err error) {
 	grp.UseMiddleware(h.authenticate)
 	grp.UseTransformer(problemTransformer(log))
 	registerBackups(grp, h)
+	registerSchedules(grp, h)
 	registerDownload(grp, h)
 	return nil
 }
@@ -115,14 +116,17 @@ func addSecurityScheme(oapi *huma.OpenAPI) {
 }
 
 const (
-	tagBackups = "Backups"
-	tagAssets  = "Assets"
+	tagBackups   = "Backups"
+	tagSchedules = "Schedules"
+	tagAssets    = "Assets"
 )
 
 func addTags(oapi *huma.OpenAPI) {
 	for _, t := range []*huma.Tag{
 		{Name: tagBackups, Description: "Backups of a game server's data: create, list, restore and delete. " +
 			"Creates and restores run in the background; poll the backup until its status is ready or failed."},
+		{Name: tagSchedules, Description: "A game server's backup schedule: when backups are made, how they are named, " +
+			"and which are kept. Each run's outcome is recorded on the schedule."},
 		{Name: tagAssets, Description: "Downloadable files, such as the archive of a ready backup."},
 	} {
 		if !slices.ContainsFunc(oapi.Tags, func(have *huma.Tag) bool { return have.Name == t.Name }) {

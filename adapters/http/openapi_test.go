@@ -72,6 +72,11 @@ func TestOpenAPIDescribesEveryOperation(t *testing.T) {
 		"delete-backup":  "DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}",
 		"restore-backup": "POST /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore",
 		"download-asset": "GET /api/v1/assets/{asset_id}",
+
+		"get-schedule":       "GET /api/v1/orders/{order_id}/provisions/{provision_id}/schedule",
+		"put-schedule":       "PUT /api/v1/orders/{order_id}/provisions/{provision_id}/schedule",
+		"delete-schedule":    "DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/schedule",
+		"list-schedule-runs": "GET /api/v1/orders/{order_id}/provisions/{provision_id}/schedule/runs",
 	}
 	seen := map[string]bool{}
 	for path, item := range doc.Paths {

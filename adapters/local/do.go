@@ -6,9 +6,10 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// Package registers a new in-memory *Repository, *Assets and *Catalog in a
-// samber/do injector, with the repository as ports.Repository and the assets as
-// ports.Assets, as the postgres package does. The catalog stays a *Catalog: a
+// Package registers a new in-memory *Repository, *Assets, *Schedules and
+// *Catalog in a samber/do injector, with the repository as ports.Repository, the
+// assets as ports.Assets and the schedules as ports.Schedules, as the postgres
+// package does. The catalog stays a *Catalog: a
 // host that uses it as its ports.Orders and ports.Permissions binds it so itself
 // (do.As), and one with its own catalog is not in its way.
 //
@@ -20,6 +21,8 @@ func Package() func(do.Injector) {
 		do.Lazy(func(i do.Injector) (ports.Repository, error) { return do.Invoke[*Repository](i) }),
 		do.Lazy(func(do.Injector) (*Assets, error) { return NewAssets(), nil }),
 		do.Lazy(func(i do.Injector) (ports.Assets, error) { return do.Invoke[*Assets](i) }),
+		do.Lazy(func(do.Injector) (*Schedules, error) { return NewSchedules(), nil }),
+		do.Lazy(func(i do.Injector) (ports.Schedules, error) { return do.Invoke[*Schedules](i) }),
 		do.Lazy(func(do.Injector) (*Catalog, error) { return NewCatalog(), nil }),
 	)
 }

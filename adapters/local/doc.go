@@ -1,6 +1,6 @@
 // Package local implements the ports within one process, with no servers to run:
-// an in-memory Repository, Assets and Catalog (orders, provisions, permissions), and
-// a directory-backed ObjectStore. They are the example server's zero-config
+// an in-memory Repository, Assets, Schedules and Catalog (orders, provisions,
+// permissions), and a directory-backed ObjectStore. They are the example server's zero-config
 // defaults, and the reference implementations the contract suites in
 // backup/ports/portstest are checked against.
 //

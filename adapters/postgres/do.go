@@ -14,8 +14,9 @@ import (
 const openTimeout = time.Minute
 
 // Package returns a samber/do package that provides *Pool (opened from cfg on
-// first use, migrated as cfg says), and on that pool *Repository and *Assets (on
-// cfg.Layout's tables), also as ports.Repository and ports.Assets, and *Catalog.
+// first use, migrated as cfg says), and on that pool *Repository, *Assets and
+// *Schedules (on cfg.Layout's tables), also as ports.Repository, ports.Assets and
+// ports.Schedules, and *Catalog.
 // The catalog stays a *Catalog: a deployment that uses it as its ports.Orders and
 // ports.Permissions binds it so itself (do.As), and a host with its own catalog
 // is not in its way. The injector's Shutdown closes the pool and its HealthCheck
@@ -46,6 +47,14 @@ func Package(cfg Config) func(do.Injector) {
 			return NewAssets(pool, cfg.Layout), nil
 		}),
 		do.Lazy(func(i do.Injector) (ports.Assets, error) { return do.Invoke[*Assets](i) }),
+		do.Lazy(func(i do.Injector) (*Schedules, error) {
+			pool, err := do.Invoke[*Pool](i)
+			if err != nil {
+				return nil, err
+			}
+			return NewSchedules(pool, cfg.Layout), nil
+		}),
+		do.Lazy(func(i do.Injector) (ports.Schedules, error) { return do.Invoke[*Schedules](i) }),
 		do.Lazy(func(i do.Injector) (*Catalog, error) {
 			pool, err := do.Invoke[*Pool](i)
 			if err != nil {

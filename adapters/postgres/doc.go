@@ -15,12 +15,16 @@
 //   - status changes are compare-and-set (UPDATE … WHERE id = $1 AND status = $2),
 //     and a delete first claims the row, after which no restore can start on it;
 //   - foreign keys to the host's orders and provisions: deleting an order deletes
-//     its backups, deleting a provision that still has backups is refused.
+//     its backups, deleting a provision that still has backups is refused;
+//   - one schedule per provision (a unique constraint), deleted with its order or
+//     provision; a schedule's slot runs once, because (schedule, slot) is the
+//     primary key of its runs, and its next run time moves by compare-and-set.
 //
 // # Schema
 //
 // The SQL migrations are embedded in the package. Migrate creates savepoint's
-// own tables — backups, backup_assets, backup_fences and savepoint_migrations —
+// own tables — backups, backup_assets, backup_fences, backup_schedules,
+// backup_schedule_runs and savepoint_migrations —
 // against the host platform's orders and provisions tables; MigrateStandalone
 // first creates minimal versions of those (plus assets and permissions tables
 // for Catalog), for a deployment without a host platform such as the example
@@ -37,7 +41,7 @@
 // refer to, and Layout.NoForeignKeys creates no foreign keys at all, for hosts
 // whose orders live elsewhere; deleting an order then leaves its backups to the
 // service's order-deletion call and orphan sweep. Give Migrate, NewRepository,
-// NewAssets and Config the same Layout.
+// NewAssets, NewSchedules and Config the same Layout.
 //
 // Backups refer to no assets table: Assets keeps the archives' records in
 // backup_assets, whatever the host's own assets table looks like, and a host may
@@ -47,8 +51,8 @@
 //
 // # Types
 //
-// Repository implements ports.Repository, and Assets ports.Assets, on
-// savepoint's tables. Catalog (ports.Orders and ports.Permissions, plus methods
+// Repository implements ports.Repository, Assets ports.Assets, and Schedules
+// ports.Schedules, on savepoint's tables. Catalog (ports.Orders and ports.Permissions, plus methods
 // to record orders, provisions and permissions) works on the standalone host
 // tables in the search path; a host platform usually implements those ports over
 // its own tables instead. All of them take a DB, which *pgxpool.Pool satisfies.

@@ -14,13 +14,14 @@ import (
 // tables found there. Every replica, and Migrate, must be given the same Layout.
 type Layout struct {
 	// Schema is the PostgreSQL schema that holds savepoint's own tables (backups,
-	// backup_assets, backup_fences, savepoint_migrations), so that they cannot clash
-	// with the host's; Migrate creates it if missing. It is a name, not SQL: it is
+	// backup_assets, backup_fences, backup_schedules, backup_schedule_runs,
+	// savepoint_migrations), so that they cannot clash with the host's; Migrate
+	// creates it if missing. It is a name, not SQL: it is
 	// quoted wherever it is used, so "Savepoint" and "savepoint" are different
 	// schemas. Empty means the first schema on search_path, with unqualified names.
 	Schema string
 	// Orders and Provisions are the host's tables that the foreign keys of backups
-	// refer to, written as in a REFERENCES clause: an unquoted name folds to lower
+	// and schedules refer to, written as in a REFERENCES clause: an unquoted name folds to lower
 	// case, and a schema may qualify it (host.orders, "Shop"."Orders"). Each needs a
 	// uuid primary key named id. Empty means orders and provisions, found through
 	// search_path. Only Migrate reads them.
@@ -44,10 +45,12 @@ const (
 // a statement. With no schema the names stay bare, so that the statements are
 // byte for byte those of earlier versions.
 type tables struct {
-	Backups    string
-	Assets     string
-	Fences     string
-	Migrations string
+	Backups      string
+	Assets       string
+	Fences       string
+	Schedules    string
+	ScheduleRuns string
+	Migrations   string
 }
 
 func (l Layout) tables() tables {
@@ -58,10 +61,12 @@ func (l Layout) tables() tables {
 		return pgx.Identifier{l.Schema, table}.Sanitize()
 	}
 	return tables{
-		Backups:    name("backups"),
-		Assets:     name("backup_assets"),
-		Fences:     name("backup_fences"),
-		Migrations: name("savepoint_migrations"),
+		Backups:      name("backups"),
+		Assets:       name("backup_assets"),
+		Fences:       name("backup_fences"),
+		Schedules:    name("backup_schedules"),
+		ScheduleRuns: name("backup_schedule_runs"),
+		Migrations:   name("savepoint_migrations"),
 	}
 }
 

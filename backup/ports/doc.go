@@ -6,7 +6,7 @@
 // domain, so adapters import this package alone and never package backup.
 //
 // The package also holds the records the interfaces carry (Backup, Order, Provision,
-// Asset, Fence), the distinct ID types, and the sentinel errors adapters report.
+// Asset, Fence, Schedule, ScheduleRun), the distinct ID types, and the sentinel errors adapters report.
 // Hosts import it to implement the interfaces, and use its records and IDs with
 // the service; package backup re-exports only the errors, under the names its
 // methods document.
@@ -16,4 +16,4 @@
 // ErrStorage or ErrCluster.
 package ports
 
-//go:generate go tool mockgen -typed -destination=portsmock/ports.go -package=portsmock . Repository,Orders,Permissions,Assets,ObjectStore,SidecarDialer,FileIO
+//go:generate go tool mockgen -typed -destination=portsmock/ports.go -package=portsmock . Repository,Orders,Permissions,Assets,ObjectStore,SidecarDialer,FileIO,Schedules

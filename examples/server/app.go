@@ -75,6 +75,8 @@ func newService(i do.Injector) (*backup.Service, error) {
 		Assets:      invoke[ports.Assets](i, &err),
 		Objects:     invoke[ports.ObjectStore](i, &err),
 		Sidecars:    invoke[ports.SidecarDialer](i, &err),
+		// The example runs no scheduler: its schedules are stored and served only.
+		Schedules: invoke[ports.Schedules](i, &err),
 	}
 	if err != nil {
 		return nil, err

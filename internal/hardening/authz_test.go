@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	sphttp "github.com/savepoint-dev/savepoint/adapters/http"
 	"github.com/savepoint-dev/savepoint/internal/e2e"
 )
@@ -53,10 +55,16 @@ type fixture struct {
 // route is one row of the matrix.
 type route struct {
 	name string
-	req  func(f fixture) request
+	// op is the route's operation ID in the API's OpenAPI document; "" for the
+	// example server's own endpoints.
+	op  string
+	req func(f fixture) request
 	// ownBackup: the route consumes its backup (delete), so each call gets a
 	// fresh one rather than the shared one.
 	ownBackup bool
+	// ownSchedule: the route consumes the provision's schedule (delete), so
+	// each call first sets it again.
+	ownSchedule bool
 	// want is the outcome per caller, in the order of callers.
 	want []outcome
 	// accepted checks the effect of a successful call; before and after are the
@@ -79,75 +87,7 @@ type route struct {
 // with a WWW-Authenticate challenge before anything else is looked at.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	ok := func(status int) outcome { return outcome{status: status} }
-	routes := []route{
-		{name: "list backups", req: func(f fixture) request {
-			return request{Method: http.MethodGet, Path: backupsPath(f.order, f.provision)}
-		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
-			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
-				var l sphttp.BackupList
-				if json.Unmarshal(rep.Body, &l) != nil || !slices.ContainsFunc(l.Backups, func(b sphttp.BackupView) bool { return b.ID == f.backup.ID }) {
-					t.Errorf("the list lacks the order's backup: %s", truncate(rep.Body))
-				}
-			}},
-		{name: "create a backup", req: func(f fixture) request {
-			return request{Method: http.MethodPost, Path: backupsPath(f.order, f.provision),
-				ContentType: "application/json", Body: []byte(`{"name":"made by the matrix"}`)}
-		}, want: []outcome{ok(202), forbidden, ok(202), unauthenticated, unauthenticated, unauthenticated},
-			accepted: func(t *testing.T, f fixture, rep reply, before, after []sphttp.BackupView) {
-				var v sphttp.BackupView
-				_ = json.Unmarshal(rep.Body, &v)
-				i := slices.IndexFunc(after, func(b sphttp.BackupView) bool { return b.ID == v.ID })
-				if len(after) != len(before)+1 || i < 0 || after[i].Status != "ready" {
-					t.Errorf("after an accepted create: %d backups (was %d), new one %q", len(after), len(before), v.ID)
-				}
-			}},
-		{name: "get a backup", req: func(f fixture) request {
-			return request{Method: http.MethodGet, Path: backupPath(f.order, f.provision, f.backup.ID)}
-		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
-			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
-				var v sphttp.BackupView
-				if json.Unmarshal(rep.Body, &v) != nil || v.ID != f.backup.ID {
-					t.Errorf("got %s, want backup %s", truncate(rep.Body), f.backup.ID)
-				}
-			}},
-		{name: "delete a backup", ownBackup: true, req: func(f fixture) request {
-			return request{Method: http.MethodDelete, Path: backupPath(f.order, f.provision, f.backup.ID)}
-		}, want: []outcome{ok(204), forbidden, ok(204), unauthenticated, unauthenticated, unauthenticated},
-			accepted: func(t *testing.T, f fixture, _ reply, _, after []sphttp.BackupView) {
-				if slices.ContainsFunc(after, func(b sphttp.BackupView) bool { return b.ID == f.backup.ID }) {
-					t.Errorf("backup %s is still listed after an accepted delete", f.backup.ID)
-				}
-			}},
-		{name: "restore a backup", req: func(f fixture) request {
-			return request{Method: http.MethodPost, Path: backupPath(f.order, f.provision, f.backup.ID) + "/restore"}
-		}, want: []outcome{ok(202), forbidden, ok(202), unauthenticated, unauthenticated, unauthenticated},
-			accepted: func(t *testing.T, f fixture, _ reply, before, after []sphttp.BackupView) {
-				was, now := find(before, f.backup.ID), find(after, f.backup.ID)
-				if now == nil || now.Status != "ready" || now.LastRestoredAt == nil || now.Error != nil ||
-					(was.LastRestoredAt != nil && !now.LastRestoredAt.After(*was.LastRestoredAt)) {
-					t.Errorf("after an accepted restore the backup is %+v", now)
-				}
-			}},
-		{name: "download a backup", req: func(f fixture) request {
-			return request{Method: http.MethodGet, Path: assetPath(*f.backup.AssetID)}
-		}, want: []outcome{ok(200), notFound, notFound, unauthenticated, unauthenticated, unauthenticated},
-			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
-				sum := sha256.Sum256(rep.Body)
-				if int64(len(rep.Body)) != *f.backup.SizeBytes || hex.EncodeToString(sum[:]) != *f.backup.SHA256 {
-					t.Errorf("downloaded %d bytes that do not match the backup (%d bytes, sha256 %s)",
-						len(rep.Body), *f.backup.SizeBytes, *f.backup.SHA256)
-				}
-			}},
-		{name: "reprovision the server", req: func(f fixture) request {
-			return request{Method: http.MethodPost, Path: reprovisionPath(f.order)}
-		}, want: []outcome{ok(202), forbidden, forbidden, unauthenticated, unauthenticated, unauthenticated},
-			accepted: func(t *testing.T, _ fixture, rep reply, _, _ []sphttp.BackupView) {
-				if !strings.Contains(string(rep.Body), "reprovisioning") {
-					t.Errorf("reprovision answered %s", truncate(rep.Body))
-				}
-			}},
-	}
+	routes := matrixRoutes()
 
 	for _, mode := range []struct {
 		name string
@@ -169,9 +109,149 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 }
 
+// matrixRoutes are the rows of the matrix: every route of the API and the
+// example server's reprovision endpoint.
+func matrixRoutes() []route {
+	ok := func(status int) outcome { return outcome{status: status} }
+	return []route{
+		{name: "list backups", op: "list-backups", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: backupsPath(f.order, f.provision)}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
+				var l sphttp.BackupList
+				if json.Unmarshal(rep.Body, &l) != nil || !slices.ContainsFunc(l.Backups, func(b sphttp.BackupView) bool { return b.ID == f.backup.ID }) {
+					t.Errorf("the list lacks the order's backup: %s", truncate(rep.Body))
+				}
+			}},
+		{name: "create a backup", op: "create-backup", req: func(f fixture) request {
+			return request{Method: http.MethodPost, Path: backupsPath(f.order, f.provision),
+				ContentType: "application/json", Body: []byte(`{"name":"made by the matrix"}`)}
+		}, want: []outcome{ok(202), forbidden, ok(202), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, before, after []sphttp.BackupView) {
+				var v sphttp.BackupView
+				_ = json.Unmarshal(rep.Body, &v)
+				i := slices.IndexFunc(after, func(b sphttp.BackupView) bool { return b.ID == v.ID })
+				if len(after) != len(before)+1 || i < 0 || after[i].Status != "ready" {
+					t.Errorf("after an accepted create: %d backups (was %d), new one %q", len(after), len(before), v.ID)
+				}
+			}},
+		{name: "get a backup", op: "get-backup", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: backupPath(f.order, f.provision, f.backup.ID)}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
+				var v sphttp.BackupView
+				if json.Unmarshal(rep.Body, &v) != nil || v.ID != f.backup.ID {
+					t.Errorf("got %s, want backup %s", truncate(rep.Body), f.backup.ID)
+				}
+			}},
+		{name: "delete a backup", op: "delete-backup", ownBackup: true, req: func(f fixture) request {
+			return request{Method: http.MethodDelete, Path: backupPath(f.order, f.provision, f.backup.ID)}
+		}, want: []outcome{ok(204), forbidden, ok(204), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, _ reply, _, after []sphttp.BackupView) {
+				if slices.ContainsFunc(after, func(b sphttp.BackupView) bool { return b.ID == f.backup.ID }) {
+					t.Errorf("backup %s is still listed after an accepted delete", f.backup.ID)
+				}
+			}},
+		{name: "restore a backup", op: "restore-backup", req: func(f fixture) request {
+			return request{Method: http.MethodPost, Path: backupPath(f.order, f.provision, f.backup.ID) + "/restore"}
+		}, want: []outcome{ok(202), forbidden, ok(202), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, _ reply, before, after []sphttp.BackupView) {
+				was, now := find(before, f.backup.ID), find(after, f.backup.ID)
+				if now == nil || now.Status != "ready" || now.LastRestoredAt == nil || now.Error != nil ||
+					(was.LastRestoredAt != nil && !now.LastRestoredAt.After(*was.LastRestoredAt)) {
+					t.Errorf("after an accepted restore the backup is %+v", now)
+				}
+			}},
+		{name: "download a backup", op: "download-asset", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: assetPath(*f.backup.AssetID)}
+		}, want: []outcome{ok(200), notFound, notFound, unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
+				sum := sha256.Sum256(rep.Body)
+				if int64(len(rep.Body)) != *f.backup.SizeBytes || hex.EncodeToString(sum[:]) != *f.backup.SHA256 {
+					t.Errorf("downloaded %d bytes that do not match the backup (%d bytes, sha256 %s)",
+						len(rep.Body), *f.backup.SizeBytes, *f.backup.SHA256)
+				}
+			}},
+		{name: "get the schedule", op: "get-schedule", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: schedulePath(f.order, f.provision)}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, _ fixture, rep reply, _, _ []sphttp.BackupView) {
+				var v sphttp.ScheduleView
+				if json.Unmarshal(rep.Body, &v) != nil || v.Cron != matrixCron {
+					t.Errorf("get-schedule answered %s", truncate(rep.Body))
+				}
+			}},
+		{name: "set the schedule", op: "put-schedule", req: func(f fixture) request {
+			return request{Method: http.MethodPut, Path: schedulePath(f.order, f.provision),
+				ContentType: "application/json", Body: []byte(`{"cron":"` + matrixCron + `","enabled":false}`)}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, _ fixture, rep reply, _, _ []sphttp.BackupView) {
+				var v sphttp.ScheduleView
+				if json.Unmarshal(rep.Body, &v) != nil || v.Cron != matrixCron || v.Enabled || v.NextRunAt != nil {
+					t.Errorf("put-schedule answered %s", truncate(rep.Body))
+				}
+			}},
+		{name: "list the schedule's runs", op: "list-schedule-runs", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: schedulePath(f.order, f.provision) + "/runs"}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, _ fixture, rep reply, _, _ []sphttp.BackupView) {
+				var l sphttp.ScheduleRunList
+				if json.Unmarshal(rep.Body, &l) != nil || l.Runs == nil {
+					t.Errorf("list-schedule-runs answered %s", truncate(rep.Body))
+				}
+			}},
+		{name: "delete the schedule", op: "delete-schedule", ownSchedule: true, req: func(f fixture) request {
+			return request{Method: http.MethodDelete, Path: schedulePath(f.order, f.provision)}
+		}, want: []outcome{ok(204), forbidden, ok(204), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(*testing.T, fixture, reply, []sphttp.BackupView, []sphttp.BackupView) {}},
+		{name: "reprovision the server", req: func(f fixture) request {
+			return request{Method: http.MethodPost, Path: reprovisionPath(f.order)}
+		}, want: []outcome{ok(202), forbidden, forbidden, unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, _ fixture, rep reply, _, _ []sphttp.BackupView) {
+				if !strings.Contains(string(rep.Body), "reprovisioning") {
+					t.Errorf("reprovision answered %s", truncate(rep.Body))
+				}
+			}},
+	}
+}
+
+// matrixCron is the schedule the matrix sets (paused, so it never runs).
+const matrixCron = "0 4 * * *"
+
+// setSchedule gives the provision the matrix's paused schedule, as the owner.
+func setSchedule(t *testing.T, c *client, u users, order, provision string) {
+	t.Helper()
+	rep := c.do(t, request{Method: http.MethodPut, Path: schedulePath(order, provision), Token: u.Owner,
+		ContentType: "application/json", Body: []byte(`{"cron":"` + matrixCron + `","enabled":false}`)})
+	if rep.Status != http.StatusOK {
+		t.Fatalf("setting the schedule: %d %s", rep.Status, truncate(rep.Body))
+	}
+}
+
+// TestAuthorizationMatrixCoversEveryOperation: every operation the API
+// registers is a row of the matrix, so a new route cannot skip it.
+func TestAuthorizationMatrixCoversEveryOperation(t *testing.T) {
+	doc, err := sphttp.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, r := range matrixRoutes() {
+		covered[r.op] = true
+	}
+	for path, item := range doc.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if op != nil && !covered[op.OperationID] {
+				t.Errorf("operation %s (%s) is not in the authorization matrix", op.OperationID, path)
+			}
+		}
+	}
+}
+
 func runMatrix(t *testing.T, c *client, u users, routes []route) {
 	order, provision := demoOrder(1)
 	shared := readyBackup(t, c, u.Owner, order, provision, "shared by the matrix")
+	setSchedule(t, c, u, order, provision)
 	for _, r := range routes {
 		if len(r.want) != len(callers) {
 			t.Fatalf("route %q has %d outcomes for %d callers", r.name, len(r.want), len(callers))
@@ -186,6 +266,9 @@ func runMatrix(t *testing.T, c *client, u users, routes []route) {
 				f := fixture{order: order, provision: provision, backup: shared}
 				if r.ownBackup {
 					f.backup = readyBackup(t, c, u.Owner, order, provision, "for "+r.name+" as "+who.name)
+				}
+				if r.ownSchedule {
+					setSchedule(t, c, u, order, provision)
 				}
 				before := waitIdle(t, c, u.Owner, order, provision)
 				req := r.req(f)

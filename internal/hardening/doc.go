@@ -11,7 +11,9 @@
 //     p50/p99 latencies.
 //   - TestAuthorizationMatrix: every route × {owner, another user, a
 //     ViewAllOrders user, no credentials, bad credentials} answers the expected
-//     status and code, and a refused request changes and reveals nothing.
+//     status and code, and a refused request changes and reveals nothing;
+//     TestAuthorizationMatrixCoversEveryOperation fails when an operation of
+//     the API has no row in it.
 //   - TestHostileCreateBodies, TestHostileIDs: oversized, malformed, mistyped
 //     and over-long bodies, hostile names, invalid, mismatched and
 //     path-climbing IDs are refused with invalid_input or not_found, never a

@@ -237,6 +237,10 @@ func backupPath(order, provision, id string) string { return backupsPath(order, 
 
 func assetPath(id string) string { return "/api/v1/assets/" + id }
 
+func schedulePath(order, provision string) string {
+	return "/api/v1/orders/" + order + "/provisions/" + provision + "/schedule"
+}
+
 func reprovisionPath(order string) string { return "/api/v1/orders/" + order + "/reprovision" }
 
 // waitIdle polls the order's backups as token until none is creating or

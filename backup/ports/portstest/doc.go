@@ -21,7 +21,7 @@
 // ("create refuses a backup while the order has one being restored"), so that
 // a failure reads as the rule that was broken. The behaviours are all listed in
 // one table in the entry point, each name with the method that checks it.
-// The Repository, Assets and Catalog suites run their subtests in parallel, so
+// The Repository, Schedules, Assets and Catalog suites run their subtests in parallel, so
 // their harnesses' New must be safe to call concurrently; the ObjectStore and
 // FileIO suites run theirs one at a time.
 //
@@ -62,6 +62,17 @@
 //   - A provision needs an existing order: CreateProvision refuses one of an
 //     unknown order with ErrNotFound.
 //   - Granting ViewAllOrders twice is not an error.
+//
+// # Schedules
+//
+//   - Put refuses, with an error, what ports.ValidateSchedule refuses; zero
+//     CreatedAt and UpdatedAt mean now, and times round-trip at microsecond
+//     precision.
+//   - ListDue orders schedules due at the same instant by ID.
+//   - Advance of a paused schedule (no next run) moves nothing.
+//   - FinishRun refuses an outcome that is not one of the three.
+//   - The runs of a schedule that is deleted go with it: a new schedule of the
+//     provision starts with none.
 //
 // # ObjectStore
 //

@@ -92,6 +92,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/{order_id}/provisions/{provision_id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the backup schedule
+         * @description Returns the provision's backup schedule, with its next run and what its last run did.
+         */
+        get: operations["get-schedule"];
+        /**
+         * Set the backup schedule
+         * @description Creates the provision's backup schedule, or replaces it (keeping its ID and runs). Each run deletes the schedule's backups the retention policy lets go, deletes the oldest one it may when the provision is at its limit (never a locked one), and starts a backup; a run that finds a backup or restore running is skipped.
+         */
+        put: operations["put-schedule"];
+        post?: never;
+        /**
+         * Delete the backup schedule
+         * @description Deletes the provision's backup schedule and its runs; the backups it made stay.
+         */
+        delete: operations["delete-schedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{order_id}/provisions/{provision_id}/schedule/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the schedule's runs
+         * @description Returns the schedule's recent runs, newest first: which backup each started, or why it was skipped or failed.
+         */
+        get: operations["list-schedule-runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -176,12 +224,36 @@ export interface components {
             /** @description The value at the given location */
             value?: unknown;
         };
+        LastRunView: {
+            /**
+             * Format: date-time
+             * @description When the run began (RFC 3339, UTC).
+             */
+            at: string;
+            /**
+             * Format: uuid
+             * @description The backup the run made; null unless it started one.
+             */
+            backup_id: string | null;
+            /**
+             * @description started: a backup was made (backup_id; its own status says how it went). skipped: a backup or restore was running, or the server was being reprovisioned. failed: see reason.
+             * @enum {string}
+             */
+            outcome: "started" | "skipped" | "failed";
+            /** @description Why the run was skipped or failed, for people; null when it started a backup. */
+            reason: string | null;
+            /**
+             * Format: date-time
+             * @description The scheduled time the run was for (RFC 3339, UTC).
+             */
+            slot: string;
+        } | null;
         Problem: {
             /**
              * @description The stable, machine-readable error code: branch on this.
              * @enum {string}
              */
-            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
+            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
             /**
              * @description What went wrong this time, for people.
              * @example This server already holds the maximum number of backups; delete one first.
@@ -230,6 +302,142 @@ export interface components {
              */
             total_bytes: number;
         } | null;
+        RetentionRequest: {
+            /**
+             * Format: int64
+             * @description Keep the newest backup of each of the last this many days.
+             */
+            keep_daily?: number;
+            /**
+             * Format: int64
+             * @description Keep the newest this many backups.
+             */
+            keep_last?: number;
+            /**
+             * Format: int64
+             * @description Keep the newest backup of each of the last this many months.
+             */
+            keep_monthly?: number;
+            /**
+             * Format: int64
+             * @description Keep the newest backup of each of the last this many ISO weeks.
+             */
+            keep_weekly?: number;
+        };
+        RetentionView: {
+            /**
+             * Format: int64
+             * @description Keep the newest backup of each of the last this many days that have one.
+             */
+            keep_daily: number;
+            /**
+             * Format: int64
+             * @description Keep the newest this many backups.
+             */
+            keep_last: number;
+            /**
+             * Format: int64
+             * @description Keep the newest backup of each of the last this many months that have one.
+             */
+            keep_monthly: number;
+            /**
+             * Format: int64
+             * @description Keep the newest backup of each of the last this many weeks that have one.
+             */
+            keep_weekly: number;
+        };
+        ScheduleRequest: {
+            /**
+             * @description Five fields (minute hour day-of-month month day-of-week) or a descriptor: @yearly, @monthly, @weekly, @daily, @hourly, or @every followed by a duration such as 6h.
+             * @example 0 4 * * *
+             */
+            cron: string;
+            /** @description False pauses the schedule. Omit for true. */
+            enabled?: boolean;
+            /**
+             * @description How backups are named: {date} becomes the slot's date (2006-01-02) and {time} its time (15:04), in the schedule's zone; the result must be a valid backup name. Omit for Scheduled {date} {time}.
+             * @example Nightly {date}
+             */
+            name_template?: string;
+            /** @description Which backups to keep; omit to keep all of them (the provision's limit then makes room by deleting the oldest). */
+            retention?: components["schemas"]["RetentionRequest"];
+            /**
+             * @description An IANA time zone such as Europe/Berlin, in which the cron expression is read. Omit for UTC.
+             * @example Europe/Berlin
+             */
+            time_zone?: string;
+        };
+        ScheduleRunList: {
+            /** @description The schedule's recent runs, newest first (at most 100). */
+            runs: components["schemas"]["ScheduleRunView"][];
+        };
+        ScheduleRunView: {
+            /**
+             * Format: date-time
+             * @description When the run began (RFC 3339, UTC).
+             */
+            at: string;
+            /**
+             * Format: uuid
+             * @description The backup the run made; null unless it started one.
+             */
+            backup_id: string | null;
+            /**
+             * @description pending: the run is still deciding. started, skipped and failed: as in last_run.
+             * @enum {string}
+             */
+            outcome: "pending" | "started" | "skipped" | "failed";
+            /** @description Why the run was skipped or failed, for people; null otherwise. */
+            reason: string | null;
+            /**
+             * Format: date-time
+             * @description The scheduled time the run was for (RFC 3339, UTC).
+             */
+            slot: string;
+        };
+        ScheduleView: {
+            /**
+             * Format: date-time
+             * @description When the schedule was first set (RFC 3339, UTC).
+             */
+            created_at: string;
+            /**
+             * @description When backups are made: five fields (minute hour day-of-month month day-of-week) or a descriptor such as @daily or @every 6h.
+             * @example 0 4 * * *
+             */
+            cron: string;
+            /** @description False while the schedule is paused. */
+            enabled: boolean;
+            /**
+             * Format: uuid
+             * @description The schedule's ID; it stays the same when the schedule is replaced.
+             */
+            id: string;
+            /** @description What the last run did; null before the first. */
+            last_run: components["schemas"]["LastRunView"];
+            /**
+             * @description How the backups are named: {date} and {time} are the slot's date and time in the schedule's zone.
+             * @example Scheduled {date} {time}
+             */
+            name_template: string;
+            /**
+             * Format: date-time
+             * @description When the schedule next makes a backup (RFC 3339, UTC); null while it is paused.
+             */
+            next_run_at: string | null;
+            /** @description Which of the schedule's backups are kept when it runs. */
+            retention: components["schemas"]["RetentionView"];
+            /**
+             * @description The IANA time zone the cron expression is read in.
+             * @example Europe/Berlin
+             */
+            time_zone: string;
+            /**
+             * Format: date-time
+             * @description When the schedule was last set (RFC 3339, UTC).
+             */
+            updated_at: string;
+        };
         SkippedView: {
             /**
              * @description The file's path inside the server's data directory.
@@ -787,6 +995,342 @@ export interface operations {
             };
             /** @description Service Unavailable: code `unavailable`. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order (the customer's game server). */
+                order_id: string;
+                /** @description The order's primary game-server provision. */
+                provision_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleView"];
+                };
+            };
+            /** @description Unauthorized: code `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: code `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: code `not_found` or `schedule_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: code `invalid_input`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: code `internal`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Implemented: code `schedules_unavailable`. */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "put-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order (the customer's game server). */
+                order_id: string;
+                /** @description The order's primary game-server provision. */
+                provision_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleView"];
+                };
+            };
+            /** @description Bad Request: code `invalid_input`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized: code `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: code `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: code `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large: code `invalid_input`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: code `invalid_input` or `invalid_schedule`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: code `internal`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Implemented: code `schedules_unavailable`. */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "delete-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order (the customer's game server). */
+                order_id: string;
+                /** @description The order's primary game-server provision. */
+                provision_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized: code `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: code `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: code `not_found` or `schedule_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: code `invalid_input`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: code `internal`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Implemented: code `schedules_unavailable`. */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-schedule-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order (the customer's game server). */
+                order_id: string;
+                /** @description The order's primary game-server provision. */
+                provision_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleRunList"];
+                };
+            };
+            /** @description Unauthorized: code `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: code `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: code `not_found` or `schedule_not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: code `invalid_input`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: code `internal`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Implemented: code `schedules_unavailable`. */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };

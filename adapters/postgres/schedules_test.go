@@ -1,0 +1,78 @@
+package postgres_test
+
+import (
+	"time"
+
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/savepoint-dev/savepoint/adapters/postgres"
+	"github.com/savepoint-dev/savepoint/backup/ports"
+	"github.com/savepoint-dev/savepoint/backup/ports/portstest"
+	"github.com/savepoint-dev/savepoint/internal/testenv"
+)
+
+func TestSchedulesContract(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		layout func(t *testing.T, pool *pgxpool.Pool) postgres.Layout
+	}{
+		{"in the default layout", func(*testing.T, *pgxpool.Pool) postgres.Layout { return postgres.Layout{} }},
+		{"in a schema of its own", func(t *testing.T, pool *pgxpool.Pool) postgres.Layout {
+			return postgres.Layout{Schema: ownSchema(t, pool)}
+		}},
+		{"without foreign keys", func(*testing.T, *pgxpool.Pool) postgres.Layout {
+			return postgres.Layout{NoForeignKeys: true}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			portstest.RunSchedulesTests(t, portstest.SchedulesHarness{
+				New: func(t *testing.T) (ports.Schedules, portstest.Host) {
+					pool := testenv.Postgres(t)
+					layout := tc.layout(t, pool)
+					if err := postgres.MigrateStandalone(t.Context(), pool, layout); err != nil {
+						t.Fatalf("MigrateStandalone: %v", err)
+					}
+					return postgres.NewSchedules(pool, layout), host{postgres.NewCatalog(pool), postgres.NewAssets(pool, layout)}
+				},
+			})
+		})
+	}
+}
+
+// TestSchedulesGoWithTheirProvision: in the default layout a schedule and its
+// runs are deleted with its provision, and with its order.
+func TestSchedulesGoWithTheirProvision(t *testing.T) {
+	t.Parallel()
+	pool := standalone(t)
+	store := postgres.NewSchedules(pool, postgres.Layout{})
+	cat := postgres.NewCatalog(pool)
+	for _, gone := range []string{"provisions", "orders"} {
+		t.Run("when its "+gone+" row is deleted", func(t *testing.T) {
+			order, prov := ports.Order{ID: ports.NewOrderID(), OwnerID: ports.NewUserID()}, ports.NewProvisionID()
+			must(t, cat.CreateOrder(t.Context(), order))
+			must(t, cat.CreateProvision(t.Context(), ports.Provision{ID: prov, OrderID: order.ID, Kind: ports.KindDeployment, Primary: true}))
+			sc, err := store.Put(t.Context(), ports.Schedule{ID: ports.NewScheduleID(), OrderID: order.ID, ProvisionID: prov,
+				Cron: "@daily", TimeZone: "UTC", NameTemplate: "x"})
+			must(t, err)
+			_, _, err = store.ClaimRun(t.Context(), sc.ID, time.Now(), time.Now())
+			must(t, err)
+			id := order.ID.String()
+			if gone == "provisions" {
+				id = prov.String()
+			}
+			exec(t, pool, `DELETE FROM `+gone+` WHERE id = $1`, id)
+			if _, err := store.FindByProvision(t.Context(), prov); err == nil {
+				t.Error("the schedule outlived its " + gone + " row")
+			}
+			var runs int
+			must(t, pool.QueryRow(t.Context(), `SELECT count(*) FROM backup_schedule_runs WHERE schedule_id = $1`, sc.ID).Scan(&runs))
+			if runs != 0 {
+				t.Errorf("%d runs outlived their schedule", runs)
+			}
+		})
+	}
+}
