@@ -162,8 +162,11 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place
 	}
 	own := r.names()
 	skip := func(name string) bool { return slices.Contains(own, name) || j.isLive(at.id, name) }
-	clean, err = swapIn(dest, r, j, skip, log)
-	return got, err
+	if clean, err = swapIn(dest, r, j, skip, log); err != nil {
+		return got, err
+	}
+	clean = discardOld(dest, r, log, h)
+	return got, nil
 }
 
 func randomSuffix() string {

@@ -146,6 +146,9 @@ type hooks struct {
 	// extracting runs once an extraction's staging directory exists, before the
 	// archive is read.
 	extracting func()
+	// discarding runs as the previous contents start to go after a swap, with
+	// the extraction's journal record.
+	discarding func(r *record)
 	// noMeasure leaves StreamArchive's total unmeasured, to measure what
 	// measuring costs.
 	noMeasure bool

@@ -30,8 +30,10 @@ const (
 // swapIn replaces the entries of dest by those of r's staging directory. It only
 // renames within one directory, so it is quick whatever the sizes, and on failure
 // it puts everything back. Every entry of dest moves, whatever its name, except
-// r's own directories and the live entities of other calls (skip). It reports
-// whether it left none of r's entities behind.
+// r's own directories and the live entities of other calls (skip). On success
+// the previous entries are left in r.Old and the emptied staging directory as
+// r.New, for discardOld; on failure it reports whether it left none of r's
+// entities behind.
 func swapIn(dest *os.Root, r *record, j *journal, skip func(string) bool, log *slog.Logger) (clean bool, err error) {
 	staging, old, fresh := r.Staging, r.Old, r.New
 	rollBack := func(cause error) (bool, error) {
@@ -76,16 +78,29 @@ func swapIn(dest *os.Root, r *record, j *journal, skip func(string) bool, log *s
 		log.Error("could not roll back a failed swap; it is completed when the server restarts", "error", err)
 		return false, fmt.Errorf("swapping the extracted files in: %w", err)
 	}
+	return true, nil
+}
+
+// discardOld removes what a completed swap of r moved aside, then the emptied
+// staging directory, in that order: the staging directory's existence is what
+// tells recovery that the swap completed. Removed first, a crash while the
+// previous contents go (seconds, for a large world) would leave recovery
+// seeing only them, and rolling them back over the restored files. It reports
+// whether it left none of r's entities behind.
+func discardOld(dest *os.Root, r *record, log *slog.Logger, h *hooks) (clean bool) {
 	clean = true
-	if err := dest.Remove(fresh); err != nil {
-		log.Warn("could not remove an empty staging directory", "dir", fresh, "error", err)
+	if h != nil && h.discarding != nil {
+		h.discarding(r)
+	}
+	if err := removeTree(dest, r.Old); err != nil {
+		log.Warn("could not remove the previous contents after a restore", "dir", r.Old, "error", err)
 		clean = false
 	}
-	if err := removeTree(dest, old); err != nil {
-		log.Warn("could not remove the previous contents after a restore", "dir", old, "error", err)
+	if err := dest.Remove(r.New); err != nil {
+		log.Warn("could not remove an empty staging directory", "dir", r.New, "error", err)
 		clean = false
 	}
-	return clean, nil
+	return clean
 }
 
 // recordCreated records in r the identity of its entity name, just created in
