@@ -185,7 +185,7 @@ func (s *Service) remove(ctx context.Context, b ports.Backup) error {
 	if _, err := Apply(b, Event{Kind: EventDeleteRequested, At: s.opts.Now()}); err != nil {
 		return err
 	}
-	b, err := s.deps.Repository.ClaimForDelete(ctx, b.ID)
+	b, err := s.deps.Repository.ClaimForDelete(ctx, b.ID, false)
 	if err != nil {
 		return wrapInfra(ErrDatabase, "claiming backup for deletion", s.notFound(err, ErrBackupNotFound))
 	}

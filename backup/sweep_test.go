@@ -61,7 +61,7 @@ func TestSweepOrphans(t *testing.T) {
 		tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.OrphanGracePeriod = grace } })
 		orphan, kept := tw.ready("its record is deleted behind the service's back"), tw.ready("kept")
 		// What ON DELETE CASCADE does when the host deletes the order's row.
-		if _, err := tw.repo.ClaimForDelete(ctx, orphan.ID); err != nil {
+		if _, err := tw.repo.ClaimForDelete(ctx, orphan.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		must(t, tw.repo.Delete(ctx, orphan.ID))
