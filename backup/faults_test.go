@@ -210,6 +210,10 @@ func (r faultyRepository) ClaimForDelete(ctx context.Context, id ports.BackupID,
 	return answer(ctx, r.f.strike("Repository.ClaimForDelete"), func() (ports.Backup, error) { return r.Repository.ClaimForDelete(ctx, id, evenIfLocked) })
 }
 
+func (r faultyRepository) SetLocked(ctx context.Context, id ports.BackupID, locked bool) (ports.Backup, error) {
+	return answer(ctx, r.f.strike("Repository.SetLocked"), func() (ports.Backup, error) { return r.Repository.SetLocked(ctx, id, locked) })
+}
+
 func (r faultyRepository) Delete(ctx context.Context, id ports.BackupID) error {
 	return r.f.strike("Repository.Delete").run(ctx, func() error { return r.Repository.Delete(ctx, id) })
 }
