@@ -29,6 +29,8 @@
 //	GET    /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}           get-backup      200 BackupView
 //	DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}           delete-backup   204
 //	POST   /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore   restore-backup  202 BackupView
+//	PUT    /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock      lock-backup     200 BackupView
+//	DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock      unlock-backup   200 BackupView
 //	GET    /api/v1/assets/{asset_id}                                                         download-asset  200/206 file
 //
 // IDs in paths must be UUIDs in canonical form. The create body is at most
