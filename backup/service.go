@@ -242,11 +242,12 @@ func (s *Service) remove(ctx context.Context, b ports.Backup, why EventKind) err
 // locked ones included: archives, assets and records. The host calls it when it
 // deletes the order (a database cascade would remove the records but leave the
 // archives, until the orphan sweep finds them); a lock guards a backup against
-// its users and rotation, not against its order going. It holds the order's fence while it works, so no
-// create or restore can start meanwhile. A failure part-way leaves the rest for a
-// retry, which finishes the job. Returns how many backups it removed, and
-// ErrBackupInProgress (a create or restore is running), ErrReprovisioning (the
-// host holds the fence itself), or an error wrapping ErrDatabase or ErrStorage.
+// its users and rotation, not against its order going. It holds the order's
+// fence while it works, so no create or restore can start meanwhile. A failure
+// part-way leaves the rest for a retry, which finishes the job. Returns how many
+// backups it removed, and ErrBackupInProgress (a create or restore is running),
+// ErrReprovisioning (the host holds the fence itself), or an error wrapping
+// ErrDatabase or ErrStorage.
 func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID) (int, error) {
 	fence, err := s.FenceOrder(ctx, orderID)
 	if err != nil {
