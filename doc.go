@@ -50,7 +50,9 @@
 //
 // A backup is creating, then ready or failed; a ready backup can be restored
 // (restoring, then ready again) and a ready or failed one deleted. A failed
-// restore returns the backup to ready with Error set: the archive is intact.
+// restore returns the backup to ready with Error set: the archive is intact. A
+// backup can be locked in any status ([backup.Service.LockBackup]): it cannot be
+// deleted until it is unlocked, except by the host deleting its order.
 // [backup.Apply] is the state machine, with its table of transitions. At most one
 // create or restore runs per order, and at most ten backups (by default) exist per
 // provision; the repository enforces both atomically. Running operations
@@ -61,7 +63,7 @@
 //
 // [backup.ErrOrderNotFound], [backup.ErrProvisionNotFound], [backup.ErrBackupNotFound],
 // [backup.ErrAssetNotFound], [backup.ErrNoSidecar], [backup.ErrOperationInProgress],
-// [backup.ErrLimitReached], [backup.ErrStatusConflict], [backup.ErrUnauthorized],
+// [backup.ErrLimitReached], [backup.ErrStatusConflict], [backup.ErrBackupLocked], [backup.ErrUnauthorized],
 // [backup.ErrBackupInProgress] (a fence refused while an operation runs),
 // [backup.ErrReprovisioning] (an operation refused while the host holds the
 // order's fence), [backup.ErrInvalidName];

@@ -46,7 +46,10 @@
 // [Apply] is the state machine: one pure function from a backup and an event to
 // the next backup, with the table of every transition in its documentation. A
 // failed restore returns the backup to ready with Error set, because its archive
-// is intact and can be restored again; a failed create ends failed.
+// is intact and can be restored again; a failed create ends failed. A lock
+// ([Service.LockBackup]) is not a status: a backup keeps it through creates and
+// restores, and while it holds, only the host deleting the order
+// ([Service.DeleteOrderBackups]) removes the backup.
 //
 // # Errors
 //

@@ -105,7 +105,7 @@ func downloadRefusals() []downloadRefusal {
 		notFound("reports the asset of a backup being deleted the same way", func(tw *twin, c *downloadCall) {
 			b, err := tw.repo.FindByAsset(context.Background(), c.asset)
 			must(tw.t, err)
-			_, err = tw.repo.ClaimForDelete(context.Background(), b.ID)
+			_, err = tw.repo.ClaimForDelete(context.Background(), b.ID, false)
 			must(tw.t, err)
 		}),
 		notFound("reports an asset record that is gone the same way", func(tw *twin, c *downloadCall) {

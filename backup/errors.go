@@ -52,8 +52,12 @@ var (
 	// game server, so no backup or restore can start, and no second fence be taken.
 	ErrReprovisioning = ports.ErrFenced
 	// ErrStatusConflict: the backup's status does not allow the operation (restore
-	// needs ready; delete needs ready or failed).
+	// needs ready; delete needs ready or failed; nothing but a delete goes on once
+	// a delete has claimed the backup).
 	ErrStatusConflict = ports.ErrStatusConflict
+	// ErrBackupLocked: the backup is locked, so it cannot be deleted until it is
+	// unlocked (LockBackup).
+	ErrBackupLocked = ports.ErrLocked
 	// ErrInvalidRange: a download range lies outside the archive.
 	ErrInvalidRange = ports.ErrInvalidRange
 
@@ -71,7 +75,7 @@ var known = []error{
 	ErrOrderNotFound, ErrProvisionNotFound, ErrBackupNotFound, ErrAssetNotFound, ErrNoSidecar,
 	ErrUnauthorized, ErrBackupInProgress, ErrInvalidName, ErrShuttingDown,
 	ErrScheduleNotFound, ErrInvalidSchedule, ErrSchedulesUnavailable,
-	ErrOperationInProgress, ErrLimitReached, ErrReprovisioning, ErrStatusConflict, ErrInvalidRange,
+	ErrOperationInProgress, ErrLimitReached, ErrReprovisioning, ErrStatusConflict, ErrBackupLocked, ErrInvalidRange,
 	ErrDatabase, ErrStorage, ErrCluster,
 }
 

@@ -206,8 +206,12 @@ func (r faultyRepository) ListStale(ctx context.Context, before time.Time) ([]po
 	return answer(ctx, r.f.strike("Repository.ListStale"), func() ([]ports.Backup, error) { return r.Repository.ListStale(ctx, before) })
 }
 
-func (r faultyRepository) ClaimForDelete(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
-	return answer(ctx, r.f.strike("Repository.ClaimForDelete"), func() (ports.Backup, error) { return r.Repository.ClaimForDelete(ctx, id) })
+func (r faultyRepository) ClaimForDelete(ctx context.Context, id ports.BackupID, evenIfLocked bool) (ports.Backup, error) {
+	return answer(ctx, r.f.strike("Repository.ClaimForDelete"), func() (ports.Backup, error) { return r.Repository.ClaimForDelete(ctx, id, evenIfLocked) })
+}
+
+func (r faultyRepository) SetLocked(ctx context.Context, id ports.BackupID, locked bool) (ports.Backup, error) {
+	return answer(ctx, r.f.strike("Repository.SetLocked"), func() (ports.Backup, error) { return r.Repository.SetLocked(ctx, id, locked) })
 }
 
 func (r faultyRepository) Delete(ctx context.Context, id ports.BackupID) error {

@@ -222,7 +222,7 @@ func (s *Service) createScheduled(ctx context.Context, sc ports.Schedule, slot t
 		return ports.Backup{}, wrapInfra(ErrDatabase, "listing backups", err)
 	}
 	for _, b := range Forget(list, sc.Retention, spec.loc, s.opts.RetentionIncludesManual) {
-		if err := s.remove(ctx, b); err != nil && !errors.Is(err, ErrBackupNotFound) {
+		if err := s.remove(ctx, b, EventDeleteRequested); err != nil && !errors.Is(err, ErrBackupNotFound) {
 			// The next run tries again; this one still makes its backup.
 			log.Warn("retention could not delete a backup", "backup_id", b.ID, "err", err)
 			continue
@@ -245,7 +245,7 @@ func (s *Service) createScheduled(ctx context.Context, sc ports.Schedule, slot t
 		if !ok {
 			return ports.Backup{}, &noRoomError{held: len(list), manual: s.opts.RetentionIncludesManual}
 		}
-		if err := s.remove(ctx, victim); err != nil && !errors.Is(err, ErrBackupNotFound) {
+		if err := s.remove(ctx, victim, EventDeleteRequested); err != nil && !errors.Is(err, ErrBackupNotFound) {
 			return ports.Backup{}, fmt.Errorf("rotating out backup %s: %w", victim.ID, err)
 		}
 		log.Info("backup rotated out to make room", "backup_id", victim.ID)

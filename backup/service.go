@@ -181,27 +181,61 @@ func (s *Service) RestoreBackup(ctx context.Context, user ports.UserID, orderID 
 	return next, nil
 }
 
-// DeleteBackup deletes a ready or failed backup: its archive, its asset and its
-// record, in that order. The backup is first claimed so no restore can start on
-// it; if a step fails the claimed record stays, and calling DeleteBackup again
-// finishes the job. Returns ErrOrderNotFound, ErrUnauthorized,
-// ErrProvisionNotFound, ErrBackupNotFound, ErrStatusConflict (creating or
+// DeleteBackup deletes a ready or failed backup that is not locked: its archive,
+// its asset and its record, in that order. The backup is first claimed so no
+// restore can start on it and no lock be set; if a step fails the claimed record
+// stays, and calling DeleteBackup again finishes the job. Returns
+// ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound, ErrBackupNotFound,
+// ErrBackupLocked (whatever its status), ErrStatusConflict (creating or
 // restoring), or an error wrapping ErrStorage or ErrDatabase.
 func (s *Service) DeleteBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID) error {
 	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	if err != nil {
 		return err
 	}
-	return s.remove(ctx, b)
+	return s.remove(ctx, b, EventDeleteRequested)
 }
 
-// remove deletes a backup the caller may delete: claims it, then removes its
+// LockBackup locks the backup (locked true), so that it cannot be deleted until
+// it is unlocked, or unlocks it (locked false), and returns it as stored. Whoever
+// may delete the backup may lock and unlock it; a backup can be locked in any
+// status, and stays locked through its creates and restores. Locking a locked
+// backup, or unlocking an unlocked one, succeeds. The host deleting the order
+// (DeleteOrderBackups) removes locked backups too. Returns ErrOrderNotFound,
+// ErrUnauthorized, ErrProvisionNotFound, ErrBackupNotFound, ErrStatusConflict (a
+// delete has claimed the backup), or an error wrapping ErrDatabase.
+func (s *Service) LockBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID, locked bool) (ports.Backup, error) {
+	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
+	if err != nil {
+		return ports.Backup{}, err
+	}
+	kind := EventUnlockRequested
+	if locked {
+		kind = EventLockRequested
+	}
+	if _, err := Apply(b, Event{Kind: kind, At: s.opts.Now()}); err != nil {
+		return ports.Backup{}, err
+	}
+	// Only the flag is written, not Apply's record: the backup's operation may
+	// have moved it on since it was read.
+	stored, err := s.deps.Repository.SetLocked(ctx, b.ID, locked)
+	if err != nil {
+		return ports.Backup{}, wrapInfra(ErrDatabase, "locking backup", s.notFound(err, ErrBackupNotFound))
+	}
+	if stored.Locked != b.Locked {
+		s.logFor(b).Info("backup lock changed", "locked", locked, "user_id", user)
+	}
+	return stored, nil
+}
+
+// remove deletes a backup the caller may delete, for the reason why
+// (EventDeleteRequested or EventOrderDeleted): claims it, then removes its
 // archive, asset and record, in an order a retry can always finish.
-func (s *Service) remove(ctx context.Context, b ports.Backup) error {
-	if _, err := Apply(b, Event{Kind: EventDeleteRequested, At: s.opts.Now()}); err != nil {
+func (s *Service) remove(ctx context.Context, b ports.Backup, why EventKind) error {
+	if _, err := Apply(b, Event{Kind: why, At: s.opts.Now()}); err != nil {
 		return err
 	}
-	b, err := s.deps.Repository.ClaimForDelete(ctx, b.ID)
+	b, err := s.deps.Repository.ClaimForDelete(ctx, b.ID, why == EventOrderDeleted)
 	if err != nil {
 		return wrapInfra(ErrDatabase, "claiming backup for deletion", s.notFound(err, ErrBackupNotFound))
 	}
@@ -220,15 +254,17 @@ func (s *Service) remove(ctx context.Context, b ports.Backup) error {
 	return nil
 }
 
-// DeleteOrderBackups removes every backup of the order, under every provision:
-// archives, assets and records, and first the order's schedules, so that none
-// runs again. The host calls it when it deletes the order (a database cascade
-// would remove the records but leave the archives, until the orphan sweep finds
-// them). It holds the order's fence while it works, so no create or restore can
-// start meanwhile. A failure part-way leaves the rest for a retry, which
-// finishes the job. Returns how many backups it removed, and
-// ErrBackupInProgress (a create or restore is running), ErrReprovisioning (the
-// host holds the fence itself), or an error wrapping ErrDatabase or ErrStorage.
+// DeleteOrderBackups removes every backup of the order, under every provision,
+// locked ones included: archives, assets and records, and first the order's
+// schedules, so that none runs again. The host calls it when it deletes the
+// order (a database cascade would remove the records but leave the archives,
+// until the orphan sweep finds them); a lock guards a backup against its users
+// and rotation, not against its order going. It holds the order's fence while
+// it works, so no create or restore can start meanwhile. A failure part-way
+// leaves the rest for a retry, which finishes the job. Returns how many backups
+// it removed, and ErrBackupInProgress (a create or restore is running),
+// ErrReprovisioning (the host holds the fence itself), or an error wrapping
+// ErrDatabase or ErrStorage.
 func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID) (int, error) {
 	fence, err := s.FenceOrder(ctx, orderID)
 	if err != nil {
@@ -252,7 +288,7 @@ func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID)
 	}
 	removed := 0
 	for _, b := range list {
-		if err := s.remove(ctx, b); err != nil && !errors.Is(err, ErrBackupNotFound) {
+		if err := s.remove(ctx, b, EventOrderDeleted); err != nil && !errors.Is(err, ErrBackupNotFound) {
 			return removed, fmt.Errorf("deleting backup %s: %w", b.ID, err)
 		}
 		removed++

@@ -407,7 +407,7 @@ func restoreErrorCases() []errorCase {
 	return append(cases,
 		errorCase{name: "refuses a ready backup that a delete has claimed", want: backup.ErrStatusConflict,
 			setup: func(tw *twin, r *request) {
-				_, err := tw.repo.ClaimForDelete(context.Background(), r.backup)
+				_, err := tw.repo.ClaimForDelete(context.Background(), r.backup, false)
 				must(tw.t, err)
 			}},
 		errorCase{name: "reports an order without a sidecar", want: backup.ErrNoSidecar,
@@ -529,7 +529,7 @@ func TestDeleteBackup(t *testing.T) {
 		claimed.Deleting = true
 		f.expectBackupFound(b)
 		gomock.InOrder(
-			f.repo.EXPECT().ClaimForDelete(gomock.Any(), b.ID).Return(claimed, nil),
+			f.repo.EXPECT().ClaimForDelete(gomock.Any(), b.ID, false).Return(claimed, nil),
 			f.objects.EXPECT().Delete(gomock.Any(), backup.ObjectKey(f.order.ID, b.ID)).Return(nil),
 			f.assets.EXPECT().DeleteAsset(gomock.Any(), b.AssetID).Return(nil),
 			f.repo.EXPECT().Delete(gomock.Any(), b.ID).Return(nil),

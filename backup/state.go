@@ -23,8 +23,17 @@ const (
 	EventRestoreRequested
 	// EventRestored: the archive was extracted into the server's data (restoring → ready).
 	EventRestored
-	// EventDeleteRequested: a delete was accepted (ready or failed → removed).
+	// EventDeleteRequested: a delete was accepted (ready or failed → removed),
+	// which a lock refuses.
 	EventDeleteRequested
+	// EventLockRequested: the backup was locked, so that no delete request can
+	// remove it; its status does not change.
+	EventLockRequested
+	// EventUnlockRequested: the backup was unlocked.
+	EventUnlockRequested
+	// EventOrderDeleted: the host deletes the backup's order, and the backup with
+	// it, locked or not (ready or failed → removed).
+	EventOrderDeleted
 )
 
 var eventNames = map[EventKind]string{
@@ -33,6 +42,9 @@ var eventNames = map[EventKind]string{
 	EventRestoreRequested: "restore requested",
 	EventRestored:         "restored",
 	EventDeleteRequested:  "delete requested",
+	EventLockRequested:    "lock requested",
+	EventUnlockRequested:  "unlock requested",
+	EventOrderDeleted:     "order deleted",
 }
 
 // String returns the event's name, for errors and logs.
@@ -76,8 +88,10 @@ func newBackup(order ports.OrderID, provision ports.ProvisionID, name string, at
 }
 
 // Apply is the state machine: it returns b after the event, or an error wrapping
-// ErrStatusConflict if the event is not allowed in b's status. It is pure; the
-// caller stores the result with a compare-and-set on b.Status.
+// ErrStatusConflict if the event is not allowed in b's status, or
+// ErrBackupLocked if b is locked and the event is a delete request. It is pure;
+// the caller stores the result with a compare-and-set on b.Status (a lock with
+// Repository.SetLocked, a removal by claiming the backup).
 //
 //	from               event              to
 //	creating           stored             ready (asset, size, sha256, skipped, completed)
@@ -85,17 +99,30 @@ func newBackup(order ports.OrderID, provision ports.ProvisionID, name string, at
 //	ready              restore requested  restoring (error cleared, progress 0 of the archive's size)
 //	restoring          restored           ready (last restored)
 //	restoring          failed             ready (error)
-//	ready, failed      delete requested   (removed; b is returned unchanged)
+//	any                lock requested     the same status, locked
+//	any                unlock requested   the same status, unlocked
+//	ready, failed      delete requested   (removed unless locked; b is returned unchanged)
+//	ready, failed      order deleted      (removed, locked or not; b is returned unchanged)
 //
-// Progress is set while the backup is creating or restoring and cleared by
-// every transition out of it. A backup claimed by a delete accepts no event but
-// another delete.
+// Locking is allowed in every status, so that a backup can be protected while it
+// is still being created; the lock outlasts the operation. It refuses a delete
+// request whatever the status, since it, not the status, is what the user must
+// change first. Progress is set while the backup is creating or restoring and
+// cleared by every transition out of it. A backup claimed by a delete accepts no
+// event but another removal.
 func Apply(b ports.Backup, e Event) (ports.Backup, error) {
-	if b.Deleting && e.Kind != EventDeleteRequested {
+	removal := e.Kind == EventDeleteRequested || e.Kind == EventOrderDeleted
+	if b.Deleting && !removal {
 		return b, fmt.Errorf("%w: the backup is being deleted", ErrStatusConflict)
+	}
+	if b.Locked && e.Kind == EventDeleteRequested {
+		return b, fmt.Errorf("%w: unlock it before deleting it", ErrBackupLocked)
 	}
 	next := b
 	switch {
+	case e.Kind == EventLockRequested || e.Kind == EventUnlockRequested:
+		next.Locked = e.Kind == EventLockRequested
+		return next, nil // the status stays, and so does its progress
 	case e.Kind == EventStored && b.Status == ports.StatusCreating:
 		next.Status = ports.StatusReady
 		next.AssetID, next.SizeBytes, next.SHA256 = e.AssetID, e.SizeBytes, e.SHA256
@@ -120,7 +147,7 @@ func Apply(b ports.Backup, e Event) (ports.Backup, error) {
 	case e.Kind == EventFailed && b.Status == ports.StatusRestoring:
 		next.Status = ports.StatusReady
 		next.Error = e.Reason
-	case e.Kind == EventDeleteRequested && (b.Status == ports.StatusReady || b.Status == ports.StatusFailed):
+	case removal && (b.Status == ports.StatusReady || b.Status == ports.StatusFailed):
 	default:
 		return b, fmt.Errorf("%w: cannot apply %q to a backup that is %s", ErrStatusConflict, e.Kind, b.Status)
 	}

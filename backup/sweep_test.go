@@ -37,6 +37,23 @@ func TestDeleteOrderBackups(t *testing.T) {
 			t.Fatalf("a second DeleteOrderBackups = %d, %v; want nothing left to do", n, err)
 		}
 	})
+	t.Run("removes locked backups too: a lock does not outlive the order", func(t *testing.T) {
+		tw := newTwin(t)
+		locked, plain := tw.ready("locked"), tw.ready("plain")
+		_, err := tw.svc.LockBackup(ctx, tw.owner, tw.order.ID, tw.gameServer.ID, locked.ID, true)
+		must(t, err)
+		if n, err := tw.svc.DeleteOrderBackups(ctx, tw.order.ID); err != nil || n != 2 {
+			t.Fatalf("DeleteOrderBackups = %d, %v; want both removed", n, err)
+		}
+		for _, b := range []ports.Backup{locked, plain} {
+			if tw.objectExists(b) || tw.assetExists(b.AssetID) {
+				t.Errorf("the archive or asset of %q is still stored", b.Name)
+			}
+			if _, err := tw.repo.Find(ctx, b.ID); !errors.Is(err, ports.ErrNotFound) {
+				t.Errorf("the record of %q: %v, want it gone", b.Name, err)
+			}
+		}
+	})
 	t.Run("is refused while a create runs, and leaves everything in place", func(t *testing.T) {
 		tw := newTwin(t)
 		old := tw.ready("old")
@@ -61,7 +78,7 @@ func TestSweepOrphans(t *testing.T) {
 		tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.OrphanGracePeriod = grace } })
 		orphan, kept := tw.ready("its record is deleted behind the service's back"), tw.ready("kept")
 		// What ON DELETE CASCADE does when the host deletes the order's row.
-		if _, err := tw.repo.ClaimForDelete(ctx, orphan.ID); err != nil {
+		if _, err := tw.repo.ClaimForDelete(ctx, orphan.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		must(t, tw.repo.Delete(ctx, orphan.ID))

@@ -349,7 +349,7 @@ func (tw *twin) move(id ports.BackupID, to ports.Status) {
 // as another request would.
 func (tw *twin) remove(id ports.BackupID) {
 	tw.t.Helper()
-	_, err := tw.repo.ClaimForDelete(context.Background(), id)
+	_, err := tw.repo.ClaimForDelete(context.Background(), id, false)
 	must(tw.t, err)
 	must(tw.t, tw.repo.Delete(context.Background(), id))
 }

@@ -23,6 +23,7 @@ type service interface {
 	GetBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
 	DeleteBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) error
 	RestoreBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
+	LockBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID, locked bool) (ports.Backup, error)
 	Download(ctx context.Context, user ports.UserID, id ports.AssetID) (*backup.Download, error)
 	GetSchedule(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) (ports.Schedule, error)
 	PutSchedule(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, set backup.ScheduleSettings) (ports.Schedule, error)
@@ -39,6 +40,8 @@ const (
 	opGetBackup     = "get-backup"
 	opDeleteBackup  = "delete-backup"
 	opRestoreBackup = "restore-backup"
+	opLockBackup    = "lock-backup"
+	opUnlockBackup  = "unlock-backup"
 	opDownloadAsset = "download-asset"
 )
 
@@ -70,6 +73,10 @@ type BackupView struct {
 	Skipped      []SkippedView `json:"skipped" nullable:"false" maxItems:"100" doc:"The skipped files, at most 100 of them (skipped_count says how many in all), in archive order."`
 	// Progress lets a client draw a progress bar while it polls.
 	Progress *ProgressView `json:"progress" doc:"How far the running create or restore has got; null when none runs, and possibly null for a moment after one starts. Updated at most once a second."`
+	// Locked lets a client show the lock and offer delete only when it is off.
+	Locked bool `json:"locked" doc:"A locked backup cannot be deleted (409 backup_locked) until it is unlocked with DELETE .../lock; it can still be downloaded and restored."`
+	// ScheduleID tells scheduled backups from the ones users asked for.
+	ScheduleID *string `json:"schedule_id" format:"uuid" doc:"The schedule that made the backup; null for a backup someone asked for."`
 }
 
 // ProgressView is how far a running create or restore has got.
@@ -115,6 +122,11 @@ func NewBackupView(b ports.Backup) BackupView {
 	}
 	if p := b.Progress; p != nil {
 		v.Progress = &ProgressView{DoneBytes: p.DoneBytes, TotalBytes: p.TotalBytes, StartedAt: p.StartedAt.UTC()}
+	}
+	v.Locked = b.Locked
+	if !b.ScheduleID.IsZero() {
+		id := b.ScheduleID.String()
+		v.ScheduleID = &id
 	}
 	return v
 }
@@ -274,14 +286,43 @@ func registerBackups(api huma.API, h *handlers) {
 		Path:        backupPath,
 		Tags:        []string{tagBackups},
 		Summary:     "Delete a backup",
-		Description: "Deletes a ready or failed backup and its archive. If storage fails part-way the backup stays, " +
-			"and deleting it again finishes the job.",
+		Description: "Deletes a ready or failed backup and its archive. A locked backup is refused with 409 " +
+			"backup_locked: unlock it first. If storage fails part-way the backup stays, and deleting it again " +
+			"finishes the job.",
 		DefaultStatus:      http.StatusNoContent,
 		Security:           security(),
 		SkipValidateParams: true,
-		Responses: problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeStatusConflict,
-			CodeUpstreamUnavailable),
+		Responses: problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeBackupLocked,
+			CodeStatusConflict, CodeUpstreamUnavailable),
 	}, h.deleteBackup)
+
+	huma.Register(api, huma.Operation{
+		OperationID: opLockBackup,
+		Method:      http.MethodPut,
+		Path:        backupPath + "/lock",
+		Tags:        []string{tagBackups},
+		Summary:     "Lock a backup",
+		Description: "Locks the backup, in any status, so that it cannot be deleted until it is unlocked, and " +
+			"returns it. Locking a locked backup changes nothing. Whoever may delete the backup may lock it.",
+		DefaultStatus:      http.StatusOK,
+		Security:           security(),
+		SkipValidateParams: true,
+		Responses:          problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeStatusConflict),
+	}, h.lockBackup(true))
+
+	huma.Register(api, huma.Operation{
+		OperationID: opUnlockBackup,
+		Method:      http.MethodDelete,
+		Path:        backupPath + "/lock",
+		Tags:        []string{tagBackups},
+		Summary:     "Unlock a backup",
+		Description: "Removes the backup's lock, so that it can be deleted again, and returns it. Unlocking a " +
+			"backup that is not locked changes nothing.",
+		DefaultStatus:      http.StatusOK,
+		Security:           security(),
+		SkipValidateParams: true,
+		Responses:          problemResponses(reg, false, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeStatusConflict),
+	}, h.lockBackup(false))
 
 	huma.Register(api, huma.Operation{
 		OperationID: opRestoreBackup,
@@ -365,4 +406,20 @@ func (h *handlers) restoreBackup(ctx context.Context, in *backupInput) (*backupO
 		return nil, failure(ctx, h.log, err, "order_id", in.order, "backup_id", in.id)
 	}
 	return &backupOutput{Body: NewBackupView(b)}, nil
+}
+
+// lockBackup serves lock-backup (locked true) and unlock-backup: one resource,
+// the lock, that PUT sets and DELETE removes, both idempotent.
+func (h *handlers) lockBackup(locked bool) func(context.Context, *backupInput) (*backupOutput, error) {
+	return func(ctx context.Context, in *backupInput) (*backupOutput, error) {
+		user, err := userFrom(ctx)
+		if err != nil {
+			return nil, failure(ctx, h.log, err)
+		}
+		b, err := h.svc.LockBackup(ctx, user, in.order, in.provision, in.id, locked)
+		if err != nil {
+			return nil, failure(ctx, h.log, err, "order_id", in.order, "backup_id", in.id)
+		}
+		return &backupOutput{Body: NewBackupView(b)}, nil
+	}
 }

@@ -90,17 +90,20 @@ func TestBackupViewWireFormat(t *testing.T) {
 	}
 	t.Run("every field is present, unknown ones as null", func(t *testing.T) {
 		for _, k := range []string{"id", "name", "status", "asset_id", "size_bytes", "created_at", "completed_at",
-			"error", "sha256", "last_restored_at", "skipped_count", "skipped", "progress"} {
+			"error", "sha256", "last_restored_at", "skipped_count", "skipped", "progress", "locked", "schedule_id"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("field %q missing from %s", k, rec.Body)
 			}
 		}
-		for _, k := range []string{"asset_id", "size_bytes", "completed_at", "error", "sha256", "last_restored_at"} {
+		for _, k := range []string{"asset_id", "size_bytes", "completed_at", "error", "sha256", "last_restored_at", "schedule_id"} {
 			if raw[k] != nil {
 				t.Errorf("%s = %v, want null while creating", k, raw[k])
 			}
 		}
-		if len(raw) != 13 {
+		if raw["locked"] != false {
+			t.Errorf("locked = %v, want false for a new backup", raw["locked"])
+		}
+		if len(raw) != 15 {
 			t.Errorf("unexpected fields in %s", rec.Body)
 		}
 		if raw["skipped_count"] != 0.0 || fmt.Sprint(raw["skipped"]) != "[]" {
@@ -296,6 +299,18 @@ func errorCases(w *world, b ports.Backup) []errorCase {
 			path: backupURL(w.order, w.prov, b.ID) + "/restore", token: bobToken, status: 403, code: sphttp.CodeForbidden},
 		{name: "deleting another user's backup is forbidden", method: http.MethodDelete,
 			path: backupURL(w.order, w.prov, b.ID), token: bobToken, status: 403, code: sphttp.CodeForbidden},
+		{name: "locking another user's backup is forbidden", method: http.MethodPut,
+			path: backupURL(w.order, w.prov, b.ID) + "/lock", token: bobToken, status: 403, code: sphttp.CodeForbidden},
+		{name: "unlocking another user's backup is forbidden", method: http.MethodDelete,
+			path: backupURL(w.order, w.prov, b.ID) + "/lock", token: bobToken, status: 403, code: sphttp.CodeForbidden},
+		{name: "locking a backup under another order is not found", method: http.MethodPut,
+			path: backupURL(w.otherOrder, w.otherProv, b.ID) + "/lock", token: aliceToken, status: 404, code: sphttp.CodeNotFound},
+		{name: "locking an unknown backup is not found", method: http.MethodPut,
+			path: backupURL(w.order, w.prov, unknownBackup) + "/lock", token: aliceToken, status: 404, code: sphttp.CodeNotFound},
+		{name: "a malformed backup ID on the lock is invalid input", method: http.MethodPut,
+			path: backupsURL(w.order, w.prov) + "/not-a-uuid/lock", token: aliceToken, status: 422, code: sphttp.CodeInvalidInput},
+		{name: "locking without credentials is unauthenticated", method: http.MethodPut,
+			path: backupURL(w.order, w.prov, b.ID) + "/lock", status: 401, code: sphttp.CodeUnauthenticated},
 		{name: "an unknown order is not found", method: http.MethodGet, path: backupsURL(unknownOrder, w.prov),
 			token: aliceToken, status: 404, code: sphttp.CodeNotFound},
 		{name: "an unknown provision is not found", method: http.MethodGet, path: backupsURL(w.order, unknownProv),

@@ -29,6 +29,8 @@
 //	GET    /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}           get-backup      200 BackupView
 //	DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}           delete-backup   204
 //	POST   /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore   restore-backup  202 BackupView
+//	PUT    /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock      lock-backup     200 BackupView
+//	DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock      unlock-backup   200 BackupView
 //	GET    /api/v1/orders/{order_id}/provisions/{provision_id}/schedule                      get-schedule        200 ScheduleView
 //	PUT    /api/v1/orders/{order_id}/provisions/{provision_id}/schedule                      put-schedule        200 ScheduleView
 //	DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/schedule                      delete-schedule     204

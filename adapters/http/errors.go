@@ -36,6 +36,7 @@ const (
 	CodeBackupInProgress     Code = "backup_in_progress"
 	CodeReprovisioning       Code = "reprovisioning"
 	CodeStatusConflict       Code = "status_conflict"
+	CodeBackupLocked         Code = "backup_locked"
 	CodeLimitReached         Code = "limit_reached"
 	CodeRangeNotSatisfiable  Code = "range_not_satisfiable"
 	CodeUpstreamUnavailable  Code = "upstream_unavailable"
@@ -93,8 +94,10 @@ var errorTable = []errorRow{
 		title: "Backup in progress", detail: "A backup or restore is running for this order; wait for it to finish first."},
 	{err: backup.ErrReprovisioning, status: http.StatusConflict, code: CodeReprovisioning,
 		title: "Server being reprovisioned", detail: "The game server is being reprovisioned; try again when it is back."},
+	{err: backup.ErrBackupLocked, status: http.StatusConflict, code: CodeBackupLocked,
+		title: "Backup locked", detail: "The backup is locked, so it cannot be deleted; unlock it first."},
 	{err: backup.ErrStatusConflict, status: http.StatusConflict, code: CodeStatusConflict,
-		title: "Status conflict", detail: "The backup's status does not allow this: a restore needs a ready backup, a delete a ready or failed one."},
+		title: "Status conflict", detail: "The backup's status does not allow this: a restore needs a ready backup, a delete a ready or failed one, and a backup being deleted can no longer be locked or unlocked."},
 	{err: backup.ErrLimitReached, status: http.StatusConflict, code: CodeLimitReached,
 		title: "Backup limit reached", detail: "This server already holds the maximum number of backups; delete one first."},
 	{err: backup.ErrInvalidRange, status: http.StatusRequestedRangeNotSatisfiable, code: CodeRangeNotSatisfiable,

@@ -43,6 +43,7 @@ func TestProblemFor(t *testing.T) {
 		{backup.ErrOperationInProgress, 409, sphttp.CodeOperationInProgress},
 		{backup.ErrBackupInProgress, 409, sphttp.CodeBackupInProgress},
 		{backup.ErrStatusConflict, 409, sphttp.CodeStatusConflict},
+		{backup.ErrBackupLocked, 409, sphttp.CodeBackupLocked},
 		{backup.ErrLimitReached, 409, sphttp.CodeLimitReached},
 		{backup.ErrInvalidRange, 416, sphttp.CodeRangeNotSatisfiable},
 		{backup.ErrShuttingDown, 503, sphttp.CodeUnavailable},

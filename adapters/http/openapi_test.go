@@ -71,6 +71,8 @@ func TestOpenAPIDescribesEveryOperation(t *testing.T) {
 		"get-backup":     "GET /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}",
 		"delete-backup":  "DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}",
 		"restore-backup": "POST /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore",
+		"lock-backup":    "PUT /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock",
+		"unlock-backup":  "DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock",
 		"download-asset": "GET /api/v1/assets/{asset_id}",
 
 		"get-schedule":       "GET /api/v1/orders/{order_id}/provisions/{provision_id}/schedule",

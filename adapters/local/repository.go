@@ -38,7 +38,8 @@ func NewRepository() *Repository {
 // Create stores b in status creating if the order's operation slot is free and
 // the provision holds fewer than limit backups; when several rules refuse,
 // ErrOperationInProgress wins, then ErrFenced, then ErrLimitReached. b.ID,
-// b.OrderID and b.ProvisionID must be set; a zero b.CreatedAt means now.
+// b.OrderID and b.ProvisionID must be set; a zero b.CreatedAt means now. Locked
+// and ScheduleID are stored as given.
 func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("local: create backup: %w", err)
@@ -207,8 +208,8 @@ func (r *Repository) activeLocked(order ports.OrderID, except ports.BackupID) bo
 
 // Update writes b's status and mutable fields (asset, size, sha256, error,
 // skipped files, completed, heartbeat and last-restored times) if the stored
-// backup is in status from and not claimed for deletion. The name, IDs and
-// creation time are never changed. Returns ErrNotFound, ErrStatusConflict (which
+// backup is in status from and not claimed for deletion. The name, IDs, schedule,
+// creation time and lock are never changed. Returns ErrNotFound, ErrStatusConflict (which
 // wins over the slot's errors), or when b.Status is active
 // ErrOperationInProgress or ErrFenced if the order's slot is taken.
 func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Status) error {
@@ -314,10 +315,31 @@ func lastSignOfLife(b ports.Backup) time.Time {
 	return b.HeartbeatAt
 }
 
-// ClaimForDelete marks a ready or failed backup as being deleted and returns it.
-// Claiming twice succeeds. Returns ErrNotFound, or ErrStatusConflict for an active
-// backup.
-func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
+// SetLocked locks or unlocks the backup unless a delete has claimed it, and
+// returns it. Returns ErrNotFound or ErrStatusConflict.
+func (r *Repository) SetLocked(ctx context.Context, id ports.BackupID, locked bool) (ports.Backup, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Backup{}, fmt.Errorf("local: lock backup: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.backups[id]
+	switch {
+	case !ok:
+		return ports.Backup{}, fmt.Errorf("local: lock backup %s: %w", id, ports.ErrNotFound)
+	case cur.Deleting:
+		return ports.Backup{}, fmt.Errorf("local: lock backup %s: is %s: %w", id, state(cur), ports.ErrStatusConflict)
+	}
+	cur.Locked = locked
+	r.backups[id] = cur
+	return clone(cur), nil
+}
+
+// ClaimForDelete marks a ready or failed backup as being deleted and returns it;
+// a locked one only if evenIfLocked. Claiming twice succeeds. Returns
+// ErrNotFound, ErrLocked (which wins over the status), or ErrStatusConflict for
+// an active backup.
+func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID, evenIfLocked bool) (ports.Backup, error) {
 	if err := ctx.Err(); err != nil {
 		return ports.Backup{}, fmt.Errorf("local: claim backup for deletion: %w", err)
 	}
@@ -327,6 +349,8 @@ func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID) (por
 	switch {
 	case !ok:
 		return ports.Backup{}, fmt.Errorf("local: claim backup %s for deletion: %w", id, ports.ErrNotFound)
+	case cur.Locked && !evenIfLocked:
+		return ports.Backup{}, fmt.Errorf("local: claim backup %s for deletion: %w", id, ports.ErrLocked)
 	case cur.Status != ports.StatusReady && cur.Status != ports.StatusFailed:
 		return ports.Backup{}, fmt.Errorf("local: claim backup %s for deletion: is %s: %w", id, state(cur), ports.ErrStatusConflict)
 	}

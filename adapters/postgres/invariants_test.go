@@ -105,7 +105,7 @@ func TestDeleteFlow(t *testing.T) {
 	ready.Status, ready.AssetID, ready.SizeBytes, ready.CompletedAt = ports.StatusReady, a.ID, a.SizeBytes, time.Now()
 	must(t, repo.Update(ctx, ready, ports.StatusCreating))
 
-	claimed, err := repo.ClaimForDelete(ctx, b.ID)
+	claimed, err := repo.ClaimForDelete(ctx, b.ID, false)
 	must(t, err)
 	if claimed.AssetID != a.ID {
 		t.Fatalf("claimed backup's asset = %s, want %s", claimed.AssetID, a.ID)
@@ -113,7 +113,7 @@ func TestDeleteFlow(t *testing.T) {
 	must(t, assets.DeleteAsset(ctx, claimed.AssetID))
 	// A delete that stops here is retried: the row is still claimed, with its
 	// asset, and the retry finishes the job.
-	again, err := repo.ClaimForDelete(ctx, b.ID)
+	again, err := repo.ClaimForDelete(ctx, b.ID, false)
 	must(t, err)
 	if again.AssetID != a.ID || !again.Deleting {
 		t.Errorf("after the asset was deleted the backup has asset %s, deleting %v; want %s, true", again.AssetID, again.Deleting, a.ID)

@@ -41,6 +41,7 @@ func TestLayoutOwnSchema(t *testing.T) {
 		"constraint backup_fences.backup_fences_pkey: PRIMARY KEY (order_id)",
 		"migration backups 2 0002_assets_fences_skipped.sql",
 		"migration backups 3 0003_progress.sql",
+		"migration backups 4 0004_locks.sql",
 	} {
 		if !strings.Contains(own, want+"\n") {
 			t.Errorf("savepoint's schema lacks %q; it is:\n%s", want, own)

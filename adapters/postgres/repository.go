@@ -38,7 +38,7 @@ const (
 
 const backupColumns = `id, order_id, provision_id, name, status, asset_id, size_bytes, sha256,
 	error, created_at, completed_at, heartbeat_at, last_restored_at, deleting, skipped, skipped_count,
-	progress_done_bytes, progress_total_bytes, progress_started_at`
+	progress_done_bytes, progress_total_bytes, progress_started_at, locked, schedule_id`
 
 // repoQueries are the statements a Repository runs, rendered for its layout.
 type repoQueries struct {
@@ -47,13 +47,13 @@ type repoQueries struct {
 	// the partial unique index, the stale query by the partial backups_stale_idx,
 	// the order's list by backups_order_id_idx, the asset lookup by the partial
 	// backups_asset_id_idx, and the missing IDs by the primary key.
-	find, findByAsset, listByProvision, listByOrder, missing string
-	countByProvision, hasActive, listStale, state            string
+	find, findByAsset, listByProvision, listByOrder, missing  string
+	countByProvision, hasActive, listStale, state, claimState string
 
 	// The slot: its lock, and what holds it.
 	lockOrder, lockProvision, slot, orderSlot, orderOf, fenced string
 
-	create, update, heartbeat, claim, delete                string
+	create, update, heartbeat, setLocked, claim, delete     string
 	acquireFence, heartbeatFence, releaseFence, expireFence string
 }
 
@@ -79,7 +79,8 @@ func newRepoQueries(t tables) repoQueries {
 		listStale: r(`SELECT ` + backupColumns + ` FROM {{.Backups}}
 			WHERE status IN ('creating', 'restoring') AND coalesce(heartbeat_at, created_at) < $1
 			ORDER BY coalesce(heartbeat_at, created_at), id`),
-		state: r(`SELECT status, deleting FROM {{.Backups}} WHERE id = $1`),
+		state:      r(`SELECT status, deleting FROM {{.Backups}} WHERE id = $1`),
+		claimState: r(`SELECT status, locked FROM {{.Backups}} WHERE id = $1`),
 
 		lockOrder:     `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.backups.order:' || $1::text, 0))`,
 		lockProvision: `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.backups.provision:' || $1::text, 0))`,
@@ -96,9 +97,9 @@ func newRepoQueries(t tables) repoQueries {
 		create: r(`INSERT INTO {{.Backups}}
 			(id, order_id, provision_id, name, status, asset_id, size_bytes, sha256, error,
 			 created_at, completed_at, heartbeat_at, last_restored_at, skipped, skipped_count,
-			 progress_done_bytes, progress_total_bytes, progress_started_at)
+			 progress_done_bytes, progress_total_bytes, progress_started_at, locked, schedule_id)
 			VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, coalesce($9, now()), $10, $11, $12, $13, $14,
-			 $15, $16, $17)`),
+			 $15, $16, $17, $18, $19)`),
 		update: r(`UPDATE {{.Backups}} SET
 			status = $3, asset_id = $4, size_bytes = $5, sha256 = $6, error = $7,
 			completed_at = $8, heartbeat_at = $9, last_restored_at = $10, skipped = $11, skipped_count = $12,
@@ -111,8 +112,14 @@ func newRepoQueries(t tables) repoQueries {
 			progress_total_bytes = greatest(progress_total_bytes, $5::bigint),
 			progress_started_at = coalesce($6::timestamptz, progress_started_at)
 			WHERE id = $1 AND status = $2`),
+		// Both are updates of the row, so the database orders a lock and a claim
+		// of one backup, and the later one's WHERE sees what the earlier wrote:
+		// never both win.
+		setLocked: r(`UPDATE {{.Backups}} SET locked = $2
+			WHERE id = $1 AND NOT deleting
+			RETURNING ` + backupColumns),
 		claim: r(`UPDATE {{.Backups}} SET deleting = true
-			WHERE id = $1 AND status IN ('ready', 'failed')
+			WHERE id = $1 AND status IN ('ready', 'failed') AND (NOT locked OR $2)
 			RETURNING ` + backupColumns),
 		delete: r(`DELETE FROM {{.Backups}} WHERE id = $1 AND deleting`),
 
@@ -131,7 +138,7 @@ func newRepoQueries(t tables) repoQueries {
 // are counted one after the other; the check and the insert run under both. When
 // several rules refuse, ErrOperationInProgress wins, then ErrFenced, then
 // ErrLimitReached. b.ID, b.OrderID and b.ProvisionID must be set; a zero
-// b.CreatedAt means now.
+// b.CreatedAt means now. Locked and ScheduleID are stored as given.
 func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) error {
 	if err := checkNew(b); err != nil {
 		return err
@@ -174,7 +181,7 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	_, err = tx.Exec(ctx, r.q.create,
 		b.ID, b.OrderID, b.ProvisionID, b.Name, b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
 		nullString(b.Error), nullTime(b.CreatedAt), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt),
-		nullTime(b.LastRestoredAt), skipped, b.SkippedCount, p.done, p.total, p.started)
+		nullTime(b.LastRestoredAt), skipped, b.SkippedCount, p.done, p.total, p.started, b.Locked, b.ScheduleID)
 	switch {
 	case violates(err, codeUniqueViolation, oneActivePerOrder):
 		return fmt.Errorf("postgres: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
@@ -333,7 +340,8 @@ func (r *Repository) HasActiveOperation(ctx context.Context, order ports.OrderID
 // Update writes b's status and mutable fields (asset, size, sha256, error,
 // skipped files, progress, completed, heartbeat and last-restored times) in one conditional
 // UPDATE that matches only while the row is in status from and not claimed for
-// deletion. The name, IDs and creation time are never changed. Into an active
+// deletion. The name, IDs, schedule, creation time and lock are never changed
+// (the statement does not name them). Into an active
 // status it runs under the order's lock (see lockOrder), after checking that no
 // fence holds the slot. Returns ErrNotFound, ErrStatusConflict (which wins over
 // the slot's errors), or when b.Status is active ErrOperationInProgress or
@@ -442,19 +450,55 @@ func (r *Repository) ListStale(ctx context.Context, before time.Time) ([]ports.B
 	return list, nil
 }
 
-// ClaimForDelete marks a ready or failed backup as being deleted and returns it.
-// The claim and a restore's compare-and-set are updates of the same row, so the
-// database orders them and the second one no longer matches. Claiming twice
-// succeeds. Returns ErrNotFound, or ErrStatusConflict for an active backup.
-func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
-	b, err := scanBackup(r.db.QueryRow(ctx, r.q.claim, id))
+// SetLocked locks or unlocks the backup unless a delete has claimed it, and
+// returns it, in one conditional UPDATE. Returns ErrNotFound or
+// ErrStatusConflict.
+func (r *Repository) SetLocked(ctx context.Context, id ports.BackupID, locked bool) (ports.Backup, error) {
+	b, err := scanBackup(r.db.QueryRow(ctx, r.q.setLocked, id, locked))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ports.Backup{}, r.explainMiss(ctx, r.db, "claim backup for deletion", id, "")
+		return ports.Backup{}, r.explainMiss(ctx, r.db, "lock backup", id, "")
+	}
+	if err != nil {
+		return ports.Backup{}, dbError("lock backup "+id.String(), err)
+	}
+	return b, nil
+}
+
+// ClaimForDelete marks a ready or failed backup as being deleted and returns it;
+// a locked one only if evenIfLocked. The claim and a restore's compare-and-set,
+// or a lock, are updates of the same row, so the database orders them and the
+// second one no longer matches. Claiming twice succeeds. Returns ErrNotFound,
+// ErrLocked (which wins over the status), or ErrStatusConflict for an active
+// backup.
+func (r *Repository) ClaimForDelete(ctx context.Context, id ports.BackupID, evenIfLocked bool) (ports.Backup, error) {
+	b, err := scanBackup(r.db.QueryRow(ctx, r.q.claim, id, evenIfLocked))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ports.Backup{}, r.explainClaimMiss(ctx, id, evenIfLocked)
 	}
 	if err != nil {
 		return ports.Backup{}, dbError("claim backup "+id.String()+" for deletion", err)
 	}
 	return b, nil
+}
+
+// explainClaimMiss is explainMiss for a claim, which a lock refuses too. Like
+// explainMiss it reads after the fact.
+func (r *Repository) explainClaimMiss(ctx context.Context, id ports.BackupID, evenIfLocked bool) error {
+	const op = "claim backup for deletion"
+	var status string
+	var locked bool
+	err := r.db.QueryRow(ctx, r.q.claimState, id).Scan(&status, &locked)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("postgres: %s %s: %w", op, id, ports.ErrNotFound)
+	case err != nil:
+		return dbError(op+" "+id.String(), err)
+	case locked && !evenIfLocked:
+		return fmt.Errorf("postgres: %s %s: %w", op, id, ports.ErrLocked)
+	case status != string(ports.StatusReady) && status != string(ports.StatusFailed):
+		return fmt.Errorf("postgres: %s %s: is %s: %w", op, id, status, ports.ErrStatusConflict)
+	}
+	return fmt.Errorf("postgres: %s %s: the backup changed while the statement ran: %w", op, id, ports.ErrStatusConflict)
 }
 
 // Delete removes a backup claimed by ClaimForDelete. Returns ErrNotFound, or
@@ -533,7 +577,7 @@ func scanBackup(row pgx.Row) (ports.Backup, error) {
 	)
 	err := row.Scan(&b.ID, &b.OrderID, &b.ProvisionID, &b.Name, &status, &b.AssetID, &size, &sha,
 		&errText, &b.CreatedAt, &completed, &heartbeat, &restore, &b.Deleting, &skipped, &b.SkippedCount,
-		&done, &total, &started)
+		&done, &total, &started, &b.Locked, &b.ScheduleID)
 	if err != nil {
 		return ports.Backup{}, err
 	}

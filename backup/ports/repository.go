@@ -12,8 +12,9 @@ import (
 // as compare-and-set. A read-then-write in the caller cannot give these guarantees
 // under concurrency; the store must.
 type Repository interface {
-	// Create inserts b (status creating) if the order's operation slot is free and
-	// the provision holds fewer than limit backups, atomically. Returns
+	// Create inserts b (status creating, locked or not, with its schedule if a
+	// schedule made it) if the order's operation slot is free and the provision
+	// holds fewer than limit backups, atomically. Returns
 	// ErrOperationInProgress (another operation holds the slot), ErrFenced (a fence
 	// holds it) or ErrLimitReached; when several refuse, in that order.
 	Create(ctx context.Context, b Backup, limit int) error
@@ -45,7 +46,9 @@ type Repository interface {
 	// Update writes b's status and every mutable field (asset, size, sha256, error,
 	// skipped files, progress, completed, heartbeat and last-restored times) if the stored row
 	// is still in status from and not claimed for deletion: a compare-and-set, so
-	// that two replicas can never both move one backup. Returns ErrNotFound if the
+	// that two replicas can never both move one backup. It never changes Locked:
+	// a create or restore that finishes after the user locked or unlocked the
+	// backup must not undo that, so only SetLocked writes it. Returns ErrNotFound if the
 	// row is gone, ErrStatusConflict if its status is no longer from (or a delete
 	// claimed it), and, when b.Status is active, ErrOperationInProgress or
 	// ErrFenced if the order's operation slot is taken.
@@ -63,11 +66,27 @@ type Repository interface {
 	// whose worker died. The caller settles them with Update.
 	ListStale(ctx context.Context, before time.Time) ([]Backup, error)
 
+	// SetLocked locks or unlocks the backup, in any status, and returns it as
+	// stored. Setting the value it already has succeeds. Returns ErrNotFound, or
+	// ErrStatusConflict if a delete has claimed the backup (it is going, locked or
+	// not).
+	SetLocked(ctx context.Context, id BackupID, locked bool) (Backup, error)
+
 	// ClaimForDelete marks a ready or failed backup as being deleted, so no restore
-	// can start on it, and returns it. Claiming an already claimed backup succeeds,
-	// so a failed delete can be retried. Returns ErrNotFound, or ErrStatusConflict if
-	// the backup is creating or restoring.
-	ClaimForDelete(ctx context.Context, id BackupID) (Backup, error)
+	// can start on it and it can no longer be locked, and returns it. A locked
+	// backup is refused, atomically with the claim, so that a lock and a delete
+	// racing never both win. Claiming an already claimed backup succeeds, so a
+	// failed delete can be retried.
+	//
+	// evenIfLocked claims a locked backup too. It is for the host deleting a whole
+	// order: a lock protects a backup from its users' mistakes and from rotation,
+	// not from the order itself going, and a locked backup that stayed would keep
+	// a customer's data, and its storage, after the order it belongs to is gone.
+	//
+	// Returns ErrNotFound; ErrLocked if the backup is locked and evenIfLocked is
+	// false, whatever its status; or ErrStatusConflict if it is creating or
+	// restoring.
+	ClaimForDelete(ctx context.Context, id BackupID, evenIfLocked bool) (Backup, error)
 
 	// Delete removes a backup claimed by ClaimForDelete. Returns ErrNotFound if it
 	// is already gone, ErrStatusConflict if it was not claimed.

@@ -12,9 +12,10 @@ import (
 	"github.com/savepoint-dev/savepoint/internal/e2e"
 )
 
-// TestREADMEWalkthrough runs the README's curl walkthrough verbatim against a
-// zero-config server, from a directory laid out like the repository's root (the
-// walkthrough sources var/demo.env).
+// TestREADMEWalkthrough runs the README's curl walkthrough and its locking
+// examples verbatim, one after the other in one shell as a reader would,
+// against a zero-config server, from a directory laid out like the
+// repository's root (the walkthrough sources var/demo.env).
 func TestREADMEWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
@@ -23,14 +24,12 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)<!-- walkthrough:begin -->\n```sh\n(.*?)```\n<!-- walkthrough:end -->").FindSubmatch(readme)
-	if m == nil {
-		t.Fatal("README.md has no walkthrough block")
-	}
+	walkthrough, locking := readmeBlock(t, readme, "walkthrough"), readmeBlock(t, readme, "locking")
+	const between = "--- locking ---"
 	root := t.TempDir()
 	srv := e2e.StartServer(t, e2e.ServerOptions{Dir: filepath.Join(root, "var")})
 
-	cmd := exec.Command("bash", "-eu", "-c", string(m[1]))
+	cmd := exec.Command("bash", "-eu", "-c", walkthrough+"echo '"+between+"'\n"+locking)
 	cmd.Dir = root
 	done := make(chan struct{})
 	var out []byte
@@ -45,11 +44,28 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n%s\n--- server ---\n%s", err, out, srv.Proc.Output())
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	first, second, _ := strings.Cut(string(out), between+"\n")
+	lines := strings.Split(strings.TrimSpace(first), "\n")
 	if last := lines[len(lines)-1]; last != "204" {
 		t.Errorf("the walkthrough's delete answered %q, want 204:\n%s", last, out)
 	}
-	if !strings.Contains(string(out), "world/level.dat") {
+	if !strings.Contains(first, "world/level.dat") {
 		t.Errorf("the downloaded archive's listing shows no world directory:\n%s", out)
 	}
+	// The lock, the refused delete's problem, the unlock and the delete.
+	want := regexp.MustCompile(`(?s)^"locked":true\n\{.*"status":409.*"code":"backup_locked".*\}\n"locked":false\n204\n$`)
+	if !want.MatchString(second) {
+		t.Errorf("the locking examples printed\n%s\nwant the lock, a 409 backup_locked, the unlock and a 204", second)
+	}
+}
+
+// readmeBlock returns the sh block between <!-- name:begin --> and
+// <!-- name:end --> in the README.
+func readmeBlock(t *testing.T, readme []byte, name string) string {
+	t.Helper()
+	m := regexp.MustCompile("(?s)<!-- " + name + ":begin -->\n```sh\n(.*?)```\n<!-- " + name + ":end -->").FindSubmatch(readme)
+	if m == nil {
+		t.Fatalf("README.md has no %s block", name)
+	}
+	return string(m[1])
 }

@@ -148,7 +148,8 @@ type idTarget struct {
 func onBackup(order, provision, id string) []request {
 	p := backupPath(order, provision, id)
 	return []request{{Method: http.MethodGet, Path: p}, {Method: http.MethodDelete, Path: p},
-		{Method: http.MethodPost, Path: p + "/restore"}}
+		{Method: http.MethodPost, Path: p + "/restore"}, {Method: http.MethodPut, Path: p + "/lock"},
+		{Method: http.MethodDelete, Path: p + "/lock"}}
 }
 
 // hostileIDTargets are TestHostileIDs's requests: malformed IDs in each place of

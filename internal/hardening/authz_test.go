@@ -162,6 +162,16 @@ func matrixRoutes() []route {
 					t.Errorf("after an accepted restore the backup is %+v", now)
 				}
 			}},
+		// Lock, then unlock, the shared backup: the owner's unlock finds it locked
+		// by the calls before, and the matrix leaves it as it found it.
+		{name: "lock a backup", op: "lock-backup", req: func(f fixture) request {
+			return request{Method: http.MethodPut, Path: backupPath(f.order, f.provision, f.backup.ID) + "/lock"}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: lockedAfter(true)},
+		{name: "unlock a backup", op: "unlock-backup", req: func(f fixture) request {
+			return request{Method: http.MethodDelete, Path: backupPath(f.order, f.provision, f.backup.ID) + "/lock"}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: lockedAfter(false)},
 		{name: "download a backup", op: "download-asset", req: func(f fixture) request {
 			return request{Method: http.MethodGet, Path: assetPath(*f.backup.AssetID)}
 		}, want: []outcome{ok(200), notFound, notFound, unauthenticated, unauthenticated, unauthenticated},
@@ -327,6 +337,20 @@ func demoEndpoint(t *testing.T, c *client, u users) {
 	})
 }
 
+// lockedAfter checks an accepted lock-backup or unlock-backup: it answers the
+// backup with the lock as asked, and the backup is so stored.
+func lockedAfter(want bool) func(t *testing.T, f fixture, rep reply, before, after []sphttp.BackupView) {
+	return func(t *testing.T, f fixture, rep reply, _, after []sphttp.BackupView) {
+		var v sphttp.BackupView
+		if json.Unmarshal(rep.Body, &v) != nil || v.ID != f.backup.ID || v.Locked != want {
+			t.Errorf("answered %s, want backup %s with locked %t", truncate(rep.Body), f.backup.ID, want)
+		}
+		if now := find(after, f.backup.ID); now == nil || now.Locked != want {
+			t.Errorf("after the call the backup is %+v, want locked %t", now, want)
+		}
+	}
+}
+
 func find(list []sphttp.BackupView, id string) *sphttp.BackupView {
 	for i := range list {
 		if list[i].ID == id {
@@ -337,7 +361,7 @@ func find(list []sphttp.BackupView, id string) *sphttp.BackupView {
 }
 
 // diffBackups describes how two settled lists differ in what a user could
-// notice: which backups exist, their status, error and last restore.
+// notice: which backups exist, their status, error, last restore and lock.
 func diffBackups(before, after []sphttp.BackupView) string {
 	key := func(l []sphttp.BackupView) []string {
 		var out []string
@@ -346,7 +370,7 @@ func diffBackups(before, after []sphttp.BackupView) string {
 			if b.LastRestoredAt != nil {
 				restored = b.LastRestoredAt.String()
 			}
-			out = append(out, fmt.Sprintf("%s %s %q %s", b.ID, b.Status, e2e.ErrorText(b), restored))
+			out = append(out, fmt.Sprintf("%s %s %q %s locked=%t", b.ID, b.Status, e2e.ErrorText(b), restored, b.Locked))
 		}
 		slices.Sort(out)
 		return out

@@ -83,18 +83,18 @@ func (c *MockRepositoryAcquireFenceCall) DoAndReturn(f func(context.Context, por
 }
 
 // ClaimForDelete mocks base method.
-func (m *MockRepository) ClaimForDelete(ctx context.Context, id ports.BackupID) (ports.Backup, error) {
+func (m *MockRepository) ClaimForDelete(ctx context.Context, id ports.BackupID, evenIfLocked bool) (ports.Backup, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ClaimForDelete", ctx, id)
+	ret := m.ctrl.Call(m, "ClaimForDelete", ctx, id, evenIfLocked)
 	ret0, _ := ret[0].(ports.Backup)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // ClaimForDelete indicates an expected call of ClaimForDelete.
-func (mr *MockRepositoryMockRecorder) ClaimForDelete(ctx, id any) *MockRepositoryClaimForDeleteCall {
+func (mr *MockRepositoryMockRecorder) ClaimForDelete(ctx, id, evenIfLocked any) *MockRepositoryClaimForDeleteCall {
 	mr.mock.ctrl.T.Helper()
-	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClaimForDelete", reflect.TypeOf((*MockRepository)(nil).ClaimForDelete), ctx, id)
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClaimForDelete", reflect.TypeOf((*MockRepository)(nil).ClaimForDelete), ctx, id, evenIfLocked)
 	return &MockRepositoryClaimForDeleteCall{Call: call}
 }
 
@@ -110,13 +110,13 @@ func (c *MockRepositoryClaimForDeleteCall) Return(arg0 ports.Backup, arg1 error)
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockRepositoryClaimForDeleteCall) Do(f func(context.Context, ports.BackupID) (ports.Backup, error)) *MockRepositoryClaimForDeleteCall {
+func (c *MockRepositoryClaimForDeleteCall) Do(f func(context.Context, ports.BackupID, bool) (ports.Backup, error)) *MockRepositoryClaimForDeleteCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockRepositoryClaimForDeleteCall) DoAndReturn(f func(context.Context, ports.BackupID) (ports.Backup, error)) *MockRepositoryClaimForDeleteCall {
+func (c *MockRepositoryClaimForDeleteCall) DoAndReturn(f func(context.Context, ports.BackupID, bool) (ports.Backup, error)) *MockRepositoryClaimForDeleteCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -658,6 +658,45 @@ func (c *MockRepositoryReleaseFenceCall) Do(f func(context.Context, ports.OrderI
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockRepositoryReleaseFenceCall) DoAndReturn(f func(context.Context, ports.OrderID, ports.FenceID) error) *MockRepositoryReleaseFenceCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// SetLocked mocks base method.
+func (m *MockRepository) SetLocked(ctx context.Context, id ports.BackupID, locked bool) (ports.Backup, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "SetLocked", ctx, id, locked)
+	ret0, _ := ret[0].(ports.Backup)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// SetLocked indicates an expected call of SetLocked.
+func (mr *MockRepositoryMockRecorder) SetLocked(ctx, id, locked any) *MockRepositorySetLockedCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "SetLocked", reflect.TypeOf((*MockRepository)(nil).SetLocked), ctx, id, locked)
+	return &MockRepositorySetLockedCall{Call: call}
+}
+
+// MockRepositorySetLockedCall wrap *gomock.Call
+type MockRepositorySetLockedCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRepositorySetLockedCall) Return(arg0 ports.Backup, arg1 error) *MockRepositorySetLockedCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRepositorySetLockedCall) Do(f func(context.Context, ports.BackupID, bool) (ports.Backup, error)) *MockRepositorySetLockedCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRepositorySetLockedCall) DoAndReturn(f func(context.Context, ports.BackupID, bool) (ports.Backup, error)) *MockRepositorySetLockedCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }

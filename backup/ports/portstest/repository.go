@@ -100,6 +100,13 @@ func RunRepositoryTests(t *testing.T, h RepositoryHarness) {
 		{"delete removes a claimed backup, and a second delete reports not found", repositorySuite.deleteClaimed},
 		{"delete refuses a backup that was not claimed", repositorySuite.deleteUnclaimedRefused},
 		{"deleting an unknown backup reports not found", repositorySuite.deleteUnknown},
+		{"create stores the lock and the schedule, and find and the lists return them", repositorySuite.lockAndScheduleRoundTrip},
+		{"a backup can be locked and unlocked in every status, twice over, and comes back as stored", repositorySuite.setLockedEveryStatus},
+		{"locking an unknown backup reports not found", repositorySuite.setLockedUnknown},
+		{"a backup claimed for deletion can be neither locked nor unlocked", repositorySuite.setLockedClaimedRefused},
+		{"update never changes the lock: a create finishing keeps a lock set meanwhile", repositorySuite.updateKeepsLock},
+		{"a locked backup cannot be claimed for deletion, whatever its status, until it is unlocked", repositorySuite.claimLockedRefused},
+		{"a claim even if locked takes a locked backup, and a plain retry of it is refused", repositorySuite.claimEvenIfLocked},
 		// Concurrency: each of these fails for an implementation that checks in one
 		// step and writes in another. A lost race is a matter of timing, so each race
 		// is run for several rounds, each on fresh orders.
@@ -108,6 +115,8 @@ func RunRepositoryTests(t *testing.T, h RepositoryHarness) {
 		{"concurrent creates for different orders all succeed", repositorySuite.raceCreatesForOtherOrders},
 		{"30 racing create-and-finish calls never take a provision holding 8 backups past 10", repositorySuite.raceCreatesAtLimit},
 		{"a restore and a delete racing on one backup never both win", repositorySuite.raceRestoreAndDelete},
+		{"locks and deletes racing on one backup never both win, 50 rounds", repositorySuite.raceLockAndDelete},
+		{"unlocks and deletes racing on a locked backup never leave it claimed and locked, 50 rounds", repositorySuite.raceUnlockAndDelete},
 		{"a fence and creates racing for a free slot: exactly one wins, 50 rounds", repositorySuite.raceFenceAndCreates},
 		{"a fence and restores racing for a free slot: exactly one wins, 50 rounds", repositorySuite.raceFenceAndRestores},
 		{"exactly one of 20 concurrent compare-and-set updates applies", repositorySuite.raceUpdates},
@@ -908,7 +917,7 @@ func (s repositorySuite) claimSettled(t *testing.T) {
 	for _, st := range []ports.Status{ports.StatusReady, ports.StatusFailed} {
 		t.Run(string(st), func(t *testing.T) {
 			b := s.settled(s.newServer(), st)
-			got, err := s.repo.ClaimForDelete(t.Context(), b.ID)
+			got, err := s.repo.ClaimForDelete(t.Context(), b.ID, false)
 			if err != nil {
 				t.Fatalf("ClaimForDelete: %v", err)
 			}
@@ -917,7 +926,7 @@ func (s repositorySuite) claimSettled(t *testing.T) {
 				t.Errorf("ClaimForDelete returned\n %s\nwant %s", describeBackup(got), describeBackup(b))
 			}
 			s.assertStored(b)
-			if _, err := s.repo.ClaimForDelete(t.Context(), b.ID); err != nil {
+			if _, err := s.repo.ClaimForDelete(t.Context(), b.ID, false); err != nil {
 				t.Errorf("second ClaimForDelete: %v, want success (a retried delete)", err)
 			}
 			s.assertStored(b)
@@ -935,7 +944,7 @@ func (s repositorySuite) claimActiveRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := tc.make(s.newServer())
-			_, err := s.repo.ClaimForDelete(t.Context(), b.ID)
+			_, err := s.repo.ClaimForDelete(t.Context(), b.ID, false)
 			wantErr(t, "ClaimForDelete", err, ports.ErrStatusConflict)
 			s.assertStored(b)
 		})
@@ -943,7 +952,7 @@ func (s repositorySuite) claimActiveRefused(t *testing.T) {
 }
 
 func (s repositorySuite) claimUnknown(t *testing.T) {
-	_, err := s.repo.ClaimForDelete(t.Context(), ports.NewBackupID())
+	_, err := s.repo.ClaimForDelete(t.Context(), ports.NewBackupID(), false)
 	wantErr(t, "ClaimForDelete", err, ports.ErrNotFound)
 }
 
@@ -979,6 +988,194 @@ func (s repositorySuite) deleteUnclaimedRefused(t *testing.T) {
 
 func (s repositorySuite) deleteUnknown(t *testing.T) {
 	wantErr(t, "Delete", s.repo.Delete(t.Context(), ports.NewBackupID()), ports.ErrNotFound)
+}
+
+func (s repositorySuite) lockAndScheduleRoundTrip(t *testing.T) {
+	srv := s.newServer()
+	scheduled := s.newBackup(srv)
+	scheduled.Locked, scheduled.ScheduleID = true, ports.NewScheduleID()
+	if err := s.repo.Create(t.Context(), scheduled, defaultLimit); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	s.assertStored(scheduled)
+	scheduled = s.finish(scheduled)
+	s.assertStored(scheduled)
+	manual := s.ready(srv) // unlocked, and no schedule: stored as none
+	s.assertStored(manual)
+
+	want := []ports.BackupID{manual.ID, scheduled.ID}
+	got := s.list(srv.prov.ID)
+	assertIDs(t, "ListByProvision", got, want)
+	byOrder, err := s.repo.ListByOrder(t.Context(), srv.order.ID)
+	if err != nil {
+		t.Fatalf("ListByOrder: %v", err)
+	}
+	assertIDs(t, "ListByOrder", byOrder, want)
+	if len(got) != len(want) || len(byOrder) != len(want) {
+		t.FailNow()
+	}
+	byAsset, err := s.repo.FindByAsset(t.Context(), scheduled.AssetID)
+	if err != nil {
+		t.Fatalf("FindByAsset: %v", err)
+	}
+	for what, b := range map[string]ports.Backup{
+		"ListByProvision's scheduled backup": got[1], "ListByProvision's manual backup": got[0],
+		"ListByOrder's scheduled backup": byOrder[1], "FindByAsset": byAsset,
+	} {
+		want := scheduled
+		if b.ID == manual.ID {
+			want = manual
+		}
+		if !sameBackup(b, want) {
+			t.Errorf("%s:\n got %s\nwant %s", what, describeBackup(b), describeBackup(want))
+		}
+	}
+}
+
+// setLocked locks or unlocks the backup and checks that SetLocked answers it as
+// stored, with the lock as asked.
+func (s repositorySuite) setLocked(b ports.Backup, locked bool) ports.Backup {
+	s.t.Helper()
+	got, err := s.repo.SetLocked(s.t.Context(), b.ID, locked)
+	if err != nil {
+		s.t.Fatalf("SetLocked(%t): %v", locked, err)
+	}
+	b.Locked = locked
+	if !sameBackup(got, b) {
+		s.t.Errorf("SetLocked(%t) returned\n %s\nwant %s", locked, describeBackup(got), describeBackup(b))
+	}
+	s.assertStored(b)
+	return b
+}
+
+func (s repositorySuite) setLockedEveryStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(server) ports.Backup
+	}{
+		{"creating", s.create},
+		{"ready", s.ready},
+		{"failed", func(srv server) ports.Backup { return s.fail(s.create(srv)) }},
+		{"restoring", s.restoring},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.make(s.newServer())
+			for _, locked := range []bool{true, true, false, false, true} {
+				b = s.setLocked(b, locked)
+			}
+		})
+	}
+}
+
+func (s repositorySuite) setLockedUnknown(t *testing.T) {
+	for _, locked := range []bool{true, false} {
+		_, err := s.repo.SetLocked(t.Context(), ports.NewBackupID(), locked)
+		wantErr(t, fmt.Sprintf("SetLocked(%t)", locked), err, ports.ErrNotFound)
+	}
+}
+
+func (s repositorySuite) setLockedClaimedRefused(t *testing.T) {
+	claimed := s.claim(s.ready(s.newServer()).ID)
+	_, err := s.repo.SetLocked(t.Context(), claimed.ID, true)
+	wantErr(t, "SetLocked(true) of a claimed backup", err, ports.ErrStatusConflict)
+	s.assertStored(claimed)
+
+	locked := s.setLocked(s.ready(s.newServer()), true)
+	taken, err := s.repo.ClaimForDelete(t.Context(), locked.ID, true)
+	if err != nil {
+		t.Fatalf("ClaimForDelete even if locked: %v", err)
+	}
+	_, err = s.repo.SetLocked(t.Context(), locked.ID, false)
+	wantErr(t, "SetLocked(false) of a claimed backup", err, ports.ErrStatusConflict)
+	s.assertStored(taken)
+}
+
+func (s repositorySuite) updateKeepsLock(t *testing.T) {
+	b := s.create(s.newServer())
+	s.setLocked(b, true)
+	// The worker's record was read before the lock: it says unlocked.
+	ready := s.finish(b)
+	ready.Locked = true
+	s.assertStored(ready)
+
+	ready = s.setLocked(ready, false)
+	stale := ready
+	stale.Locked = true // a record read while the backup was still locked
+	restoring := s.startRestore(stale)
+	restoring.Locked = false
+	s.assertStored(restoring)
+}
+
+func (s repositorySuite) claimLockedRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(server) ports.Backup
+	}{
+		{"ready", s.ready},
+		{"failed", func(srv server) ports.Backup { return s.fail(s.create(srv)) }},
+		{"creating", s.create},
+		{"restoring", s.restoring},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := s.setLocked(tc.make(s.newServer()), true)
+			_, err := s.repo.ClaimForDelete(t.Context(), b.ID, false)
+			wantErr(t, "ClaimForDelete", err, ports.ErrLocked)
+			s.assertStored(b)
+			wantErr(t, "Delete", s.repo.Delete(t.Context(), b.ID), ports.ErrStatusConflict)
+			s.assertStored(b)
+
+			b = s.setLocked(b, false)
+			_, err = s.repo.ClaimForDelete(t.Context(), b.ID, false)
+			if !b.Status.Active() {
+				if err != nil {
+					t.Fatalf("ClaimForDelete once unlocked: %v", err)
+				}
+				b.Deleting = true
+			} else {
+				wantErr(t, "ClaimForDelete of an active backup once unlocked", err, ports.ErrStatusConflict)
+			}
+			s.assertStored(b)
+		})
+	}
+}
+
+func (s repositorySuite) claimEvenIfLocked(t *testing.T) {
+	for _, st := range []ports.Status{ports.StatusReady, ports.StatusFailed} {
+		t.Run(string(st), func(t *testing.T) {
+			b := s.setLocked(s.settled(s.newServer(), st), true)
+			got, err := s.repo.ClaimForDelete(t.Context(), b.ID, true)
+			if err != nil {
+				t.Fatalf("ClaimForDelete even if locked: %v", err)
+			}
+			b.Deleting = true
+			if !sameBackup(got, b) {
+				t.Errorf("ClaimForDelete returned\n %s\nwant %s", describeBackup(got), describeBackup(b))
+			}
+			s.assertStored(b)
+			_, err = s.repo.ClaimForDelete(t.Context(), b.ID, false)
+			wantErr(t, "a plain ClaimForDelete of the claimed, locked backup", err, ports.ErrLocked)
+			if _, err := s.repo.ClaimForDelete(t.Context(), b.ID, true); err != nil {
+				t.Errorf("a second ClaimForDelete even if locked: %v, want success (a retried delete)", err)
+			}
+			s.assertStored(b)
+			if err := s.repo.Delete(t.Context(), b.ID); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			_, err = s.repo.Find(t.Context(), b.ID)
+			wantErr(t, "Find after Delete", err, ports.ErrNotFound)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		make func(server) ports.Backup
+	}{{"creating", s.create}, {"restoring", s.restoring}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := s.setLocked(tc.make(s.newServer()), true)
+			_, err := s.repo.ClaimForDelete(t.Context(), b.ID, true)
+			wantErr(t, "ClaimForDelete even if locked", err, ports.ErrStatusConflict)
+			s.assertStored(b)
+		})
+	}
 }
 
 func (s repositorySuite) raceCreates(t *testing.T) {
@@ -1099,7 +1296,7 @@ func (s repositorySuite) raceRestoreAndDelete(t *testing.T) {
 		})
 		wg.Go(func() {
 			<-start
-			_, claimErr = s.repo.ClaimForDelete(t.Context(), b.ID)
+			_, claimErr = s.repo.ClaimForDelete(t.Context(), b.ID, false)
 		})
 		close(start)
 		wg.Wait()
@@ -1123,6 +1320,85 @@ func (s repositorySuite) raceRestoreAndDelete(t *testing.T) {
 		}
 	}
 	t.Logf("of %d races the restore won %d and the delete %d", rounds, restores, deletes)
+}
+
+// raceLockAndDelete fires locks and delete claims at one ready, unlocked
+// backup. Whichever lands first decides every other call: after a lock every
+// claim is refused as locked, after a claim every lock as a status conflict.
+func (s repositorySuite) raceLockAndDelete(t *testing.T) {
+	outcomes := map[string]int{}
+	for round := range 50 {
+		b := s.ready(s.newServer())
+		var locks, claims atomic.Int32
+		errs := race(8, func(i int) func() error {
+			if i%2 == 0 {
+				return func() error {
+					_, err := s.repo.SetLocked(t.Context(), b.ID, true)
+					return counted(&locks, err)
+				}
+			}
+			return func() error {
+				_, err := s.repo.ClaimForDelete(t.Context(), b.ID, false)
+				return counted(&claims, err)
+			}
+		}, func(call func() error) error { return call() })
+		_, refused, other := tally(errs, ports.ErrLocked, ports.ErrStatusConflict)
+		if len(other) > 0 {
+			t.Fatalf("round %d: errors other than ErrLocked and ErrStatusConflict: %v", round, other)
+		}
+		stored := s.find(b.ID)
+		switch {
+		case locks.Load() == 4 && claims.Load() == 0:
+			outcomes["locked"]++
+			if !stored.Locked || stored.Deleting {
+				t.Fatalf("round %d: every lock won, but the backup is stored %s", round, describeBackup(stored))
+			}
+		case claims.Load() == 4 && locks.Load() == 0:
+			outcomes["claimed"]++
+			if stored.Locked || !stored.Deleting {
+				t.Fatalf("round %d: every claim won, but the backup is stored %s", round, describeBackup(stored))
+			}
+		default:
+			t.Fatalf("round %d: %d locks and %d claims won, %d refused: a lock and a delete both won", round, locks.Load(), claims.Load(), refused)
+		}
+	}
+	t.Logf("rounds won by the locks and by the claims: %v", outcomes)
+}
+
+// raceUnlockAndDelete fires unlocks and delete claims at one locked backup.
+// Both may succeed, the unlocks first; what never happens is a claim of a
+// backup that is still locked, or an unlock of a claimed one.
+func (s repositorySuite) raceUnlockAndDelete(t *testing.T) {
+	for round := range 50 {
+		b := s.setLocked(s.ready(s.newServer()), true)
+		var unlocks, claims atomic.Int32
+		errs := race(8, func(i int) func() error {
+			if i%2 == 0 {
+				return func() error {
+					_, err := s.repo.SetLocked(t.Context(), b.ID, false)
+					return counted(&unlocks, err)
+				}
+			}
+			return func() error {
+				_, err := s.repo.ClaimForDelete(t.Context(), b.ID, false)
+				return counted(&claims, err)
+			}
+		}, func(call func() error) error { return call() })
+		if _, _, other := tally(errs, ports.ErrLocked, ports.ErrStatusConflict); len(other) > 0 {
+			t.Fatalf("round %d: errors other than ErrLocked and ErrStatusConflict: %v", round, other)
+		}
+		stored := s.find(b.ID)
+		switch {
+		case stored.Locked && stored.Deleting:
+			t.Fatalf("round %d: the backup is claimed and locked: %s", round, describeBackup(stored))
+		case claims.Load() > 0 && (unlocks.Load() == 0 || !stored.Deleting):
+			t.Fatalf("round %d: %d claims won after %d unlocks; stored %s", round, claims.Load(), unlocks.Load(), describeBackup(stored))
+		case claims.Load() == 0 && (stored.Locked || stored.Deleting) && unlocks.Load() > 0:
+			t.Fatalf("round %d: %d unlocks won and no claim, but the backup is stored %s", round, unlocks.Load(), describeBackup(stored))
+		case unlocks.Load() == 0:
+			t.Fatalf("round %d: no unlock won, though only an unlock can make a claim win", round)
+		}
+	}
 }
 
 // raceFenceAndCreates fires fences and creates at one order's free slot.
@@ -1359,7 +1635,7 @@ func assertSameFences(t *testing.T, what string, got []ports.Fence, want ...port
 
 func (s repositorySuite) claim(id ports.BackupID) ports.Backup {
 	s.t.Helper()
-	b, err := s.repo.ClaimForDelete(s.t.Context(), id)
+	b, err := s.repo.ClaimForDelete(s.t.Context(), id, false)
 	if err != nil {
 		s.t.Fatalf("ClaimForDelete: %v", err)
 	}

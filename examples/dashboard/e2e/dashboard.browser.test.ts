@@ -5,8 +5,8 @@
 //
 // The tests run in order and share one server and one page, like a customer
 // working through the section: empty → create (creating → ready) → download →
-// restore (restoring → ready) → delete → a bigger world's progress bars →
-// create ten → limit reached.
+// restore (restoring → ready) → lock (delete disabled and refused) → unlock →
+// delete → a bigger world's progress bars → create ten → limit reached.
 // Screenshots of each state go to test-results/ (gitignored) as artefacts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -247,8 +247,36 @@ describe('the backups dashboard in Chromium against the example server', () => {
     expect(await row.textContent()).not.toContain('failed');
   });
 
-  it('deletes the backup after confirmation', async () => {
-    await page.getByRole('button', { name: 'Delete Before the 1.21 update' }).click();
+  it('locks the backup, which disables its delete and makes the server refuse one; unlocked, it is deleted after confirmation', async () => {
+    const row = rowNamed('Before the 1.21 update');
+    const del = page.getByRole('button', { name: 'Delete Before the 1.21 update' });
+    await page.getByRole('button', { name: 'Lock Before the 1.21 update' }).click();
+
+    await row.getByTestId('lock-badge').waitFor();
+    expect(await row.getByTestId('lock-badge').textContent(), 'the lock icon\'s label').toBe(en('backups.locked'));
+    expect(await row.getByTestId('lock-icon').isVisible(), 'the lock icon').toBe(true);
+    await expect.poll(() => del.isDisabled()).toBe(true);
+    expect(await del.evaluate((b) => document.getElementById(b.getAttribute('aria-describedby') ?? '')?.textContent)).toBe(
+      en('backups.delete_locked_hint'),
+    );
+    expect((await backupNamed('Before the 1.21 update')).locked, 'the server has it locked').toBe(true);
+    await shot('09-locked', row);
+
+    // A client that ignores the disabled button gets 409 backup_locked, and the backup stays.
+    const id = (await row.getAttribute('data-backup-id')) ?? '';
+    const refused = await fetch(`${baseUrl}${backupsPath()}/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { code: string }).code).toBe('backup_locked');
+    expect((await backupNamed('Before the 1.21 update')).status).toBe('ready');
+
+    const unlock = page.getByRole('button', { name: 'Unlock Before the 1.21 update' });
+    await unlock.click();
+    await page.getByRole('button', { name: 'Lock Before the 1.21 update' }).waitFor();
+    expect(await row.getByTestId('lock-badge').count(), 'no lock icon once unlocked').toBe(0);
+    await expect.poll(() => del.isEnabled()).toBe(true);
+    expect((await backupNamed('Before the 1.21 update')).locked, 'the server has it unlocked').toBe(false);
+
+    await del.click();
     const dialog = page.getByRole('dialog', { name: en('backups.confirm_delete_title') });
     await dialog.waitFor();
     await shot('confirm-delete');
@@ -339,6 +367,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
     expect(await create.isDisabled()).toBe(true);
     await page.getByText(de('backups.limit_reached', { limit: 10 })).waitFor();
     expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Name', 'Größe', 'Status', 'Erstellt', 'Aktionen']);
+    await page.getByRole('button', { name: 'limit 1: Sperren' }).waitFor();
     await shot('06-limit-reached-de');
   });
 

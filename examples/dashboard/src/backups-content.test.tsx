@@ -407,6 +407,8 @@ describe('BackupsContent', () => {
           if (rule[action]) expect(button, `${action} button`).toBeEnabled();
           else expect(button, `${action} button`).toBeDisabled();
         }
+        // A backup can be locked whatever its status.
+        expect(r.getByRole('button', { name: `Lock ${b.name}` })).toBeEnabled();
       });
     }
 
@@ -655,6 +657,90 @@ describe('BackupsContent', () => {
       await user.click(await screen.findByRole('button', { name: 'Download world' }));
       expect(await screen.findByRole('alert')).toHaveTextContent(en('backups.error_generic'));
     });
+  });
+});
+
+describe('BackupsContent locking', () => {
+  it('shows a lock icon labelled Locked on a locked row only, and offers Unlock there and Lock elsewhere', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'kept', locked: true }), makeBackup({ name: 'open' })]));
+    await screen.findByRole('rowheader', { name: 'kept' });
+    const badge = within(row('kept')).getByTestId('lock-badge');
+    expect(badge).toHaveTextContent(en('backups.locked'));
+    expect(within(badge).getByTestId('lock-icon')).toHaveAttribute('aria-hidden', 'true');
+    expect(within(row('kept')).getByRole('button', { name: 'Unlock kept' })).toHaveTextContent('Unlock');
+    expect(within(row('open')).queryByTestId('lock-badge')).not.toBeInTheDocument();
+    expect(within(row('open')).getByRole('button', { name: 'Lock open' })).toHaveTextContent('Lock');
+  });
+
+  for (const status of ['ready', 'failed'] as const) {
+    it(`disables Delete of a locked ${status} backup and says why`, async () => {
+      renderContent(fakeApi([makeBackup({ name: 'kept', status, locked: true })]));
+      await screen.findByRole('rowheader', { name: 'kept' });
+      const del = screen.getByRole('button', { name: 'Delete kept' });
+      expect(del).toBeDisabled();
+      expect(del).toHaveAccessibleDescription(en('backups.delete_locked_hint'));
+      expect(within(row('kept')).getByTestId('delete-locked-hint')).toBeVisible();
+    });
+  }
+
+  it('locks on click: the row shows it at once, Delete is disabled, and the list is current', async () => {
+    const user = userEvent.setup();
+    const b = makeBackup({ name: 'precious' });
+    const api = fakeApi([b]);
+    api.setLocked.mockResolvedValue({ ...b, locked: true });
+    renderContent(api);
+    await user.click(await screen.findByRole('button', { name: 'Lock precious' }));
+
+    expect(api.setLocked).toHaveBeenCalledWith('order-1', 'prov-1', b.id, true);
+    expect(await within(row('precious')).findByTestId('lock-badge')).toHaveTextContent('Locked');
+    expect(screen.getByRole('button', { name: 'Delete precious' })).toBeDisabled();
+    expect(screen.getByRole('button', { name: 'Unlock precious' })).toBeEnabled();
+  });
+
+  it('unlocks on click, and Delete is offered again', async () => {
+    const user = userEvent.setup();
+    const b = makeBackup({ name: 'precious', locked: true });
+    const api = fakeApi([b]);
+    api.setLocked.mockResolvedValue({ ...b, locked: false });
+    renderContent(api);
+    await user.click(await screen.findByRole('button', { name: 'Unlock precious' }));
+
+    expect(api.setLocked).toHaveBeenCalledWith('order-1', 'prov-1', b.id, false);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Delete precious' })).toBeEnabled());
+    expect(within(row('precious')).queryByTestId('lock-badge')).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Delete precious' })).not.toHaveAccessibleDescription();
+  });
+
+  it('says so when the server refuses the lock, and shows the server\'s list', async () => {
+    const user = userEvent.setup();
+    const b = makeBackup({ name: 'going' });
+    const api = fakeApi([b], []);
+    api.setLocked.mockRejectedValue(problemError('status_conflict'));
+    renderContent(api);
+    await user.click(await screen.findByRole('button', { name: 'Lock going' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent(en('backups.error_generic'));
+    expect(await screen.findByText(en('backups.empty_state'))).toBeInTheDocument();
+  });
+
+  it('explains a delete refused because the backup was locked meanwhile, and shows it locked', async () => {
+    const user = userEvent.setup();
+    const b = makeBackup({ name: 'contested' });
+    const api = fakeApi([b], [{ ...b, locked: true }]);
+    api.remove.mockRejectedValue(problemError('backup_locked'));
+    renderContent(api);
+    await user.click(await screen.findByRole('button', { name: 'Delete contested' }));
+    await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+    expect(await within(screen.getByRole('dialog')).findByRole('alert')).toHaveTextContent(en('backups.error_locked'));
+    expect(await within(row('contested')).findByTestId('lock-badge')).toBeInTheDocument();
+  });
+
+  it('speaks German', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'x', locked: true }), makeBackup({ name: 'y' })]), { t: createTranslator('de'), locale: 'de-DE' });
+    await screen.findByRole('rowheader', { name: 'x' });
+    expect(within(row('x')).getByTestId('lock-badge')).toHaveTextContent('Gesperrt');
+    expect(screen.getByRole('button', { name: 'x: Entsperren' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'y: Sperren' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'x: Löschen' })).toHaveAccessibleDescription(createTranslator('de')('backups.delete_locked_hint'));
   });
 });
 

@@ -53,7 +53,8 @@ export const actionRules = {
   download: (b: Backup) => b.status === 'ready' && b.asset_id != null,
   // A restore while another operation runs would be refused (operation_in_progress).
   restore: (b: Backup, operationInProgress: boolean) => b.status === 'ready' && !operationInProgress,
-  delete: (b: Backup) => b.status === 'ready' || b.status === 'failed',
+  // The server refuses to delete a locked backup (backup_locked), whatever its status.
+  delete: (b: Backup) => (b.status === 'ready' || b.status === 'failed') && !b.locked,
 } as const;
 
 /** Backup['progress'] without its null: how far a running operation has got. */
@@ -130,6 +131,7 @@ export function BackupsContent({
   const [dialogError, setDialogError] = useState<MessageKey | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const [downloading, setDownloading] = useState<ReadonlySet<string>>(new Set());
+  const [locking, setLocking] = useState<ReadonlySet<string>>(new Set());
   const [name, setName] = useState('');
 
   const headingId = useId();
@@ -284,6 +286,32 @@ export function BackupsContent({
     }
   };
 
+  // Locking takes no confirmation: it only ever protects, and it is undone the
+  // same way.
+  const toggleLock = async (backup: Backup) => {
+    setBanner(null);
+    setLocking((s) => new Set(s).add(backup.id));
+    try {
+      const updated = await api.setLocked(orderId, provisionId, backup.id, !backup.locked);
+      if (mounted.current) replace(updated);
+    } catch (err) {
+      if (!mounted.current) return;
+      setBanner(errorMessageKey(err instanceof ApiError ? err.code : undefined));
+      void load();
+    } finally {
+      if (mounted.current)
+        setLocking((s) => {
+          const next = new Set(s);
+          next.delete(backup.id);
+          return next;
+        });
+    }
+  };
+
+  // Two sections on one page may list the same backup: the section's own ID
+  // keeps each hint's ID unique.
+  const lockHintId = (backup: Backup) => `${headingId}-locked-${backup.id}`;
+
   const actionLabel = (action: MessageKey, backup: Backup) => t('backups.action_label', { action: t(action), name: backup.name });
 
   return (
@@ -361,11 +389,19 @@ export function BackupsContent({
                   </th>
                   <td className="numeric">{formatSize(b.size_bytes, locale) ?? t('backups.size_unknown')}</td>
                   <td>
-                    <span className={`badge badge--${b.status}`} data-testid="status-badge">
-                      <span className="badge__icon" aria-hidden="true">
-                        {statusIcons[b.status]}
+                    <span className="backups__badges">
+                      <span className={`badge badge--${b.status}`} data-testid="status-badge">
+                        <span className="badge__icon" aria-hidden="true">
+                          {statusIcons[b.status]}
+                        </span>
+                        {t(statusKeys[b.status])}
                       </span>
-                      {t(statusKeys[b.status])}
+                      {b.locked ? (
+                        <span className="badge badge--locked" data-testid="lock-badge">
+                          <LockIcon />
+                          {t('backups.locked')}
+                        </span>
+                      ) : null}
                     </span>
                     {b.error && (b.status === 'failed' || b.status === 'ready') ? (
                       <p className="backups__error">
@@ -401,14 +437,30 @@ export function BackupsContent({
                       </button>
                       <button
                         type="button"
+                        className="button"
+                        disabled={locking.has(b.id)}
+                        aria-busy={locking.has(b.id) || undefined}
+                        aria-label={actionLabel(b.locked ? 'backups.action_unlock' : 'backups.action_lock', b)}
+                        onClick={() => void toggleLock(b)}
+                      >
+                        {t(b.locked ? 'backups.action_unlock' : 'backups.action_lock')}
+                      </button>
+                      <button
+                        type="button"
                         className="button button--danger"
                         disabled={!actionRules.delete(b)}
                         aria-label={actionLabel('backups.action_delete', b)}
+                        aria-describedby={b.locked ? lockHintId(b) : undefined}
                         onClick={() => openDialog({ kind: 'delete', backup: b })}
                       >
                         {t('backups.action_delete')}
                       </button>
                     </div>
+                    {b.locked ? (
+                      <p id={lockHintId(b)} className="backups__hint" data-testid="delete-locked-hint">
+                        {t('backups.delete_locked_hint')}
+                      </p>
+                    ) : null}
                   </td>
                 </tr>
               ))}
@@ -563,6 +615,18 @@ function ProgressBar({ backup, t, locale }: { backup: Backup; t: Translate; loca
         </span>
       ) : null}
     </div>
+  );
+}
+
+// A padlock drawn rather than the emoji: not every system has a font with one.
+function LockIcon() {
+  return (
+    <svg className="badge__icon" aria-hidden="true" focusable="false" width="12" height="12" viewBox="0 0 16 16" data-testid="lock-icon">
+      <path
+        fill="currentColor"
+        d="M5 7V5a3 3 0 0 1 6 0v2h1a1 1 0 0 1 1 1v6a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1h1zm1.5 0h3V5a1.5 1.5 0 0 0-3 0v2z"
+      />
+    </svg>
   );
 }
 

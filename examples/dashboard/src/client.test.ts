@@ -59,6 +59,18 @@ describe('createBackupsApi', () => {
     ]);
   });
 
+  it('locks with PUT and unlocks with DELETE on the backup\'s lock, answering the backup', async () => {
+    const r = recorder((req) => json(200, makeBackup({ id: 'b1', locked: req.method === 'PUT' })));
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    await expect(api.setLocked('o', 'p', 'b 1', true)).resolves.toMatchObject({ id: 'b1', locked: true });
+    await expect(api.setLocked('o', 'p', 'b 1', false)).resolves.toMatchObject({ id: 'b1', locked: false });
+    expect(r.requests.map((q) => `${q.method} ${new URL(q.url).pathname}`)).toEqual([
+      'PUT /api/v1/orders/o/provisions/p/backups/b%201/lock',
+      'DELETE /api/v1/orders/o/provisions/p/backups/b%201/lock',
+    ]);
+    expect(r.requests[0].headers.get('Authorization')).toBe('Bearer t');
+  });
+
   it('downloads an asset as a blob with its file name', async () => {
     const r = recorder(
       () =>

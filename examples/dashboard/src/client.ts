@@ -16,11 +16,14 @@ export type ProblemCode = Problem['code'];
 
 type BackupsPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups'];
 type RestorePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore'];
+type LockPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock'];
 
 type ListResponse = BackupsPath['get']['responses'][200]['content']['application/json'];
 type CreateRequest = NonNullable<BackupsPath['post']['requestBody']>['content']['application/json'];
 type CreateResponse = BackupsPath['post']['responses'][202]['content']['application/json'];
 type RestoreResponse = RestorePath['post']['responses'][202]['content']['application/json'];
+type LockResponse = LockPath['put']['responses'][200]['content']['application/json'];
+type UnlockResponse = LockPath['delete']['responses'][200]['content']['application/json'];
 
 /** A downloaded file, ready to be saved. */
 export interface DownloadedFile {
@@ -39,6 +42,8 @@ export interface BackupsApi {
   create(orderId: string, provisionId: string, name?: string): Promise<Backup>;
   remove(orderId: string, provisionId: string, backupId: string): Promise<void>;
   restore(orderId: string, provisionId: string, backupId: string): Promise<Backup>;
+  /** Locks the backup (locked true), so that it cannot be deleted, or unlocks it; resolves to the backup as stored. */
+  setLocked(orderId: string, provisionId: string, backupId: string, locked: boolean): Promise<Backup>;
   /** Fetches an asset (a ready backup's archive) with the caller's credentials. */
   download(assetId: string, signal?: AbortSignal): Promise<DownloadedFile>;
 }
@@ -128,6 +133,13 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
         headers: headers({ Accept: 'application/json' }),
       });
       return (await res.json()) as RestoreResponse;
+    },
+    async setLocked(orderId, provisionId, backupId, locked) {
+      const res = await call(`${backupsUrl(orderId, provisionId)}/${encodeURIComponent(backupId)}/lock`, {
+        method: locked ? 'PUT' : 'DELETE',
+        headers: headers({ Accept: 'application/json' }),
+      });
+      return (await res.json()) as LockResponse | UnlockResponse;
     },
     async download(assetId, signal) {
       const res = await call(`${baseUrl}/api/v1/assets/${encodeURIComponent(assetId)}`, {

@@ -90,6 +90,7 @@ describe('i18n', () => {
   const codes: [Parameters<typeof errorMessageKey>[0], MessageKey][] = [
     ['limit_reached', 'backups.limit_reached'],
     ['operation_in_progress', 'backups.error_in_progress'],
+    ['backup_locked', 'backups.error_locked'],
     ['status_conflict', 'backups.error_generic'],
     ['internal', 'backups.error_generic'],
     ['not_found', 'backups.error_generic'],

@@ -52,6 +52,11 @@ const en = {
   'backups.progress_label': 'Progress of {name}',
   'backups.progress_remaining': '{percent} — about {duration} left',
   'backups.progress_so_far': '{size} so far',
+  'backups.action_lock': 'Lock',
+  'backups.action_unlock': 'Unlock',
+  'backups.locked': 'Locked',
+  'backups.delete_locked_hint': 'Locked backups cannot be deleted. Unlock it first.',
+  'backups.error_locked': 'This backup is locked. Unlock it to delete it.',
 } as const;
 
 /** A message key. */
@@ -106,6 +111,11 @@ const de: Catalogue = {
   'backups.progress_label': 'Fortschritt von {name}',
   'backups.progress_remaining': '{percent} – noch etwa {duration}',
   'backups.progress_so_far': 'bisher {size}',
+  'backups.action_lock': 'Sperren',
+  'backups.action_unlock': 'Entsperren',
+  'backups.locked': 'Gesperrt',
+  'backups.delete_locked_hint': 'Gesperrte Backups können nicht gelöscht werden. Entsperre es zuerst.',
+  'backups.error_locked': 'Dieses Backup ist gesperrt. Entsperre es, um es zu löschen.',
 };
 
 /** The languages this package ships. */
@@ -154,6 +164,8 @@ export function errorMessageKey(code: ProblemCode | undefined): MessageKey {
       return 'backups.error_in_progress';
     case 'reprovisioning':
       return 'backups.error_reprovisioning';
+    case 'backup_locked':
+      return 'backups.error_locked';
     default:
       return 'backups.error_generic';
   }

@@ -23,6 +23,8 @@ export function makeBackup(overrides: Partial<Backup> = {}): Backup {
     skipped_count: 0,
     skipped: [],
     progress: null,
+    locked: false,
+    schedule_id: null,
     ...overrides,
   };
 }
@@ -53,6 +55,7 @@ export function fakeApi(...lists: Backup[][]) {
     create: vi.fn<BackupsApi['create']>(async (_o, _p, name) => makeBackup({ name: name ?? 'Backup 2026-03-14 09:26 UTC', status: 'creating', asset_id: null, size_bytes: null, sha256: null, completed_at: null })),
     remove: vi.fn<BackupsApi['remove']>(async () => undefined),
     restore: vi.fn<BackupsApi['restore']>(async () => makeBackup({ status: 'restoring' })),
+    setLocked: vi.fn<BackupsApi['setLocked']>(async (_o, _p, id, locked) => makeBackup({ id, locked })),
     download: vi.fn<BackupsApi['download']>(async () => ({ blob: new Blob([new Uint8Array([0x1f, 0x8b, 8, 0])]), fileName: 'world.tar.gz' })),
   };
   return api satisfies BackupsApi;

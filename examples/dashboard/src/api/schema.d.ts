@@ -64,9 +64,33 @@ export interface paths {
         post?: never;
         /**
          * Delete a backup
-         * @description Deletes a ready or failed backup and its archive. If storage fails part-way the backup stays, and deleting it again finishes the job.
+         * @description Deletes a ready or failed backup and its archive. A locked backup is refused with 409 backup_locked: unlock it first. If storage fails part-way the backup stays, and deleting it again finishes the job.
          */
         delete: operations["delete-backup"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Lock a backup
+         * @description Locks the backup, in any status, so that it cannot be deleted until it is unlocked, and returns it. Locking a locked backup changes nothing. Whoever may delete the backup may lock it.
+         */
+        put: operations["lock-backup"];
+        post?: never;
+        /**
+         * Unlock a backup
+         * @description Removes the backup's lock, so that it can be deleted again, and returns it. Unlocking a backup that is not locked changes nothing.
+         */
+        delete: operations["unlock-backup"];
         options?: never;
         head?: never;
         patch?: never;
@@ -182,6 +206,8 @@ export interface components {
              * @description When a restore of this backup last completed (RFC 3339, UTC).
              */
             last_restored_at: string | null;
+            /** @description A locked backup cannot be deleted (409 backup_locked) until it is unlocked with DELETE .../lock; it can still be downloaded and restored. */
+            locked: boolean;
             /**
              * @description The name given at creation, or Backup YYYY-MM-DD HH:MM UTC.
              * @example Before the 1.21 update
@@ -189,6 +215,11 @@ export interface components {
             name: string;
             /** @description How far the running create or restore has got; null when none runs, and possibly null for a moment after one starts. Updated at most once a second. */
             progress: components["schemas"]["ProgressView"];
+            /**
+             * Format: uuid
+             * @description The schedule that made the backup; null for a backup someone asked for.
+             */
+            schedule_id: string | null;
             /** @description Hex SHA-256 of the archive; set once ready, checked before every restore. */
             sha256: string | null;
             /**
@@ -253,7 +284,7 @@ export interface components {
              * @description The stable, machine-readable error code: branch on this.
              * @enum {string}
              */
-            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
+            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "backup_locked" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
             /**
              * @description What went wrong this time, for people.
              * @example This server already holds the maximum number of backups; delete one first.
@@ -876,7 +907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: code `status_conflict`. */
+            /** @description Conflict: code `backup_locked` or `status_conflict`. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -905,6 +936,168 @@ export interface operations {
             };
             /** @description Bad Gateway: code `upstream_unavailable`. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "lock-backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order (the customer's game server). */
+                order_id: string;
+                /** @description The order's primary game-server provision. */
+                provision_id: string;
+                /** @description The backup, which must belong to the order and provision. */
+                backup_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupView"];
+                };
+            };
+            /** @description Unauthorized: code `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: code `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: code `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: code `status_conflict`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: code `invalid_input`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: code `internal`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "unlock-backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order (the customer's game server). */
+                order_id: string;
+                /** @description The order's primary game-server provision. */
+                provision_id: string;
+                /** @description The backup, which must belong to the order and provision. */
+                backup_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupView"];
+                };
+            };
+            /** @description Unauthorized: code `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: code `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: code `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: code `status_conflict`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: code `invalid_input`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: code `internal`. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
