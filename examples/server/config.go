@@ -51,6 +51,7 @@ type config struct {
 	SweepInterval     time.Duration
 	OrphanGrace       time.Duration
 	ReprovisionTime   time.Duration
+	ScheduleTick      time.Duration
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -117,6 +118,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDur("SAVEPOINT_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for running operations")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", envDur("SAVEPOINT_SWEEP_INTERVAL", 0), "how often archives whose backup is gone are looked for (default 1h)")
 	fs.DurationVar(&c.OrphanGrace, "orphan-grace", envDur("SAVEPOINT_ORPHAN_GRACE", 0), "how old an archive without a backup must be to be deleted (default 1h)")
+	fs.DurationVar(&c.ScheduleTick, "schedule-tick", envDur("SAVEPOINT_SCHEDULE_TICK", 15*time.Second), "how often due schedules are looked for (SAVEPOINT_SCHEDULE_TICK)")
 	fs.DurationVar(&c.ReprovisionTime, "reprovision-time", envDur("SAVEPOINT_REPROVISION_TIME", 5*time.Second), "how long the demo's pretend reprovision holds the order's fence")
 
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", envDur("SAVEPOINT_READ_HEADER_TIMEOUT", 10*time.Second), "how long a client may take to send a request's headers (SAVEPOINT_READ_HEADER_TIMEOUT)")
@@ -157,6 +159,9 @@ func (c *config) finish() error {
 		if t.value <= 0 {
 			errs = append(errs, fmt.Errorf("%s %v: must be positive (zero would mean no limit)", t.flag, t.value))
 		}
+	}
+	if c.ScheduleTick <= 0 {
+		errs = append(errs, fmt.Errorf("-schedule-tick %v: must be positive", c.ScheduleTick))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("-log-format %q: text or json", c.LogFormat))

@@ -91,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	recoveryCtx, stopRecovery := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRecovery()
 	go svc.RunRecovery(recoveryCtx)
+	go runSchedules(recoveryCtx, svc, cfg.ScheduleTick, log)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Serve() }()
