@@ -64,7 +64,8 @@ type migrationData struct {
 // migrate independently. On error nothing is applied.
 //
 // Steps, if any, migrate tables that are not savepoint's, serialised with its
-// own migrations; see MigrateStep.
+// own migrations; see MigrateStep. An error of a step leaves savepoint's own
+// migrations applied.
 func Migrate(ctx context.Context, db DB, layout Layout, steps ...MigrateStep) error {
 	return migrate(ctx, db, layout, steps, setBackups)
 }
@@ -157,7 +158,7 @@ func runSteps(ctx context.Context, db DB, layout Layout, steps []MigrateStep) er
 			return fmt.Errorf("postgres: migrate: step %d of %d is nil", i+1, len(steps))
 		}
 		if err := step(ctx, tx); err != nil {
-			return fmt.Errorf("postgres: migrate: step %d of %d: %w", i+1, len(steps), err)
+			return dbError(fmt.Sprintf("migrate: step %d of %d", i+1, len(steps)), err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/savepoint-dev/savepoint/adapters/postgres"
+	"github.com/savepoint-dev/savepoint/backup/ports"
 	"github.com/savepoint-dev/savepoint/internal/testenv"
 )
 
@@ -58,8 +59,8 @@ func TestMigrateSteps(t *testing.T) {
 		boom := errors.New("boom")
 		failing := func(context.Context, pgx.Tx) error { return boom }
 		err := postgres.MigrateStandalone(t.Context(), pool, postgres.Layout{}, createExtra, failing)
-		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "step 2 of 2") {
-			t.Fatalf("MigrateStandalone with a failing step = %v; want boom, naming step 2 of 2", err)
+		if !errors.Is(err, boom) || !errors.Is(err, ports.ErrDatabase) || !strings.Contains(err.Error(), "step 2 of 2") {
+			t.Fatalf("MigrateStandalone with a failing step = %v; want an ErrDatabase wrapping boom, naming step 2 of 2", err)
 		}
 		assertSchema(t, pool, reference)
 
