@@ -29,10 +29,10 @@ type tickArgs struct{}
 // Kind implements river.JobArgs.
 func (tickArgs) Kind() string { return tickKind }
 
-// runArgs is one slot of one schedule. Only the schedule and the slot make the
-// job unique: they name the run, while Due is what the tick saw, and two ticks
-// enqueueing one slot must make one job even if they saw different next run
-// times (the schedule was edited between them).
+// runArgs is one slot of one schedule. The schedule and the slot name the run,
+// so they alone make the job unique; Due only records the next run time the
+// tick saw, which two ticks enqueueing one slot need not agree on (the schedule
+// may have been edited between them).
 type runArgs struct {
 	ScheduleID ports.ScheduleID `json:"schedule_id" river:"unique"`
 	Slot       time.Time        `json:"slot" river:"unique"`
