@@ -30,7 +30,10 @@
 // for Catalog), for a deployment without a host platform such as the example
 // server. Both are versioned (table savepoint_migrations), idempotent, and
 // serialised by an advisory lock keyed by the schema, so every replica can run
-// them at start-up and separate schemas migrate independently.
+// them at start-up and separate schemas migrate independently. A host may pass
+// both MigrateSteps of its own, for tables that are not savepoint's (a job
+// queue's, for example): they run after savepoint's migrations, under the same
+// lock, so one call at start-up brings the whole schema up to date.
 //
 // A Layout says where the tables go. Its zero value keeps them in the first
 // schema on search_path, referring to tables named orders and provisions there,

@@ -75,7 +75,7 @@ func TestLayoutNamingTheSearchPathSchema(t *testing.T) {
 // table is needed.
 func TestLayoutNoForeignKeys(t *testing.T) {
 	t.Parallel()
-	for name, migrate := range map[string]func(context.Context, postgres.DB, postgres.Layout) error{
+	for name, migrate := range map[string]func(context.Context, postgres.DB, postgres.Layout, ...postgres.MigrateStep) error{
 		"Migrate": postgres.Migrate, "MigrateStandalone": postgres.MigrateStandalone,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -62,20 +62,44 @@ type migrationData struct {
 // under an advisory lock keyed by the schema, so concurrent callers wait for each
 // other and the later ones find nothing left to do, while separate schemas
 // migrate independently. On error nothing is applied.
-func Migrate(ctx context.Context, db DB, layout Layout) error {
-	return migrate(ctx, db, layout, setBackups)
+//
+// Steps, if any, migrate tables that are not savepoint's, serialised with its
+// own migrations; see MigrateStep. An error of a step leaves savepoint's own
+// migrations applied.
+func Migrate(ctx context.Context, db DB, layout Layout, steps ...MigrateStep) error {
+	return migrate(ctx, db, layout, steps, setBackups)
 }
 
 // MigrateStandalone is Migrate for a database without a host platform: it first
 // creates minimal orders, provisions, assets and user_permissions tables in the
 // first schema on search_path (where Catalog uses them), then savepoint's tables
 // in layout.Schema. It is versioned, idempotent and safe to run concurrently,
-// like Migrate.
-func MigrateStandalone(ctx context.Context, db DB, layout Layout) error {
-	return migrate(ctx, db, layout, setHost, setBackups)
+// like Migrate, and runs steps as Migrate does.
+func MigrateStandalone(ctx context.Context, db DB, layout Layout, steps ...MigrateStep) error {
+	return migrate(ctx, db, layout, steps, setHost, setBackups)
 }
 
-func migrate(ctx context.Context, db DB, layout Layout, sets ...string) error {
+// MigrateStep migrates tables that are not savepoint's own (a job queue's, for
+// example) whenever savepoint's are, so that a host brings its whole schema up
+// to date with one call at start-up. tx holds savepoint's migration lock.
+//
+// Migrate and MigrateStandalone run their steps in order once their own
+// migrations have committed, in one more transaction that first takes the same
+// advisory lock: the steps of replicas migrating at once run one replica at a
+// time, and find savepoint's tables (and Layout.Schema) created. A step that
+// fails makes Migrate return its error with what the steps did in tx rolled
+// back; savepoint's own migrations stay applied, and the next call retries the
+// steps alone. So a step must be idempotent, as savepoint's migrations are.
+//
+// The steps get a transaction of their own, rather than savepoint's, because
+// some migrations cannot share one: a step may commit work on other
+// connections while tx holds the lock (a migration that adds an enum value and
+// then uses it must commit in between), and what savepoint's migrations
+// created must then already be visible to those connections. Such a step needs
+// a connection of the pool besides the one tx holds.
+type MigrateStep func(ctx context.Context, tx pgx.Tx) error
+
+func migrate(ctx context.Context, db DB, layout Layout, steps []MigrateStep, sets ...string) error {
 	var pending []migration
 	for _, set := range sets {
 		ms, err := loadMigrations(set)
@@ -113,19 +137,54 @@ func migrate(ctx context.Context, db DB, layout Layout, sets ...string) error {
 	if err := tx.Commit(ctx); err != nil {
 		return dbError("migrate: commit", err)
 	}
+	return runSteps(ctx, db, layout, steps)
+}
+
+// runSteps runs the MigrateSteps in a transaction that holds the migration lock.
+func runSteps(ctx context.Context, db DB, layout Layout, steps []MigrateStep) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	tx, err := begin(ctx, db)
+	if err != nil {
+		return dbError("migrate steps: begin", err)
+	}
+	defer rollback(tx)
+	if err := lockMigrations(ctx, tx, layout); err != nil {
+		return err
+	}
+	for i, step := range steps {
+		if step == nil {
+			return fmt.Errorf("postgres: migrate: step %d of %d is nil", i+1, len(steps))
+		}
+		if err := step(ctx, tx); err != nil {
+			return dbError(fmt.Sprintf("migrate: step %d of %d", i+1, len(steps)), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return dbError("migrate steps: commit", err)
+	}
 	return nil
 }
 
-// prepareMigrations takes the migration lock, creates the schema and the
-// migrations table if needed, and returns the highest version applied per set.
-func prepareMigrations(ctx context.Context, tx pgx.Tx, layout Layout) (map[string]int, error) {
+// lockMigrations takes the migration lock for the rest of tx.
+func lockMigrations(ctx context.Context, tx pgx.Tx, layout Layout) error {
 	// Keyed by the schema that holds savepoint_migrations, so that separate schemas
 	// (one per tenant, or per test) migrate independently; held until commit. With
 	// no Layout.Schema the key is what earlier versions used, so that replicas of
 	// both wait for each other during a rolling upgrade.
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('savepoint.migrate:' || coalesce($1, current_schema(), ''), 0))`,
 		nullString(layout.Schema)); err != nil {
-		return nil, dbError("migrate: lock", err)
+		return dbError("migrate: lock", err)
+	}
+	return nil
+}
+
+// prepareMigrations takes the migration lock, creates the schema and the
+// migrations table if needed, and returns the highest version applied per set.
+func prepareMigrations(ctx context.Context, tx pgx.Tx, layout Layout) (map[string]int, error) {
+	if err := lockMigrations(ctx, tx, layout); err != nil {
+		return nil, err
 	}
 	if layout.Schema != "" {
 		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{layout.Schema}.Sanitize()); err != nil {

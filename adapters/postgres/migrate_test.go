@@ -134,7 +134,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	reference := schemaOf(t, standalone(t))
 	for _, tc := range []struct {
 		name    string
-		migrate func(context.Context, postgres.DB, postgres.Layout) error
+		migrate func(context.Context, postgres.DB, postgres.Layout, ...postgres.MigrateStep) error
 	}{
 		{"with MigrateStandalone", postgres.MigrateStandalone},
 		// Migrate alone still moves the assets: the host set is recorded, so the
