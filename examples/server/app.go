@@ -11,11 +11,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/samber/do/v2"
 
 	"github.com/savepoint-dev/savepoint/adapters/local"
 	"github.com/savepoint-dev/savepoint/adapters/postgres"
+	spriver "github.com/savepoint-dev/savepoint/adapters/river"
 	"github.com/savepoint-dev/savepoint/adapters/s3"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
@@ -60,6 +63,23 @@ func newInjector(cfg config, s3cfg s3.Config, log *slog.Logger) *do.RootScope {
 	sidecar.Package(sidecarResolver(i, cfg, log), sidecar.ClientOptions{})(i)
 
 	do.Provide(i, newService)
+	if cfg.DatabaseURL != "" {
+		// Schedules run on River, in every replica of this server, each slot once.
+		ropts := spriver.Options{Tick: cfg.ScheduleTick, Logger: log.With("component", "schedules")}
+		do.Provide(i, func(i do.Injector) (*pgxpool.Pool, error) {
+			p, err := do.Invoke[*postgres.Pool](i)
+			if err != nil {
+				return nil, err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			// savepoint's tables are there already (Standalone); this adds River's,
+			// under the same lock.
+			return p.Pool, postgres.MigrateStandalone(ctx, p, postgres.Layout{}, spriver.MigrateStep(p.Pool, ropts))
+		})
+		do.MustAs[*backup.Service, spriver.Scheduler](i)
+		spriver.Package(ropts)(i)
+	}
 	do.Provide(i, newWebServer)
 	return i
 }
@@ -75,8 +95,7 @@ func newService(i do.Injector) (*backup.Service, error) {
 		Assets:      invoke[ports.Assets](i, &err),
 		Objects:     invoke[ports.ObjectStore](i, &err),
 		Sidecars:    invoke[ports.SidecarDialer](i, &err),
-		// The example runs no scheduler: its schedules are stored and served only.
-		Schedules: invoke[ports.Schedules](i, &err),
+		Schedules:   invoke[ports.Schedules](i, &err),
 	}
 	if err != nil {
 		return nil, err

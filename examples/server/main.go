@@ -29,6 +29,7 @@ import (
 
 	"github.com/samber/do/v2"
 
+	spriver "github.com/savepoint-dev/savepoint/adapters/river"
 	"github.com/savepoint-dev/savepoint/adapters/s3"
 	"github.com/savepoint-dev/savepoint/backup"
 )
@@ -91,7 +92,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	recoveryCtx, stopRecovery := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRecovery()
 	go svc.RunRecovery(recoveryCtx)
-	go runSchedules(recoveryCtx, svc, cfg.ScheduleTick, log)
+	if cfg.DatabaseURL == "" {
+		go runSchedules(recoveryCtx, svc, cfg.ScheduleTick, log)
+	} else if _, err := do.Invoke[*spriver.Runner](injector); err != nil {
+		return errors.Join(fmt.Errorf("starting the schedules: %w", err), shutdown())
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.Serve() }()
