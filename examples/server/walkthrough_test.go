@@ -12,8 +12,8 @@ import (
 	"github.com/savepoint-dev/savepoint/internal/e2e"
 )
 
-// TestREADMEWalkthrough runs the README's curl walkthrough and its locking
-// examples verbatim, one after the other in one shell as a reader would,
+// TestREADMEWalkthrough runs the README's curl walkthrough and its locking and
+// schedule examples verbatim, one after the other in one shell as a reader would,
 // against a zero-config server, from a directory laid out like the
 // repository's root (the walkthrough sources var/demo.env).
 func TestREADMEWalkthrough(t *testing.T) {
@@ -25,11 +25,12 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	walkthrough, locking := readmeBlock(t, readme, "walkthrough"), readmeBlock(t, readme, "locking")
-	const between = "--- locking ---"
+	schedules := readmeBlock(t, readme, "schedules")
+	const between, beforeSchedules = "--- locking ---", "--- schedules ---"
 	root := t.TempDir()
 	srv := e2e.StartServer(t, e2e.ServerOptions{Dir: filepath.Join(root, "var")})
 
-	cmd := exec.Command("bash", "-eu", "-c", walkthrough+"echo '"+between+"'\n"+locking)
+	cmd := exec.Command("bash", "-eu", "-c", walkthrough+"echo '"+between+"'\n"+locking+"echo '"+beforeSchedules+"'\n"+schedules)
 	cmd.Dir = root
 	done := make(chan struct{})
 	var out []byte
@@ -44,7 +45,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n%s\n--- server ---\n%s", err, out, srv.Proc.Output())
 	}
-	first, second, _ := strings.Cut(string(out), between+"\n")
+	first, rest, _ := strings.Cut(string(out), between+"\n")
+	second, third, _ := strings.Cut(rest, beforeSchedules+"\n")
 	lines := strings.Split(strings.TrimSpace(first), "\n")
 	if last := lines[len(lines)-1]; last != "204" {
 		t.Errorf("the walkthrough's delete answered %q, want 204:\n%s", last, out)
@@ -56,6 +58,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 	want := regexp.MustCompile(`(?s)^"locked":true\n\{.*"status":409.*"code":"backup_locked".*\}\n"locked":false\n204\n$`)
 	if !want.MatchString(second) {
 		t.Errorf("the locking examples printed\n%s\nwant the lock, a 409 backup_locked, the unlock and a 204", second)
+	}
+	// The next run, the refusal's code, the (empty) runs, the pause and the delete.
+	want = regexp.MustCompile(`^"next_run_at":"[0-9T:-]+Z"\n"code":"invalid_schedule"\n\{.*"runs":\[\]\}\n"next_run_at":null\n204\n$`)
+	if !want.MatchString(third) {
+		t.Errorf("the schedule examples printed\n%s\nwant the next run, invalid_schedule, no runs, no next run and a 204", third)
 	}
 }
 
