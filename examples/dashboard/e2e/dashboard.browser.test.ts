@@ -7,6 +7,10 @@
 // working through the section: empty → create (creating → ready) → download →
 // restore (restoring → ready) → lock (delete disabled and refused) → unlock →
 // delete → a bigger world's progress bars → create ten → limit reached.
+// The schedule section has a server of its own, which runs due schedules
+// every 200 ms: an invalid expression refused → @every 2s with a retention →
+// scheduled backups appear, marked, and retention deletes the old ones →
+// pause → delete.
 // Screenshots of each state go to test-results/ (gitignored) as artefacts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,7 +27,7 @@ import { createGunzip } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Backup } from '../src/client';
+import type { Backup, Problem, Schedule } from '../src/client';
 import { createTranslator } from '../src/i18n';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,8 +49,8 @@ const en = createTranslator('en');
 const de = createTranslator('de');
 
 let work: string;
-let server: ChildProcess | undefined;
-let serverExit: Promise<number | null> | undefined;
+let binary: string;
+let main: RunningServer | undefined;
 let baseUrl: string;
 let token: string;
 let browser: Browser | undefined;
@@ -65,7 +69,7 @@ beforeAll(async () => {
   mkdirSync(resultsDir, { recursive: true });
   work = mkdtempSync(join(tmpdir(), 'savepoint-dashboard-e2e-'));
 
-  const binary = join(work, 'server');
+  binary = join(work, 'server');
   await promisify(execFile)('go', ['build', '-o', binary, './examples/server'], { cwd: repoRoot, timeout: 600_000 });
 
   const dataDir = join(work, 'state', 'data');
@@ -78,18 +82,8 @@ beforeAll(async () => {
   await writeRandomFile(join(dataDir, 'world', 'region', 'r.0.0.mca'), 3 * 1024 * 1024);
   await writeRandomFile(join(dataDir, 'world', 'region', 'r.9.9.mca'), bigWorldBytes);
 
-  token = randomBytes(16).toString('hex');
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(resultsDir, 'server.log'));
-  server = spawn(binary, ['-addr', `127.0.0.1:${port}`, '-dir', join(work, 'state'), '-demo-token', token, '-dashboard', distDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout?.pipe(log);
-  server.stderr?.pipe(log);
-  const proc = server;
-  serverExit = new Promise((res) => proc.once('exit', (code) => res(code)));
-  await waitHealthy();
+  main = await startServer(join(work, 'state'), 'server.log');
+  ({ baseUrl, token } = main);
 
   demo = await api<{ order_id: string; provision_id: string }>('GET', '/api/v1/demo');
 
@@ -109,10 +103,7 @@ beforeAll(async () => {
   });
   context = await browser.newContext({ acceptDownloads: true, locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1100, height: 760 } });
   page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
+  watchErrors(page, pageErrors);
   // Record every status each row shows, as the DOM changes: proof that the
   // page itself moved from creating to ready, with no reload in between. The
   // same for what each row's progress bar says, so that no value it showed
@@ -162,11 +153,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    const stopped = await Promise.race([serverExit, sleep(10_000).then(() => 'timeout')]);
-    if (stopped === 'timeout') server.kill('SIGKILL');
-  }
+  await main?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -368,11 +355,182 @@ describe('the backups dashboard in Chromium against the example server', () => {
     await page.getByText(de('backups.limit_reached', { limit: 10 })).waitFor();
     expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Name', 'Größe', 'Status', 'Erstellt', 'Aktionen']);
     await page.getByRole('button', { name: 'limit 1: Sperren' }).waitFor();
+    const schedule = page.getByRole('region', { name: de('schedule.heading') });
+    await schedule.getByText(de('schedule.none'), { exact: true }).waitFor();
+    await schedule.getByRole('button', { name: de('schedule.add') }).waitFor();
     await shot('06-limit-reached-de');
   });
 
   it('logged no errors in the page', () => {
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('the schedule section in Chromium against a server that runs schedules', () => {
+  let sched: RunningServer | undefined;
+  let schedContext: BrowserContext;
+  let p: Page;
+  let schedulePath: string;
+  let provisionBackupsPath: string;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    // A server of its own, so that its schedule cannot disturb the tests
+    // above: a small world (quick backups) and due schedules looked for every
+    // 200 ms.
+    const state = join(work, 'schedules');
+    const data = join(state, 'data');
+    mkdirSync(join(data, 'world', 'region'), { recursive: true });
+    writeFileSync(join(data, 'server.properties'), 'motd=savepoint schedules\n');
+    await writeRandomFile(join(data, 'world', 'level.dat'), 4096);
+    await writeRandomFile(join(data, 'world', 'region', 'r.0.0.mca'), 256 * 1024);
+    sched = await startServer(state, 'server-schedules.log', ['-schedule-tick', '200ms']);
+    const d = await sched.api<{ order_id: string; provision_id: string }>('GET', '/api/v1/demo');
+    provisionBackupsPath = `/api/v1/orders/${d.order_id}/provisions/${d.provision_id}/backups`;
+    schedulePath = `/api/v1/orders/${d.order_id}/provisions/${d.provision_id}/schedule`;
+
+    if (!browser) throw new Error('no browser');
+    schedContext = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1100, height: 900 } });
+    p = await schedContext.newPage();
+    watchErrors(p, errors);
+    // Every scheduled backup any row has shown, and the most shown at once.
+    await p.addInitScript(() => {
+      const seen = new Set<string>();
+      const w = window as unknown as { __scheduledSeen: Set<string>; __scheduledMost: number };
+      w.__scheduledSeen = seen;
+      w.__scheduledMost = 0;
+      const scan = () => {
+        const rows = [...document.querySelectorAll<HTMLElement>('tr[data-backup-id]')].filter((r) => r.querySelector('[data-testid="scheduled-badge"]'));
+        for (const r of rows) seen.add(r.dataset.backupId ?? '');
+        w.__scheduledMost = Math.max(w.__scheduledMost, rows.length);
+      };
+      new MutationObserver(scan).observe(document, { subtree: true, childList: true });
+    });
+    await p.goto(`${sched.baseUrl}/#token=${sched.token}`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await schedContext?.close();
+    await sched?.stop();
+  });
+
+  const srv = (): RunningServer => {
+    if (!sched) throw new Error('the schedule server is not running');
+    return sched;
+  };
+  const section = () => p.getByRole('region', { name: en('schedule.heading') });
+  const form = () => p.getByRole('form', { name: en('schedule.form_add') });
+  const scheduledRows = () => p.locator('tr[data-backup-id]', { has: p.getByTestId('scheduled-badge') });
+
+  it('says there is no schedule, and shows the server\'s words for an invalid expression, keeping the form', async () => {
+    await section().getByText(en('schedule.none'), { exact: true }).waitFor();
+    const add = section().getByRole('button', { name: en('schedule.add') });
+    await add.focus();
+    await p.keyboard.press('Enter');
+    await form().waitFor();
+    expect(await focusedLabelOn(p), 'the first field has focus').toBe(en('schedule.repeat_label'));
+
+    await form().getByLabel(en('schedule.repeat_label')).selectOption('custom');
+    await form().getByLabel(en('schedule.custom_label')).fill('61 * * * *');
+    await form().getByLabel(en('schedule.keep_last')).fill('2');
+    await form().getByRole('button', { name: en('schedule.save') }).click();
+
+    // What the server says about the same expression, word for word.
+    const refused = await fetch(`${srv().baseUrl}${schedulePath}`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${srv().token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ cron: '61 * * * *', time_zone: 'UTC' }),
+    });
+    expect(refused.status).toBe(422);
+    const problem = (await refused.json()) as Problem;
+    expect(problem.code).toBe('invalid_schedule');
+    expect(problem.detail).toContain('61 * * * *');
+
+    const alert = form().getByRole('alert');
+    await alert.waitFor();
+    const message = en('schedule.error_invalid', { detail: problem.detail.replace(/^invalid schedule:\s*/i, '') });
+    expect(await alert.textContent()).toBe(message);
+    const save = form().getByRole('button', { name: en('schedule.save') });
+    expect(await describedText(save), 'Save is described by the error').toBe(message);
+    expect(await form().getByLabel(en('schedule.custom_label')).inputValue(), 'the expression is kept').toBe('61 * * * *');
+    expect(await form().getByLabel(en('schedule.keep_last')).inputValue(), 'the retention is kept').toBe('2');
+    expect(await form().getByLabel(en('schedule.time_zone_label')).inputValue(), "the browser's zone").toBe('UTC');
+    await shot('10-schedule-invalid', undefined, undefined, p);
+
+    const none = await fetch(`${srv().baseUrl}${schedulePath}`, { headers: { Authorization: `Bearer ${srv().token}` } });
+    expect(none.status, 'nothing was saved').toBe(404);
+  });
+
+  it('sets @every 2s with a retention, shows the next run, and scheduled backups appear marked, with the last run started', async () => {
+    await form().getByLabel(en('schedule.custom_label')).fill('@every 2s');
+    await form().getByRole('button', { name: en('schedule.save') }).click();
+    await form().waitFor({ state: 'detached' });
+    expect(await section().getByRole('button', { name: en('schedule.edit') }).evaluate((b) => b === document.activeElement), 'focus returns to Edit').toBe(true);
+
+    const stored = await srv().api<Schedule>('GET', schedulePath);
+    expect(stored).toMatchObject({ cron: '@every 2s', time_zone: 'UTC', enabled: true, name_template: 'Scheduled {date} {time}' });
+    expect(stored.retention).toEqual({ keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 });
+
+    expect(await section().getByTestId('schedule-when').textContent()).toBe(en('schedule.describe_custom', { cron: '@every 2s' }));
+    expect(await section().getByTestId('schedule-state').textContent()).toBe(en('schedule.state_active'));
+    const next = section().getByTestId('schedule-next-run').locator('time');
+    await next.waitFor();
+    expect(Number.isNaN(Date.parse((await next.getAttribute('datetime')) ?? '')), 'next run has a time').toBe(false);
+    expect(await next.textContent()).toMatch(/^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}\s[AP]M \(UTC\)$/);
+
+    // The server runs it within a few ticks; the page notices by itself.
+    await scheduledRows().first().waitFor({ timeout: 60_000 });
+    const row = scheduledRows().first();
+    expect(await row.getByTestId('scheduled-badge').textContent()).toBe(en('backups.scheduled'));
+    expect(await row.getByRole('rowheader').textContent()).toMatch(/^Scheduled \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    const outcome = section().getByTestId('schedule-outcome');
+    // The text after the outcome's shape (an aria-hidden ✓).
+    await expect.poll(() => outcome.textContent(), { timeout: 60_000 }).toMatch(new RegExp(`${en('schedule.outcome_started')}$`));
+    await p.locator('tr[data-status="ready"]', { has: p.getByTestId('scheduled-badge') }).first().waitFor({ timeout: 60_000 });
+    await shot('11-schedule-running', undefined, undefined, p);
+
+    // Retention keeps the last 2 (and one being made): the table shows more
+    // and more scheduled backups come and the old ones go.
+    await expect
+      .poll(() => p.evaluate(() => (window as unknown as { __scheduledSeen: Set<string> }).__scheduledSeen.size), { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(5);
+    const { backups } = await srv().api<{ backups: Backup[] }>('GET', provisionBackupsPath);
+    expect(backups.filter((b) => b.schedule_id === stored.id).length, 'retention deletes the old ones').toBeLessThanOrEqual(3);
+    expect(await p.evaluate(() => (window as unknown as { __scheduledMost: number }).__scheduledMost), 'never more than kept at once').toBeLessThanOrEqual(3);
+  });
+
+  it('pauses the schedule: no next run, and the server has it paused', async () => {
+    await section().getByRole('button', { name: en('schedule.pause') }).focus();
+    await p.keyboard.press('Enter');
+    await expect.poll(() => section().getByTestId('schedule-state').textContent()).toBe(en('schedule.state_paused'));
+    const resume = section().getByRole('button', { name: en('schedule.resume') });
+    expect(await resume.evaluate((b) => b === document.activeElement), 'focus stays on the button, now Resume').toBe(true);
+    expect(await section().getByTestId('schedule-next-run').textContent()).toBe(en('schedule.next_run_paused'));
+    const stored = await srv().api<Schedule>('GET', schedulePath);
+    expect(stored.enabled).toBe(false);
+    expect(stored.next_run_at).toBeNull();
+    await shot('12-schedule-paused', undefined, undefined, p);
+  });
+
+  it('deletes the schedule after confirmation; the backups it made stay', async () => {
+    const kept = await scheduledRows().count();
+    expect(kept).toBeGreaterThan(0);
+    await section().getByRole('button', { name: en('schedule.delete') }).click();
+    const dialog = p.getByRole('dialog', { name: en('schedule.confirm_delete_title') });
+    await dialog.waitFor();
+    expect(await p.evaluate(() => document.activeElement?.textContent), 'Cancel is focused first').toBe(en('backups.cancel'));
+    await dialog.getByRole('button', { name: en('backups.action_delete') }).click();
+    await section().getByText(en('schedule.none'), { exact: true }).waitFor();
+    await expect.poll(() => section().getByRole('button', { name: en('schedule.add') }).evaluate((b) => b === document.activeElement)).toBe(true);
+    const gone = await fetch(`${srv().baseUrl}${schedulePath}`, { headers: { Authorization: `Bearer ${srv().token}` } });
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as Problem).code).toBe('schedule_not_found');
+    expect(await scheduledRows().count(), 'the scheduled backups stay').toBeGreaterThan(0);
+    await shot('13-schedule-deleted', undefined, undefined, p);
+  });
+
+  it('logged no errors in the page', () => {
+    expect(errors).toEqual([]);
   });
 });
 
@@ -440,10 +598,25 @@ async function valueNow(bar: Locator): Promise<number | null> {
 }
 
 async function focusedLabel(): Promise<string | null> {
-  return page.evaluate(() => {
+  return focusedLabelOn(page);
+}
+
+async function focusedLabelOn(on: Page): Promise<string | null> {
+  return on.evaluate(() => {
     const el = document.activeElement as HTMLInputElement | null;
     return el?.labels?.[0]?.textContent ?? null;
   });
+}
+
+// describedText returns the text of the elements an element's aria-describedby names.
+async function describedText(el: Locator): Promise<string> {
+  return el.evaluate((e) =>
+    (e.getAttribute('aria-describedby') ?? '')
+      .split(/\s+/)
+      .map((id) => document.getElementById(id)?.textContent ?? '')
+      .join(' ')
+      .trim(),
+  );
 }
 
 async function focusedText(): Promise<string | null> {
@@ -452,8 +625,8 @@ async function focusedText(): Promise<string | null> {
 
 // shot saves a screenshot; when it is meant to show a row in a passing state
 // (creating, restoring) it notes whether the row was still in it afterwards.
-async function shot(name: string, row?: Locator, status?: string) {
-  await page.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
+async function shot(name: string, row?: Locator, status?: string, on: Page = page) {
+  await on.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
   if (row && status) {
     const after = await row.getAttribute('data-status');
     if (after !== status) console.warn(`screenshot ${name}: the row was ${after} by the time it was taken`);
@@ -461,21 +634,79 @@ async function shot(name: string, row?: Locator, status?: string) {
 }
 
 async function api<T>(method: string, path: string): Promise<T> {
-  const res = await fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${await res.text()}`);
-  return (await res.json()) as T;
+  if (!main) throw new Error('the example server is not running');
+  return main.api<T>(method, path);
 }
 
-async function waitHealthy() {
+// watchErrors collects what a page logs as an error. Chromium logs every
+// response of 400 or more as "Failed to load resource"; two are answers the
+// schedule section expects and shows: 404 for a provision without a schedule
+// (schedule_not_found, shown as "No schedule") and 422 for a schedule the
+// server refuses (shown in the form).
+function watchErrors(on: Page, errors: string[]) {
+  on.on('pageerror', (err) => errors.push(String(err)));
+  on.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const url = msg.location().url;
+    const expected =
+      /^Failed to load resource: the server responded with a status of (404|422)\b/.test(msg.text()) && url !== '' && new URL(url).pathname.endsWith('/schedule');
+    if (!expected) errors.push(msg.text());
+  });
+}
+
+/** An example server started by the tests, with its demo token. */
+interface RunningServer {
+  baseUrl: string;
+  token: string;
+  /** Calls the API with the demo token; throws on an error status. */
+  api<T>(method: string, path: string): Promise<T>;
+  /** Stops the server: SIGTERM, then SIGKILL after 10 s. */
+  stop(): Promise<void>;
+}
+
+// startServer starts the built example server on a free loopback port with its
+// zero-config state in dir, serving the built dashboard, and waits until it is
+// healthy. Its output goes to test-results/<logName>.
+async function startServer(dir: string, logName: string, extraArgs: string[] = []): Promise<RunningServer> {
+  const serverToken = randomBytes(16).toString('hex');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logPath = join(resultsDir, logName);
+  const log = createWriteStream(logPath);
+  const proc: ChildProcess = spawn(binary, ['-addr', `127.0.0.1:${port}`, '-dir', dir, '-demo-token', serverToken, '-dashboard', distDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout?.pipe(log);
+  proc.stderr?.pipe(log);
+  const exit = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  await waitHealthy(url, exit, logPath);
+  return {
+    baseUrl: url,
+    token: serverToken,
+    async api<T>(method: string, path: string): Promise<T> {
+      const res = await fetch(`${url}${path}`, { method, headers: { Authorization: `Bearer ${serverToken}` } });
+      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${await res.text()}`);
+      return (await res.json()) as T;
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const stopped = await Promise.race([exit, sleep(10_000).then(() => 'timeout' as const)]);
+      if (stopped === 'timeout') proc.kill('SIGKILL');
+    },
+  };
+}
+
+async function waitHealthy(url: string, exit: Promise<number | null>, logPath: string) {
   const deadline = Date.now() + 60_000;
   let exited = false;
-  void serverExit?.then(() => {
+  void exit.then(() => {
     exited = true;
   });
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`the example server exited before it was healthy; see ${join(resultsDir, 'server.log')}`);
+    if (exited) throw new Error(`the example server exited before it was healthy; see ${logPath}`);
     try {
-      const res = await fetch(`${baseUrl}/healthz`);
+      const res = await fetch(`${url}/healthz`);
       if (res.status === 200) return;
     } catch {
       // Not listening yet.

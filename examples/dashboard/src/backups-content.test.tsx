@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackupsContent, estimateProgress, type BackupsContentProps, type Progress } from './backups-content';
 import type { Backup, BackupStatus } from './client';
 import { createTranslator } from './i18n';
-import { fakeApi, listOf, makeBackup, problemError } from './test-helpers';
+import { fakeApi, listOf, makeBackup, makeSchedule, problemError } from './test-helpers';
 
 const en = createTranslator('en');
 
@@ -741,6 +741,69 @@ describe('BackupsContent locking', () => {
     expect(screen.getByRole('button', { name: 'x: Entsperren' })).toBeEnabled();
     expect(screen.getByRole('button', { name: 'y: Sperren' })).toBeEnabled();
     expect(screen.getByRole('button', { name: 'x: Löschen' })).toHaveAccessibleDescription(createTranslator('de')('backups.delete_locked_hint'));
+  });
+});
+
+describe('BackupsContent with a schedule', () => {
+  const scheduleId = makeSchedule().id;
+
+  it('marks the backups a schedule made with a Scheduled badge, and no others', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'nightly', schedule_id: scheduleId }), makeBackup({ name: 'mine' })]));
+    await screen.findByRole('rowheader', { name: 'nightly' });
+    const badge = within(row('nightly')).getByTestId('scheduled-badge');
+    expect(badge).toHaveTextContent(en('backups.scheduled'));
+    expect(badge).toHaveTextContent('Scheduled');
+    expect(within(badge).getByTestId('clock-icon')).toHaveAttribute('aria-hidden', 'true');
+    expect(within(row('nightly')).getByText('Ready')).toBeInTheDocument();
+    expect(within(row('mine')).queryByTestId('scheduled-badge')).not.toBeInTheDocument();
+  });
+
+  it('shows the badge beside the lock of a locked scheduled backup', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'kept', schedule_id: scheduleId, locked: true })]));
+    await screen.findByRole('rowheader', { name: 'kept' });
+    expect(within(row('kept')).getByTestId('scheduled-badge')).toBeInTheDocument();
+    expect(within(row('kept')).getByTestId('lock-badge')).toBeInTheDocument();
+  });
+
+  it('says Geplant in German', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'nightly', schedule_id: scheduleId })]), { t: createTranslator('de'), locale: 'de-DE' });
+    await screen.findByRole('rowheader', { name: 'nightly' });
+    expect(within(row('nightly')).getByTestId('scheduled-badge')).toHaveTextContent('Geplant');
+  });
+
+  it('shows the schedule section with the table, naming the backup the last run made', async () => {
+    const made = makeBackup({ name: 'Scheduled 2026-03-14 04:00', schedule_id: scheduleId });
+    const api = fakeApi([made]);
+    api.getSchedule.mockResolvedValue(makeSchedule({ last_run: { slot: '2026-03-14T04:00:00Z', at: '2026-03-14T04:00:00Z', outcome: 'started', backup_id: made.id, reason: null } }));
+    renderContent(api);
+    const section = await screen.findByRole('region', { name: en('schedule.heading') });
+    expect(await within(section).findByTestId('schedule-last-run')).toHaveTextContent('made “Scheduled 2026-03-14 04:00”');
+    expect(api.getSchedule).toHaveBeenCalledWith('order-1', 'prov-1', expect.any(AbortSignal));
+  });
+
+  it('refetches the table when the schedule has run, so that its new backup shows up', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(new Date('2026-03-14T10:00:00Z'));
+    const made = makeBackup({ name: 'Scheduled 2026-03-14 10:00', schedule_id: scheduleId, status: 'creating', asset_id: null });
+    const api = fakeApi([], [made]);
+    api.getSchedule
+      .mockResolvedValueOnce(makeSchedule({ cron: '@every 2s', next_run_at: '2026-03-14T10:00:02Z' }))
+      .mockResolvedValue(
+        makeSchedule({
+          cron: '@every 2s',
+          next_run_at: '2026-03-14T10:00:04Z',
+          last_run: { slot: '2026-03-14T10:00:02Z', at: '2026-03-14T10:00:02Z', outcome: 'started', backup_id: made.id, reason: null },
+        }),
+      );
+    renderContent(api);
+    await settle();
+    expect(api.list).toHaveBeenCalledTimes(1);
+    expect(screen.getByText(en('backups.empty_state'))).toBeInTheDocument();
+
+    await act(() => vi.advanceTimersByTimeAsync(2250));
+    expect(api.list).toHaveBeenCalledTimes(2);
+    expect(within(row('Scheduled 2026-03-14 10:00')).getByTestId('scheduled-badge')).toBeInTheDocument();
+    expect(screen.getByTestId('schedule-last-run')).toHaveTextContent('Started');
   });
 });
 

@@ -8,6 +8,7 @@ import { ApiError, type Backup, type BackupStatus, type BackupsApi, type Downloa
 import { Dialog } from './dialog';
 import { formatDuration, formatPercent, formatSize, formatTime } from './format';
 import { createTranslator, errorMessageKey, type MessageKey, type Translate } from './i18n';
+import { ScheduleSection } from './schedule-section';
 
 /** The longest backup name the API accepts (the name's maxLength in openapi.yaml). */
 export const MAX_NAME_LENGTH = 100;
@@ -359,6 +360,18 @@ export function BackupsContent({
         {announcement}
       </div>
 
+      {/* A run of the schedule makes (and may delete) backups: the list follows. */}
+      <ScheduleSection
+        orderId={orderId}
+        provisionId={provisionId}
+        api={api}
+        t={t}
+        locale={locale}
+        timeZone={timeZone}
+        backups={backups}
+        onRun={() => void load()}
+      />
+
       {backups === null ? (
         loadError ? null : (
           <p className="backups__loading" role="status">
@@ -396,6 +409,12 @@ export function BackupsContent({
                         </span>
                         {t(statusKeys[b.status])}
                       </span>
+                      {b.schedule_id ? (
+                        <span className="badge badge--scheduled" data-testid="scheduled-badge">
+                          <ClockIcon />
+                          {t('backups.scheduled')}
+                        </span>
+                      ) : null}
                       {b.locked ? (
                         <span className="badge badge--locked" data-testid="lock-badge">
                           <LockIcon />
@@ -625,6 +644,18 @@ function LockIcon() {
       <path
         fill="currentColor"
         d="M5 7V5a3 3 0 0 1 6 0v2h1a1 1 0 0 1 1 1v6a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V8a1 1 0 0 1 1-1h1zm1.5 0h3V5a1.5 1.5 0 0 0-3 0v2z"
+      />
+    </svg>
+  );
+}
+
+// A clock beside "Scheduled": the badge says who made the backup, not its status.
+function ClockIcon() {
+  return (
+    <svg className="badge__icon" aria-hidden="true" focusable="false" width="12" height="12" viewBox="0 0 16 16" data-testid="clock-icon">
+      <path
+        fill="currentColor"
+        d="M8 1.5a6.5 6.5 0 1 1 0 13 6.5 6.5 0 0 1 0-13zm0 1.5a5 5 0 1 0 0 10A5 5 0 0 0 8 3zm.75 1.75v3.04l2.1 1.4-.83 1.25-2.77-1.85V4.75h1.5z"
       />
     </svg>
   );

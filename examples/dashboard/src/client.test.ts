@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import { ApiError, createBackupsApi, fileNameFromDisposition } from './client';
-import { makeBackup } from './test-helpers';
+import { makeBackup, makeSchedule } from './test-helpers';
 
 const json = (status: number, body: unknown, type = 'application/json') =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } });
@@ -113,6 +113,41 @@ describe('createBackupsApi', () => {
     const r = recorder(() => json(200, { backups: [], limit: 10 }));
     await createBackupsApi({ fetch: r.fetch }).list('o', 'p');
     expect(r.requests[0].headers.has('Authorization')).toBe(false);
+  });
+});
+
+describe('createBackupsApi schedules', () => {
+  const notFound = { type: 'urn:savepoint:problem:schedule_not_found', title: 'Schedule not found', status: 404, detail: 'none', code: 'schedule_not_found' };
+
+  it('gets the schedule, and null when the provision has none', async () => {
+    const schedule = makeSchedule();
+    let has = true;
+    const r = recorder(() => (has ? json(200, schedule) : json(404, notFound, 'application/problem+json')));
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    await expect(api.getSchedule('o 1', 'p')).resolves.toEqual(schedule);
+    has = false;
+    await expect(api.getSchedule('o 1', 'p')).resolves.toBeNull();
+    expect(new URL(r.requests[0].url).pathname).toBe('/api/v1/orders/o%201/provisions/p/schedule');
+    expect(r.requests[0].headers.get('Authorization')).toBe('Bearer t');
+  });
+
+  it('rejects with the code when schedules are unavailable or the order is not found', async () => {
+    const unavailable = { type: 'urn:savepoint:problem:schedules_unavailable', title: 'Schedules unavailable', status: 501, detail: 'no', code: 'schedules_unavailable' };
+    const api = createBackupsApi({ fetch: recorder(() => json(501, unavailable, 'application/problem+json')).fetch });
+    await expect(api.getSchedule('o', 'p')).rejects.toMatchObject({ status: 501, code: 'schedules_unavailable' });
+    const gone = createBackupsApi({ fetch: recorder(() => json(404, { ...notFound, code: 'not_found' }, 'application/problem+json')).fetch });
+    await expect(gone.getSchedule('o', 'p')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+  });
+
+  it('puts the whole schedule as JSON, and deletes it', async () => {
+    const r = recorder((req) => (req.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, makeSchedule({ cron: '@every 2s' }))));
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    const settings = { cron: '@every 2s', time_zone: 'UTC', enabled: true, retention: { keep_last: 2 } };
+    await expect(api.putSchedule('o', 'p', settings)).resolves.toMatchObject({ cron: '@every 2s' });
+    await expect(api.deleteSchedule('o', 'p')).resolves.toBeUndefined();
+    expect(r.requests.map((q) => `${q.method} ${new URL(q.url).pathname}`)).toEqual(['PUT /api/v1/orders/o/provisions/p/schedule', 'DELETE /api/v1/orders/o/provisions/p/schedule']);
+    expect(r.requests[0].headers.get('Content-Type')).toBe('application/json');
+    expect(await r.requests[0].json()).toEqual(settings);
   });
 });
 

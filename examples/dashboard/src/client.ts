@@ -13,10 +13,19 @@ export type BackupStatus = Backup['status'];
 export type Problem = components['schemas']['Problem'];
 /** The stable, machine-readable error codes the API can return. */
 export type ProblemCode = Problem['code'];
+/** A provision's backup schedule as the API returns it. */
+export type Schedule = components['schemas']['ScheduleView'];
+/** What a schedule's last run did. */
+export type LastRun = NonNullable<Schedule['last_run']>;
+/** Which of a schedule's backups are kept. */
+export type Retention = Schedule['retention'];
+/** The whole schedule, as put-schedule takes it: it replaces the one the provision has. */
+export type ScheduleSettings = components['schemas']['ScheduleRequest'];
 
 type BackupsPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups'];
 type RestorePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore'];
 type LockPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock'];
+type SchedulePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/schedule'];
 
 type ListResponse = BackupsPath['get']['responses'][200]['content']['application/json'];
 type CreateRequest = NonNullable<BackupsPath['post']['requestBody']>['content']['application/json'];
@@ -24,6 +33,9 @@ type CreateResponse = BackupsPath['post']['responses'][202]['content']['applicat
 type RestoreResponse = RestorePath['post']['responses'][202]['content']['application/json'];
 type LockResponse = LockPath['put']['responses'][200]['content']['application/json'];
 type UnlockResponse = LockPath['delete']['responses'][200]['content']['application/json'];
+type GetScheduleResponse = SchedulePath['get']['responses'][200]['content']['application/json'];
+type PutScheduleRequest = SchedulePath['put']['requestBody']['content']['application/json'];
+type PutScheduleResponse = SchedulePath['put']['responses'][200]['content']['application/json'];
 
 /** A downloaded file, ready to be saved. */
 export interface DownloadedFile {
@@ -46,6 +58,16 @@ export interface BackupsApi {
   setLocked(orderId: string, provisionId: string, backupId: string, locked: boolean): Promise<Backup>;
   /** Fetches an asset (a ready backup's archive) with the caller's credentials. */
   download(assetId: string, signal?: AbortSignal): Promise<DownloadedFile>;
+  /**
+   * Fetches the provision's backup schedule; resolves to null when it has none
+   * (schedule_not_found). A server without schedules rejects with code
+   * schedules_unavailable: a host whose API has none can do the same.
+   */
+  getSchedule(orderId: string, provisionId: string, signal?: AbortSignal): Promise<Schedule | null>;
+  /** Creates the provision's schedule, or replaces it (keeping its ID); resolves to the schedule as stored. */
+  putSchedule(orderId: string, provisionId: string, settings: ScheduleSettings): Promise<Schedule>;
+  /** Deletes the provision's schedule; the backups it made stay. */
+  deleteSchedule(orderId: string, provisionId: string): Promise<void>;
 }
 
 /**
@@ -88,8 +110,10 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
     return h;
   };
 
-  const backupsUrl = (orderId: string, provisionId: string): string =>
-    `${baseUrl}/api/v1/orders/${encodeURIComponent(orderId)}/provisions/${encodeURIComponent(provisionId)}/backups`;
+  const provisionUrl = (orderId: string, provisionId: string): string =>
+    `${baseUrl}/api/v1/orders/${encodeURIComponent(orderId)}/provisions/${encodeURIComponent(provisionId)}`;
+  const backupsUrl = (orderId: string, provisionId: string): string => `${provisionUrl(orderId, provisionId)}/backups`;
+  const scheduleUrl = (orderId: string, provisionId: string): string => `${provisionUrl(orderId, provisionId)}/schedule`;
 
   const call = async (url: string, init: RequestInit): Promise<Response> => {
     let res: Response;
@@ -147,6 +171,33 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
         signal,
       });
       return { blob: await res.blob(), fileName: fileNameFromDisposition(res.headers.get('Content-Disposition')) };
+    },
+    async getSchedule(orderId, provisionId, signal) {
+      try {
+        const res = await call(scheduleUrl(orderId, provisionId), {
+          headers: headers({ Accept: 'application/json' }),
+          signal,
+        });
+        return (await res.json()) as GetScheduleResponse;
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'schedule_not_found') return null;
+        throw err;
+      }
+    },
+    async putSchedule(orderId, provisionId, settings) {
+      const body: PutScheduleRequest = settings;
+      const res = await call(scheduleUrl(orderId, provisionId), {
+        method: 'PUT',
+        headers: headers({ Accept: 'application/json', 'Content-Type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
+      return (await res.json()) as PutScheduleResponse;
+    },
+    async deleteSchedule(orderId, provisionId) {
+      await call(scheduleUrl(orderId, provisionId), {
+        method: 'DELETE',
+        headers: headers({ Accept: 'application/problem+json' }),
+      });
     },
   };
 }

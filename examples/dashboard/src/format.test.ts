@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatDuration, formatPercent, formatSize, formatTime } from './format';
+import { formatCount, formatDuration, formatPercent, formatSize, formatTime, formatTimeInZone } from './format';
 
 describe('formatSize', () => {
   it.each([
@@ -75,5 +75,28 @@ describe('formatDuration', () => {
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('returns null for %s', (ms) => {
     expect(formatDuration(ms)).toBeNull();
+  });
+});
+
+describe('formatCount', () => {
+  it.each([
+    [1, 'hour', 'en-US', '1 hour'],
+    [6, 'hour', 'en-US', '6 hours'],
+    [6, 'hour', 'de-DE', '6 Stunden'],
+    [1, 'day', 'de-DE', '1 Tag'],
+    [4, 'week', 'en-US', '4 weeks'],
+    [12, 'month', 'de-DE', '12 Monate'],
+  ] as const)('formats %d %s in %s as %s', (value, unit, locale, want) => {
+    expect(formatCount(value, unit, locale)).toBe(want);
+  });
+});
+
+describe('formatTimeInZone', () => {
+  it('formats in the named zone', () => {
+    expect(formatTimeInZone('2026-03-14T09:26:53Z', 'de-DE', 'Europe/Berlin')).toBe('14.03.2026, 10:26');
+  });
+
+  it("falls back to the user's zone for a zone the browser does not know", () => {
+    expect(formatTimeInZone('2026-03-14T09:26:53Z', 'en-US', 'Atlantis/Capital')).toBe(formatTime('2026-03-14T09:26:53Z', 'en-US'));
   });
 });

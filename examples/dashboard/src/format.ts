@@ -67,3 +67,23 @@ export function formatDuration(ms: number, locale?: string): string | null {
   }
   return rest === 0 ? unit(hours, 'hour', locale) : `${unit(hours, 'hour', locale)} ${unit(rest, 'minute', locale)}`;
 }
+
+/**
+ * Formats a count of calendar units in words, in the locale: (6, 'hour') →
+ * "6 hours" (en), "6 Stunden" (de); (1, 'day') → "1 day".
+ */
+export function formatCount(value: number, unit: 'hour' | 'day' | 'week' | 'month', locale?: string): string {
+  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(value);
+}
+
+/**
+ * Formats an RFC 3339 time like formatTime, in the named IANA zone; a zone the
+ * browser does not know falls back to the user's own.
+ */
+export function formatTimeInZone(iso: string, locale: string | undefined, timeZone: string): string {
+  try {
+    return formatTime(iso, locale, timeZone);
+  } catch {
+    return formatTime(iso, locale);
+  }
+}
