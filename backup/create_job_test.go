@@ -96,9 +96,9 @@ func TestCreateFallsBackToATempFileWhenTheSidecarCannotStream(t *testing.T) {
 		temp := gomock.Cond(func(p string) bool { return p == "/tmp/backup-"+f.createdID().String()+".tar.gz" })
 		f.expectCreateAccepted()
 		f.expectDial()
-		f.fio.EXPECT().StreamArchive(gomock.Any(), []string{"/data"}).Return(nil, fmt.Errorf("sidecar v1: %w", ports.ErrUnsupported))
+		f.fio.EXPECT().StreamArchive(gomock.Any(), []string{"/data"}, gomock.Any()).Return(nil, fmt.Errorf("sidecar v1: %w", ports.ErrUnsupported))
 		gomock.InOrder(
-			f.fio.EXPECT().CompressFiles(gomock.Any(), []string{"/data"}, temp).Return(ports.ArchiveReport{}, nil),
+			f.fio.EXPECT().CompressFiles(gomock.Any(), []string{"/data"}, temp, gomock.Any()).Return(ports.ArchiveReport{}, nil),
 			f.fio.EXPECT().ReadFile(gomock.Any(), temp).Return(io.NopCloser(bytes.NewReader(data)), nil),
 			f.objects.EXPECT().Put(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(drainInto(&bytes.Buffer{})),
 			f.assets.EXPECT().CreateAsset(gomock.Any(), gomock.Any()).Return(nil),

@@ -312,17 +312,17 @@ type faultyFileIO struct {
 	f *faults
 }
 
-func (c faultyFileIO) StreamArchive(ctx context.Context, sources []string) (ports.ArchiveStream, error) {
+func (c faultyFileIO) StreamArchive(ctx context.Context, sources []string, opts ports.ArchiveOptions) (ports.ArchiveStream, error) {
 	ft := c.f.strike("FileIO.StreamArchive")
-	s, err := answer(ctx, ft, func() (ports.ArchiveStream, error) { return c.FileIO.StreamArchive(ctx, sources) })
+	s, err := answer(ctx, ft, func() (ports.ArchiveStream, error) { return c.FileIO.StreamArchive(ctx, sources, opts) })
 	if err != nil {
 		return nil, err
 	}
 	return c.f.opened(s, ft, s.Report, s.Progress), nil
 }
 
-func (c faultyFileIO) CompressFiles(ctx context.Context, sources []string, output string) (ports.ArchiveReport, error) {
-	return answer(ctx, c.f.strike("FileIO.CompressFiles"), func() (ports.ArchiveReport, error) { return c.FileIO.CompressFiles(ctx, sources, output) })
+func (c faultyFileIO) CompressFiles(ctx context.Context, sources []string, output string, opts ports.ArchiveOptions) (ports.ArchiveReport, error) {
+	return answer(ctx, c.f.strike("FileIO.CompressFiles"), func() (ports.ArchiveReport, error) { return c.FileIO.CompressFiles(ctx, sources, output, opts) })
 }
 
 func (c faultyFileIO) ReadFile(ctx context.Context, path string) (io.ReadCloser, error) {
@@ -339,13 +339,13 @@ func (c faultyFileIO) WriteFile(ctx context.Context, path string, size int64, r 
 	return ft.run(ctx, func() error { return c.FileIO.WriteFile(ctx, path, size, ft.input(r)) })
 }
 
-func (c faultyFileIO) ExtractTo(ctx context.Context, source, destination string) error {
-	return c.f.strike("FileIO.ExtractTo").run(ctx, func() error { return c.FileIO.ExtractTo(ctx, source, destination) })
+func (c faultyFileIO) ExtractTo(ctx context.Context, source, destination string, keep []string) error {
+	return c.f.strike("FileIO.ExtractTo").run(ctx, func() error { return c.FileIO.ExtractTo(ctx, source, destination, keep) })
 }
 
-func (c faultyFileIO) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error {
+func (c faultyFileIO) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string, keep []string) error {
 	ft := c.f.strike("FileIO.RestoreArchive")
-	return ft.run(ctx, func() error { return c.FileIO.RestoreArchive(ctx, destination, ft.input(archive), size, sha256) })
+	return ft.run(ctx, func() error { return c.FileIO.RestoreArchive(ctx, destination, ft.input(archive), size, sha256, keep) })
 }
 
 func (c faultyFileIO) DeleteFile(ctx context.Context, path string) error {

@@ -211,7 +211,7 @@ func (a stagedArchive) Progress() (done, total int64) { return 0, 0 }
 // file's path is returned whenever one may exist, so the caller removes it.
 func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id ports.BackupID) (ports.ArchiveStream, string, error) {
 	sources := []string{dirs.Data}
-	stream, err := fio.StreamArchive(ctx, sources)
+	stream, err := fio.StreamArchive(ctx, sources, ports.ArchiveOptions{})
 	if err == nil {
 		return stream, "", nil
 	}
@@ -219,7 +219,7 @@ func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.
 		return nil, "", fail("compressing the server files failed", err)
 	}
 	tempFile := tempBackupPath(dirs.Temp, id)
-	report, err := fio.CompressFiles(ctx, sources, tempFile)
+	report, err := fio.CompressFiles(ctx, sources, tempFile, ports.ArchiveOptions{})
 	if err != nil {
 		return nil, tempFile, fail("compressing the server files failed", err)
 	}
@@ -267,7 +267,7 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	// The sidecar hashes what it extracts and swaps it in only if it is the
 	// archive recorded at create, so the bytes need not be hashed here too.
 	src := &readErr{r: countingReader{r: obj, t: p}}
-	err = fio.RestoreArchive(ctx, dirs.Data, src, b.SizeBytes, b.SHA256)
+	err = fio.RestoreArchive(ctx, dirs.Data, src, b.SizeBytes, b.SHA256, nil)
 	switch {
 	case errors.Is(err, ports.ErrUnsupported):
 		log.Info("the sidecar cannot restore while it receives; staging the archive first")
@@ -315,7 +315,7 @@ func (s *Service) restoreStaged(ctx context.Context, b ports.Backup, fio ports.F
 		return fail("the stored archive is damaged (its checksum does not match)"+untouched,
 			fmt.Errorf("%w: sha256 %s, recorded %s", ports.ErrArchiveDamaged, got, b.SHA256))
 	}
-	if err := fio.ExtractTo(ctx, tempFile, dirs.Data); err != nil {
+	if err := fio.ExtractTo(ctx, tempFile, dirs.Data, nil); err != nil {
 		return fail("extracting the archive failed"+untouched, err)
 	}
 	return nil

@@ -438,7 +438,7 @@ func (d *gatedDialer) Dial(ctx context.Context, p ports.Provision) (ports.FileIO
 // olderSidecar is a sidecar without RestoreArchive, as the client reports one.
 type olderSidecar struct{ ports.FileIO }
 
-func (olderSidecar) RestoreArchive(context.Context, string, io.Reader, int64, string) error {
+func (olderSidecar) RestoreArchive(context.Context, string, io.Reader, int64, string, []string) error {
 	return ports.ErrUnsupported
 }
 

@@ -436,14 +436,14 @@ func (s *fakeSidecar) Dial(context.Context, ports.Provision) (ports.FileIO, erro
 
 func (s *fakeSidecar) Dirs() ports.SidecarDirs { return ports.SidecarDirs{} }
 
-func (s *fakeSidecar) StreamArchive(ctx context.Context, _ []string) (ports.ArchiveStream, error) {
+func (s *fakeSidecar) StreamArchive(ctx context.Context, _ []string, _ ports.ArchiveOptions) (ports.ArchiveStream, error) {
 	s.mu.Lock()
 	report := ports.ArchiveReport{Skipped: s.skipped, SkippedCount: len(s.skipped)}
 	s.mu.Unlock()
 	return &gatedReader{r: bytes.NewReader(s.archive), gate: s.gate(false), ctx: ctx, report: report}, nil
 }
 
-func (s *fakeSidecar) CompressFiles(context.Context, []string, string) (ports.ArchiveReport, error) {
+func (s *fakeSidecar) CompressFiles(context.Context, []string, string, ports.ArchiveOptions) (ports.ArchiveReport, error) {
 	return ports.ArchiveReport{}, ports.ErrUnsupported
 }
 
@@ -459,7 +459,7 @@ func (s *fakeSidecar) WriteFile(_ context.Context, _ string, size int64, r io.Re
 	return err
 }
 
-func (s *fakeSidecar) ExtractTo(ctx context.Context, _, _ string) error {
+func (s *fakeSidecar) ExtractTo(ctx context.Context, _, _ string, _ []string) error {
 	select {
 	case <-s.gate(true):
 	case <-ctx.Done():
@@ -471,7 +471,7 @@ func (s *fakeSidecar) ExtractTo(ctx context.Context, _, _ string) error {
 	return nil
 }
 
-func (s *fakeSidecar) RestoreArchive(context.Context, string, io.Reader, int64, string) error {
+func (s *fakeSidecar) RestoreArchive(context.Context, string, io.Reader, int64, string, []string) error {
 	return ports.ErrUnsupported
 }
 

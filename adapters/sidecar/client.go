@@ -227,10 +227,10 @@ func (c *Client) Dirs() ports.SidecarDirs { return c.dirs }
 
 // CompressFiles implements ports.FileIO. A sidecar that predates reports returns
 // the zero report.
-func (c *Client) CompressFiles(ctx context.Context, sources []string, output string) (ports.ArchiveReport, error) {
+func (c *Client) CompressFiles(ctx context.Context, sources []string, output string, opts ports.ArchiveOptions) (ports.ArchiveReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OperationTimeout)
 	defer cancel()
-	resp, err := c.rpc.CompressFiles(ctx, &sidecarpb.CompressFilesRequest{Sources: sources, Output: output, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ})
+	resp, err := c.rpc.CompressFiles(ctx, &sidecarpb.CompressFilesRequest{Sources: sources, Output: output, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ, Options: optionsToProto(opts)})
 	if err != nil {
 		return ports.ArchiveReport{}, c.fail("CompressFiles", output, err)
 	}
@@ -238,10 +238,10 @@ func (c *Client) CompressFiles(ctx context.Context, sources []string, output str
 }
 
 // ExtractTo implements ports.FileIO.
-func (c *Client) ExtractTo(ctx context.Context, source, destination string) error {
+func (c *Client) ExtractTo(ctx context.Context, source, destination string, keep []string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OperationTimeout)
 	defer cancel()
-	if _, err := c.rpc.ExtractTo(ctx, &sidecarpb.ExtractToReq{Source: source, Destination: destination}); err != nil {
+	if _, err := c.rpc.ExtractTo(ctx, &sidecarpb.ExtractToReq{Source: source, Destination: destination, Keep: keep}); err != nil {
 		return c.fail("ExtractTo", destination, err)
 	}
 	return nil
@@ -277,9 +277,9 @@ func (c *Client) ReadFile(ctx context.Context, path string) (io.ReadCloser, erro
 // Unimplemented, which becomes ports.ErrUnsupported. The stream's Report is the
 // one the sidecar sends with its last message, so it is complete once Read has
 // returned io.EOF.
-func (c *Client) StreamArchive(ctx context.Context, sources []string) (ports.ArchiveStream, error) {
+func (c *Client) StreamArchive(ctx context.Context, sources []string, opts ports.ArchiveOptions) (ports.ArchiveStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	stream, err := c.rpc.StreamArchive(ctx, &sidecarpb.StreamArchiveRequest{Sources: sources, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ},
+	stream, err := c.rpc.StreamArchive(ctx, &sidecarpb.StreamArchiveRequest{Sources: sources, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ, Options: optionsToProto(opts)},
 		grpc.ForceCodecV2(newChunkCodec()))
 	fail := func(err error) error {
 		if status.Code(err) == codes.Unimplemented {

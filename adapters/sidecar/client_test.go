@@ -102,7 +102,7 @@ func TestClient(t *testing.T) {
 
 	t.Run("StreamArchive on a sidecar without it reports ErrUnsupported", func(t *testing.T) {
 		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, sidecarpb.UnimplementedFileIOServer{}, "")})
-		_, err := c.StreamArchive(ctx, []string{"/data"})
+		_, err := c.StreamArchive(ctx, []string{"/data"}, ports.ArchiveOptions{})
 		if !errors.Is(err, ports.ErrUnsupported) {
 			t.Fatalf("error %v, want ErrUnsupported", err)
 		}
@@ -213,11 +213,11 @@ func TestPackageProvidesTheDialer(t *testing.T) {
 func TestClientOfASidecarThatDoesNotReport(t *testing.T) {
 	ctx := context.Background()
 	c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, reportlessSidecar{}, "")})
-	report, err := c.CompressFiles(ctx, []string{"/data"}, "/tmp/backup.tar.gz")
+	report, err := c.CompressFiles(ctx, []string{"/data"}, "/tmp/backup.tar.gz", ports.ArchiveOptions{})
 	if err != nil || report.Entries != 0 || report.Skipped != nil {
 		t.Fatalf("CompressFiles: %+v, %v; want the zero report", report, err)
 	}
-	stream, err := c.StreamArchive(ctx, []string{"/data"})
+	stream, err := c.StreamArchive(ctx, []string{"/data"}, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ const readAheadChunks = 4
 // (and ports.ErrCluster). When reading archive fails, the call is cancelled (the
 // sidecar then removes what it extracted) and the error wraps the read error.
 // It returns only once no read of archive is in progress.
-func (c *Client) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error {
+func (c *Client) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string, keep []string) error {
 	if size < 0 {
 		return fmt.Errorf("sidecar RestoreArchive %s: invalid size %d", destination, size)
 	}
@@ -37,7 +37,7 @@ func (c *Client) RestoreArchive(ctx context.Context, destination string, archive
 	if err != nil {
 		return fail(err)
 	}
-	hdr := &sidecarpb.RestoreArchiveHeader{Destination: destination, Size: size, Sha256: sha256, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ}
+	hdr := &sidecarpb.RestoreArchiveHeader{Destination: destination, Size: size, Sha256: sha256, Format: sidecarpb.ArchiveFormat_ARCHIVE_FORMAT_TARGZ, Keep: keep}
 	// A Send that fails with io.EOF means the sidecar has answered: Recv says how.
 	if err := stream.Send(&sidecarpb.RestoreArchiveRequest{Msg: &sidecarpb.RestoreArchiveRequest_Header{Header: hdr}}); err != nil && err != io.EOF {
 		return fail(err)

@@ -96,7 +96,7 @@ func TestClientRestoreArchive(t *testing.T) {
 	t.Run("a sidecar without it reports ErrUnsupported before reading anything", func(t *testing.T) {
 		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, sidecarpb.UnimplementedFileIOServer{}, "")})
 		src := &countingReader{r: bytes.NewReader(make([]byte, 1000))}
-		err := c.RestoreArchive(ctx, "/data", src, 1000, anySum)
+		err := c.RestoreArchive(ctx, "/data", src, 1000, anySum, nil)
 		if !errors.Is(err, ports.ErrUnsupported) || errors.Is(err, ports.ErrCluster) {
 			t.Fatalf("error %v, want ErrUnsupported (not ErrCluster)", err)
 		}
@@ -108,7 +108,7 @@ func TestClientRestoreArchive(t *testing.T) {
 	t.Run("a refused header fails with ErrCluster before reading anything", func(t *testing.T) {
 		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, &refusingSidecar{}, "")})
 		src := &countingReader{r: bytes.NewReader(make([]byte, 1000))}
-		err := c.RestoreArchive(ctx, "/data", src, 1000, anySum)
+		err := c.RestoreArchive(ctx, "/data", src, 1000, anySum, nil)
 		if !errors.Is(err, ports.ErrCluster) || status.Code(err) != codes.Aborted {
 			t.Fatalf("error %v, want ErrCluster with Aborted", err)
 		}
@@ -120,7 +120,7 @@ func TestClientRestoreArchive(t *testing.T) {
 	t.Run("DataLoss is ErrArchiveDamaged", func(t *testing.T) {
 		fake := &restoringSidecar{answer: status.Error(codes.DataLoss, "the archive is damaged")}
 		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, fake, "")})
-		err := c.RestoreArchive(ctx, "/data", bytes.NewReader(make([]byte, 3<<20)), 3<<20, anySum)
+		err := c.RestoreArchive(ctx, "/data", bytes.NewReader(make([]byte, 3<<20)), 3<<20, anySum, nil)
 		if !errors.Is(err, ports.ErrArchiveDamaged) || !errors.Is(err, ports.ErrCluster) {
 			t.Fatalf("error %v, want ErrArchiveDamaged and ErrCluster", err)
 		}
@@ -129,7 +129,7 @@ func TestClientRestoreArchive(t *testing.T) {
 	t.Run("every byte is sent, then the final answer is awaited", func(t *testing.T) {
 		fake := &restoringSidecar{}
 		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, fake, "")})
-		if err := c.RestoreArchive(ctx, "/data", bytes.NewReader(make([]byte, 5<<20+7)), 5<<20+7, anySum); err != nil {
+		if err := c.RestoreArchive(ctx, "/data", bytes.NewReader(make([]byte, 5<<20+7)), 5<<20+7, anySum, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -140,7 +140,7 @@ func TestClientRestoreArchive(t *testing.T) {
 		t.Run("a source failing with "+broken.Error()+" fails the call and cancels the stream", func(t *testing.T) {
 			fake := &restoringSidecar{recvErr: make(chan error, 1)}
 			c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, fake, "")})
-			err := c.RestoreArchive(ctx, "/data", &failingReader{n: 2<<20 + 5, err: broken}, 10<<20, anySum)
+			err := c.RestoreArchive(ctx, "/data", &failingReader{n: 2<<20 + 5, err: broken}, 10<<20, anySum, nil)
 			if !errors.Is(err, broken) {
 				t.Fatalf("error %v, want the read error", err)
 			}
@@ -160,7 +160,7 @@ func TestClientRestoreArchive(t *testing.T) {
 		c := connect(t, sidecar.Endpoint{Address: fakeSidecar(t, fake, "")})
 		const size = 256 << 20
 		src := &countingReader{r: io.LimitReader(zeros{}, size), delay: time.Millisecond}
-		err := c.RestoreArchive(ctx, "/data", src, size, anySum)
+		err := c.RestoreArchive(ctx, "/data", src, size, anySum, nil)
 		if !errors.Is(err, ports.ErrCluster) || status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "more than announced") {
 			t.Fatalf("error %v, want ErrCluster with the sidecar's InvalidArgument", err)
 		}

@@ -74,6 +74,14 @@ type Backup struct {
 	// ScheduleID is the schedule that made the backup; zero for a backup a user
 	// asked for.
 	ScheduleID ScheduleID
+	// Excludes are the gitignore-style patterns that left paths out of the
+	// archive (the data directory's .savepointignore file's, then the create's
+	// own); a restore carries the paths they match over from the current files.
+	// Set once the backup is ready.
+	Excludes []string
+	// Quiesce is what the sidecar did to pause the game's writes while it was
+	// archived; set once the backup is ready.
+	Quiesce QuiesceReport
 }
 
 // Progress is how far a running create or restore has got, saved with its

@@ -24,6 +24,9 @@ type Schedule struct {
 	NameTemplate string
 	// Retention says which of the provision's scheduled backups to keep.
 	Retention RetentionPolicy
+	// Excludes are gitignore-style patterns of paths the schedule's backups
+	// leave out, as a create request's.
+	Excludes []string
 	// NextRunAt is when the schedule is next due; zero when it is paused.
 	NextRunAt time.Time
 	// LastRun is the newest run with an outcome (by slot); nil before the first.

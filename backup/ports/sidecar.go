@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // SidecarDialer connects to the FileIO sidecar running beside a game server. The host
@@ -23,14 +24,15 @@ type FileIO interface {
 	Dirs() SidecarDirs
 
 	// CompressFiles writes a gzip-compressed tar of the sources to output (staged in
-	// the pod's scratch space), and reports what it archived and skipped.
-	CompressFiles(ctx context.Context, sources []string, output string) (ArchiveReport, error)
+	// the pod's scratch space), leaving out what opts excludes and pausing the
+	// game's writes as opts asks, and reports what it archived, skipped and did.
+	CompressFiles(ctx context.Context, sources []string, output string, opts ArchiveOptions) (ArchiveReport, error)
 
 	// StreamArchive streams a gzip-compressed tar of the sources as it is produced,
 	// writing nothing to disk. Returns ErrUnsupported if the sidecar does not offer
 	// it; the caller then falls back to CompressFiles and ReadFile. The returned
-	// stream fails if the archive cannot be completed.
-	StreamArchive(ctx context.Context, sources []string) (ArchiveStream, error)
+	// stream fails if the archive cannot be completed. opts is as CompressFiles'.
+	StreamArchive(ctx context.Context, sources []string, opts ArchiveOptions) (ArchiveStream, error)
 
 	// ReadFile streams the file's contents.
 	ReadFile(ctx context.Context, path string) (io.ReadCloser, error)
@@ -44,8 +46,10 @@ type FileIO interface {
 	// ExtractTo extracts the gzip-compressed tar at source into destination (what
 	// tar -xzf source -C destination does), refusing any archive that would write
 	// outside destination. On success destination holds exactly the archive's
-	// contents; on failure it is left as it was.
-	ExtractTo(ctx context.Context, source, destination string) error
+	// contents, plus the paths of its previous contents that the gitignore-style
+	// patterns keep match (what the backup left out, carried over); on failure it
+	// is left as it was.
+	ExtractTo(ctx context.Context, source, destination string, keep []string) error
 
 	// RestoreArchive extracts the gzip-compressed tar read from archive into
 	// destination while it arrives, hashing every byte, and swaps it in only if
@@ -55,8 +59,8 @@ type FileIO interface {
 	// as it was and nothing staged remains. Returns an error wrapping
 	// ErrArchiveDamaged when the bytes do not match, and ErrUnsupported, before
 	// reading anything from archive, if the sidecar does not offer it; the caller
-	// then falls back to WriteFile and ExtractTo.
-	RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error
+	// then falls back to WriteFile and ExtractTo. keep is as ExtractTo's.
+	RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string, keep []string) error
 
 	// DeleteFile removes the file; deleting a missing file is not an error.
 	DeleteFile(ctx context.Context, path string) error
@@ -99,4 +103,52 @@ type ArchiveReport struct {
 	Skipped []SkippedFile
 	// SkippedCount is how many files were skipped in all.
 	SkippedCount int
+	// Excludes are the patterns that left paths out: the .savepointignore file's
+	// at the top of the source, then ArchiveOptions.Excludes. Empty from a
+	// sidecar that predates excludes.
+	Excludes []string
+	// Quiesce is what the sidecar did to pause the game's writes.
+	Quiesce QuiesceReport
+}
+
+// ArchiveOptions say what an archive leaves out and whether the game pauses its
+// writes while it is written. The zero value archives everything and asks the
+// game nothing.
+type ArchiveOptions struct {
+	// Excludes are gitignore-style patterns, relative to the source directory,
+	// of paths to leave out, applied after the source's .savepointignore file.
+	Excludes []string
+	// Quiesce says whether the sidecar asks the game to flush and pause its
+	// writes while the archive is written, by the method the sidecar is
+	// configured with (its own configuration: no command travels in the call).
+	Quiesce QuiescePolicy
+}
+
+// QuiescePolicy says whether a create pauses the game's writes, and what a
+// failure to pause them means.
+type QuiescePolicy string
+
+// The quiesce policies.
+const (
+	// QuiesceOff asks the game nothing.
+	QuiesceOff QuiescePolicy = ""
+	// QuiesceContinue pauses the game; when that fails the archive is made
+	// anyway and the report carries a warning.
+	QuiesceContinue QuiescePolicy = "continue"
+	// QuiesceRequired pauses the game; when that fails the archive is not made
+	// and the call fails.
+	QuiesceRequired QuiescePolicy = "required"
+)
+
+// QuiesceReport is what a sidecar did to pause the game's writes while it
+// archived them.
+type QuiesceReport struct {
+	// Method is how the game was asked ("rcon", "exec"); empty when it was not
+	// (the sidecar has no method configured, predates quiesce, or was not asked).
+	Method string
+	// Paused is how long the game's writes were paused: what players feel.
+	Paused time.Duration
+	// Warning says, in words a customer can read, why pausing or resuming the
+	// game failed; empty when it worked.
+	Warning string
 }

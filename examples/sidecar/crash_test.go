@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/savepoint-dev/savepoint/backup/ports"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -126,10 +128,10 @@ func TestRestartFinishesAKilledExtraction(t *testing.T) {
 	// An archive that takes a while to unpack: 64 files of 4 MiB of zeros.
 	src := sourceDir(t, root, 64, func(int) []byte { return make([]byte, 4<<20) })
 	archive := filepath.Join(root, "restore.tar.gz")
-	if _, err := c.CompressFiles(context.Background(), []string{src}, archive); err != nil {
+	if _, err := c.CompressFiles(context.Background(), []string{src}, archive, ports.ArchiveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	go c.ExtractTo(context.Background(), archive, dest)
+	go c.ExtractTo(context.Background(), archive, dest, nil)
 	waitForName(t, dest, ".savepoint-restore-")
 	p.kill()
 
@@ -160,7 +162,7 @@ func TestRestartRollsBackAKilledRestoreArchive(t *testing.T) {
 	dest, old := serverDir(t, root)
 	p, c := startCrashSidecar(t, root, state)
 	src := sourceDir(t, root, 16, func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 4<<20) })
-	stream, err := c.StreamArchive(context.Background(), []string{src})
+	stream, err := c.StreamArchive(context.Background(), []string{src}, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +176,7 @@ func TestRestartRollsBackAKilledRestoreArchive(t *testing.T) {
 	defer close(stop)
 	// Half the archive, then nothing: the sidecar is killed mid-stream, with the
 	// staging directory half full.
-	go c.RestoreArchive(context.Background(), dest, &blockingReader{data: archive[:len(archive)/2], stop: stop}, int64(len(archive)), hex.EncodeToString(sum[:]))
+	go c.RestoreArchive(context.Background(), dest, &blockingReader{data: archive[:len(archive)/2], stop: stop}, int64(len(archive)), hex.EncodeToString(sum[:]), nil)
 	waitForName(t, dest, ".savepoint-restore-")
 	p.kill()
 

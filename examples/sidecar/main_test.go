@@ -163,7 +163,7 @@ func TestSidecarCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if _, err := c.StreamArchive(context.Background(), []string{root}); !errors.Is(err, ports.ErrUnsupported) {
+		if _, err := c.StreamArchive(context.Background(), []string{root}, ports.ArchiveOptions{}); !errors.Is(err, ports.ErrUnsupported) {
 			t.Fatalf("StreamArchive: %v, want ErrUnsupported", err)
 		}
 		if err, log := stop(); err != nil {

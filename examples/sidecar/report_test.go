@@ -142,7 +142,7 @@ func TestArchivesSkipAndReportUnreadableFiles(t *testing.T) {
 		}
 	}
 	t.Run("StreamArchive", func(t *testing.T) {
-		stream, err := c.StreamArchive(context.Background(), []string{data})
+		stream, err := c.StreamArchive(context.Background(), []string{data}, ports.ArchiveOptions{})
 		if err != nil {
 			t.Fatalf("StreamArchive: %v", err)
 		}
@@ -153,7 +153,7 @@ func TestArchivesSkipAndReportUnreadableFiles(t *testing.T) {
 	})
 	t.Run("CompressFiles", func(t *testing.T) {
 		archive := filepath.Join(out, "backup.tar.gz")
-		report, err := c.CompressFiles(context.Background(), []string{data}, archive)
+		report, err := c.CompressFiles(context.Background(), []string{data}, archive, ports.ArchiveOptions{})
 		if err != nil {
 			t.Fatalf("CompressFiles: %v", err)
 		}

@@ -80,13 +80,13 @@ func TestAuthentication(t *testing.T) {
 	t.Run("refuses every RPC without credentials, streams included", func(t *testing.T) {
 		c := srv.connect(t, "")
 		calls := map[string]error{
-			"CompressFiles": second(c.CompressFiles(ctx, []string{srv.Root}, srv.path("out.tar.gz"))),
-			"ExtractTo":     c.ExtractTo(ctx, victim, srv.path("dest")),
+			"CompressFiles": second(c.CompressFiles(ctx, []string{srv.Root}, srv.path("out.tar.gz"), ports.ArchiveOptions{})),
+			"ExtractTo":     c.ExtractTo(ctx, victim, srv.path("dest"), nil),
 			"DeleteFile":    c.DeleteFile(ctx, victim),
 			"WriteFile":     c.WriteFile(ctx, srv.path("new.bin"), 3, strings.NewReader("abc")),
 		}
 		_, calls["ReadFile"] = c.ReadFile(ctx, victim)
-		_, calls["StreamArchive"] = c.StreamArchive(ctx, []string{srv.Root})
+		_, calls["StreamArchive"] = c.StreamArchive(ctx, []string{srv.Root}, ports.ArchiveOptions{})
 		for name, err := range calls {
 			if !errors.Is(err, ports.ErrCluster) || remoteCode(t, err) != codes.Unauthenticated {
 				t.Errorf("%s: error %v, want ErrCluster with Unauthenticated", name, err)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/savepoint-dev/savepoint/backup/ports"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -144,7 +146,7 @@ func BenchmarkCompressVsTar(b *testing.B) {
 	compress := func(i int) {
 		out := filepath.Join(scratch, fmt.Sprintf("backup-%d.tar.gz", i))
 		start := time.Now()
-		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{data}, out, ports.ArchiveOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		sidecarTime += time.Since(start)
@@ -196,14 +198,14 @@ func BenchmarkExtractVsTar(b *testing.B) {
 	c, scratch := benchServer(b, data)
 	ctx := context.Background()
 	archive := filepath.Join(scratch, "restore.tar.gz")
-	if _, err := c.CompressFiles(ctx, []string{data}, archive); err != nil {
+	if _, err := c.CompressFiles(ctx, []string{data}, archive, ports.ArchiveOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	var sidecarTime, tarTime time.Duration
 	extractSidecar := func(i int) {
 		dest := filepath.Join(scratch, fmt.Sprintf("sidecar-%d", i))
 		start := time.Now()
-		if err := c.ExtractTo(ctx, archive, dest); err != nil {
+		if err := c.ExtractTo(ctx, archive, dest, nil); err != nil {
 			b.Fatal(err)
 		}
 		sidecarTime += time.Since(start)
@@ -274,7 +276,7 @@ func BenchmarkStreamArchive(b *testing.B) {
 
 // drainArchive streams the archive of dir from the sidecar and discards it.
 func drainArchive(b *testing.B, c *sidecar.Client, dir string) {
-	r, err := c.StreamArchive(context.Background(), []string{dir})
+	r, err := c.StreamArchive(context.Background(), []string{dir}, ports.ArchiveOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -324,7 +326,7 @@ func BenchmarkRestoreVsWriteExtract(b *testing.B) {
 	c, scratch := benchServer(b, data)
 	ctx := context.Background()
 	staged := filepath.Join(scratch, "restore.tar.gz")
-	if _, err := c.CompressFiles(ctx, []string{data}, staged); err != nil {
+	if _, err := c.CompressFiles(ctx, []string{data}, staged, ports.ArchiveOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	archive, err := os.ReadFile(staged)
@@ -342,7 +344,7 @@ func BenchmarkRestoreVsWriteExtract(b *testing.B) {
 		}
 		writeTime += time.Since(start)
 		start = time.Now()
-		if err := c.ExtractTo(ctx, staged, filepath.Join(scratch, fmt.Sprintf("two-%d", i))); err != nil {
+		if err := c.ExtractTo(ctx, staged, filepath.Join(scratch, fmt.Sprintf("two-%d", i)), nil); err != nil {
 			b.Fatal(err)
 		}
 		extractTime += time.Since(start)
@@ -350,7 +352,7 @@ func BenchmarkRestoreVsWriteExtract(b *testing.B) {
 	}
 	onePass := func(i int) {
 		start := time.Now()
-		if err := c.RestoreArchive(ctx, filepath.Join(scratch, fmt.Sprintf("one-%d", i)), bytes.NewReader(archive), int64(len(archive)), hexSum); err != nil {
+		if err := c.RestoreArchive(ctx, filepath.Join(scratch, fmt.Sprintf("one-%d", i)), bytes.NewReader(archive), int64(len(archive)), hexSum, nil); err != nil {
 			b.Fatal(err)
 		}
 		restoreTime += time.Since(start)

@@ -42,7 +42,7 @@ func TestCancellation(t *testing.T) {
 		out := srv.mkdir(t, "out")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
-		_, err := c.CompressFiles(ctx, []string{data}, srv.path("out", "backup.tar.gz"))
+		_, err := c.CompressFiles(ctx, []string{data}, srv.path("out", "backup.tar.gz"), ports.ArchiveOptions{})
 		if !errors.Is(err, ports.ErrCluster) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("error %v, want ErrCluster matching DeadlineExceeded", err)
 		}
@@ -50,7 +50,7 @@ func TestCancellation(t *testing.T) {
 	})
 
 	t.Run("closing a StreamArchive reader early stops the stream", func(t *testing.T) {
-		r, err := c.StreamArchive(context.Background(), []string{data})
+		r, err := c.StreamArchive(context.Background(), []string{data}, ports.ArchiveOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestCancellation(t *testing.T) {
 
 	t.Run("a cancelled ExtractTo leaves the destination as it was", func(t *testing.T) {
 		archive := srv.path("backup.tar.gz")
-		if _, err := c.CompressFiles(context.Background(), []string{data}, archive); err != nil {
+		if _, err := c.CompressFiles(context.Background(), []string{data}, archive, ports.ArchiveOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		dest := srv.mkdir(t, "dest")
@@ -79,7 +79,7 @@ func TestCancellation(t *testing.T) {
 		before := snapshot(t, dest)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
-		if err := c.ExtractTo(ctx, archive, dest); err == nil {
+		if err := c.ExtractTo(ctx, archive, dest, nil); err == nil {
 			t.Skip("the extraction finished within 20 ms; nothing to cancel")
 		}
 		deadline := time.Now().Add(10 * time.Second)

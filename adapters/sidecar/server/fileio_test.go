@@ -31,12 +31,12 @@ func TestClient(t *testing.T) {
 		data := srv.mkdir(t, "data")
 		writeRandomFile(t, filepath.Join(data, "level.dat"), 4096, 0o644, 1)
 		c := srv.client(t)
-		_, err := c.StreamArchive(ctx, []string{data})
+		_, err := c.StreamArchive(ctx, []string{data}, ports.ArchiveOptions{})
 		if !errors.Is(err, ports.ErrUnsupported) || errors.Is(err, ports.ErrCluster) {
 			t.Fatalf("error %v, want ErrUnsupported (not ErrCluster)", err)
 		}
 		out := srv.path("backup.tar.gz")
-		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{data}, out, ports.ArchiveOptions{}); err != nil {
 			t.Fatalf("CompressFiles, the fallback: %v", err)
 		}
 		if info, err := os.Stat(out); err != nil || info.Size() == 0 {
@@ -48,7 +48,7 @@ func TestClient(t *testing.T) {
 		data := srv.mkdir(t, "data")
 		c := srv.client(t)
 		archive := &countingSource{}
-		err := c.RestoreArchive(ctx, data, archive, 0, strings.Repeat("0", 64))
+		err := c.RestoreArchive(ctx, data, archive, 0, strings.Repeat("0", 64), nil)
 		if !errors.Is(err, ports.ErrUnsupported) || errors.Is(err, ports.ErrCluster) {
 			t.Fatalf("error %v, want ErrUnsupported (not ErrCluster)", err)
 		}
@@ -58,10 +58,10 @@ func TestClient(t *testing.T) {
 		src := srv.mkdir(t, "src")
 		writeRandomFile(t, filepath.Join(src, "level.dat"), 4096, 0o644, 1)
 		staged := srv.path("restore.tar.gz")
-		if _, err := c.CompressFiles(ctx, []string{src}, staged); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{src}, staged, ports.ArchiveOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.ExtractTo(ctx, staged, data); err != nil {
+		if err := c.ExtractTo(ctx, staged, data, nil); err != nil {
 			t.Fatalf("ExtractTo, the fallback: %v", err)
 		}
 		if _, err := os.Stat(filepath.Join(data, "level.dat")); err != nil {

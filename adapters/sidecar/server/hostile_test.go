@@ -233,7 +233,7 @@ func (v *victim) extract(t *testing.T, archive []byte) error {
 	if err := os.WriteFile(v.archive, archive, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return v.srv.client(t).ExtractTo(context.Background(), v.archive, v.dest)
+	return v.srv.client(t).ExtractTo(context.Background(), v.archive, v.dest, nil)
 }
 
 // absoluteTarget is a path outside every root that an absolute entry aims at.

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/savepoint-dev/savepoint/backup/ports"
+
 	"context"
 	"errors"
 	"io"
@@ -22,7 +24,7 @@ import (
 // files.
 func streamNames(t *testing.T, c *sidecar.Client, dir string) map[string][]byte {
 	t.Helper()
-	stream, err := c.StreamArchive(context.Background(), []string{dir})
+	stream, err := c.StreamArchive(context.Background(), []string{dir}, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatalf("StreamArchive: %v", err)
 	}
@@ -80,7 +82,7 @@ func TestCustomerFilesNamedLikeTheSidecarsAreBackedUpAndRestored(t *testing.T) {
 		}
 	}
 	archive := srv.path("backup.tar.gz")
-	if _, err := c.CompressFiles(ctx, []string{data}, archive); err != nil {
+	if _, err := c.CompressFiles(ctx, []string{data}, archive, ports.ArchiveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	streamed := streamNames(t, c, data)
@@ -93,7 +95,7 @@ func TestCustomerFilesNamedLikeTheSidecarsAreBackedUpAndRestored(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dest, ".savepoint-old-previous"), []byte("replaced by the restore"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.ExtractTo(ctx, archive, dest); err != nil {
+	if err := c.ExtractTo(ctx, archive, dest, nil); err != nil {
 		t.Fatalf("ExtractTo: %v", err)
 	}
 	got := snapshot(t, dest)
@@ -161,14 +163,14 @@ func TestExtractionsIntoOneDirectoryUnderTwoNamesAreSerialised(t *testing.T) {
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- c.ExtractTo(ctx, first, dest) }()
+	go func() { done <- c.ExtractTo(ctx, first, dest, nil) }()
 	select {
 	case <-entered: // the first extraction has its staging directory and waits
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first extraction did not start")
 	}
 	for _, p := range []string{alias, dest + "/.", srv.path("alias", "..", "data")} {
-		wantCode(t, c.ExtractTo(ctx, second, p), codes.Aborted, "another extraction")
+		wantCode(t, c.ExtractTo(ctx, second, p, nil), codes.Aborted, "another extraction")
 	}
 	close(proceed)
 	if err := <-done; err != nil {
@@ -179,7 +181,7 @@ func TestExtractionsIntoOneDirectoryUnderTwoNamesAreSerialised(t *testing.T) {
 		t.Fatalf("the destination holds %v, want exactly the first archive", got)
 	}
 	// And once it is over, the directory can be extracted into under any name.
-	if err := c.ExtractTo(ctx, second, alias); err != nil {
+	if err := c.ExtractTo(ctx, second, alias, nil); err != nil {
 		t.Fatalf("ExtractTo through the alias afterwards: %v", err)
 	}
 	if got := snapshot(t, dest); len(got) != 1 || got["second.txt"].Size != 6 {
@@ -197,7 +199,7 @@ func TestAnExtractionLeavesAnUploadIntoItsDestinationAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, finish := uploading(t, c, filepath.Join(dest, "upload.bin"), "half")
-	if err := c.ExtractTo(ctx, archive, dest); err != nil {
+	if err := c.ExtractTo(ctx, archive, dest, nil); err != nil {
 		t.Fatalf("ExtractTo: %v", err)
 	}
 	if err := finish(" and the rest"); err != nil {

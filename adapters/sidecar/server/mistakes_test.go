@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/savepoint-dev/savepoint/backup/ports"
+
 	"context"
 	"io"
 	"net"
@@ -49,19 +51,21 @@ func TestCallerMistakes(t *testing.T) {
 		code codes.Code
 		path string // the caller's path the message names
 	}{
-		{"ExtractTo into a regular file", func() error { return c.ExtractTo(ctx, archive, filepath.Join(data, "level.dat")) },
+		{"ExtractTo into a regular file", func() error { return c.ExtractTo(ctx, archive, filepath.Join(data, "level.dat"), nil) },
 			codes.FailedPrecondition, filepath.Join(data, "level.dat")},
-		{"ExtractTo with the archive as its destination", func() error { return c.ExtractTo(ctx, archive, archive) },
+		{"ExtractTo with the archive as its destination", func() error { return c.ExtractTo(ctx, archive, archive, nil) },
 			codes.InvalidArgument, archive},
-		{"ExtractTo of an archive inside the destination", func() error { return c.ExtractTo(ctx, inside, srv.path("data")) },
+		{"ExtractTo of an archive inside the destination", func() error { return c.ExtractTo(ctx, inside, srv.path("data"), nil) },
 			codes.InvalidArgument, inside},
-		{"ExtractTo of an archive inside the destination's alias", func() error { return c.ExtractTo(ctx, srv.path("alias", "restore.tar.gz"), srv.path("data")) },
+		{"ExtractTo of an archive inside the destination's alias", func() error { return c.ExtractTo(ctx, srv.path("alias", "restore.tar.gz"), srv.path("data"), nil) },
 			codes.InvalidArgument, srv.path("alias", "restore.tar.gz")},
-		{"ExtractTo into an alias of the archive's directory", func() error { return c.ExtractTo(ctx, inside, srv.path("alias")) },
+		{"ExtractTo into an alias of the archive's directory", func() error { return c.ExtractTo(ctx, inside, srv.path("alias"), nil) },
 			codes.InvalidArgument, inside},
 		{"WriteFile onto a directory", func() error { return c.WriteFile(ctx, data, 5, strings.NewReader("hello")) },
 			codes.FailedPrecondition, data},
-		{"CompressFiles onto a directory", func() error { return second(c.CompressFiles(ctx, []string{data}, srv.path("data"))) },
+		{"CompressFiles onto a directory", func() error {
+			return second(c.CompressFiles(ctx, []string{data}, srv.path("data"), ports.ArchiveOptions{}))
+		},
 			codes.FailedPrecondition, srv.path("data")},
 		{"ReadFile of a socket", func() error {
 			r, err := c.ReadFile(ctx, sock)
@@ -71,7 +75,7 @@ func TestCallerMistakes(t *testing.T) {
 			}
 			return err
 		}, codes.FailedPrecondition, sock},
-		{"ExtractTo of a socket", func() error { return c.ExtractTo(ctx, sock, srv.path("dest")) },
+		{"ExtractTo of a socket", func() error { return c.ExtractTo(ctx, sock, srv.path("dest"), nil) },
 			codes.FailedPrecondition, sock},
 	}
 	for _, tc := range cases {

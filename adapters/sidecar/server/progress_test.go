@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/savepoint-dev/savepoint/backup/ports"
+
 	"context"
 	"fmt"
 	"io"
@@ -20,7 +22,7 @@ func TestStreamArchiveReportsProgress(t *testing.T) {
 		writeRandomFile(t, filepath.Join(data, "world", fmt.Sprintf("r.%d.mca", i)), n, 0o644, uint64(i))
 		size += n
 	}
-	r, err := srv.client(t).StreamArchive(context.Background(), []string{data})
+	r, err := srv.client(t).StreamArchive(context.Background(), []string{data}, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func archiveBoth(t *testing.T, srv *testServer, data string, before func()) map[
 	if before != nil {
 		before()
 	}
-	stream, err := c.StreamArchive(ctx, []string{data})
+	stream, err := c.StreamArchive(ctx, []string{data}, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatalf("StreamArchive: %v", err)
 	}
@@ -90,7 +90,7 @@ func archiveBoth(t *testing.T, srv *testServer, data string, before func()) map[
 		before()
 	}
 	archive := srv.path("backup.tar.gz")
-	report, err := c.CompressFiles(ctx, []string{data}, archive)
+	report, err := c.CompressFiles(ctx, []string{data}, archive, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatalf("CompressFiles: %v", err)
 	}
@@ -230,12 +230,12 @@ func TestArchiveFailureNamesTheSourceNotTheOutput(t *testing.T) {
 	writeRandomFile(t, srv.path("data", "world", "broken.dat"), 10_000, 0o644, 1)
 	c := srv.client(t)
 	out := srv.path("backup.tar.gz")
-	_, err := c.CompressFiles(context.Background(), []string{data}, out)
+	_, err := c.CompressFiles(context.Background(), []string{data}, out, ports.ArchiveOptions{})
 	var re *sidecar.RemoteError
 	if !errors.As(err, &re) || !strings.Contains(re.Message, srv.path("data", "world", "broken.dat")) || strings.Contains(re.Message, out) {
 		t.Fatalf("CompressFiles: %v, want the sidecar to name %s and not the output", err, srv.path("data", "world", "broken.dat"))
 	}
-	stream, err := c.StreamArchive(context.Background(), []string{data})
+	stream, err := c.StreamArchive(context.Background(), []string{data}, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

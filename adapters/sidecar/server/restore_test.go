@@ -90,7 +90,7 @@ func newRestoreFixture(t *testing.T) *restoreFixture {
 // restore runs RestoreArchive of archive, announcing size and sum.
 func (f *restoreFixture) restore(t *testing.T, archive []byte, size int64, sum string) error {
 	t.Helper()
-	return f.srv.client(t).RestoreArchive(context.Background(), f.dest, bytes.NewReader(archive), size, sum)
+	return f.srv.client(t).RestoreArchive(context.Background(), f.dest, bytes.NewReader(archive), size, sum, nil)
 }
 
 // unchanged checks that the destination is exactly as it was, its time
@@ -132,7 +132,7 @@ func sampleArchive(t *testing.T, srv *testServer) (archive []byte, want map[stri
 	if err := os.Symlink("world/level.dat", filepath.Join(src, "level-link")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := srv.client(t).StreamArchive(context.Background(), []string{src})
+	r, err := srv.client(t).StreamArchive(context.Background(), []string{src}, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestRestoreArchive(t *testing.T) {
 		src := &stallingReader{data: archive[:len(archive)/2], ctx: ctx}
 		done := make(chan error, 1)
 		go func() {
-			done <- f.srv.client(t).RestoreArchive(ctx, f.dest, src, int64(len(archive)), sha256Hex(archive))
+			done <- f.srv.client(t).RestoreArchive(ctx, f.dest, src, int64(len(archive)), sha256Hex(archive), nil)
 		}()
 		<-f.extracting
 		cancel()
@@ -235,7 +235,7 @@ func TestRestoreArchive(t *testing.T) {
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
 		go func() {
-			done <- f.srv.client(t).RestoreArchive(context.Background(), f.dest, pr, int64(len(archive)), sha256Hex(archive))
+			done <- f.srv.client(t).RestoreArchive(context.Background(), f.dest, pr, int64(len(archive)), sha256Hex(archive), nil)
 		}()
 		if _, err := pw.Write(archive[:len(archive)/2]); err != nil {
 			t.Fatal(err)
@@ -247,7 +247,7 @@ func TestRestoreArchive(t *testing.T) {
 		if err := os.WriteFile(staged, archive, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, f.srv.client(t).ExtractTo(context.Background(), staged, f.dest), codes.Aborted, "another extraction")
+		wantCode(t, f.srv.client(t).ExtractTo(context.Background(), staged, f.dest, nil), codes.Aborted, "another extraction")
 		os.Remove(staged)
 		if _, err := pw.Write(archive[len(archive)/2:]); err != nil {
 			t.Fatal(err)

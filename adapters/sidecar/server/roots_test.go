@@ -40,7 +40,7 @@ func newRootsFixture(t *testing.T) *rootsFixture {
 		t.Fatal(err)
 	}
 	f.archive = f.srv.path("backup.tar.gz")
-	if _, err := f.c.CompressFiles(context.Background(), []string{f.srv.mkdir(t, "data")}, f.archive); err != nil {
+	if _, err := f.c.CompressFiles(context.Background(), []string{f.srv.mkdir(t, "data")}, f.archive, ports.ArchiveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(f.outside, f.srv.path("escape")); err != nil {
@@ -61,7 +61,7 @@ func (f *rootsFixture) readErr(p string) error {
 }
 
 func (f *rootsFixture) streamErr(p string) error {
-	r, err := f.c.StreamArchive(context.Background(), []string{p})
+	r, err := f.c.StreamArchive(context.Background(), []string{p}, ports.ArchiveOptions{})
 	if err == nil {
 		r.Close()
 	}
@@ -87,15 +87,19 @@ func (f *rootsFixture) denied() []namedCall {
 		{"writing through a link out of the root", func() error { return c.WriteFile(ctx, srv.path("escape", "new.txt"), 1, strings.NewReader("x")) }},
 		{"deleting outside", func() error { return c.DeleteFile(ctx, secret) }},
 		{"deleting through a link out of the root", func() error { return c.DeleteFile(ctx, srv.path("escape", "secret.txt")) }},
-		{"compressing a source outside", func() error { return second(c.CompressFiles(ctx, []string{outside}, srv.path("o.tar.gz"))) }},
-		{"compressing through a link out of the root", func() error { return second(c.CompressFiles(ctx, []string{srv.path("escape")}, srv.path("o.tar.gz"))) }},
+		{"compressing a source outside", func() error {
+			return second(c.CompressFiles(ctx, []string{outside}, srv.path("o.tar.gz"), ports.ArchiveOptions{}))
+		}},
+		{"compressing through a link out of the root", func() error {
+			return second(c.CompressFiles(ctx, []string{srv.path("escape")}, srv.path("o.tar.gz"), ports.ArchiveOptions{}))
+		}},
 		{"compressing to an output outside", func() error {
-			return second(c.CompressFiles(ctx, []string{srv.path("data")}, filepath.Join(outside, "o.tar.gz")))
+			return second(c.CompressFiles(ctx, []string{srv.path("data")}, filepath.Join(outside, "o.tar.gz"), ports.ArchiveOptions{}))
 		}},
 		{"streaming the file system root", func() error { return f.streamErr("/") }},
-		{"extracting an archive from outside", func() error { return c.ExtractTo(ctx, filepath.Join(outside, "x.tar.gz"), srv.path("dest")) }},
-		{"extracting into a destination outside", func() error { return c.ExtractTo(ctx, f.archive, filepath.Join(outside, "dest")) }},
-		{"extracting through a link out of the root", func() error { return c.ExtractTo(ctx, f.archive, srv.path("escape", "dest")) }},
+		{"extracting an archive from outside", func() error { return c.ExtractTo(ctx, filepath.Join(outside, "x.tar.gz"), srv.path("dest"), nil) }},
+		{"extracting into a destination outside", func() error { return c.ExtractTo(ctx, f.archive, filepath.Join(outside, "dest"), nil) }},
+		{"extracting through a link out of the root", func() error { return c.ExtractTo(ctx, f.archive, srv.path("escape", "dest"), nil) }},
 	}
 }
 

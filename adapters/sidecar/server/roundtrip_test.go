@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"github.com/savepoint-dev/savepoint/backup/ports"
+
 	"context"
 	"io"
 	"math/rand/v2"
@@ -129,7 +131,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("WriteFile: %v", err)
 		}
 		dest := srv.path("restored")
-		if err := c.ExtractTo(ctx, staged, dest); err != nil {
+		if err := c.ExtractTo(ctx, staged, dest, nil); err != nil {
 			t.Fatalf("ExtractTo: %v", err)
 		}
 		sameTree(t, "the restored tree", snapshot(t, dest), want)
@@ -140,7 +142,7 @@ func TestRoundTrip(t *testing.T) {
 
 	t.Run("through CompressFiles, ReadFile, WriteFile and ExtractTo", func(t *testing.T) {
 		out := filepath.Join(tmp, "backup.tar.gz")
-		if _, err := c.CompressFiles(ctx, []string{data}, out); err != nil {
+		if _, err := c.CompressFiles(ctx, []string{data}, out, ports.ArchiveOptions{}); err != nil {
 			t.Fatalf("CompressFiles: %v", err)
 		}
 		info, err := os.Stat(out)
@@ -156,7 +158,7 @@ func TestRoundTrip(t *testing.T) {
 	})
 
 	t.Run("through StreamArchive, WriteFile of unknown size and ExtractTo", func(t *testing.T) {
-		r, err := c.StreamArchive(ctx, []string{data})
+		r, err := c.StreamArchive(ctx, []string{data}, ports.ArchiveOptions{})
 		if err != nil {
 			t.Fatalf("StreamArchive: %v", err)
 		}

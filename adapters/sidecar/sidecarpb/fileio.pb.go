@@ -69,6 +69,59 @@ func (ArchiveFormat) EnumDescriptor() ([]byte, []int) {
 	return file_fileio_proto_rawDescGZIP(), []int{0}
 }
 
+// QuiescePolicy says what a pause of the game's writes is worth to the caller.
+type QuiescePolicy int32
+
+const (
+	// Do not pause the game.
+	QuiescePolicy_QUIESCE_POLICY_UNSPECIFIED QuiescePolicy = 0
+	// Pause it; if that fails, archive anyway and report a warning.
+	QuiescePolicy_QUIESCE_POLICY_CONTINUE QuiescePolicy = 1
+	// Pause it; if that fails, fail the call (FailedPrecondition) without archiving.
+	QuiescePolicy_QUIESCE_POLICY_REQUIRED QuiescePolicy = 2
+)
+
+// Enum value maps for QuiescePolicy.
+var (
+	QuiescePolicy_name = map[int32]string{
+		0: "QUIESCE_POLICY_UNSPECIFIED",
+		1: "QUIESCE_POLICY_CONTINUE",
+		2: "QUIESCE_POLICY_REQUIRED",
+	}
+	QuiescePolicy_value = map[string]int32{
+		"QUIESCE_POLICY_UNSPECIFIED": 0,
+		"QUIESCE_POLICY_CONTINUE":    1,
+		"QUIESCE_POLICY_REQUIRED":    2,
+	}
+)
+
+func (x QuiescePolicy) Enum() *QuiescePolicy {
+	p := new(QuiescePolicy)
+	*p = x
+	return p
+}
+
+func (x QuiescePolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QuiescePolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_fileio_proto_enumTypes[1].Descriptor()
+}
+
+func (QuiescePolicy) Type() protoreflect.EnumType {
+	return &file_fileio_proto_enumTypes[1]
+}
+
+func (x QuiescePolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QuiescePolicy.Descriptor instead.
+func (QuiescePolicy) EnumDescriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{1}
+}
+
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -110,6 +163,7 @@ type CompressFilesRequest struct {
 	Sources       []string               `protobuf:"bytes,1,rep,name=sources,proto3" json:"sources,omitempty"`
 	Output        string                 `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
 	Format        ArchiveFormat          `protobuf:"varint,3,opt,name=format,proto3,enum=savepoint.sidecar.v1.ArchiveFormat" json:"format,omitempty"`
+	Options       *ArchiveOptions        `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -165,6 +219,140 @@ func (x *CompressFilesRequest) GetFormat() ArchiveFormat {
 	return ArchiveFormat_ARCHIVE_FORMAT_UNSPECIFIED
 }
 
+func (x *CompressFilesRequest) GetOptions() *ArchiveOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// ArchiveOptions say what an archive leaves out and whether the game pauses its
+// writes while it is written.
+type ArchiveOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Gitignore-style patterns, relative to each source directory, of paths to
+	// leave out, applied after the patterns of the .savepointignore file at the top
+	// of each source directory. A pattern set over the server's limits is refused
+	// with InvalidArgument naming the limit.
+	Excludes []string `protobuf:"bytes,1,rep,name=excludes,proto3" json:"excludes,omitempty"`
+	// Whether, and how firmly, the game is asked to flush and pause its writes
+	// while the archive is written, by the method the server is configured with.
+	// UNSPECIFIED asks nothing.
+	Quiesce       QuiescePolicy `protobuf:"varint,2,opt,name=quiesce,proto3,enum=savepoint.sidecar.v1.QuiescePolicy" json:"quiesce,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveOptions) Reset() {
+	*x = ArchiveOptions{}
+	mi := &file_fileio_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveOptions) ProtoMessage() {}
+
+func (x *ArchiveOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_fileio_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveOptions.ProtoReflect.Descriptor instead.
+func (*ArchiveOptions) Descriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ArchiveOptions) GetExcludes() []string {
+	if x != nil {
+		return x.Excludes
+	}
+	return nil
+}
+
+func (x *ArchiveOptions) GetQuiesce() QuiescePolicy {
+	if x != nil {
+		return x.Quiesce
+	}
+	return QuiescePolicy_QUIESCE_POLICY_UNSPECIFIED
+}
+
+// QuiesceReport is what the server did to pause the game's writes.
+type QuiesceReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "rcon" or "exec"; empty when the server has no method configured or was not
+	// asked.
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// How long the game's writes were paused, in milliseconds: what players feel.
+	PausedMs int64 `protobuf:"varint,2,opt,name=paused_ms,json=pausedMs,proto3" json:"paused_ms,omitempty"`
+	// Why pausing or resuming failed, in words a customer can read; empty when it
+	// worked.
+	Warning       string `protobuf:"bytes,3,opt,name=warning,proto3" json:"warning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuiesceReport) Reset() {
+	*x = QuiesceReport{}
+	mi := &file_fileio_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuiesceReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuiesceReport) ProtoMessage() {}
+
+func (x *QuiesceReport) ProtoReflect() protoreflect.Message {
+	mi := &file_fileio_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuiesceReport.ProtoReflect.Descriptor instead.
+func (*QuiesceReport) Descriptor() ([]byte, []int) {
+	return file_fileio_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *QuiesceReport) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *QuiesceReport) GetPausedMs() int64 {
+	if x != nil {
+		return x.PausedMs
+	}
+	return 0
+}
+
+func (x *QuiesceReport) GetWarning() string {
+	if x != nil {
+		return x.Warning
+	}
+	return ""
+}
+
 type CompressFilesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Size of the archive written to output, in bytes.
@@ -177,7 +365,7 @@ type CompressFilesResponse struct {
 
 func (x *CompressFilesResponse) Reset() {
 	*x = CompressFilesResponse{}
-	mi := &file_fileio_proto_msgTypes[2]
+	mi := &file_fileio_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +377,7 @@ func (x *CompressFilesResponse) String() string {
 func (*CompressFilesResponse) ProtoMessage() {}
 
 func (x *CompressFilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[2]
+	mi := &file_fileio_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +390,7 @@ func (x *CompressFilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompressFilesResponse.ProtoReflect.Descriptor instead.
 func (*CompressFilesResponse) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{2}
+	return file_fileio_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CompressFilesResponse) GetSizeBytes() int64 {
@@ -229,14 +417,19 @@ type ArchiveReport struct {
 	// Files the archive does not hold faithfully, in archive order; at most 100.
 	Skipped []*SkippedFile `protobuf:"bytes,3,rep,name=skipped,proto3" json:"skipped,omitempty"`
 	// How many files were skipped in all; skipped may list fewer.
-	SkippedCount  int64 `protobuf:"varint,4,opt,name=skipped_count,json=skippedCount,proto3" json:"skipped_count,omitempty"`
+	SkippedCount int64 `protobuf:"varint,4,opt,name=skipped_count,json=skippedCount,proto3" json:"skipped_count,omitempty"`
+	// The exclude patterns that applied, the .savepointignore file's first, then
+	// the request's.
+	Excludes []string `protobuf:"bytes,5,rep,name=excludes,proto3" json:"excludes,omitempty"`
+	// What the server did to pause the game's writes.
+	Quiesce       *QuiesceReport `protobuf:"bytes,6,opt,name=quiesce,proto3" json:"quiesce,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ArchiveReport) Reset() {
 	*x = ArchiveReport{}
-	mi := &file_fileio_proto_msgTypes[3]
+	mi := &file_fileio_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -248,7 +441,7 @@ func (x *ArchiveReport) String() string {
 func (*ArchiveReport) ProtoMessage() {}
 
 func (x *ArchiveReport) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[3]
+	mi := &file_fileio_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -261,7 +454,7 @@ func (x *ArchiveReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveReport.ProtoReflect.Descriptor instead.
 func (*ArchiveReport) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{3}
+	return file_fileio_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ArchiveReport) GetEntries() int64 {
@@ -292,6 +485,20 @@ func (x *ArchiveReport) GetSkippedCount() int64 {
 	return 0
 }
 
+func (x *ArchiveReport) GetExcludes() []string {
+	if x != nil {
+		return x.Excludes
+	}
+	return nil
+}
+
+func (x *ArchiveReport) GetQuiesce() *QuiesceReport {
+	if x != nil {
+		return x.Quiesce
+	}
+	return nil
+}
+
 // SkippedFile is a file an archive does not hold faithfully, and why.
 type SkippedFile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -306,7 +513,7 @@ type SkippedFile struct {
 
 func (x *SkippedFile) Reset() {
 	*x = SkippedFile{}
-	mi := &file_fileio_proto_msgTypes[4]
+	mi := &file_fileio_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +525,7 @@ func (x *SkippedFile) String() string {
 func (*SkippedFile) ProtoMessage() {}
 
 func (x *SkippedFile) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[4]
+	mi := &file_fileio_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +538,7 @@ func (x *SkippedFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkippedFile.ProtoReflect.Descriptor instead.
 func (*SkippedFile) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{4}
+	return file_fileio_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SkippedFile) GetPath() string {
@@ -352,13 +559,14 @@ type StreamArchiveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Sources       []string               `protobuf:"bytes,1,rep,name=sources,proto3" json:"sources,omitempty"`
 	Format        ArchiveFormat          `protobuf:"varint,2,opt,name=format,proto3,enum=savepoint.sidecar.v1.ArchiveFormat" json:"format,omitempty"`
+	Options       *ArchiveOptions        `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamArchiveRequest) Reset() {
 	*x = StreamArchiveRequest{}
-	mi := &file_fileio_proto_msgTypes[5]
+	mi := &file_fileio_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -370,7 +578,7 @@ func (x *StreamArchiveRequest) String() string {
 func (*StreamArchiveRequest) ProtoMessage() {}
 
 func (x *StreamArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[5]
+	mi := &file_fileio_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -383,7 +591,7 @@ func (x *StreamArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamArchiveRequest.ProtoReflect.Descriptor instead.
 func (*StreamArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{5}
+	return file_fileio_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StreamArchiveRequest) GetSources() []string {
@@ -400,6 +608,13 @@ func (x *StreamArchiveRequest) GetFormat() ArchiveFormat {
 	return ArchiveFormat_ARCHIVE_FORMAT_UNSPECIFIED
 }
 
+func (x *StreamArchiveRequest) GetOptions() *ArchiveOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
 type ReadFileRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
@@ -409,7 +624,7 @@ type ReadFileRequest struct {
 
 func (x *ReadFileRequest) Reset() {
 	*x = ReadFileRequest{}
-	mi := &file_fileio_proto_msgTypes[6]
+	mi := &file_fileio_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +636,7 @@ func (x *ReadFileRequest) String() string {
 func (*ReadFileRequest) ProtoMessage() {}
 
 func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[6]
+	mi := &file_fileio_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +649,7 @@ func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFileRequest.ProtoReflect.Descriptor instead.
 func (*ReadFileRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{6}
+	return file_fileio_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReadFileRequest) GetPath() string {
@@ -466,7 +681,7 @@ type Chunk struct {
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_fileio_proto_msgTypes[7]
+	mi := &file_fileio_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +693,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[7]
+	mi := &file_fileio_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +706,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{7}
+	return file_fileio_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Chunk) GetData() []byte {
@@ -542,7 +757,7 @@ type WriteFileRequest struct {
 
 func (x *WriteFileRequest) Reset() {
 	*x = WriteFileRequest{}
-	mi := &file_fileio_proto_msgTypes[8]
+	mi := &file_fileio_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +769,7 @@ func (x *WriteFileRequest) String() string {
 func (*WriteFileRequest) ProtoMessage() {}
 
 func (x *WriteFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[8]
+	mi := &file_fileio_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +782,7 @@ func (x *WriteFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFileRequest.ProtoReflect.Descriptor instead.
 func (*WriteFileRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{8}
+	return file_fileio_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WriteFileRequest) GetMsg() isWriteFileRequest_Msg {
@@ -624,7 +839,7 @@ type WriteFileHeader struct {
 
 func (x *WriteFileHeader) Reset() {
 	*x = WriteFileHeader{}
-	mi := &file_fileio_proto_msgTypes[9]
+	mi := &file_fileio_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +851,7 @@ func (x *WriteFileHeader) String() string {
 func (*WriteFileHeader) ProtoMessage() {}
 
 func (x *WriteFileHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[9]
+	mi := &file_fileio_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +864,7 @@ func (x *WriteFileHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFileHeader.ProtoReflect.Descriptor instead.
 func (*WriteFileHeader) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{9}
+	return file_fileio_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WriteFileHeader) GetPath() string {
@@ -675,7 +890,7 @@ type WriteFileResponse struct {
 
 func (x *WriteFileResponse) Reset() {
 	*x = WriteFileResponse{}
-	mi := &file_fileio_proto_msgTypes[10]
+	mi := &file_fileio_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +902,7 @@ func (x *WriteFileResponse) String() string {
 func (*WriteFileResponse) ProtoMessage() {}
 
 func (x *WriteFileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[10]
+	mi := &file_fileio_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +915,7 @@ func (x *WriteFileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFileResponse.ProtoReflect.Descriptor instead.
 func (*WriteFileResponse) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{10}
+	return file_fileio_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WriteFileResponse) GetSizeBytes() int64 {
@@ -713,16 +928,20 @@ func (x *WriteFileResponse) GetSizeBytes() int64 {
 // ExtractToReq names the archive and where to extract it. Its shape is fixed by
 // the clients that predate this service.
 type ExtractToReq struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`           // e.g. "/tmp/restore-{id}.tar.gz"
-	Destination   string                 `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"` // e.g. "/data"
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Source      string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`           // e.g. "/tmp/restore-{id}.tar.gz"
+	Destination string                 `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"` // e.g. "/data"
+	// Gitignore-style patterns (the ones the archive was made with): the paths of
+	// the current destination they match are carried over into the extracted tree,
+	// so that what the backup left out survives the restore.
+	Keep          []string `protobuf:"bytes,3,rep,name=keep,proto3" json:"keep,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExtractToReq) Reset() {
 	*x = ExtractToReq{}
-	mi := &file_fileio_proto_msgTypes[11]
+	mi := &file_fileio_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +953,7 @@ func (x *ExtractToReq) String() string {
 func (*ExtractToReq) ProtoMessage() {}
 
 func (x *ExtractToReq) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[11]
+	mi := &file_fileio_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +966,7 @@ func (x *ExtractToReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtractToReq.ProtoReflect.Descriptor instead.
 func (*ExtractToReq) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{11}
+	return file_fileio_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExtractToReq) GetSource() string {
@@ -764,6 +983,13 @@ func (x *ExtractToReq) GetDestination() string {
 	return ""
 }
 
+func (x *ExtractToReq) GetKeep() []string {
+	if x != nil {
+		return x.Keep
+	}
+	return nil
+}
+
 type RestoreArchiveRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -777,7 +1003,7 @@ type RestoreArchiveRequest struct {
 
 func (x *RestoreArchiveRequest) Reset() {
 	*x = RestoreArchiveRequest{}
-	mi := &file_fileio_proto_msgTypes[12]
+	mi := &file_fileio_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +1015,7 @@ func (x *RestoreArchiveRequest) String() string {
 func (*RestoreArchiveRequest) ProtoMessage() {}
 
 func (x *RestoreArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[12]
+	mi := &file_fileio_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +1028,7 @@ func (x *RestoreArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreArchiveRequest.ProtoReflect.Descriptor instead.
 func (*RestoreArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{12}
+	return file_fileio_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RestoreArchiveRequest) GetMsg() isRestoreArchiveRequest_Msg {
@@ -855,15 +1081,17 @@ type RestoreArchiveHeader struct {
 	// The archive's exact size in bytes.
 	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
 	// The archive's SHA-256, 64 lower-case hex digits.
-	Sha256        string        `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	Format        ArchiveFormat `protobuf:"varint,4,opt,name=format,proto3,enum=savepoint.sidecar.v1.ArchiveFormat" json:"format,omitempty"`
+	Sha256 string        `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Format ArchiveFormat `protobuf:"varint,4,opt,name=format,proto3,enum=savepoint.sidecar.v1.ArchiveFormat" json:"format,omitempty"`
+	// As ExtractToReq's keep.
+	Keep          []string `protobuf:"bytes,5,rep,name=keep,proto3" json:"keep,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RestoreArchiveHeader) Reset() {
 	*x = RestoreArchiveHeader{}
-	mi := &file_fileio_proto_msgTypes[13]
+	mi := &file_fileio_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +1103,7 @@ func (x *RestoreArchiveHeader) String() string {
 func (*RestoreArchiveHeader) ProtoMessage() {}
 
 func (x *RestoreArchiveHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[13]
+	mi := &file_fileio_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +1116,7 @@ func (x *RestoreArchiveHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreArchiveHeader.ProtoReflect.Descriptor instead.
 func (*RestoreArchiveHeader) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{13}
+	return file_fileio_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RestoreArchiveHeader) GetDestination() string {
@@ -919,6 +1147,13 @@ func (x *RestoreArchiveHeader) GetFormat() ArchiveFormat {
 	return ArchiveFormat_ARCHIVE_FORMAT_UNSPECIFIED
 }
 
+func (x *RestoreArchiveHeader) GetKeep() []string {
+	if x != nil {
+		return x.Keep
+	}
+	return nil
+}
+
 // RestoreArchiveResponse: the first message is empty (the header was accepted);
 // the last says what was restored.
 type RestoreArchiveResponse struct {
@@ -933,7 +1168,7 @@ type RestoreArchiveResponse struct {
 
 func (x *RestoreArchiveResponse) Reset() {
 	*x = RestoreArchiveResponse{}
-	mi := &file_fileio_proto_msgTypes[14]
+	mi := &file_fileio_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1180,7 @@ func (x *RestoreArchiveResponse) String() string {
 func (*RestoreArchiveResponse) ProtoMessage() {}
 
 func (x *RestoreArchiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[14]
+	mi := &file_fileio_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1193,7 @@ func (x *RestoreArchiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreArchiveResponse.ProtoReflect.Descriptor instead.
 func (*RestoreArchiveResponse) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{14}
+	return file_fileio_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RestoreArchiveResponse) GetEntries() int64 {
@@ -984,7 +1219,7 @@ type DeleteFileRequest struct {
 
 func (x *DeleteFileRequest) Reset() {
 	*x = DeleteFileRequest{}
-	mi := &file_fileio_proto_msgTypes[15]
+	mi := &file_fileio_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1231,7 @@ func (x *DeleteFileRequest) String() string {
 func (*DeleteFileRequest) ProtoMessage() {}
 
 func (x *DeleteFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fileio_proto_msgTypes[15]
+	mi := &file_fileio_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1244,7 @@ func (x *DeleteFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFileRequest.ProtoReflect.Descriptor instead.
 func (*DeleteFileRequest) Descriptor() ([]byte, []int) {
-	return file_fileio_proto_rawDescGZIP(), []int{15}
+	return file_fileio_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteFileRequest) GetPath() string {
@@ -1024,26 +1259,37 @@ var File_fileio_proto protoreflect.FileDescriptor
 const file_fileio_proto_rawDesc = "" +
 	"\n" +
 	"\ffileio.proto\x12\x14savepoint.sidecar.v1\"\a\n" +
-	"\x05Empty\"\x85\x01\n" +
+	"\x05Empty\"\xc5\x01\n" +
 	"\x14CompressFilesRequest\x12\x18\n" +
 	"\asources\x18\x01 \x03(\tR\asources\x12\x16\n" +
 	"\x06output\x18\x02 \x01(\tR\x06output\x12;\n" +
-	"\x06format\x18\x03 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"s\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\x12>\n" +
+	"\aoptions\x18\x04 \x01(\v2$.savepoint.sidecar.v1.ArchiveOptionsR\aoptions\"k\n" +
+	"\x0eArchiveOptions\x12\x1a\n" +
+	"\bexcludes\x18\x01 \x03(\tR\bexcludes\x12=\n" +
+	"\aquiesce\x18\x02 \x01(\x0e2#.savepoint.sidecar.v1.QuiescePolicyR\aquiesce\"^\n" +
+	"\rQuiesceReport\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\x1b\n" +
+	"\tpaused_ms\x18\x02 \x01(\x03R\bpausedMs\x12\x18\n" +
+	"\awarning\x18\x03 \x01(\tR\awarning\"s\n" +
 	"\x15CompressFilesResponse\x12\x1d\n" +
 	"\n" +
 	"size_bytes\x18\x01 \x01(\x03R\tsizeBytes\x12;\n" +
-	"\x06report\x18\x02 \x01(\v2#.savepoint.sidecar.v1.ArchiveReportR\x06report\"\xa1\x01\n" +
+	"\x06report\x18\x02 \x01(\v2#.savepoint.sidecar.v1.ArchiveReportR\x06report\"\xfc\x01\n" +
 	"\rArchiveReport\x12\x18\n" +
 	"\aentries\x18\x01 \x01(\x03R\aentries\x12\x14\n" +
 	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12;\n" +
 	"\askipped\x18\x03 \x03(\v2!.savepoint.sidecar.v1.SkippedFileR\askipped\x12#\n" +
-	"\rskipped_count\x18\x04 \x01(\x03R\fskippedCount\"9\n" +
+	"\rskipped_count\x18\x04 \x01(\x03R\fskippedCount\x12\x1a\n" +
+	"\bexcludes\x18\x05 \x03(\tR\bexcludes\x12=\n" +
+	"\aquiesce\x18\x06 \x01(\v2#.savepoint.sidecar.v1.QuiesceReportR\aquiesce\"9\n" +
 	"\vSkippedFile\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"m\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xad\x01\n" +
 	"\x14StreamArchiveRequest\x12\x18\n" +
 	"\asources\x18\x01 \x03(\tR\asources\x12;\n" +
-	"\x06format\x18\x02 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"%\n" +
+	"\x06format\x18\x02 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\x12>\n" +
+	"\aoptions\x18\x03 \x01(\v2$.savepoint.sidecar.v1.ArchiveOptionsR\aoptions\"%\n" +
 	"\x0fReadFileRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\"\xac\x01\n" +
 	"\x05Chunk\x12\x12\n" +
@@ -1063,19 +1309,21 @@ const file_fileio_proto_rawDesc = "" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\"2\n" +
 	"\x11WriteFileResponse\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x01 \x01(\x03R\tsizeBytes\"H\n" +
+	"size_bytes\x18\x01 \x01(\x03R\tsizeBytes\"\\\n" +
 	"\fExtractToReq\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
-	"\vdestination\x18\x02 \x01(\tR\vdestination\"z\n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x12\n" +
+	"\x04keep\x18\x03 \x03(\tR\x04keep\"z\n" +
 	"\x15RestoreArchiveRequest\x12D\n" +
 	"\x06header\x18\x01 \x01(\v2*.savepoint.sidecar.v1.RestoreArchiveHeaderH\x00R\x06header\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
-	"\x03msg\"\xa1\x01\n" +
+	"\x03msg\"\xb5\x01\n" +
 	"\x14RestoreArchiveHeader\x12 \n" +
 	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12;\n" +
-	"\x06format\x18\x04 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\"H\n" +
+	"\x06format\x18\x04 \x01(\x0e2#.savepoint.sidecar.v1.ArchiveFormatR\x06format\x12\x12\n" +
+	"\x04keep\x18\x05 \x03(\tR\x04keep\"H\n" +
 	"\x16RestoreArchiveResponse\x12\x18\n" +
 	"\aentries\x18\x01 \x01(\x03R\aentries\x12\x14\n" +
 	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"'\n" +
@@ -1083,7 +1331,11 @@ const file_fileio_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x01(\tR\x04path*I\n" +
 	"\rArchiveFormat\x12\x1e\n" +
 	"\x1aARCHIVE_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14ARCHIVE_FORMAT_TARGZ\x10\x012\x93\x05\n" +
+	"\x14ARCHIVE_FORMAT_TARGZ\x10\x01*i\n" +
+	"\rQuiescePolicy\x12\x1e\n" +
+	"\x1aQUIESCE_POLICY_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17QUIESCE_POLICY_CONTINUE\x10\x01\x12\x1b\n" +
+	"\x17QUIESCE_POLICY_REQUIRED\x10\x022\x93\x05\n" +
 	"\x06FileIO\x12h\n" +
 	"\rCompressFiles\x12*.savepoint.sidecar.v1.CompressFilesRequest\x1a+.savepoint.sidecar.v1.CompressFilesResponse\x12Z\n" +
 	"\rStreamArchive\x12*.savepoint.sidecar.v1.StreamArchiveRequest\x1a\x1b.savepoint.sidecar.v1.Chunk0\x01\x12P\n" +
@@ -1106,55 +1358,62 @@ func file_fileio_proto_rawDescGZIP() []byte {
 	return file_fileio_proto_rawDescData
 }
 
-var file_fileio_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_fileio_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_fileio_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_fileio_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_fileio_proto_goTypes = []any{
 	(ArchiveFormat)(0),             // 0: savepoint.sidecar.v1.ArchiveFormat
-	(*Empty)(nil),                  // 1: savepoint.sidecar.v1.Empty
-	(*CompressFilesRequest)(nil),   // 2: savepoint.sidecar.v1.CompressFilesRequest
-	(*CompressFilesResponse)(nil),  // 3: savepoint.sidecar.v1.CompressFilesResponse
-	(*ArchiveReport)(nil),          // 4: savepoint.sidecar.v1.ArchiveReport
-	(*SkippedFile)(nil),            // 5: savepoint.sidecar.v1.SkippedFile
-	(*StreamArchiveRequest)(nil),   // 6: savepoint.sidecar.v1.StreamArchiveRequest
-	(*ReadFileRequest)(nil),        // 7: savepoint.sidecar.v1.ReadFileRequest
-	(*Chunk)(nil),                  // 8: savepoint.sidecar.v1.Chunk
-	(*WriteFileRequest)(nil),       // 9: savepoint.sidecar.v1.WriteFileRequest
-	(*WriteFileHeader)(nil),        // 10: savepoint.sidecar.v1.WriteFileHeader
-	(*WriteFileResponse)(nil),      // 11: savepoint.sidecar.v1.WriteFileResponse
-	(*ExtractToReq)(nil),           // 12: savepoint.sidecar.v1.ExtractToReq
-	(*RestoreArchiveRequest)(nil),  // 13: savepoint.sidecar.v1.RestoreArchiveRequest
-	(*RestoreArchiveHeader)(nil),   // 14: savepoint.sidecar.v1.RestoreArchiveHeader
-	(*RestoreArchiveResponse)(nil), // 15: savepoint.sidecar.v1.RestoreArchiveResponse
-	(*DeleteFileRequest)(nil),      // 16: savepoint.sidecar.v1.DeleteFileRequest
+	(QuiescePolicy)(0),             // 1: savepoint.sidecar.v1.QuiescePolicy
+	(*Empty)(nil),                  // 2: savepoint.sidecar.v1.Empty
+	(*CompressFilesRequest)(nil),   // 3: savepoint.sidecar.v1.CompressFilesRequest
+	(*ArchiveOptions)(nil),         // 4: savepoint.sidecar.v1.ArchiveOptions
+	(*QuiesceReport)(nil),          // 5: savepoint.sidecar.v1.QuiesceReport
+	(*CompressFilesResponse)(nil),  // 6: savepoint.sidecar.v1.CompressFilesResponse
+	(*ArchiveReport)(nil),          // 7: savepoint.sidecar.v1.ArchiveReport
+	(*SkippedFile)(nil),            // 8: savepoint.sidecar.v1.SkippedFile
+	(*StreamArchiveRequest)(nil),   // 9: savepoint.sidecar.v1.StreamArchiveRequest
+	(*ReadFileRequest)(nil),        // 10: savepoint.sidecar.v1.ReadFileRequest
+	(*Chunk)(nil),                  // 11: savepoint.sidecar.v1.Chunk
+	(*WriteFileRequest)(nil),       // 12: savepoint.sidecar.v1.WriteFileRequest
+	(*WriteFileHeader)(nil),        // 13: savepoint.sidecar.v1.WriteFileHeader
+	(*WriteFileResponse)(nil),      // 14: savepoint.sidecar.v1.WriteFileResponse
+	(*ExtractToReq)(nil),           // 15: savepoint.sidecar.v1.ExtractToReq
+	(*RestoreArchiveRequest)(nil),  // 16: savepoint.sidecar.v1.RestoreArchiveRequest
+	(*RestoreArchiveHeader)(nil),   // 17: savepoint.sidecar.v1.RestoreArchiveHeader
+	(*RestoreArchiveResponse)(nil), // 18: savepoint.sidecar.v1.RestoreArchiveResponse
+	(*DeleteFileRequest)(nil),      // 19: savepoint.sidecar.v1.DeleteFileRequest
 }
 var file_fileio_proto_depIdxs = []int32{
 	0,  // 0: savepoint.sidecar.v1.CompressFilesRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
-	4,  // 1: savepoint.sidecar.v1.CompressFilesResponse.report:type_name -> savepoint.sidecar.v1.ArchiveReport
-	5,  // 2: savepoint.sidecar.v1.ArchiveReport.skipped:type_name -> savepoint.sidecar.v1.SkippedFile
-	0,  // 3: savepoint.sidecar.v1.StreamArchiveRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
-	4,  // 4: savepoint.sidecar.v1.Chunk.report:type_name -> savepoint.sidecar.v1.ArchiveReport
-	10, // 5: savepoint.sidecar.v1.WriteFileRequest.header:type_name -> savepoint.sidecar.v1.WriteFileHeader
-	14, // 6: savepoint.sidecar.v1.RestoreArchiveRequest.header:type_name -> savepoint.sidecar.v1.RestoreArchiveHeader
-	0,  // 7: savepoint.sidecar.v1.RestoreArchiveHeader.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
-	2,  // 8: savepoint.sidecar.v1.FileIO.CompressFiles:input_type -> savepoint.sidecar.v1.CompressFilesRequest
-	6,  // 9: savepoint.sidecar.v1.FileIO.StreamArchive:input_type -> savepoint.sidecar.v1.StreamArchiveRequest
-	7,  // 10: savepoint.sidecar.v1.FileIO.ReadFile:input_type -> savepoint.sidecar.v1.ReadFileRequest
-	9,  // 11: savepoint.sidecar.v1.FileIO.WriteFile:input_type -> savepoint.sidecar.v1.WriteFileRequest
-	12, // 12: savepoint.sidecar.v1.FileIO.ExtractTo:input_type -> savepoint.sidecar.v1.ExtractToReq
-	13, // 13: savepoint.sidecar.v1.FileIO.RestoreArchive:input_type -> savepoint.sidecar.v1.RestoreArchiveRequest
-	16, // 14: savepoint.sidecar.v1.FileIO.DeleteFile:input_type -> savepoint.sidecar.v1.DeleteFileRequest
-	3,  // 15: savepoint.sidecar.v1.FileIO.CompressFiles:output_type -> savepoint.sidecar.v1.CompressFilesResponse
-	8,  // 16: savepoint.sidecar.v1.FileIO.StreamArchive:output_type -> savepoint.sidecar.v1.Chunk
-	8,  // 17: savepoint.sidecar.v1.FileIO.ReadFile:output_type -> savepoint.sidecar.v1.Chunk
-	11, // 18: savepoint.sidecar.v1.FileIO.WriteFile:output_type -> savepoint.sidecar.v1.WriteFileResponse
-	1,  // 19: savepoint.sidecar.v1.FileIO.ExtractTo:output_type -> savepoint.sidecar.v1.Empty
-	15, // 20: savepoint.sidecar.v1.FileIO.RestoreArchive:output_type -> savepoint.sidecar.v1.RestoreArchiveResponse
-	1,  // 21: savepoint.sidecar.v1.FileIO.DeleteFile:output_type -> savepoint.sidecar.v1.Empty
-	15, // [15:22] is the sub-list for method output_type
-	8,  // [8:15] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	4,  // 1: savepoint.sidecar.v1.CompressFilesRequest.options:type_name -> savepoint.sidecar.v1.ArchiveOptions
+	1,  // 2: savepoint.sidecar.v1.ArchiveOptions.quiesce:type_name -> savepoint.sidecar.v1.QuiescePolicy
+	7,  // 3: savepoint.sidecar.v1.CompressFilesResponse.report:type_name -> savepoint.sidecar.v1.ArchiveReport
+	8,  // 4: savepoint.sidecar.v1.ArchiveReport.skipped:type_name -> savepoint.sidecar.v1.SkippedFile
+	5,  // 5: savepoint.sidecar.v1.ArchiveReport.quiesce:type_name -> savepoint.sidecar.v1.QuiesceReport
+	0,  // 6: savepoint.sidecar.v1.StreamArchiveRequest.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
+	4,  // 7: savepoint.sidecar.v1.StreamArchiveRequest.options:type_name -> savepoint.sidecar.v1.ArchiveOptions
+	7,  // 8: savepoint.sidecar.v1.Chunk.report:type_name -> savepoint.sidecar.v1.ArchiveReport
+	13, // 9: savepoint.sidecar.v1.WriteFileRequest.header:type_name -> savepoint.sidecar.v1.WriteFileHeader
+	17, // 10: savepoint.sidecar.v1.RestoreArchiveRequest.header:type_name -> savepoint.sidecar.v1.RestoreArchiveHeader
+	0,  // 11: savepoint.sidecar.v1.RestoreArchiveHeader.format:type_name -> savepoint.sidecar.v1.ArchiveFormat
+	3,  // 12: savepoint.sidecar.v1.FileIO.CompressFiles:input_type -> savepoint.sidecar.v1.CompressFilesRequest
+	9,  // 13: savepoint.sidecar.v1.FileIO.StreamArchive:input_type -> savepoint.sidecar.v1.StreamArchiveRequest
+	10, // 14: savepoint.sidecar.v1.FileIO.ReadFile:input_type -> savepoint.sidecar.v1.ReadFileRequest
+	12, // 15: savepoint.sidecar.v1.FileIO.WriteFile:input_type -> savepoint.sidecar.v1.WriteFileRequest
+	15, // 16: savepoint.sidecar.v1.FileIO.ExtractTo:input_type -> savepoint.sidecar.v1.ExtractToReq
+	16, // 17: savepoint.sidecar.v1.FileIO.RestoreArchive:input_type -> savepoint.sidecar.v1.RestoreArchiveRequest
+	19, // 18: savepoint.sidecar.v1.FileIO.DeleteFile:input_type -> savepoint.sidecar.v1.DeleteFileRequest
+	6,  // 19: savepoint.sidecar.v1.FileIO.CompressFiles:output_type -> savepoint.sidecar.v1.CompressFilesResponse
+	11, // 20: savepoint.sidecar.v1.FileIO.StreamArchive:output_type -> savepoint.sidecar.v1.Chunk
+	11, // 21: savepoint.sidecar.v1.FileIO.ReadFile:output_type -> savepoint.sidecar.v1.Chunk
+	14, // 22: savepoint.sidecar.v1.FileIO.WriteFile:output_type -> savepoint.sidecar.v1.WriteFileResponse
+	2,  // 23: savepoint.sidecar.v1.FileIO.ExtractTo:output_type -> savepoint.sidecar.v1.Empty
+	18, // 24: savepoint.sidecar.v1.FileIO.RestoreArchive:output_type -> savepoint.sidecar.v1.RestoreArchiveResponse
+	2,  // 25: savepoint.sidecar.v1.FileIO.DeleteFile:output_type -> savepoint.sidecar.v1.Empty
+	19, // [19:26] is the sub-list for method output_type
+	12, // [12:19] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_fileio_proto_init() }
@@ -1162,11 +1421,11 @@ func file_fileio_proto_init() {
 	if File_fileio_proto != nil {
 		return
 	}
-	file_fileio_proto_msgTypes[8].OneofWrappers = []any{
+	file_fileio_proto_msgTypes[10].OneofWrappers = []any{
 		(*WriteFileRequest_Header)(nil),
 		(*WriteFileRequest_Data)(nil),
 	}
-	file_fileio_proto_msgTypes[12].OneofWrappers = []any{
+	file_fileio_proto_msgTypes[14].OneofWrappers = []any{
 		(*RestoreArchiveRequest_Header)(nil),
 		(*RestoreArchiveRequest_Data)(nil),
 	}
@@ -1175,8 +1434,8 @@ func file_fileio_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fileio_proto_rawDesc), len(file_fileio_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   16,
+			NumEnums:      2,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

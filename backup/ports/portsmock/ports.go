@@ -1464,18 +1464,18 @@ func (c *MockFileIOCloseCall) DoAndReturn(f func() error) *MockFileIOCloseCall {
 }
 
 // CompressFiles mocks base method.
-func (m *MockFileIO) CompressFiles(ctx context.Context, sources []string, output string) (ports.ArchiveReport, error) {
+func (m *MockFileIO) CompressFiles(ctx context.Context, sources []string, output string, opts ports.ArchiveOptions) (ports.ArchiveReport, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "CompressFiles", ctx, sources, output)
+	ret := m.ctrl.Call(m, "CompressFiles", ctx, sources, output, opts)
 	ret0, _ := ret[0].(ports.ArchiveReport)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // CompressFiles indicates an expected call of CompressFiles.
-func (mr *MockFileIOMockRecorder) CompressFiles(ctx, sources, output any) *MockFileIOCompressFilesCall {
+func (mr *MockFileIOMockRecorder) CompressFiles(ctx, sources, output, opts any) *MockFileIOCompressFilesCall {
 	mr.mock.ctrl.T.Helper()
-	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CompressFiles", reflect.TypeOf((*MockFileIO)(nil).CompressFiles), ctx, sources, output)
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CompressFiles", reflect.TypeOf((*MockFileIO)(nil).CompressFiles), ctx, sources, output, opts)
 	return &MockFileIOCompressFilesCall{Call: call}
 }
 
@@ -1491,13 +1491,13 @@ func (c *MockFileIOCompressFilesCall) Return(arg0 ports.ArchiveReport, arg1 erro
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockFileIOCompressFilesCall) Do(f func(context.Context, []string, string) (ports.ArchiveReport, error)) *MockFileIOCompressFilesCall {
+func (c *MockFileIOCompressFilesCall) Do(f func(context.Context, []string, string, ports.ArchiveOptions) (ports.ArchiveReport, error)) *MockFileIOCompressFilesCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockFileIOCompressFilesCall) DoAndReturn(f func(context.Context, []string, string) (ports.ArchiveReport, error)) *MockFileIOCompressFilesCall {
+func (c *MockFileIOCompressFilesCall) DoAndReturn(f func(context.Context, []string, string, ports.ArchiveOptions) (ports.ArchiveReport, error)) *MockFileIOCompressFilesCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -1579,17 +1579,17 @@ func (c *MockFileIODirsCall) DoAndReturn(f func() ports.SidecarDirs) *MockFileIO
 }
 
 // ExtractTo mocks base method.
-func (m *MockFileIO) ExtractTo(ctx context.Context, source, destination string) error {
+func (m *MockFileIO) ExtractTo(ctx context.Context, source, destination string, keep []string) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ExtractTo", ctx, source, destination)
+	ret := m.ctrl.Call(m, "ExtractTo", ctx, source, destination, keep)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // ExtractTo indicates an expected call of ExtractTo.
-func (mr *MockFileIOMockRecorder) ExtractTo(ctx, source, destination any) *MockFileIOExtractToCall {
+func (mr *MockFileIOMockRecorder) ExtractTo(ctx, source, destination, keep any) *MockFileIOExtractToCall {
 	mr.mock.ctrl.T.Helper()
-	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ExtractTo", reflect.TypeOf((*MockFileIO)(nil).ExtractTo), ctx, source, destination)
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ExtractTo", reflect.TypeOf((*MockFileIO)(nil).ExtractTo), ctx, source, destination, keep)
 	return &MockFileIOExtractToCall{Call: call}
 }
 
@@ -1605,13 +1605,13 @@ func (c *MockFileIOExtractToCall) Return(arg0 error) *MockFileIOExtractToCall {
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockFileIOExtractToCall) Do(f func(context.Context, string, string) error) *MockFileIOExtractToCall {
+func (c *MockFileIOExtractToCall) Do(f func(context.Context, string, string, []string) error) *MockFileIOExtractToCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockFileIOExtractToCall) DoAndReturn(f func(context.Context, string, string) error) *MockFileIOExtractToCall {
+func (c *MockFileIOExtractToCall) DoAndReturn(f func(context.Context, string, string, []string) error) *MockFileIOExtractToCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -1656,17 +1656,17 @@ func (c *MockFileIOReadFileCall) DoAndReturn(f func(context.Context, string) (io
 }
 
 // RestoreArchive mocks base method.
-func (m *MockFileIO) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string) error {
+func (m *MockFileIO) RestoreArchive(ctx context.Context, destination string, archive io.Reader, size int64, sha256 string, keep []string) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "RestoreArchive", ctx, destination, archive, size, sha256)
+	ret := m.ctrl.Call(m, "RestoreArchive", ctx, destination, archive, size, sha256, keep)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // RestoreArchive indicates an expected call of RestoreArchive.
-func (mr *MockFileIOMockRecorder) RestoreArchive(ctx, destination, archive, size, sha256 any) *MockFileIORestoreArchiveCall {
+func (mr *MockFileIOMockRecorder) RestoreArchive(ctx, destination, archive, size, sha256, keep any) *MockFileIORestoreArchiveCall {
 	mr.mock.ctrl.T.Helper()
-	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RestoreArchive", reflect.TypeOf((*MockFileIO)(nil).RestoreArchive), ctx, destination, archive, size, sha256)
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RestoreArchive", reflect.TypeOf((*MockFileIO)(nil).RestoreArchive), ctx, destination, archive, size, sha256, keep)
 	return &MockFileIORestoreArchiveCall{Call: call}
 }
 
@@ -1682,30 +1682,30 @@ func (c *MockFileIORestoreArchiveCall) Return(arg0 error) *MockFileIORestoreArch
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockFileIORestoreArchiveCall) Do(f func(context.Context, string, io.Reader, int64, string) error) *MockFileIORestoreArchiveCall {
+func (c *MockFileIORestoreArchiveCall) Do(f func(context.Context, string, io.Reader, int64, string, []string) error) *MockFileIORestoreArchiveCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockFileIORestoreArchiveCall) DoAndReturn(f func(context.Context, string, io.Reader, int64, string) error) *MockFileIORestoreArchiveCall {
+func (c *MockFileIORestoreArchiveCall) DoAndReturn(f func(context.Context, string, io.Reader, int64, string, []string) error) *MockFileIORestoreArchiveCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
 
 // StreamArchive mocks base method.
-func (m *MockFileIO) StreamArchive(ctx context.Context, sources []string) (ports.ArchiveStream, error) {
+func (m *MockFileIO) StreamArchive(ctx context.Context, sources []string, opts ports.ArchiveOptions) (ports.ArchiveStream, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "StreamArchive", ctx, sources)
+	ret := m.ctrl.Call(m, "StreamArchive", ctx, sources, opts)
 	ret0, _ := ret[0].(ports.ArchiveStream)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // StreamArchive indicates an expected call of StreamArchive.
-func (mr *MockFileIOMockRecorder) StreamArchive(ctx, sources any) *MockFileIOStreamArchiveCall {
+func (mr *MockFileIOMockRecorder) StreamArchive(ctx, sources, opts any) *MockFileIOStreamArchiveCall {
 	mr.mock.ctrl.T.Helper()
-	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "StreamArchive", reflect.TypeOf((*MockFileIO)(nil).StreamArchive), ctx, sources)
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "StreamArchive", reflect.TypeOf((*MockFileIO)(nil).StreamArchive), ctx, sources, opts)
 	return &MockFileIOStreamArchiveCall{Call: call}
 }
 
@@ -1721,13 +1721,13 @@ func (c *MockFileIOStreamArchiveCall) Return(arg0 ports.ArchiveStream, arg1 erro
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockFileIOStreamArchiveCall) Do(f func(context.Context, []string) (ports.ArchiveStream, error)) *MockFileIOStreamArchiveCall {
+func (c *MockFileIOStreamArchiveCall) Do(f func(context.Context, []string, ports.ArchiveOptions) (ports.ArchiveStream, error)) *MockFileIOStreamArchiveCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockFileIOStreamArchiveCall) DoAndReturn(f func(context.Context, []string) (ports.ArchiveStream, error)) *MockFileIOStreamArchiveCall {
+func (c *MockFileIOStreamArchiveCall) DoAndReturn(f func(context.Context, []string, ports.ArchiveOptions) (ports.ArchiveStream, error)) *MockFileIOStreamArchiveCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }

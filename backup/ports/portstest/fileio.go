@@ -230,7 +230,7 @@ func (s fileIOSuite) compressThenExtract(t *testing.T) {
 		t.Fatalf("ExtractTo: %v", err)
 	}
 	out := path.Join(f.dir, "backup.tar.gz")
-	if _, err := f.fio.CompressFiles(f.ctx, []string{src}, out); err != nil {
+	if _, err := f.fio.CompressFiles(f.ctx, []string{src}, out, ports.ArchiveOptions{}); err != nil {
 		t.Fatalf("CompressFiles: %v", err)
 	}
 	r, err := f.fio.ReadFile(f.ctx, out)
@@ -242,7 +242,7 @@ func (s fileIOSuite) compressThenExtract(t *testing.T) {
 
 	// And back: the archive the FileIO made restores the same tree elsewhere.
 	again := path.Join(f.dir, "restored")
-	if err := f.fio.ExtractTo(f.ctx, out, again); err != nil {
+	if err := f.fio.ExtractTo(f.ctx, out, again, nil); err != nil {
 		t.Fatalf("ExtractTo of the FileIO's own archive: %v", err)
 	}
 	assertSameTree(t, "the tree restored from the FileIO's archive", f.listing(again), want)
@@ -285,7 +285,7 @@ func (s fileIOSuite) streamArchive(t *testing.T) {
 	if err := f.extract(buildArchive(t, want), src); err != nil {
 		t.Fatalf("ExtractTo: %v", err)
 	}
-	r, err := f.fio.StreamArchive(f.ctx, []string{src})
+	r, err := f.fio.StreamArchive(f.ctx, []string{src}, ports.ArchiveOptions{})
 	if errors.Is(err, ports.ErrUnsupported) {
 		t.Skip("the FileIO does not stream archives (ErrUnsupported)")
 	}
@@ -305,13 +305,13 @@ func (s fileIOSuite) archiveReports(t *testing.T) {
 	}
 	want := reportOf(tree)
 	out := path.Join(f.dir, "backup.tar.gz")
-	report, err := f.fio.CompressFiles(f.ctx, []string{src}, out)
+	report, err := f.fio.CompressFiles(f.ctx, []string{src}, out, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatalf("CompressFiles: %v", err)
 	}
 	assertSameReport(t, "CompressFiles", report, want)
 
-	stream, err := f.fio.StreamArchive(f.ctx, []string{src})
+	stream, err := f.fio.StreamArchive(f.ctx, []string{src}, ports.ArchiveOptions{})
 	if errors.Is(err, ports.ErrUnsupported) {
 		return
 	}
@@ -329,7 +329,7 @@ func (s fileIOSuite) archiveReports(t *testing.T) {
 func (s fileIOSuite) compressMissing(t *testing.T) {
 	f := s.env(t)
 	out := path.Join(f.dir, "nothing.tar.gz")
-	_, err := f.fio.CompressFiles(f.ctx, []string{path.Join(f.dir, "no-such-dir")}, out)
+	_, err := f.fio.CompressFiles(f.ctx, []string{path.Join(f.dir, "no-such-dir")}, out, ports.ArchiveOptions{})
 	if !errors.Is(err, ports.ErrCluster) {
 		t.Fatalf("CompressFiles of a missing source: error %v, want one wrapping ErrCluster", err)
 	}
@@ -394,7 +394,7 @@ func (s fileIOSuite) restoreArchive(t *testing.T) {
 	want := sampleTree(10)
 	archive := buildArchive(t, want)
 	src := &countingReader{r: bytes.NewReader(archive)}
-	err := f.fio.RestoreArchive(f.ctx, dest, src, int64(len(archive)), digest(string(archive)))
+	err := f.fio.RestoreArchive(f.ctx, dest, src, int64(len(archive)), digest(string(archive)), nil)
 	if errors.Is(err, ports.ErrUnsupported) {
 		if src.n > 0 {
 			t.Fatalf("RestoreArchive read %d bytes of the archive before reporting ErrUnsupported", src.n)
@@ -428,7 +428,7 @@ func (s fileIOSuite) restoreDamaged(t *testing.T) {
 			if err := f.extract(buildArchive(t, before), dest); err != nil {
 				t.Fatalf("ExtractTo: %v", err)
 			}
-			err := f.fio.RestoreArchive(f.ctx, dest, bytes.NewReader(tc.archive), int64(len(archive)), tc.sum)
+			err := f.fio.RestoreArchive(f.ctx, dest, bytes.NewReader(tc.archive), int64(len(archive)), tc.sum, nil)
 			if errors.Is(err, ports.ErrUnsupported) {
 				t.Skip("the FileIO does not restore archives (ErrUnsupported)")
 			}
@@ -463,7 +463,7 @@ func (s fileIOSuite) roundTrip(t *testing.T, tree fileTree) {
 		t.Fatalf("ExtractTo: %v", err)
 	}
 	out := path.Join(f.dir, "backup.tar.gz")
-	report, err := f.fio.CompressFiles(f.ctx, []string{src}, out)
+	report, err := f.fio.CompressFiles(f.ctx, []string{src}, out, ports.ArchiveOptions{})
 	if err != nil {
 		t.Fatalf("CompressFiles: %v", err)
 	}
@@ -475,7 +475,7 @@ func (s fileIOSuite) roundTrip(t *testing.T, tree fileTree) {
 	defer r.Close()
 	assertSameTree(t, "the archive of the extracted tree", readArchive(t, r), tree)
 	again := path.Join(f.dir, "restored")
-	if err := f.fio.ExtractTo(f.ctx, out, again); err != nil {
+	if err := f.fio.ExtractTo(f.ctx, out, again, nil); err != nil {
 		t.Fatalf("ExtractTo of the FileIO's own archive: %v", err)
 	}
 	assertSameTree(t, "the tree restored from the FileIO's archive", f.listing(again), tree)
@@ -524,11 +524,11 @@ func (f fileIOEnv) assertAbsent(p string) {
 func (f fileIOEnv) listing(dir string) fileTree {
 	f.t.Helper()
 	var r io.ReadCloser
-	stream, err := f.fio.StreamArchive(f.ctx, []string{dir})
+	stream, err := f.fio.StreamArchive(f.ctx, []string{dir}, ports.ArchiveOptions{})
 	r = stream
 	if errors.Is(err, ports.ErrUnsupported) {
 		out := dir + fmt.Sprintf(".listing-%d.tar.gz", time.Now().UnixNano())
-		if _, err := f.fio.CompressFiles(f.ctx, []string{dir}, out); err != nil {
+		if _, err := f.fio.CompressFiles(f.ctx, []string{dir}, out, ports.ArchiveOptions{}); err != nil {
 			f.t.Fatalf("CompressFiles %s: %v", dir, err)
 		}
 		defer f.fio.DeleteFile(f.ctx, out)
@@ -552,7 +552,7 @@ func (f fileIOEnv) extract(archive []byte, dest string) error {
 	src := dest + fmt.Sprintf(".restore-%d.tar.gz", time.Now().UnixNano())
 	f.write(src, archive)
 	defer f.fio.DeleteFile(f.ctx, src)
-	return f.fio.ExtractTo(f.ctx, src, dest)
+	return f.fio.ExtractTo(f.ctx, src, dest, nil)
 }
 
 // randomBytes returns size deterministic pseudo-random bytes; seeds give different
