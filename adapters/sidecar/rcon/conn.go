@@ -186,7 +186,7 @@ func (c *Conn) exec(ctx context.Context, command string) (string, error) {
 				return "", stepError(ctx, "", timeout, err)
 			}
 		case p.id == -1:
-			return "", fmt.Errorf("%w (the game no longer accepts this connection)", ErrAuth)
+			return "", fmt.Errorf("the game refused the command as unauthenticated: %w", ErrAuth)
 		case p.id > 0 && p.id < id:
 			// A late answer to an earlier end marker: Source answers it with two
 			// packets.

@@ -31,7 +31,8 @@ type Quiescer struct {
 func (q *Quiescer) Method() string { return "rcon" }
 
 // Pause connects, authenticates and runs PauseCommands in order, stopping at the
-// first that fails; the error names it.
+// first that fails; the error names it. The commands before it have taken
+// effect, so a caller whose Pause failed still calls Resume.
 func (q *Quiescer) Pause(ctx context.Context) error {
 	cmds := q.PauseCommands
 	if len(cmds) == 0 {
