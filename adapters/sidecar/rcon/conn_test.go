@@ -209,3 +209,27 @@ func TestClosedConn(t *testing.T) {
 		t.Errorf("Exec after Close = %v, want ErrClosed", err)
 	}
 }
+
+func TestConcurrentExecsEachGetTheirReply(t *testing.T) {
+	s := rcontest.Start(t, password)
+	c := dial(t, s, rcon.Options{})
+	cmds := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	for _, cmd := range cmds {
+		s.Handle(cmd, strings.Repeat(cmd, 5000))
+	}
+	errs := make(chan error, len(cmds))
+	for _, cmd := range cmds {
+		go func() {
+			got, err := c.Exec(t.Context(), cmd)
+			if err == nil && got != strings.Repeat(cmd, 5000) {
+				err = errors.New("reply to " + cmd + " is another command's")
+			}
+			errs <- err
+		}()
+	}
+	for range cmds {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

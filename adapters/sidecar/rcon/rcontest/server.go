@@ -3,7 +3,11 @@
 // connection stays open; a reply over 4096 bytes is split into 4096-byte
 // packets; a packet of a type it does not know (the empty packet clients send
 // to find the end of a reply) is answered with a response value carrying its
-// id. It records every command it runs, in order, across connections.
+// id. Like Minecraft, it takes each request from a single read of at most 1460
+// bytes and drops the connection when that read holds anything but one whole
+// packet, so a client that sends a packet before the previous one is answered
+// fails against it as it would against Minecraft. It records every command it
+// runs, in order, across connections.
 package rcontest
 
 import (
@@ -16,8 +20,12 @@ import (
 	"time"
 )
 
-// chunk is the most reply bytes Minecraft puts in one packet.
-const chunk = 4096
+const (
+	// chunk is the most reply bytes Minecraft puts in one packet.
+	chunk = 4096
+	// maxRequest is the most bytes Minecraft reads for one request.
+	maxRequest = 1460
+)
 
 // Server is a running RCON test server. Its methods are safe for concurrent use.
 type Server struct {
@@ -140,8 +148,9 @@ func (s *Server) serve(ln net.Listener) {
 // RCON.
 func (s *Server) session(c net.Conn, stopped <-chan struct{}) {
 	authed := false
+	buf := make([]byte, maxRequest)
 	for {
-		id, typ, body, err := readPacket(c)
+		id, typ, body, err := readRequest(c, buf)
 		if err != nil {
 			return
 		}
@@ -201,21 +210,16 @@ func writePacket(w io.Writer, id, typ int32, body string) error {
 	return err
 }
 
-// readPacket reads one request, refusing a size over what Minecraft reads.
-func readPacket(r io.Reader) (id, typ int32, body string, err error) {
-	var head [4]byte
-	if _, err = io.ReadFull(r, head[:]); err != nil {
+// readRequest reads one request with one read, as Minecraft does.
+func readRequest(r io.Reader, buf []byte) (id, typ int32, body string, err error) {
+	n, err := r.Read(buf)
+	if err != nil {
 		return 0, 0, "", err
 	}
-	size := int32(binary.LittleEndian.Uint32(head[:]))
-	if size < 10 || size > 1456 {
-		return 0, 0, "", fmt.Errorf("bad packet size %d", size)
+	if n < 14 || int(int32(binary.LittleEndian.Uint32(buf))) != n-4 {
+		return 0, 0, "", fmt.Errorf("a read of %d bytes is not one whole packet", n)
 	}
-	b := make([]byte, size)
-	if _, err = io.ReadFull(r, b); err != nil {
-		return 0, 0, "", err
-	}
-	id = int32(binary.LittleEndian.Uint32(b[0:]))
-	typ = int32(binary.LittleEndian.Uint32(b[4:]))
-	return id, typ, string(b[8 : size-2]), nil
+	id = int32(binary.LittleEndian.Uint32(buf[4:]))
+	typ = int32(binary.LittleEndian.Uint32(buf[8:]))
+	return id, typ, string(buf[12 : n-2]), nil
 }
