@@ -225,9 +225,16 @@ func (c *Conn) bound(ctx context.Context, timeout time.Duration) (stop func()) {
 		deadline = d
 	}
 	_ = c.nc.SetDeadline(deadline)
-	cancel := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
+	interrupted := make(chan struct{})
+	cancel := context.AfterFunc(ctx, func() {
+		_ = c.nc.SetDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
 	return func() {
-		cancel()
+		if !cancel() {
+			// Wait, lest the past deadline land on the next command.
+			<-interrupted
+		}
 		_ = c.nc.SetDeadline(time.Time{})
 	}
 }

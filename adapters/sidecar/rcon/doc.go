@@ -10,5 +10,9 @@
 // the password. The client keeps to what every server accepts: commands of at
 // most MaxCommandBytes, one packet in flight at a time.
 //
+// A reply's end is found by sending an empty response-value packet once the
+// reply has begun and reading until the game answers it, as Source servers and
+// Minecraft do. A server that ignores that packet makes every Exec time out.
+//
 // Package rcontest, below this one, is an RCON server for tests.
 package rcon
