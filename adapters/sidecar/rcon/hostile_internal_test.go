@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,17 @@ func TestHostileServers(t *testing.T) {
 				t.Errorf("error %q shows the password", err)
 			}
 		})
+	}
+}
+
+func TestSilentGameTimesOutAuth(t *testing.T) {
+	addr := fakeGame(t, hold)
+	start := time.Now()
+	_, err := Dial(t.Context(), addr, "pw", Options{DialTimeout: 200 * time.Millisecond})
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "authenticating") {
+		t.Fatalf("Dial to a game that never answers = %v, want an auth timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("gave up after %s, want about 200ms", d)
 	}
 }
