@@ -44,7 +44,3 @@ func SetResumeRetry(o *Options, d time.Duration) {
 	}
 	o.hooks.resumeRetry = d
 }
-
-// ResumeMarker is the name, in the state directory, of the file that records a
-// Resume owed.
-const ResumeMarker = resumeMarkerName

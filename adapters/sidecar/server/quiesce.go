@@ -37,10 +37,10 @@ type Quiescer interface {
 // Options.QuiesceTimeout is zero.
 const DefaultQuiesceTimeout = 30 * time.Second
 
-// resumeMarkerName is the file in the state directory that says a Resume is owed:
-// it exists from before a Pause until a Resume succeeded, so a sidecar killed while
+// ResumeMarker is the file in the state directory that says a Resume is owed: it
+// exists from before a Pause until a Resume succeeded, so a sidecar killed while
 // the game's saving is off turns it back on when it starts again.
-const resumeMarkerName = "quiesce-resume-owed.json"
+const ResumeMarker = "quiesce-resume-owed.json"
 
 // How long, after a failed Resume, the server keeps trying in the background: at
 // start the game may still be booting, and a Resume owed after an archive must
@@ -88,7 +88,7 @@ type pause struct {
 
 func newPauser(o Options) *pauser {
 	p := &pauser{
-		q: o.Quiescer, timeout: o.QuiesceTimeout, marker: filepath.Join(o.StateDir, resumeMarkerName), log: o.Logger,
+		q: o.Quiescer, timeout: o.QuiesceTimeout, marker: filepath.Join(o.StateDir, ResumeMarker), log: o.Logger,
 		retryFirst: resumeRetryFirst, retryFor: resumeRetryFor, stop: make(chan struct{}),
 	}
 	if o.hooks != nil && o.hooks.resumeRetry > 0 {
