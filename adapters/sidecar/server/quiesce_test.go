@@ -449,3 +449,30 @@ func TestQuiesceResumesWhatAnEarlierRunLeftPaused(t *testing.T) {
 		}
 	})
 }
+
+func TestQuiesceDoesNotPauseWhatItCouldNotRecord(t *testing.T) {
+	ev := &events{}
+	srv, data := quiesceServer(t, &fakeQuiescer{ev: ev}, ev, nil)
+	// A directory where the marker is written makes recording it fail.
+	blocker := filepath.Join(srv.Opts.StateDir, server.ResumeMarker+".tmp")
+	block := func() {
+		if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block()
+	c := srv.client(t)
+	_, err := c.CompressFiles(context.Background(), []string{data}, srv.path("out.tar.gz"), ports.ArchiveOptions{Quiesce: ports.QuiesceRequired})
+	wantCode(t, err, codes.FailedPrecondition, "could not be paused", "state directory")
+	wantEvents(t, ev)
+
+	block()
+	rep, err := c.CompressFiles(context.Background(), []string{data}, srv.path("out.tar.gz"), ports.ArchiveOptions{Quiesce: ports.QuiesceContinue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := rep.Quiesce.Warning; !strings.HasPrefix(w, "the game was not paused: ") || !strings.Contains(w, "state directory") {
+		t.Fatalf("warning %q, want one saying the pause could not be recorded", w)
+	}
+	wantEvents(t, ev, "archive a.txt", "archive b.txt")
+}
