@@ -97,9 +97,9 @@ func newPauser(o Options) *pauser {
 	return p
 }
 
-// recover resumes, in the background, a pause that an earlier run left: the
+// recoverPause resumes, in the background, a pause that an earlier run left: the
 // marker outlives a killed process.
-func (p *pauser) recover() {
+func (p *pauser) recoverPause() {
 	b, err := os.ReadFile(p.marker)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
@@ -136,8 +136,8 @@ func (p *pauser) close() {
 	p.bg.Wait()
 }
 
-// hold is one archive's share of a pause; end releases it.
-type hold struct {
+// pauseHold is one archive's share of a pause; end releases it.
+type pauseHold struct {
 	p      *pauser
 	pause  *pause
 	method string
@@ -151,8 +151,8 @@ type hold struct {
 // the game could not be paused (or this sidecar has no method); the pause is then
 // already undone. The caller must call end once the archive has read its files;
 // end may be called more than once.
-func (p *pauser) begin(ctx context.Context, policy sidecarpb.QuiescePolicy) (*hold, error) {
-	h := &hold{p: p}
+func (p *pauser) begin(ctx context.Context, policy sidecarpb.QuiescePolicy) (*pauseHold, error) {
+	h := &pauseHold{p: p}
 	switch policy {
 	case sidecarpb.QuiescePolicy_QUIESCE_POLICY_UNSPECIFIED:
 		h.ended = true
@@ -218,7 +218,7 @@ func (p *pauser) pauseLocked(ctx context.Context) error {
 // resumes the game. It never uses the request's context: a cancelled call, or a
 // client gone, must not leave the game's saving off. It returns the report of
 // what was done for this archive (nil when nothing was asked).
-func (h *hold) end() *sidecarpb.QuiesceReport {
+func (h *pauseHold) end() *sidecarpb.QuiesceReport {
 	if h.ended {
 		return h.report
 	}

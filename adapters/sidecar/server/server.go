@@ -79,7 +79,7 @@ func New(opts Options) (*Server, error) {
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus(sidecarpb.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	s.removeStale()
-	s.pauser.recover()
+	s.pauser.recoverPause()
 	return s, nil
 }
 
