@@ -17,6 +17,17 @@
 // state directory, what a killed restore or upload left stays in the data
 // directory as ordinary files.
 //
+// -quiesce says how the sidecar pauses the game's writes while it archives them,
+// for the backups that ask for it: none (the default: such backups either fail or
+// go ahead unpaused, as they ask) or exec, which runs -exec-pause before and
+// -exec-resume after each archive (JSON argv arrays, run without a shell):
+//
+//	sidecar -quiesce exec -exec-pause '["/usr/bin/game-ctl","pause"]' -exec-resume '["/usr/bin/game-ctl","resume"]'
+//
+// Each command gets -quiesce-timeout. The resume always runs, also after a failed
+// or cancelled archive, and, when the sidecar was killed while the game was
+// paused, when it starts again with the same -state-dir.
+//
 // With -tls-cert and -tls-key it speaks TLS only. SIGTERM or SIGINT stop it
 // gracefully: running calls get -shutdown-timeout to finish.
 package main
@@ -24,6 +35,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -67,6 +79,8 @@ type config struct {
 	logLevel        slog.Level
 	logJSON         bool
 	shutdownTimeout time.Duration
+	quiescer        server.Quiescer // nil: -quiesce none
+	quiesceTimeout  time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -93,11 +107,32 @@ func parseFlags(args []string) (config, error) {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long running calls get to finish on SIGTERM")
+	quiesce := fs.String("quiesce", "none", "how the game's writes are paused while an archive that asks for it is made: none or exec")
+	var execPause, execResume argv
+	fs.Var(&execPause, "exec-pause", `with -quiesce exec, the command that pauses the game's writes, as a JSON array: ["/usr/bin/game-ctl","pause"]`)
+	fs.Var(&execResume, "exec-resume", `with -quiesce exec, the command that resumes them, as a JSON array: ["/usr/bin/game-ctl","resume"]`)
+	fs.DurationVar(&c.quiesceTimeout, "quiesce-timeout", server.DefaultQuiesceTimeout, "how long each pause and each resume may take")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch *quiesce {
+	case "none":
+	case "exec":
+		if execPause == nil || execResume == nil {
+			return c, errors.New("-quiesce exec needs -exec-pause and -exec-resume")
+		}
+		c.quiescer = &server.ExecHook{PauseCommand: execPause, ResumeCommand: execResume}
+	default:
+		return c, fmt.Errorf("-quiesce %q: want none or exec", *quiesce)
+	}
+	if *quiesce != "exec" && (execPause != nil || execResume != nil) {
+		return c, errors.New("-exec-pause and -exec-resume need -quiesce exec")
+	}
+	if c.quiesceTimeout <= 0 {
+		return c, fmt.Errorf("-quiesce-timeout %s: want a positive duration such as 30s", c.quiesceTimeout)
 	}
 	c.limits.MaxTotalBytes, c.limits.MaxEntryBytes = int64(total), int64(entry)
 	if (c.tlsCert == "") != (c.tlsKey == "") {
@@ -132,6 +167,8 @@ func run(args []string) error {
 		CompressionLevel:      c.level,
 		DisableStreamArchive:  c.noStream,
 		DisableRestoreArchive: c.noRestoreStream,
+		Quiescer:              c.quiescer,
+		QuiesceTimeout:        c.quiesceTimeout,
 		Logger:                log,
 	}
 	if c.tlsCert != "" {
@@ -223,5 +260,26 @@ func (b *byteSize) Set(s string) error {
 		return fmt.Errorf("invalid size %q: want a number of bytes such as 1048576 or 64GiB", s)
 	}
 	*b = byteSize(n * factor)
+	return nil
+}
+
+// argv is a flag holding a command line as a JSON array of strings, which needs
+// no shell's quoting rules: ["/usr/bin/game-ctl","pause"].
+type argv []string
+
+func (a *argv) String() string {
+	if a == nil || *a == nil {
+		return ""
+	}
+	b, _ := json.Marshal([]string(*a))
+	return string(b)
+}
+
+func (a *argv) Set(s string) error {
+	var v []string
+	if err := json.Unmarshal([]byte(s), &v); err != nil || len(v) == 0 || v[0] == "" {
+		return fmt.Errorf(`invalid command %q: want a JSON array of strings such as ["/usr/bin/game-ctl","pause"]`, s)
+	}
+	*a = v
 	return nil
 }

@@ -44,6 +44,14 @@
 //   - reports a streamed archive's progress with every chunk: the bytes of file
 //     contents archived so far and the total, measured by a walk beside the
 //     archiving (one lstat per file, no reads);
+//   - pauses the game's writes while an archive that asks for it is read, by the
+//     method the sidecar is configured with (Options.Quiescer: ExecHook, or RCON
+//     from package rcon; never sent by the caller), and reports the method, how
+//     long the game was paused and any failure. Archives running at once share one
+//     pause: the first pauses, the last resumes. The resume always runs, after a
+//     failed or cancelled archive too, and, since a marker in the state directory
+//     records it before each pause, after the server was killed while the game
+//     was paused, when it starts again;
 //   - refuses a caller's mistakes (extracting into a file, or an archive that lies
 //     inside its destination; writing over a directory; reading a socket) with
 //     InvalidArgument or FailedPrecondition, naming the caller's path.

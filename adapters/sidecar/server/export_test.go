@@ -1,6 +1,9 @@
 package server
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // SetFileOpenedHook makes the server built from o call f each time an archive has
 // written a file's header and is about to read its content, with the file's name
@@ -32,3 +35,12 @@ func DisableMeasure(o *Options) {
 
 // RemoveTree is removeTree, the removal of a restore's previous contents.
 var RemoveTree = removeTree
+
+// SetResumeRetry makes the server built from o wait d, rather than a second,
+// before it first retries a failed Resume.
+func SetResumeRetry(o *Options, d time.Duration) {
+	if o.hooks == nil {
+		o.hooks = &hooks{}
+	}
+	o.hooks.resumeRetry = d
+}

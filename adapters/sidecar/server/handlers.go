@@ -181,8 +181,14 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 		return nil, fsStatus(err, loc.path)
 	}
 	defer out.remove()
+	hold, err := f.pauser.begin(ctx, req.GetOptions().GetQuiesce())
+	if err != nil {
+		return nil, err
+	}
+	defer hold.end()
 	cw := &countingWriter{w: out}
 	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, nil)
+	quiesced := hold.end()
 	if err != nil {
 		return nil, archiveStatus(err, loc.path)
 	}
@@ -193,7 +199,9 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 		return nil, fsStatus(err, loc.path)
 	}
 	f.log.InfoContext(ctx, "archive written", "output", loc.path, "entries", report.entries, "bytes", report.bytes, "archive_bytes", cw.n, "skipped", report.count)
-	return &sidecarpb.CompressFilesResponse{SizeBytes: cw.n, Report: report.proto()}, nil
+	rp := report.proto()
+	rp.Quiesce = quiesced
+	return &sidecarpb.CompressFilesResponse{SizeBytes: cw.n, Report: rp}, nil
 }
 
 // StreamArchive streams the archive as parallel gzip produces it; memory stays at
@@ -211,6 +219,13 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 		return err
 	}
 	defer closeSources(srcs)
+	// Paused before the call is accepted, so that a pause the caller requires
+	// and the game refuses fails the call at once.
+	hold, err := f.pauser.begin(stream.Context(), req.GetOptions().GetQuiesce())
+	if err != nil {
+		return err
+	}
+	defer hold.end()
 	if err := stream.Send(&sidecarpb.Chunk{}); err != nil { // accepted: see the proto
 		return err
 	}
@@ -218,8 +233,12 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 	defer f.startMeasure(stream.Context(), srcs, prog)()
 	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize), progress: prog}
 	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, &prog.done)
+	// Every file is read: the game may write again while the last message goes.
+	quiesced := hold.end()
 	if err == nil {
-		err = cs.finish(report.proto())
+		rp := report.proto()
+		rp.Quiesce = quiesced
+		err = cs.finish(rp)
 	}
 	if err != nil {
 		return archiveStatus(err, "the archive stream")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/klauspost/compress/flate"
 
@@ -131,6 +132,18 @@ type Options struct {
 	// leaves it off.
 	DisableRestoreArchive bool
 
+	// Quiescer pauses the game's writes while an archive that asks for it
+	// (ArchiveOptions.quiesce) is made: ExecHook, or RCON from package rcon. Nil
+	// means this sidecar cannot pause the game: archives that require it fail
+	// with FailedPrecondition, and those that would merely like it are made
+	// without, reporting no method. A Resume owed when the server stopped
+	// (even when it was killed) is made when it starts again, which is why the
+	// state directory records it.
+	Quiescer Quiescer
+	// QuiesceTimeout bounds each Pause and each Resume; zero means
+	// DefaultQuiesceTimeout.
+	QuiesceTimeout time.Duration
+
 	// Logger receives one line per call and the start-up cleanup. Nil means
 	// slog.Default(). The secret is never logged.
 	Logger *slog.Logger
@@ -152,6 +165,9 @@ type hooks struct {
 	// noMeasure leaves StreamArchive's total unmeasured, to measure what
 	// measuring costs.
 	noMeasure bool
+	// resumeRetry, when positive, replaces the first delay of the background
+	// resume, so that tests need not wait a second.
+	resumeRetry time.Duration
 }
 
 // normalized validates o and fills in the defaults.
@@ -201,6 +217,17 @@ func (o Options) normalized() (Options, error) {
 	case o.CompressionLevel == flate.HuffmanOnly, o.CompressionLevel >= 1 && o.CompressionLevel <= 9:
 	default:
 		return o, fmt.Errorf("compression level %d outside 1..9", o.CompressionLevel)
+	}
+	switch {
+	case o.QuiesceTimeout == 0:
+		o.QuiesceTimeout = DefaultQuiesceTimeout
+	case o.QuiesceTimeout < 0:
+		return o, fmt.Errorf("quiesce timeout %s is negative", o.QuiesceTimeout)
+	}
+	if h, ok := o.Quiescer.(*ExecHook); ok {
+		if err := h.check(); err != nil {
+			return o, err
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -33,6 +33,7 @@ type Server struct {
 	log        *slog.Logger
 	secretHash [sha256.Size]byte
 	journal    *journal
+	pauser     *pauser
 }
 
 // New validates opts, takes the state directory (refusing one that another
@@ -48,7 +49,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
-	s := &Server{opts: o, log: o.Logger, secretHash: sha256.Sum256([]byte(o.Secret)), journal: j}
+	s := &Server{opts: o, log: o.Logger, secretHash: sha256.Sum256([]byte(o.Secret)), journal: j, pauser: newPauser(o)}
 	if o.AllowUnauthenticated && o.Secret == "" {
 		s.log.Warn("the sidecar accepts calls without a secret: anyone who reaches its port can read and rewrite " + strings.Join(o.Roots, ", "))
 	}
@@ -73,11 +74,12 @@ func New(opts Options) (*Server, error) {
 		sopts = append(sopts, grpc.Creds(credentials.NewTLS(o.TLS)))
 	}
 	s.grpc = grpc.NewServer(sopts...)
-	sidecarpb.RegisterFileIOServer(s.grpc, &fileIOServer{opts: o, log: o.Logger, journal: j, busy: map[fileID]bool{}})
+	sidecarpb.RegisterFileIOServer(s.grpc, &fileIOServer{opts: o, log: o.Logger, journal: j, pauser: s.pauser, busy: map[fileID]bool{}})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus(sidecarpb.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	s.removeStale()
+	s.pauser.recoverPause()
 	return s, nil
 }
 
@@ -104,6 +106,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(done)
 	}()
 	defer s.journal.close()
+	defer s.pauser.close() // before the state directory is released
 	select {
 	case <-done:
 		return nil
@@ -118,6 +121,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // return, then releases the state directory.
 func (s *Server) Stop() {
 	s.grpc.Stop()
+	s.pauser.close()
 	s.journal.close()
 }
 
@@ -190,6 +194,7 @@ type fileIOServer struct {
 	opts    Options
 	log     *slog.Logger
 	journal *journal
+	pauser  *pauser
 
 	mu   sync.Mutex
 	busy map[fileID]bool // destinations with an extraction running
