@@ -105,7 +105,8 @@ func (c *charClass) has(r rune) bool {
 // at any depth; '*', '?' and bracket expressions ([a-z], [!a], [^a],
 // [[:alpha:]]) within one path segment; '**' as a whole segment: "**/x" at any
 // depth, "x/**" everything inside x, "a/**/b" zero or more directories between.
-// Matching is case-sensitive, as git's is by default on Linux.
+// Matching is case-sensitive, as git's is by default on Linux. Unlike git's,
+// '?' and a bracket expression take one UTF-8 character rather than one byte.
 func Parse(patterns []string, l Limits) (*Matcher, error) {
 	if err := Check(patterns, l); err != nil {
 		return nil, err
