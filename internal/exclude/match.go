@@ -127,6 +127,28 @@ func Parse(patterns []string, l Limits) (*Matcher, error) {
 	return m, nil
 }
 
+// ParseSets is Parse of the sets one after the other (a source's ignore file,
+// then a request's patterns), each checked against l on its own: l bounds one
+// set, not their sum.
+func ParseSets(l Limits, sets ...[]string) (*Matcher, error) {
+	var all []string
+	for _, set := range sets {
+		if err := Check(set, l); err != nil {
+			return nil, err
+		}
+		all = append(all, set...)
+	}
+	return Parse(all, l.Joined(len(sets)))
+}
+
+// Joined returns l for n sets recorded as one (a backup's patterns are its
+// ignore file's and its request's): MaxPatterns bounds their sum.
+func (l Limits) Joined(n int) Limits {
+	l = l.WithDefaults()
+	l.MaxPatterns *= max(n, 1)
+	return l
+}
+
 // Patterns returns the effective patterns, in order: the non-blank,
 // non-comment ones, trailing spaces trimmed. Parsing them again gives the same
 // Matcher, so they are what a backup records.

@@ -226,3 +226,22 @@ func TestHostileMatchStaysWithinBudget(t *testing.T) {
 		t.Errorf("Overruns() = %d, want 2", m.Overruns())
 	}
 }
+
+func TestParseSetsBoundsEachSet(t *testing.T) {
+	l := Limits{MaxPatterns: 2}
+	m, err := ParseSets(l, []string{"a", "b"}, []string{"!a", "c"})
+	if err != nil {
+		t.Fatalf("two sets within the limit: %v", err)
+	}
+	if m.Match("a", false) || !m.Match("b", false) || !m.Match("c", false) {
+		t.Error("the second set does not apply after the first")
+	}
+	var le *LimitError
+	if _, err := ParseSets(l, []string{"a"}, []string{"b", "c", "d"}); !errors.As(err, &le) || le.Limit != "patterns" {
+		t.Errorf("a set over the limit: %v", err)
+	}
+	// What such a matcher records parses again with the joined limits.
+	if _, err := Parse(m.Patterns(), l.Joined(2)); err != nil {
+		t.Errorf("the recorded patterns: %v", err)
+	}
+}

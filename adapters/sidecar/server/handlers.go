@@ -171,6 +171,10 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 		return nil, err
 	}
 	defer closeSources(srcs)
+	excludes, err := withExcludes(srcs, req.GetOptions().GetExcludes())
+	if err != nil {
+		return nil, err
+	}
 	loc, root, err := f.fileTarget(req.GetOutput())
 	if err != nil {
 		return nil, err
@@ -186,6 +190,7 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 	if err != nil {
 		return nil, archiveStatus(err, loc.path)
 	}
+	report.excludes = excludes
 	// No fsync: the archive is read back at once, and after a crash the operation
 	// has failed anyway and the file is removed at start-up; forcing tens of GB to
 	// disk would only slow the backup.
@@ -211,6 +216,10 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 		return err
 	}
 	defer closeSources(srcs)
+	excludes, err := withExcludes(srcs, req.GetOptions().GetExcludes())
+	if err != nil {
+		return err
+	}
 	if err := stream.Send(&sidecarpb.Chunk{}); err != nil { // accepted: see the proto
 		return err
 	}
@@ -218,6 +227,7 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 	defer f.startMeasure(stream.Context(), srcs, prog)()
 	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize), progress: prog}
 	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, &prog.done)
+	report.excludes = excludes
 	if err == nil {
 		err = cs.finish(report.proto())
 	}
