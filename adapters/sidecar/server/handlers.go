@@ -372,6 +372,10 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 	if err != nil {
 		return nil, err
 	}
+	keep, err := keepMatcher(req.GetKeep())
+	if err != nil {
+		return nil, err
+	}
 	if src.path == dst.path {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is both the archive and the destination", src.path)
 	}
@@ -405,7 +409,7 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 	}
 	defer release()
 	start := time.Now()
-	got, err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks, nil)
+	got, err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks, keep, nil)
 	if err != nil {
 		return nil, callStatus(err, dst.path)
 	}
