@@ -143,6 +143,11 @@ func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level 
 		gz.Close()
 		return a.report, err
 	}
+	for _, src := range srcs {
+		if n := src.match.Overruns(); n > 0 {
+			log.Warn("archive: matching exclude patterns took too long for some paths, which were archived", "source", src.loc.path, "paths", n)
+		}
+	}
 	return a.report, gz.Close()
 }
 
