@@ -78,8 +78,10 @@ func Check(patterns []string, l Limits) error {
 	l = l.WithDefaults()
 	n := 0
 	for _, p := range patterns {
-		t := strings.TrimSpace(p)
-		if t == "" || strings.HasPrefix(t, "#") {
+		// Blank and comment as git reads them, which is how Parse reads them: a
+		// line with a space before its '#' is a pattern, and counts.
+		t := trimTrailingSpaces(p)
+		if t == "" || t[0] == '#' {
 			continue
 		}
 		n++

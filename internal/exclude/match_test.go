@@ -200,6 +200,10 @@ func TestParseNamesTheBrokenLimit(t *testing.T) {
 	if _, err := Parse([]string{"# 1", "", "a", "# 2", "b"}, l); err != nil {
 		t.Errorf("comments counted: %v", err)
 	}
+	// A line with a space before its '#' is a pattern to git, and counts.
+	if _, err := Parse([]string{" #1", " #2", " #3"}, l); err == nil {
+		t.Error("three patterns with leading spaces passed a limit of two")
+	}
 }
 
 func TestHostileMatchStaysWithinBudget(t *testing.T) {
