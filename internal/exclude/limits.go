@@ -50,7 +50,8 @@ type LimitError struct {
 	// Limit names the limit: "patterns", "pattern length", "wildcards",
 	// "file size" or "characters".
 	Limit string
-	// Pattern is the offending pattern, shortened; empty for a limit on the set.
+	// Pattern is the offending pattern, shortened; empty for a limit on the set;
+	// the file's name for "file size".
 	Pattern string
 	// Max is the limit's value.
 	Max int64
@@ -61,6 +62,9 @@ type LimitError struct {
 func (e *LimitError) Error() string {
 	if e.Limit == "characters" {
 		return fmt.Sprintf("exclude pattern %q holds a character patterns may not contain (a control character or invalid UTF-8)", e.Pattern)
+	}
+	if e.Limit == "file size" {
+		return fmt.Sprintf("exclude file %s exceeds the file size limit: %d bytes, at most %d", e.Pattern, e.Got, e.Max)
 	}
 	if e.Pattern == "" {
 		return fmt.Sprintf("too many exclude %s: %d, at most %d", e.Limit, e.Got, e.Max)
@@ -74,8 +78,10 @@ func Check(patterns []string, l Limits) error {
 	l = l.WithDefaults()
 	n := 0
 	for _, p := range patterns {
-		t := strings.TrimSpace(p)
-		if t == "" || strings.HasPrefix(t, "#") {
+		// Blank and comment as git reads them, which is how Parse reads them: a
+		// line with a space before its '#' is a pattern, and counts.
+		t := trimTrailingSpaces(p)
+		if t == "" || t[0] == '#' {
 			continue
 		}
 		n++

@@ -21,6 +21,7 @@ import (
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/internal/blockgz"
 	"github.com/savepoint-dev/savepoint/backup/ports"
+	"github.com/savepoint-dev/savepoint/internal/exclude"
 )
 
 // archiveSource is one source of an archive, opened: either a directory whose
@@ -29,6 +30,9 @@ type archiveSource struct {
 	loc  location
 	root *os.Root // the source directory itself, or the directory holding the file
 	file string   // the file's base name when the source is a regular file
+	// match, when not nil, says which paths of a directory source the archive
+	// leaves out; the walks never descend into a directory it excludes.
+	match *exclude.Matcher
 }
 
 // openSources validates and opens the sources. The caller closes the roots.
@@ -139,6 +143,11 @@ func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level 
 		gz.Close()
 		return a.report, err
 	}
+	for _, src := range srcs {
+		if n := src.match.Overruns(); n > 0 {
+			log.Warn("archive: matching exclude patterns took too long for some paths, which were archived", "source", src.loc.path, "paths", n)
+		}
+	}
 	return a.report, gz.Close()
 }
 
@@ -185,7 +194,11 @@ func (a *archiver) addDir(src archiveSource, rel string, info fs.FileInfo) error
 		if err := a.ctx.Err(); err != nil {
 			return err
 		}
-		if err := a.addEntry(src, path.Join(rel, e.Name()), e); err != nil {
+		name := path.Join(rel, e.Name())
+		if src.match != nil && src.match.Match(name, e.IsDir()) {
+			continue // excluded: a directory is not even opened
+		}
+		if err := a.addEntry(src, name, e); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,13 @@
 //     name, and stores links as links with their targets exactly as they are
 //     (shared mod folders, absolute links into another volume), wherever they
 //     point;
+//   - leaves out of an archive what gitignore-style patterns exclude (see package
+//     exclude): those of the .savepointignore file at the top of each source
+//     directory, which is itself archived, then the request's. The walk never
+//     enters an excluded directory, and the progress total leaves excluded files
+//     out. A pattern set over its limits or not valid syntax is refused with
+//     InvalidArgument, before anything is written, and the report lists the
+//     patterns that applied;
 //   - reports what each archive holds and what it could not hold faithfully:
 //     unreadable files and directories, sockets, devices and FIFOs, and files that
 //     changed while they were read (one that shrank is padded with zeros, since tar
@@ -39,7 +46,11 @@
 //     directory's identity, whatever path names it. RestoreArchive extracts an
 //     archive while it arrives, hashing every byte, and swaps it in only if its
 //     size and SHA-256 are the ones the caller recorded (DataLoss otherwise): a
-//     verified restore in one pass, with nothing staged in ArchiveDir. The
+//     verified restore in one pass, with nothing staged in ArchiveDir. With keep
+//     patterns (a backup's excludes), the current paths they match are carried
+//     over into the staged tree before the swap (files hard-linked, a kept
+//     directory whole), so that what the backup left out survives the restore;
+//     where the archive holds a kept path too, the current one wins. The
 //     previous contents are removed after the swap, files unlinked in parallel;
 //   - reports a streamed archive's progress with every chunk: the bytes of file
 //     contents archived so far and the total, measured by a walk beside the

@@ -20,6 +20,7 @@ import (
 	"github.com/klauspost/pgzip"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/internal/blockgz"
+	"github.com/savepoint-dev/savepoint/internal/exclude"
 )
 
 // ArchiveError reports an archive that Extract refused: it breaks a safety rule, or
@@ -94,7 +95,7 @@ func Extract(ctx context.Context, archive io.Reader, destination string, limits 
 		return err
 	}
 	defer dest.Close()
-	_, err = extractInto(ctx, archive, dest, place{}, limits.withDefaults(), nil, slog.New(slog.DiscardHandler), nil, nil)
+	_, err = extractInto(ctx, archive, dest, place{}, limits.withDefaults(), nil, slog.New(slog.DiscardHandler), nil, nil, nil)
 	return err
 }
 
@@ -107,8 +108,10 @@ type extracted struct {
 // extractInto is Extract into an open destination, at, recording its entities in
 // j. verify, when set, runs once the archive is unpacked and before it is swapped
 // in: its error fails the extraction like a refused archive, so that a tree from
-// bytes that turn out to be wrong never replaces the customer's.
-func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place, limits Limits, j *journal, log *slog.Logger, h *hooks, verify func() error) (extracted, error) {
+// bytes that turn out to be wrong never replaces the customer's. keep, when set,
+// matches the current paths carried over into the new tree (see carrier), once
+// the archive is verified.
+func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place, limits Limits, j *journal, log *slog.Logger, h *hooks, keep *exclude.Matcher, verify func() error) (extracted, error) {
 	var got extracted
 	// A refused archive must leave the destination as it was, down to its time,
 	// which creating and removing the staging directory would change.
@@ -151,6 +154,17 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place
 	if err == nil && verify != nil {
 		err = verify()
 	}
+	own := r.names()
+	skip := func(name string) bool { return slices.Contains(own, name) || j.isLive(at.id, name) }
+	if err == nil && keep != nil {
+		var n int
+		n, err = carryOver(ctx, dest, r.Staging, keep, skip, j, log, h)
+		if err != nil {
+			err = fmt.Errorf("carrying over what the backup left out: %w", err)
+		} else {
+			log.Info("restore: carried over the paths the backup left out", "paths", n)
+		}
+	}
 	if err != nil {
 		if rerr := dest.RemoveAll(r.Staging); rerr != nil {
 			log.Error("could not remove the staging directory of a failed extraction", "dir", r.Staging, "error", rerr)
@@ -160,8 +174,6 @@ func extractInto(ctx context.Context, archive io.Reader, dest *os.Root, at place
 		}
 		return got, err
 	}
-	own := r.names()
-	skip := func(name string) bool { return slices.Contains(own, name) || j.isLive(at.id, name) }
 	if clean, err = swapIn(dest, r, j, skip, log); err != nil {
 		return got, err
 	}

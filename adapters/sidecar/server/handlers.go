@@ -171,6 +171,10 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 		return nil, err
 	}
 	defer closeSources(srcs)
+	excludes, err := withExcludes(srcs, req.GetOptions().GetExcludes())
+	if err != nil {
+		return nil, err
+	}
 	loc, root, err := f.fileTarget(req.GetOutput())
 	if err != nil {
 		return nil, err
@@ -192,6 +196,7 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 	if err != nil {
 		return nil, archiveStatus(err, loc.path)
 	}
+	report.excludes = excludes
 	// No fsync: the archive is read back at once, and after a crash the operation
 	// has failed anyway and the file is removed at start-up; forcing tens of GB to
 	// disk would only slow the backup.
@@ -219,6 +224,10 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 		return err
 	}
 	defer closeSources(srcs)
+	excludes, err := withExcludes(srcs, req.GetOptions().GetExcludes())
+	if err != nil {
+		return err
+	}
 	// Paused before the call is accepted, so that a pause the caller requires
 	// and the game refuses fails the call at once.
 	hold, err := f.pauser.begin(stream.Context(), req.GetOptions().GetQuiesce())
@@ -235,6 +244,7 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, &prog.done)
 	// Every file is read: the game may write again while the last message goes.
 	quiesced := hold.end()
+	report.excludes = excludes
 	if err == nil {
 		rp := report.proto()
 		rp.Quiesce = quiesced
@@ -381,6 +391,10 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 	if err != nil {
 		return nil, err
 	}
+	keep, err := keepMatcher(req.GetKeep())
+	if err != nil {
+		return nil, err
+	}
 	if src.path == dst.path {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is both the archive and the destination", src.path)
 	}
@@ -414,7 +428,7 @@ func (f *fileIOServer) ExtractTo(ctx context.Context, req *sidecarpb.ExtractToRe
 	}
 	defer release()
 	start := time.Now()
-	got, err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks, nil)
+	got, err := extractInto(ctx, archive, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks, keep, nil)
 	if err != nil {
 		return nil, callStatus(err, dst.path)
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"path"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/savepoint-dev/savepoint/internal/exclude"
 )
 
 // measureDir adds up the sizes of the regular files under rel. It walks with
@@ -27,10 +30,10 @@ func measureDir(ctx context.Context, src archiveSource, rel string, j *journal) 
 	if err != nil {
 		return 0, true
 	}
-	w := measurer{ctx: ctx, journal: j, buf: make([]byte, 32<<10)}
+	w := measurer{ctx: ctx, journal: j, match: src.match, buf: make([]byte, 32<<10)}
 	var total int64
 	ok := true
-	if err := conn.Control(func(fd uintptr) { total, ok = w.dir(int(fd)) }); err != nil {
+	if err := conn.Control(func(fd uintptr) { total, ok = w.dir(int(fd), rel) }); err != nil {
 		return 0, true
 	}
 	return total, ok
@@ -39,11 +42,13 @@ func measureDir(ctx context.Context, src archiveSource, rel string, j *journal) 
 type measurer struct {
 	ctx     context.Context
 	journal *journal
-	buf     []byte // getdents64's, reused: a directory is listed whole before its subdirectories are walked
+	match   *exclude.Matcher // nil, or what the archive leaves out
+	buf     []byte           // getdents64's, reused: a directory is listed whole before its subdirectories are walked
 }
 
-// dir measures the directory open as fd. It returns false when ctx ended.
-func (w *measurer) dir(fd int) (int64, bool) {
+// dir measures the directory open as fd, rel in the source. It returns false
+// when ctx ended.
+func (w *measurer) dir(fd int, rel string) (int64, bool) {
 	if w.ctx.Err() != nil {
 		return 0, false
 	}
@@ -83,7 +88,9 @@ func (w *measurer) dir(fd int) (int64, bool) {
 				}
 			}
 			if typ == unix.DT_DIR {
-				subdirs = append(subdirs, name)
+				if !w.excluded(rel, name, true) {
+					subdirs = append(subdirs, name)
+				}
 				continue
 			}
 			// Regular, or a file system that does not say: the stat tells.
@@ -92,9 +99,13 @@ func (w *measurer) dir(fd int) (int64, bool) {
 			}
 			switch st.Mode & unix.S_IFMT {
 			case unix.S_IFREG:
-				total += st.Size
+				if !w.excluded(rel, name, false) {
+					total += st.Size
+				}
 			case unix.S_IFDIR:
-				subdirs = append(subdirs, name)
+				if !w.excluded(rel, name, true) {
+					subdirs = append(subdirs, name)
+				}
 			}
 		}
 	}
@@ -103,7 +114,7 @@ func (w *measurer) dir(fd int) (int64, bool) {
 		if err != nil {
 			continue // gone, a link now, or unreadable: the archiver skips it too
 		}
-		n, ok := w.dir(sub)
+		n, ok := w.dir(sub, path.Join(rel, name))
 		unix.Close(sub)
 		if !ok {
 			return 0, false
@@ -111,6 +122,12 @@ func (w *measurer) dir(fd int) (int64, bool) {
 		total += n
 	}
 	return total, true
+}
+
+// excluded reports whether the archive leaves out the entry name of the
+// directory rel, as the archiver decides it.
+func (w *measurer) excluded(rel, name string, isDir bool) bool {
+	return w.match != nil && w.match.Match(path.Join(rel, name), isDir)
 }
 
 // The layout of struct linux_dirent64: d_ino (8 bytes), d_off (8), d_reclen (2),

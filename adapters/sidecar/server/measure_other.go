@@ -24,6 +24,9 @@ func measureDir(ctx context.Context, src archiveSource, rel string, j *journal) 
 	d.Close()
 	var total int64
 	for _, e := range entries {
+		if src.match != nil && src.match.Match(path.Join(rel, e.Name()), e.IsDir()) {
+			continue
+		}
 		switch t := e.Type(); {
 		case t.IsDir():
 			n, ok := measureDir(ctx, src, path.Join(rel, e.Name()), j)

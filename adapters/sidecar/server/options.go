@@ -162,6 +162,9 @@ type hooks struct {
 	// discarding runs as the previous contents start to go after a swap, with
 	// the extraction's journal record.
 	discarding func(r *record)
+	// carrying runs before a restore carries over each kept path; its error
+	// fails the restore.
+	carrying func(name string) error
 	// noMeasure leaves StreamArchive's total unmeasured, to measure what
 	// measuring costs.
 	noMeasure bool

@@ -32,6 +32,8 @@ type archiveReport struct {
 	bytes   int64
 	skipped []ports.SkippedFile
 	count   int
+	// excludes are the patterns that left paths out, as the report lists them.
+	excludes []string
 }
 
 // skip records a file the archive does not hold faithfully. name is the path
@@ -44,7 +46,7 @@ func (r *archiveReport) skip(name, reason string) {
 }
 
 func (r *archiveReport) proto() *sidecarpb.ArchiveReport {
-	out := &sidecarpb.ArchiveReport{Entries: int64(r.entries), Bytes: r.bytes, SkippedCount: int64(r.count)}
+	out := &sidecarpb.ArchiveReport{Entries: int64(r.entries), Bytes: r.bytes, SkippedCount: int64(r.count), Excludes: r.excludes}
 	for _, s := range r.skipped {
 		out.Skipped = append(out.Skipped, &sidecarpb.SkippedFile{Path: s.Path, Reason: s.Reason})
 	}

@@ -32,6 +32,10 @@ func (f *fileIOServer) RestoreArchive(stream sidecarpb.FileIO_RestoreArchiveServ
 	if err != nil {
 		return err
 	}
+	keep, err := keepMatcher(hdr.GetKeep())
+	if err != nil {
+		return err
+	}
 	dest, at, err := openDest(dst)
 	if err != nil {
 		return err
@@ -52,7 +56,7 @@ func (f *fileIOServer) RestoreArchive(stream sidecarpb.FileIO_RestoreArchiveServ
 		return in.verify(hdr.GetSha256())
 	}
 	ctx := stream.Context()
-	got, err := extractInto(ctx, in, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks, verify)
+	got, err := extractInto(ctx, in, dest, at, f.opts.Limits, f.journal, f.log, f.opts.hooks, keep, verify)
 	if err != nil {
 		return in.status(err, hdr.GetSha256())
 	}

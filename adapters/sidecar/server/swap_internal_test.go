@@ -49,7 +49,7 @@ func TestACrashWhileThePreviousContentsGoKeepsTheRestore(t *testing.T) {
 		}
 		settled = true
 	}}
-	if _, err := extractInto(context.Background(), &buf, dest, place{}, Limits{}.withDefaults(), nil, log, h, nil); err != nil {
+	if _, err := extractInto(context.Background(), &buf, dest, place{}, Limits{}.withDefaults(), nil, log, h, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !settled {
