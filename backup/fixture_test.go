@@ -157,7 +157,7 @@ func (f *fixture) expectDial() {
 // create calls CreateBackup as the owner with a name and fails the test on error.
 func (f *fixture) create() ports.Backup {
 	f.t.Helper()
-	b, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, "Before the update")
+	b, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, backup.CreateRequest{Name: "Before the update"})
 	must(f.t, err)
 	return b
 }
