@@ -66,7 +66,7 @@ type fixture struct {
 	created ports.Backup
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, options ...func(*backup.Options)) *fixture {
 	t.Helper()
 	ctrl := gomock.NewController(t)
 	f := &fixture{
@@ -87,10 +87,14 @@ func newFixture(t *testing.T) *fixture {
 	// alongside the work; the sidecar leaves the directories to the options.
 	f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
 	f.fio.EXPECT().Dirs().Return(ports.SidecarDirs{}).AnyTimes()
+	opts := backup.Options{HeartbeatInterval: 2 * time.Millisecond, CleanupTimeout: 5 * time.Second, Now: (&clock{t: fixedNow}).Now}
+	for _, o := range options {
+		o(&opts)
+	}
 	svc, err := backup.NewService(backup.Deps{
 		Repository: f.repo, Orders: f.orders, Permissions: portsmock.NewMockPermissions(ctrl),
 		Assets: f.assets, Objects: f.objects, Sidecars: f.dialer,
-	}, backup.Options{HeartbeatInterval: 2 * time.Millisecond, CleanupTimeout: 5 * time.Second, Now: (&clock{t: fixedNow}).Now})
+	}, opts)
 	must(t, err)
 	f.svc = svc
 	// Registered after the controller's own cleanup, so it runs first: background
