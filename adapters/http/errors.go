@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 	"github.com/google/uuid"
 
 	"github.com/savepoint-dev/savepoint/backup"
@@ -333,11 +335,20 @@ func problemTransformer(log *slog.Logger) huma.Transformer {
 	}
 }
 
-// aboutExcludes reports whether every validation error is about the body's
-// exclude patterns.
+// excludeBoundMessages are huma's messages for the schema's bounds on exclude
+// patterns: too many of them, or one too long.
+var excludeBoundMessages = []string{
+	fmt.Sprintf(validation.MsgExpectedMaxItems, maxExcludes),
+	fmt.Sprintf(validation.MsgExpectedMaxLength, maxExcludeLength),
+}
+
+// aboutExcludes reports whether every validation error is the body's exclude
+// patterns breaking a bound (other mistakes in them, such as a string where
+// the list belongs, stay invalid input).
 func aboutExcludes(details []*huma.ErrorDetail) bool {
 	for _, d := range details {
-		if d == nil || (d.Location != "body.excludes" && !strings.HasPrefix(d.Location, "body.excludes[")) {
+		if d == nil || (d.Location != "body.excludes" && !strings.HasPrefix(d.Location, "body.excludes[")) ||
+			!slices.Contains(excludeBoundMessages, d.Message) {
 			return false
 		}
 	}
