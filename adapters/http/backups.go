@@ -185,7 +185,7 @@ type CreateBackupRequest struct {
 	// Excludes is bounded in the schema as the service bounds it, so that
 	// clients can check before they send; the service also refuses patterns
 	// with too many wildcards or a control character.
-	Excludes []string `json:"excludes,omitempty" maxItems:"256" maxLength:"256" doc:"Gitignore-style patterns, relative to the server's data directory, of paths to leave out, applied after the directory's .savepointignore file: cache/ leaves out every directory named cache, /logs/ only the top one, *.tmp every such file, !keep.tmp takes one back. At most 256 patterns of at most 256 bytes and 16 wildcards (* ? [) each; more is refused with 422 invalid_excludes. Omit for none." example:"[\"cache/\",\"plugins/dynmap/web/tiles/\"]"`
+	Excludes []string `json:"excludes,omitempty" nullable:"false" maxItems:"256" maxLength:"256" doc:"Gitignore-style patterns, relative to the server's data directory, of paths to leave out, applied after the directory's .savepointignore file: cache/ leaves out every directory named cache, /logs/ only the top one, *.tmp every such file, !keep.tmp takes one back. At most 256 patterns of at most 256 bytes and 16 wildcards (* ? [) each; more is refused with 422 invalid_excludes. Omit for none." example:"[\"cache/\",\"plugins/dynmap/web/tiles/\"]"`
 }
 
 // The bounds on exclude patterns the schema states: exclude.DefaultLimits'.

@@ -35,6 +35,22 @@ func TestCreateWithExcludes(t *testing.T) {
 	}
 }
 
+func TestTheLargestValidExcludesFitInTheBody(t *testing.T) {
+	d := exclude.DefaultLimits()
+	// Every byte of every pattern escaped in JSON: the largest body a valid
+	// request can need.
+	worst := slices.Repeat([]string{strings.Repeat(`\`, d.MaxPatternBytes)}, d.MaxPatterns)
+	w := newWorld(t)
+	body := map[string]any{"name": strings.Repeat("n", 100), "excludes": worst}
+	if rec := w.call(http.MethodPost, backupsURL(w.order, w.prov), aliceToken, body); rec.Code != http.StatusAccepted {
+		t.Fatalf("create: %d %.300s", rec.Code, rec.Body)
+	}
+	body = map[string]any{"cron": "@daily", "name_template": strings.Repeat("n", 80) + " {date}", "excludes": worst}
+	if rec := w.call(http.MethodPut, scheduleURL(w.order, w.prov), aliceToken, body); rec.Code != http.StatusOK {
+		t.Fatalf("put schedule: %d %.300s", rec.Code, rec.Body)
+	}
+}
+
 func TestCreateRefusesExcludesOverTheLimits(t *testing.T) {
 	d := exclude.DefaultLimits()
 	many := make([]string, d.MaxPatterns+1)

@@ -123,7 +123,7 @@ type ScheduleRequest struct {
 	Enabled      *bool             `json:"enabled,omitempty" doc:"False pauses the schedule. Omit for true."`
 	NameTemplate string            `json:"name_template,omitempty" maxLength:"200" doc:"How backups are named: {date} becomes the slot's date (2006-01-02) and {time} its time (15:04), in the schedule's zone; the result must be a valid backup name. Omit for Scheduled {date} {time}." example:"Nightly {date}"`
 	Retention    *RetentionRequest `json:"retention,omitempty" doc:"Which backups to keep; omit to keep all of them (the provision's limit then makes room by deleting the oldest)."`
-	Excludes     []string          `json:"excludes,omitempty" maxItems:"256" maxLength:"256" doc:"Gitignore-style patterns, relative to the server's data directory, of paths the schedule's backups leave out, as create-backup's excludes. Omit for none." example:"[\"cache/\"]"`
+	Excludes     []string          `json:"excludes,omitempty" nullable:"false" maxItems:"256" maxLength:"256" doc:"Gitignore-style patterns, relative to the server's data directory, of paths the schedule's backups leave out, as create-backup's excludes. Omit for none." example:"[\"cache/\"]"`
 }
 
 // RetentionRequest is a retention policy in a request; an omitted rule is 0
