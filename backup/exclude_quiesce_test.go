@@ -231,3 +231,18 @@ func TestScheduleKeepsItsExcludes(t *testing.T) {
 		t.Fatalf("stored excludes %q, read back %q; want %q", stored.Excludes, got.Excludes, set.Excludes)
 	}
 }
+
+func TestScheduledRunsLeaveOutTheScheduleExcludes(t *testing.T) {
+	tw := newTwin(t)
+	tw.clock.Set(at("2026-05-01T03:59:00Z"))
+	set := nightly()
+	set.Excludes = []string{"cache/", "*.tmp"}
+	tw.schedule(set)
+	tw.clock.Set(at("2026-05-01T04:00:01Z"))
+	tw.runDue()
+	tw.settled(tw.lastRun().BackupID)
+	want := []ports.ArchiveOptions{{Excludes: set.Excludes, Quiesce: ports.QuiesceContinue}}
+	if got := tw.faults.archiveOptions(); len(got) != 1 || !slices.Equal(got[0].Excludes, want[0].Excludes) || got[0].Quiesce != want[0].Quiesce {
+		t.Fatalf("the sidecar was asked for %+v, want %+v", got, want)
+	}
+}
