@@ -40,8 +40,9 @@ var (
 	// which and why.
 	ErrInvalidSchedule = errors.New("invalid schedule")
 	// ErrInvalidExcludes: a create's or a schedule's exclude patterns break one
-	// of the limits of exclude.DefaultLimits (too many patterns, one too long or
-	// with too many wildcards, a control character); the message names the limit.
+	// of their limits (see CreateRequest.Excludes: too many patterns, one too
+	// long or with too many wildcards, a control character); the message names
+	// the limit.
 	ErrInvalidExcludes = errors.New("invalid exclude patterns")
 	// ErrSchedulesUnavailable: the host gave the service no Deps.Schedules, so
 	// schedules cannot be stored or run.

@@ -61,7 +61,9 @@ type CreateRequest struct {
 	// Excludes are gitignore-style patterns, relative to the data directory, of
 	// paths to leave out, applied after the data directory's .savepointignore
 	// file. The backup records both sets (Backup.Excludes), and a restore of it
-	// keeps the current paths they match. Bounded by exclude.DefaultLimits.
+	// keeps the current paths they match. At most 256 patterns of at most 256
+	// bytes and 16 wildcards (* ? [) each, without control characters; blank
+	// lines and # comments count toward nothing.
 	Excludes []string
 }
 
