@@ -62,7 +62,7 @@ func Example() {
 	}
 	defer svc.Shutdown(ctx)
 
-	b, _ := svc.CreateBackup(ctx, user, order, server, "Before the update")
+	b, _ := svc.CreateBackup(ctx, user, order, server, backup.CreateRequest{Name: "Before the update"})
 	fmt.Println(b.Name, "is", b.Status)
 	for b.Status == ports.StatusCreating {
 		time.Sleep(10 * time.Millisecond)

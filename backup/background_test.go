@@ -19,7 +19,7 @@ func TestWorkDoesNotRunOnTheCallersContext(t *testing.T) {
 	tw := newTwin(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	tw.dialer.close()
-	b, err := tw.svc.CreateBackup(ctx, tw.owner, tw.order.ID, tw.gameServer.ID, "")
+	b, err := tw.svc.CreateBackup(ctx, tw.owner, tw.order.ID, tw.gameServer.ID, backup.CreateRequest{})
 	must(t, err)
 	cancel() // the request has returned and its context is gone
 	tw.dialer.open()
@@ -43,7 +43,7 @@ func TestServiceBoundsConcurrentOperations(t *testing.T) {
 	first, err := tw.create("")
 	must(t, err)
 	tw.dialled(1)
-	second, err := tw.svc.CreateBackup(context.Background(), tw.owner, other.ID, otherGameServer.ID, "")
+	second, err := tw.svc.CreateBackup(context.Background(), tw.owner, other.ID, otherGameServer.ID, backup.CreateRequest{})
 	must(t, err)
 
 	time.Sleep(50 * time.Millisecond)
@@ -163,7 +163,7 @@ func TestServiceShutdown(t *testing.T) {
 		tw := newTwin(t, func(c *twinConfig) { c.opts = func(o *backup.Options) { o.MaxConcurrentOperations = 1 } })
 		other, otherGameServer := tw.otherOrder(tw.owner, true)
 		tw.dialer.close()
-		_, err := tw.svc.CreateBackup(context.Background(), tw.owner, other.ID, otherGameServer.ID, "")
+		_, err := tw.svc.CreateBackup(context.Background(), tw.owner, other.ID, otherGameServer.ID, backup.CreateRequest{})
 		must(t, err)
 		tw.dialled(1) // it holds the only slot
 		b, err := tw.create("")

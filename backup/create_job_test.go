@@ -272,7 +272,7 @@ func TestCreateDownloadFileName(t *testing.T) {
 
 func TestCreateForAnAdministratorGivesTheDownloadToTheOwner(t *testing.T) {
 	tw := newTwin(t)
-	b, err := tw.svc.CreateBackup(context.Background(), tw.admin, tw.order.ID, tw.gameServer.ID, "")
+	b, err := tw.svc.CreateBackup(context.Background(), tw.admin, tw.order.ID, tw.gameServer.ID, backup.CreateRequest{})
 	must(t, err)
 	b = tw.settled(b.ID)
 	if owner := tw.download(b).Asset.OwnerID; owner != tw.owner {

@@ -20,6 +20,17 @@
 // host reprovisions its game server, and [Service.DeleteOrderBackups] removes an
 // order's backups when the order goes.
 //
+// # Excludes and pausing the game
+//
+// A create leaves out what the data directory's .savepointignore file and the
+// request's own gitignore-style patterns ([CreateRequest].Excludes, a
+// schedule's Excludes) match; the backup records both sets, and a restore of
+// it keeps the server's current files they match instead of deleting them.
+// Every create also asks the sidecar to pause the game's writes while it
+// archives, by whatever method the sidecar is configured with: when that fails
+// the backup is made anyway and carries the sidecar's warning
+// (Backup.Quiesce), unless Options.FailWithoutQuiesce makes it fail.
+//
 // # Schedules
 //
 // With a [ports.Schedules] store in Deps, each primary game server may have one

@@ -39,6 +39,11 @@ var (
 	// that gives an invalid name, a negative retention count); the message says
 	// which and why.
 	ErrInvalidSchedule = errors.New("invalid schedule")
+	// ErrInvalidExcludes: a create's or a schedule's exclude patterns break one
+	// of their limits (see CreateRequest.Excludes: too many patterns, one too
+	// long or with too many wildcards, a control character); the message names
+	// the limit.
+	ErrInvalidExcludes = errors.New("invalid exclude patterns")
 	// ErrSchedulesUnavailable: the host gave the service no Deps.Schedules, so
 	// schedules cannot be stored or run.
 	ErrSchedulesUnavailable = errors.New("backup schedules are not available on this server")
@@ -74,7 +79,7 @@ var (
 var known = []error{
 	ErrOrderNotFound, ErrProvisionNotFound, ErrBackupNotFound, ErrAssetNotFound, ErrNoSidecar,
 	ErrUnauthorized, ErrBackupInProgress, ErrInvalidName, ErrShuttingDown,
-	ErrScheduleNotFound, ErrInvalidSchedule, ErrSchedulesUnavailable,
+	ErrScheduleNotFound, ErrInvalidSchedule, ErrInvalidExcludes, ErrSchedulesUnavailable,
 	ErrOperationInProgress, ErrLimitReached, ErrReprovisioning, ErrStatusConflict, ErrBackupLocked, ErrInvalidRange,
 	ErrDatabase, ErrStorage, ErrCluster,
 }

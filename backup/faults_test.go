@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing/iotest"
@@ -41,6 +42,21 @@ type faults struct {
 	mu    sync.Mutex
 	rules map[string]*rule
 	open  atomic.Int64
+	// archived are the options of every archive asked of the sidecar.
+	archived []ports.ArchiveOptions
+}
+
+// archiveOptions returns the options of every archive asked for so far.
+func (f *faults) archiveOptions() []ports.ArchiveOptions {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.archived)
+}
+
+func (f *faults) recordArchive(opts ports.ArchiveOptions) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.archived = append(f.archived, opts)
 }
 
 type rule struct {
@@ -313,6 +329,7 @@ type faultyFileIO struct {
 }
 
 func (c faultyFileIO) StreamArchive(ctx context.Context, sources []string, opts ports.ArchiveOptions) (ports.ArchiveStream, error) {
+	c.f.recordArchive(opts)
 	ft := c.f.strike("FileIO.StreamArchive")
 	s, err := answer(ctx, ft, func() (ports.ArchiveStream, error) { return c.FileIO.StreamArchive(ctx, sources, opts) })
 	if err != nil {

@@ -66,7 +66,7 @@ type fixture struct {
 	created ports.Backup
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, options ...func(*backup.Options)) *fixture {
 	t.Helper()
 	ctrl := gomock.NewController(t)
 	f := &fixture{
@@ -87,10 +87,14 @@ func newFixture(t *testing.T) *fixture {
 	// alongside the work; the sidecar leaves the directories to the options.
 	f.repo.EXPECT().Heartbeat(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).AnyTimes()
 	f.fio.EXPECT().Dirs().Return(ports.SidecarDirs{}).AnyTimes()
+	opts := backup.Options{HeartbeatInterval: 2 * time.Millisecond, CleanupTimeout: 5 * time.Second, Now: (&clock{t: fixedNow}).Now}
+	for _, o := range options {
+		o(&opts)
+	}
 	svc, err := backup.NewService(backup.Deps{
 		Repository: f.repo, Orders: f.orders, Permissions: portsmock.NewMockPermissions(ctrl),
 		Assets: f.assets, Objects: f.objects, Sidecars: f.dialer,
-	}, backup.Options{HeartbeatInterval: 2 * time.Millisecond, CleanupTimeout: 5 * time.Second, Now: (&clock{t: fixedNow}).Now})
+	}, opts)
 	must(t, err)
 	f.svc = svc
 	// Registered after the controller's own cleanup, so it runs first: background
@@ -157,7 +161,7 @@ func (f *fixture) expectDial() {
 // create calls CreateBackup as the owner with a name and fails the test on error.
 func (f *fixture) create() ports.Backup {
 	f.t.Helper()
-	b, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, "Before the update")
+	b, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, backup.CreateRequest{Name: "Before the update"})
 	must(f.t, err)
 	return b
 }

@@ -38,6 +38,8 @@ func reason(err error) string {
 		return "an internal error stopped the operation"
 	case errors.Is(err, errTimedOut):
 		return "the operation took too long and was stopped"
+	case errors.Is(err, ports.ErrQuiesceFailed):
+		return "the game could not be paused while its files were archived, and this server makes no backup without that"
 	case errors.As(err, &f):
 		return f.reason
 	default:
@@ -69,16 +71,17 @@ func (hr *hashingReader) sum() string { return hex.EncodeToString(hr.h.Sum(nil))
 // createJob is the background half of CreateBackup: archive the
 // server data on the sidecar, stream it through a hasher into object storage,
 // record the asset, mark the backup ready.
-func (s *Service) createJob(b ports.Backup, order ports.Order, sidecar ports.Provision) job {
+// opts say what the archive leaves out and how the game is paused.
+func (s *Service) createJob(b ports.Backup, order ports.Order, sidecar ports.Provision, opts ports.ArchiveOptions) job {
 	p := newTracker(b)
 	return job{
 		ID: b.ID, Status: ports.StatusCreating, Progress: p,
-		Run:  func(ctx context.Context) error { return s.runCreate(ctx, b, order, sidecar, p) },
+		Run:  func(ctx context.Context) error { return s.runCreate(ctx, b, order, sidecar, opts, p) },
 		Fail: func(ctx context.Context, cause error) { s.settleFailure(ctx, b, cause) },
 	}
 }
 
-func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Order, sidecar ports.Provision, p *tracker) (err error) {
+func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Order, sidecar ports.Provision, opts ports.ArchiveOptions, p *tracker) (err error) {
 	log := s.logFor(b)
 	key := ObjectKey(b.OrderID, b.ID)
 	fio, dirs, err := s.dial(ctx, sidecar)
@@ -87,7 +90,7 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 	}
 	defer fio.Close()
 
-	archive, tempFile, err := s.openArchive(ctx, fio, dirs, b.ID)
+	archive, tempFile, err := s.openArchive(ctx, fio, dirs, b.ID, opts)
 	if tempFile != "" {
 		defer s.cleanup(log, "removing the staged archive", func(ctx context.Context) error { return fio.DeleteFile(ctx, tempFile) })
 	}
@@ -137,6 +140,7 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 	ready, err := Apply(b, Event{
 		Kind: EventStored, At: now, AssetID: asset.ID, SizeBytes: asset.SizeBytes, SHA256: asset.SHA256,
 		Skipped: report.Skipped, SkippedCount: report.SkippedCount,
+		Excludes: report.Excludes, Quiesce: report.Quiesce,
 	})
 	if err != nil {
 		return fail("recording the finished backup failed", err)
@@ -146,7 +150,11 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 		return fail("recording the finished backup failed", err)
 	}
 	stored = true
-	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256, "skipped_files", ready.SkippedCount)
+	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256, "skipped_files", ready.SkippedCount,
+		"excludes", len(ready.Excludes), "quiesce_method", ready.Quiesce.Method, "paused", ready.Quiesce.Paused)
+	if ready.Quiesce.Warning != "" {
+		log.Warn("the game's writes were not paused while it was archived", "warning", ready.Quiesce.Warning)
+	}
 	return nil
 }
 
@@ -209,9 +217,9 @@ func (a stagedArchive) Progress() (done, total int64) { return 0, 0 }
 // openArchive streams the archive from the sidecar when it can, and otherwise
 // has the sidecar write it to a temp file in the pod, then reads that. The temp
 // file's path is returned whenever one may exist, so the caller removes it.
-func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id ports.BackupID) (ports.ArchiveStream, string, error) {
+func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.SidecarDirs, id ports.BackupID, opts ports.ArchiveOptions) (ports.ArchiveStream, string, error) {
 	sources := []string{dirs.Data}
-	stream, err := fio.StreamArchive(ctx, sources, ports.ArchiveOptions{})
+	stream, err := fio.StreamArchive(ctx, sources, opts)
 	if err == nil {
 		return stream, "", nil
 	}
@@ -219,7 +227,7 @@ func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.
 		return nil, "", fail("compressing the server files failed", err)
 	}
 	tempFile := tempBackupPath(dirs.Temp, id)
-	report, err := fio.CompressFiles(ctx, sources, tempFile, ports.ArchiveOptions{})
+	report, err := fio.CompressFiles(ctx, sources, tempFile, opts)
 	if err != nil {
 		return nil, tempFile, fail("compressing the server files failed", err)
 	}
@@ -267,7 +275,9 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	// The sidecar hashes what it extracts and swaps it in only if it is the
 	// archive recorded at create, so the bytes need not be hashed here too.
 	src := &readErr{r: countingReader{r: obj, t: p}}
-	err = fio.RestoreArchive(ctx, dirs.Data, src, b.SizeBytes, b.SHA256, nil)
+	// What the backup left out is carried over from the current files, not
+	// deleted with the rest: it was never the backup's to restore.
+	err = fio.RestoreArchive(ctx, dirs.Data, src, b.SizeBytes, b.SHA256, b.Excludes)
 	switch {
 	case errors.Is(err, ports.ErrUnsupported):
 		log.Info("the sidecar cannot restore while it receives; staging the archive first")
@@ -315,7 +325,7 @@ func (s *Service) restoreStaged(ctx context.Context, b ports.Backup, fio ports.F
 		return fail("the stored archive is damaged (its checksum does not match)"+untouched,
 			fmt.Errorf("%w: sha256 %s, recorded %s", ports.ErrArchiveDamaged, got, b.SHA256))
 	}
-	if err := fio.ExtractTo(ctx, tempFile, dirs.Data, nil); err != nil {
+	if err := fio.ExtractTo(ctx, tempFile, dirs.Data, b.Excludes); err != nil {
 		return fail("extracting the archive failed"+untouched, err)
 	}
 	return nil

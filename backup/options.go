@@ -93,6 +93,12 @@ type Options struct {
 	// at the limit, delete backups users made by hand as well as the schedule's
 	// own. Default false: a user's backups are theirs to delete.
 	RetentionIncludesManual bool
+	// FailWithoutQuiesce makes a create fail when the sidecar cannot pause the
+	// game's writes while it archives (ports.QuiesceRequired). Default false:
+	// the backup is made anyway and carries the sidecar's warning
+	// (ports.QuiesceContinue). Either way a sidecar with no pause method
+	// configured archives without pausing, and says so in no warning.
+	FailWithoutQuiesce bool
 	// Logger receives structured logs with backup_id and order_id. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

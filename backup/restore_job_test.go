@@ -22,7 +22,7 @@ import (
 func (tw *twin) backedUpThenChanged(svc *backup.Service) (ports.Backup, map[string]string) {
 	tw.t.Helper()
 	writeFile(tw.t, filepath.Join(tw.data, "world", "region.mca"), string(archive(64<<10)))
-	b, err := svc.CreateBackup(context.Background(), tw.owner, tw.order.ID, tw.gameServer.ID, "Before the update")
+	b, err := svc.CreateBackup(context.Background(), tw.owner, tw.order.ID, tw.gameServer.ID, backup.CreateRequest{Name: "Before the update"})
 	must(tw.t, err)
 	if b = tw.settled(b.ID); b.Status != ports.StatusReady {
 		tw.t.Fatalf("backup ended %s: %s", b.Status, b.Error)

@@ -233,7 +233,7 @@ func (s *Service) createScheduled(ctx context.Context, sc ports.Schedule, slot t
 	// holds takes several; the bound only guards against a store that never
 	// lets the count fall.
 	for range s.opts.MaxBackupsPerProvision + 1 {
-		b, err := s.create(ctx, order, prov, name, sc.ID, s.opts.Now())
+		b, err := s.create(ctx, order, prov, CreateRequest{Name: name, Excludes: sc.Excludes}, sc.ID, s.opts.Now())
 		if !errors.Is(err, ErrLimitReached) {
 			return b, err
 		}

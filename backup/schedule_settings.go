@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -45,6 +46,9 @@ type ScheduleSettings struct {
 	// Retention says which of the schedule's backups to keep; the zero policy
 	// keeps them all (the limit then makes room by rotation).
 	Retention ports.RetentionPolicy
+	// Excludes are gitignore-style patterns of paths the schedule's backups
+	// leave out, as CreateRequest.Excludes.
+	Excludes []string
 }
 
 // cronSpec is a schedule's parsed expression in its zone.
@@ -174,7 +178,8 @@ func RenderName(template string, at time.Time) (string, error) {
 }
 
 // validateSettings checks the settings, fills in their defaults, and returns
-// them with the parsed expression. Errors wrap ErrInvalidSchedule.
+// them with the parsed expression. Errors wrap ErrInvalidSchedule, or
+// ErrInvalidExcludes for the patterns.
 func validateSettings(set ScheduleSettings, now time.Time) (ScheduleSettings, cronSpec, error) {
 	spec, err := parseCron(set.Cron, set.TimeZone)
 	if err != nil {
@@ -206,6 +211,9 @@ func validateSettings(set ScheduleSettings, now time.Time) (ScheduleSettings, cr
 		if rule.n < 0 || rule.n > MaxRetentionCount {
 			return set, cronSpec{}, fmt.Errorf("%w: retention %s %d: must be 0 to %d", ErrInvalidSchedule, rule.name, rule.n, MaxRetentionCount)
 		}
+	}
+	if err := checkExcludes(set.Excludes); err != nil {
+		return set, cronSpec{}, err
 	}
 	return set, spec, nil
 }
@@ -244,7 +252,7 @@ func (s *Service) GetSchedule(ctx context.Context, user ports.UserID, orderID po
 // schedule's next run is the expression's first time after now; a paused one
 // has none. The settings are checked first, then the caller as the backup
 // methods check them. Returns ErrSchedulesUnavailable, ErrInvalidSchedule,
-// ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound, or an error wrapping
+// ErrInvalidExcludes, ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound, or an error wrapping
 // ErrDatabase.
 func (s *Service) PutSchedule(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, set ScheduleSettings) (ports.Schedule, error) {
 	store, err := s.schedules()
@@ -263,7 +271,7 @@ func (s *Service) PutSchedule(ctx context.Context, user ports.UserID, orderID po
 	sc := ports.Schedule{
 		ID: ports.NewScheduleID(), OrderID: order.ID, ProvisionID: prov.ID,
 		Cron: set.Cron, TimeZone: set.TimeZone, Enabled: set.Enabled, NameTemplate: set.NameTemplate,
-		Retention: set.Retention, CreatedAt: now, UpdatedAt: now,
+		Retention: set.Retention, Excludes: slices.Clone(set.Excludes), CreatedAt: now, UpdatedAt: now,
 	}
 	if sc.Enabled {
 		sc.NextRunAt = spec.next(now)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
+	"github.com/savepoint-dev/savepoint/internal/exclude"
 )
 
 // Service creates, lists, downloads, restores and deletes backups on behalf of
@@ -50,36 +52,65 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 	return s, nil
 }
 
+// CreateRequest is what a user asks of a new backup. The zero value is a
+// backup named DefaultName that leaves out only what the data directory's
+// .savepointignore file does.
+type CreateRequest struct {
+	// Name is the backup's name, validated by NewName; empty means DefaultName.
+	Name string
+	// Excludes are gitignore-style patterns, relative to the data directory, of
+	// paths to leave out, applied after the data directory's .savepointignore
+	// file. The backup records both sets (Backup.Excludes), and a restore of it
+	// keeps the current paths they match. At most 256 patterns of at most 256
+	// bytes and 16 wildcards (* ? [) each, without control characters; blank
+	// lines and # comments count toward nothing.
+	Excludes []string
+}
+
 // CreateBackup starts a backup of the provision's server data and returns it in
-// status creating. An empty name means DefaultName. The checks run in this order,
-// so that each refusal names the first thing wrong: name; order, ownership;
-// provision is the order's primary deployment; a sidecar exists; no operation in
-// progress; fewer than the limit of backups. Returns ErrInvalidName, ErrOrderNotFound, ErrUnauthorized,
-// ErrProvisionNotFound, ErrNoSidecar, ErrOperationInProgress, ErrReprovisioning,
-// ErrLimitReached, ErrShuttingDown, or an error wrapping ErrDatabase.
-func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, name string) (ports.Backup, error) {
+// status creating. The checks run in this order, so that each refusal names the
+// first thing wrong: name; excludes; order, ownership; provision is the order's
+// primary deployment; a sidecar exists; no operation in progress; fewer than
+// the limit of backups. Each create asks the sidecar to pause the game's writes
+// while it archives (see Options.FailWithoutQuiesce). Returns ErrInvalidName,
+// ErrInvalidExcludes, ErrOrderNotFound, ErrUnauthorized, ErrProvisionNotFound,
+// ErrNoSidecar, ErrOperationInProgress, ErrReprovisioning, ErrLimitReached,
+// ErrShuttingDown, or an error wrapping ErrDatabase.
+func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, req CreateRequest) (ports.Backup, error) {
 	now := s.opts.Now()
-	if strings.TrimSpace(name) == "" {
-		name = DefaultName(now)
+	if strings.TrimSpace(req.Name) == "" {
+		req.Name = DefaultName(now)
 	} else {
 		var err error
-		if name, err = NewName(name); err != nil {
+		if req.Name, err = NewName(req.Name); err != nil {
 			return ports.Backup{}, err
 		}
+	}
+	if err := checkExcludes(req.Excludes); err != nil {
+		return ports.Backup{}, err
 	}
 	order, prov, err := s.authorize(ctx, user, orderID, provisionID)
 	if err != nil {
 		return ports.Backup{}, err
 	}
-	return s.create(ctx, order, prov, name, ports.ScheduleID{}, now)
+	return s.create(ctx, order, prov, req, ports.ScheduleID{}, now)
 }
 
-// create is CreateBackup after the caller is authorized and the name is valid,
-// shared with scheduled runs so that both keep the same invariants: a sidecar
-// exists, no operation in progress, fewer than the limit of backups. schedule
-// is the schedule that asks for the backup, zero for a user; now is when it was
-// asked.
-func (s *Service) create(ctx context.Context, order ports.Order, prov ports.Provision, name string, schedule ports.ScheduleID, now time.Time) (ports.Backup, error) {
+// checkExcludes refuses a pattern set over the limits, naming the limit: the
+// sidecar would refuse it too, but only once the backup had been accepted.
+func checkExcludes(patterns []string) error {
+	if err := exclude.Check(patterns, exclude.Limits{}); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidExcludes, err)
+	}
+	return nil
+}
+
+// create is CreateBackup after the caller is authorized and the request is
+// valid, shared with scheduled runs so that both keep the same invariants: a
+// sidecar exists, no operation in progress, fewer than the limit of backups.
+// schedule is the schedule that asks for the backup, zero for a user; now is
+// when it was asked.
+func (s *Service) create(ctx context.Context, order ports.Order, prov ports.Provision, req CreateRequest, schedule ports.ScheduleID, now time.Time) (ports.Backup, error) {
 	sidecar, err := s.idleSidecar(ctx, order.ID, prov)
 	if err != nil {
 		return ports.Backup{}, err
@@ -99,13 +130,14 @@ func (s *Service) create(ctx context.Context, order ports.Order, prov ports.Prov
 	if s.runner.closing() {
 		return ports.Backup{}, ErrShuttingDown // before writing anything that would then need undoing
 	}
-	b := newBackup(order.ID, prov.ID, name, now)
+	b := newBackup(order.ID, prov.ID, req.Name, now)
 	b.ScheduleID = schedule
 	if err := s.deps.Repository.Create(ctx, b, s.opts.MaxBackupsPerProvision); err != nil {
 		return ports.Backup{}, wrapInfra(ErrDatabase, "creating backup", err)
 	}
-	s.logFor(b).Info("backup accepted", "name", b.Name, "schedule_id", schedule)
-	if err := s.start(b, s.createJob(b, order, sidecar)); err != nil {
+	s.logFor(b).Info("backup accepted", "name", b.Name, "schedule_id", schedule, "excludes", len(req.Excludes))
+	opts := ports.ArchiveOptions{Excludes: slices.Clone(req.Excludes), Quiesce: s.quiescePolicy()}
+	if err := s.start(b, s.createJob(b, order, sidecar, opts)); err != nil {
 		return ports.Backup{}, err
 	}
 	// Answer with the times as stored, so that this answer and every later read
@@ -116,6 +148,16 @@ func (s *Service) create(ctx context.Context, order ports.Order, prov ports.Prov
 		b.CreatedAt, b.HeartbeatAt = stored.CreatedAt, stored.HeartbeatAt
 	}
 	return b, nil
+}
+
+// quiescePolicy is what every create asks of the sidecar: a sidecar with no
+// method configured reports none and archives as before, so asking costs
+// nothing where the game cannot be paused.
+func (s *Service) quiescePolicy() ports.QuiescePolicy {
+	if s.opts.FailWithoutQuiesce {
+		return ports.QuiesceRequired
+	}
+	return ports.QuiesceContinue
 }
 
 // MaxBackupsPerProvision is how many backups a provision may hold (see

@@ -174,7 +174,7 @@ func createErrorCases() []errorCase {
 
 func TestCreateBackupRefuses(t *testing.T) {
 	create := func(tw *twin, r request) (any, error) {
-		return tw.svc.CreateBackup(context.Background(), r.user, r.order, r.provision, r.name)
+		return tw.svc.CreateBackup(context.Background(), r.user, r.order, r.provision, backup.CreateRequest{Name: r.name})
 	}
 	nothingRecorded := func(t *testing.T, tw *twin, r request) {
 		for _, b := range listed(t, tw, r.provision) {
@@ -193,7 +193,7 @@ func TestCreateBackupRefuses(t *testing.T) {
 		foreign.OrderID = ports.NewOrderID()
 		f.expectAuthorized()
 		f.orders.EXPECT().ListProvisions(gomock.Any(), f.order.ID).Return([]ports.Provision{f.primary, foreign}, nil)
-		_, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, "nightly")
+		_, err := f.svc.CreateBackup(context.Background(), f.owner, f.order.ID, f.primary.ID, backup.CreateRequest{Name: "nightly"})
 		errorCase{want: backup.ErrNoSidecar}.check(t, err)
 	})
 	t.Run("refuses an invalid name before looking anything up", func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestCreateBackupAccepts(t *testing.T) {
 	})
 	t.Run("lets a holder of ViewAllOrders back up someone else's order", func(t *testing.T) {
 		tw := newTwin(t)
-		b, err := tw.svc.CreateBackup(context.Background(), tw.admin, tw.order.ID, tw.gameServer.ID, "")
+		b, err := tw.svc.CreateBackup(context.Background(), tw.admin, tw.order.ID, tw.gameServer.ID, backup.CreateRequest{})
 		must(t, err)
 		if got := tw.settled(b.ID); got.Status != ports.StatusReady {
 			t.Fatalf("the administrator's backup ended %s: %s", got.Status, got.Error)

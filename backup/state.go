@@ -69,6 +69,10 @@ type Event struct {
 	// faithfully (EventStored). Apply keeps at most ports.MaxSkippedListed.
 	Skipped      []ports.SkippedFile
 	SkippedCount int
+	// Excludes are the patterns that left paths out of the archive, and Quiesce
+	// what the sidecar did to pause the game's writes (EventStored).
+	Excludes []string
+	Quiesce  ports.QuiesceReport
 	// Reason says, in words a customer can read, why the operation failed (EventFailed).
 	Reason string
 }
@@ -94,7 +98,7 @@ func newBackup(order ports.OrderID, provision ports.ProvisionID, name string, at
 // Repository.SetLocked, a removal by claiming the backup).
 //
 //	from               event              to
-//	creating           stored             ready (asset, size, sha256, skipped, completed)
+//	creating           stored             ready (asset, size, sha256, skipped, excludes, quiesce, completed)
 //	creating           failed             failed (error, completed)
 //	ready              restore requested  restoring (error cleared, progress 0 of the archive's size)
 //	restoring          restored           ready (last restored)
@@ -130,6 +134,8 @@ func Apply(b ports.Backup, e Event) (ports.Backup, error) {
 		// small whatever a peer sends.
 		next.Skipped = slices.Clone(e.Skipped[:min(len(e.Skipped), ports.MaxSkippedListed)])
 		next.SkippedCount = max(e.SkippedCount, len(e.Skipped))
+		next.Excludes = slices.Clone(e.Excludes)
+		next.Quiesce = e.Quiesce
 		next.CompletedAt = e.At
 		next.Error = ""
 	case e.Kind == EventFailed && b.Status == ports.StatusCreating:

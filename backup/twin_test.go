@@ -246,7 +246,7 @@ func writeFile(t *testing.T, path, content string) {
 
 // create starts a backup of the game server as its owner.
 func (tw *twin) create(name string) (ports.Backup, error) {
-	return tw.svc.CreateBackup(context.Background(), tw.owner, tw.order.ID, tw.gameServer.ID, name)
+	return tw.svc.CreateBackup(context.Background(), tw.owner, tw.order.ID, tw.gameServer.ID, backup.CreateRequest{Name: name})
 }
 
 // restore restores the backup as its owner.

@@ -17,7 +17,7 @@ import (
 // service is what the handlers need of *backup.Service; an interface only so
 // that OpenAPI can register the operations without one.
 type service interface {
-	CreateBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, name string) (ports.Backup, error)
+	CreateBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, req backup.CreateRequest) (ports.Backup, error)
 	ListBackups(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) ([]ports.Backup, error)
 	MaxBackupsPerProvision() int
 	GetBackup(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, id ports.BackupID) (ports.Backup, error)
@@ -77,6 +77,20 @@ type BackupView struct {
 	Locked bool `json:"locked" doc:"A locked backup cannot be deleted (409 backup_locked) until it is unlocked with DELETE .../lock; it can still be downloaded and restored."`
 	// ScheduleID tells scheduled backups from the ones users asked for.
 	ScheduleID *string `json:"schedule_id" format:"uuid" doc:"The schedule that made the backup; null for a backup someone asked for."`
+	// Excludes tell a user what the archive lacks, and so what a restore keeps.
+	Excludes []string `json:"excludes" nullable:"false" doc:"The gitignore-style patterns that left paths out of the archive: the data directory's .savepointignore file's, then the create's own. A restore keeps the server's current files that they match. Empty until ready, and when none applied." example:"[\"logs/\",\"cache/\"]"`
+	// Quiesce says whether the archive was taken with the game's writes paused.
+	Quiesce *QuiesceView `json:"quiesce" doc:"How the game was paused while its files were archived; null when it was not (the game server has no pause method configured, or the backup is not ready)."`
+	// Warnings are things the user should know about a backup that succeeded.
+	Warnings []string `json:"warnings" nullable:"false" doc:"Things to know about the backup, for people: for example that the game could not be paused, so files it wrote meanwhile may be inconsistent. Empty when none."`
+}
+
+// QuiesceView is how the game's writes were paused while a backup was archived.
+type QuiesceView struct {
+	// huma makes only scalar pointers nullable; an object says so itself.
+	_        struct{} `nullable:"true"`
+	Method   string   `json:"method" doc:"How the game was asked to pause: rcon or exec." example:"rcon"`
+	PausedMS int64    `json:"paused_ms" minimum:"0" doc:"How long the game's writes were paused, in milliseconds: what players may have noticed." example:"1850"`
 }
 
 // ProgressView is how far a running create or restore has got.
@@ -128,7 +142,23 @@ func NewBackupView(b ports.Backup) BackupView {
 		id := b.ScheduleID.String()
 		v.ScheduleID = &id
 	}
+	v.Excludes = nonNil(b.Excludes)
+	if q := b.Quiesce; q.Method != "" {
+		v.Quiesce = &QuiesceView{Method: q.Method, PausedMS: q.Paused.Milliseconds()}
+	}
+	v.Warnings = []string{}
+	if w := b.Quiesce.Warning; w != "" {
+		v.Warnings = append(v.Warnings, "The game could not be paused while its files were archived, so files it was writing may be inconsistent: "+w)
+	}
 	return v
+}
+
+// nonNil returns list, or an empty list for nil: a JSON array, never null.
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }
 
 func optionalTime(t time.Time) *time.Time {
@@ -152,7 +182,17 @@ type BackupList struct {
 type CreateBackupRequest struct {
 	_    struct{} `additionalProperties:"false"`
 	Name string   `json:"name,omitempty" maxLength:"100" doc:"Printable characters, at least one; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC." example:"Before the 1.21 update"`
+	// Excludes is bounded in the schema as the service bounds it, so that
+	// clients can check before they send; the service also refuses patterns
+	// with too many wildcards or a control character.
+	Excludes []string `json:"excludes,omitempty" nullable:"false" maxItems:"256" maxLength:"256" doc:"Gitignore-style patterns, relative to the server's data directory, of paths to leave out, applied after the directory's .savepointignore file: cache/ leaves out every directory named cache, /logs/ only the top one, *.tmp every such file, !keep.tmp takes one back. At most 256 patterns of at most 256 bytes and 16 wildcards (* ? [) each; more is refused with 422 invalid_excludes. Omit for none." example:"[\"cache/\",\"plugins/dynmap/web/tiles/\"]"`
 }
+
+// The bounds on exclude patterns the schema states: exclude.DefaultLimits'.
+const (
+	maxExcludes      = 256
+	maxExcludeLength = 256
+)
 
 // errInvalidUTF8 refuses a body that is not UTF-8: encoding/json would replace
 // the bad bytes with U+FFFD, and a name the client never sent would be stored.
@@ -263,7 +303,7 @@ func registerBackups(api huma.API, h *handlers) {
 		Security:           security(),
 		SkipValidateParams: true,
 		MaxBodyBytes:       createBodyLimit,
-		Responses: problemResponses(reg, true, CodeInvalidInput, CodeForbidden, CodeNotFound, CodeNoSidecar,
+		Responses: problemResponses(reg, true, CodeInvalidInput, CodeInvalidExcludes, CodeForbidden, CodeNotFound, CodeNoSidecar,
 			CodeOperationInProgress, CodeLimitReached, CodeUnavailable),
 	}, h.createBackup)
 
@@ -362,11 +402,11 @@ func (h *handlers) createBackup(ctx context.Context, in *createInput) (*backupOu
 	if err != nil {
 		return nil, failure(ctx, h.log, err)
 	}
-	name := ""
+	var req backup.CreateRequest
 	if in.Body != nil {
-		name = in.Body.Name
+		req = backup.CreateRequest{Name: in.Body.Name, Excludes: in.Body.Excludes}
 	}
-	b, err := h.svc.CreateBackup(ctx, user, in.order, in.provision, name)
+	b, err := h.svc.CreateBackup(ctx, user, in.order, in.provision, req)
 	if err != nil {
 		return nil, failure(ctx, h.log, err, "order_id", in.order)
 	}

@@ -90,12 +90,13 @@ func TestBackupViewWireFormat(t *testing.T) {
 	}
 	t.Run("every field is present, unknown ones as null", func(t *testing.T) {
 		for _, k := range []string{"id", "name", "status", "asset_id", "size_bytes", "created_at", "completed_at",
-			"error", "sha256", "last_restored_at", "skipped_count", "skipped", "progress", "locked", "schedule_id"} {
+			"error", "sha256", "last_restored_at", "skipped_count", "skipped", "progress", "locked", "schedule_id",
+			"excludes", "quiesce", "warnings"} {
 			if _, ok := raw[k]; !ok {
 				t.Errorf("field %q missing from %s", k, rec.Body)
 			}
 		}
-		for _, k := range []string{"asset_id", "size_bytes", "completed_at", "error", "sha256", "last_restored_at", "schedule_id"} {
+		for _, k := range []string{"asset_id", "size_bytes", "completed_at", "error", "sha256", "last_restored_at", "schedule_id", "quiesce"} {
 			if raw[k] != nil {
 				t.Errorf("%s = %v, want null while creating", k, raw[k])
 			}
@@ -103,11 +104,14 @@ func TestBackupViewWireFormat(t *testing.T) {
 		if raw["locked"] != false {
 			t.Errorf("locked = %v, want false for a new backup", raw["locked"])
 		}
-		if len(raw) != 15 {
+		if len(raw) != 18 {
 			t.Errorf("unexpected fields in %s", rec.Body)
 		}
 		if raw["skipped_count"] != 0.0 || fmt.Sprint(raw["skipped"]) != "[]" {
 			t.Errorf("skipped_count %v, skipped %v: want 0 and an empty list, never null", raw["skipped_count"], raw["skipped"])
+		}
+		if fmt.Sprint(raw["excludes"]) != "[]" || fmt.Sprint(raw["warnings"]) != "[]" {
+			t.Errorf("excludes %v, warnings %v: want empty lists, never null", raw["excludes"], raw["warnings"])
 		}
 	})
 	t.Run("times are RFC 3339 in UTC", func(t *testing.T) {
@@ -362,8 +366,8 @@ func errorCases(w *world, b ports.Backup) []errorCase {
 		{name: "a body that is not JSON is invalid input", method: http.MethodPost, path: backupsURL(w.order, w.prov),
 			token: aliceToken, body: strings.NewReader(`{"name":`), headers: []string{"Content-Type: application/json"},
 			status: 400, code: sphttp.CodeInvalidInput},
-		{name: "a body over 4 KiB is invalid input", method: http.MethodPost, path: backupsURL(w.order, w.prov),
-			token: aliceToken, body: strings.NewReader(`{"name":"` + strings.Repeat(" ", 5000) + `x"}`),
+		{name: "a body larger than any valid one is invalid input", method: http.MethodPost, path: backupsURL(w.order, w.prov),
+			token: aliceToken, body: strings.NewReader(`{"name":"` + strings.Repeat(" ", 200<<10) + `x"}`),
 			headers: []string{"Content-Type: application/json"}, status: 413, code: sphttp.CodeInvalidInput},
 		{name: "an order without a sidecar cannot be backed up", method: http.MethodPost,
 			path: backupsURL(w.bare, w.bareProv), token: aliceToken, status: 422, code: sphttp.CodeNoSidecar},

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 	"github.com/google/uuid"
 
 	"github.com/savepoint-dev/savepoint/backup"
@@ -29,6 +31,7 @@ const (
 	CodeNotFound             Code = "not_found"
 	CodeInvalidInput         Code = "invalid_input"
 	CodeInvalidSchedule      Code = "invalid_schedule"
+	CodeInvalidExcludes      Code = "invalid_excludes"
 	CodeScheduleNotFound     Code = "schedule_not_found"
 	CodeSchedulesUnavailable Code = "schedules_unavailable"
 	CodeNoSidecar            Code = "no_sidecar"
@@ -84,6 +87,8 @@ var errorTable = []errorRow{
 		title: "Schedule not found", detail: "The game server has no backup schedule."},
 	{err: backup.ErrInvalidSchedule, status: http.StatusUnprocessableEntity, code: CodeInvalidSchedule,
 		title: "Invalid schedule", detail: "The schedule's settings cannot work.", specific: true},
+	{err: backup.ErrInvalidExcludes, status: http.StatusUnprocessableEntity, code: CodeInvalidExcludes,
+		title: "Invalid exclude patterns", detail: "The exclude patterns break a limit.", specific: true},
 	{err: backup.ErrSchedulesUnavailable, status: http.StatusNotImplemented, code: CodeSchedulesUnavailable,
 		title: "Schedules unavailable", detail: "This server does not offer backup schedules."},
 	{err: backup.ErrNoSidecar, status: http.StatusUnprocessableEntity, code: CodeNoSidecar,
@@ -288,12 +293,19 @@ func problemTransformer(log *slog.Logger) huma.Transformer {
 			return v, nil // not an error object, or already ours (rewrapped)
 		}
 		c, title := codeForStatus(code)
+		detail := fp.Detail
+		if code == http.StatusUnprocessableEntity && aboutExcludes(fp.Errors) {
+			// The schema's bounds on excludes are the service's: a client gets
+			// the same code whichever of the two refuses its patterns.
+			c, title = CodeInvalidExcludes, "Invalid exclude patterns"
+			detail = fmt.Sprintf("The exclude patterns break a limit: at most %d patterns of at most %d characters each.", maxExcludes, maxExcludeLength)
+		}
 		p := &Problem{
 			Type:   problemTypePrefix + string(c),
 			Title:  title,
 			Status: code,
 			Code:   c,
-			Detail: fp.Detail,
+			Detail: detail,
 			Errors: fp.Errors,
 		}
 		if p.Detail == "" {
@@ -321,6 +333,26 @@ func problemTransformer(log *slog.Logger) huma.Transformer {
 		}
 		return p, nil
 	}
+}
+
+// excludeBoundMessages are huma's messages for the schema's bounds on exclude
+// patterns: too many of them, or one too long.
+var excludeBoundMessages = []string{
+	fmt.Sprintf(validation.MsgExpectedMaxItems, maxExcludes),
+	fmt.Sprintf(validation.MsgExpectedMaxLength, maxExcludeLength),
+}
+
+// aboutExcludes reports whether every validation error is the body's exclude
+// patterns breaking a bound (other mistakes in them, such as a string where
+// the list belongs, stay invalid input).
+func aboutExcludes(details []*huma.ErrorDetail) bool {
+	for _, d := range details {
+		if d == nil || (d.Location != "body.excludes" && !strings.HasPrefix(d.Location, "body.excludes[")) ||
+			!slices.Contains(excludeBoundMessages, d.Message) {
+			return false
+		}
+	}
+	return len(details) > 0
 }
 
 // describe renders huma's error details for the log.

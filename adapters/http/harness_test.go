@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -385,6 +386,12 @@ type fakeSidecar struct {
 	restores chan struct{}
 	restored int
 	skipped  []ports.SkippedFile // what the next archives report as skipped
+	// ignored are the .savepointignore file's patterns, reported before the
+	// create's own; quiesce is what the next archives report of the pause.
+	ignored []string
+	quiesce ports.QuiesceReport
+	// opts are the options of the last archive asked for.
+	opts ports.ArchiveOptions
 }
 
 func newFakeSidecar(t *testing.T) *fakeSidecar {
@@ -436,9 +443,11 @@ func (s *fakeSidecar) Dial(context.Context, ports.Provision) (ports.FileIO, erro
 
 func (s *fakeSidecar) Dirs() ports.SidecarDirs { return ports.SidecarDirs{} }
 
-func (s *fakeSidecar) StreamArchive(ctx context.Context, _ []string, _ ports.ArchiveOptions) (ports.ArchiveStream, error) {
+func (s *fakeSidecar) StreamArchive(ctx context.Context, _ []string, opts ports.ArchiveOptions) (ports.ArchiveStream, error) {
 	s.mu.Lock()
-	report := ports.ArchiveReport{Skipped: s.skipped, SkippedCount: len(s.skipped)}
+	report := ports.ArchiveReport{Skipped: s.skipped, SkippedCount: len(s.skipped),
+		Excludes: append(slices.Clone(s.ignored), opts.Excludes...), Quiesce: s.quiesce}
+	s.opts = opts
 	s.mu.Unlock()
 	return &gatedReader{r: bytes.NewReader(s.archive), gate: s.gate(false), ctx: ctx, report: report}, nil
 }

@@ -25,8 +25,14 @@ const APIVersion = "1.0.0"
 const SecurityScheme = "bearer"
 
 // The limits on request bodies. Creating a backup takes at most a name of 100
-// characters; anything much larger is not a real client.
-const createBodyLimit = 4 << 10
+// characters and the exclude patterns; anything much larger is not a real
+// client.
+const createBodyLimit = 4<<10 + excludesBodyLimit
+
+// excludesBodyLimit is what the largest valid set of exclude patterns takes in
+// JSON: every pattern at its longest, each byte escaped (\" or \\), with its
+// quotes and comma.
+const excludesBodyLimit = maxExcludes * (2*maxExcludeLength + 3)
 
 // Options configure Register.
 type Options struct {

@@ -26,9 +26,9 @@ const (
 	scheduleRunsPath = schedulePath + "/runs"
 )
 
-// scheduleBodyLimit bounds a put-schedule body: a few short strings and four
-// counts.
-const scheduleBodyLimit = 4 << 10
+// scheduleBodyLimit bounds a put-schedule body: a few short strings, four
+// counts and the exclude patterns.
+const scheduleBodyLimit = 4<<10 + excludesBodyLimit
 
 // ScheduleView is a provision's backup schedule as clients see it. Every field
 // is always present; those not known are null.
@@ -39,6 +39,7 @@ type ScheduleView struct {
 	Enabled      bool          `json:"enabled" doc:"False while the schedule is paused."`
 	NameTemplate string        `json:"name_template" doc:"How the backups are named: {date} and {time} are the slot's date and time in the schedule's zone." example:"Scheduled {date} {time}"`
 	Retention    RetentionView `json:"retention" doc:"Which of the schedule's backups are kept when it runs."`
+	Excludes     []string      `json:"excludes" nullable:"false" doc:"Gitignore-style patterns of paths the schedule's backups leave out, after the data directory's .savepointignore file; empty when none." example:"[\"cache/\"]"`
 	// NextRunAt is null while paused.
 	NextRunAt *time.Time   `json:"next_run_at" doc:"When the schedule next makes a backup (RFC 3339, UTC); null while it is paused."`
 	LastRun   *LastRunView `json:"last_run" doc:"What the last run did; null before the first."`
@@ -86,6 +87,7 @@ func NewScheduleView(sc ports.Schedule) ScheduleView {
 	v := ScheduleView{
 		ID: sc.ID.String(), Cron: sc.Cron, TimeZone: sc.TimeZone, Enabled: sc.Enabled, NameTemplate: sc.NameTemplate,
 		Retention: RetentionView{KeepLast: r.KeepLast, KeepDaily: r.KeepDaily, KeepWeekly: r.KeepWeekly, KeepMonthly: r.KeepMonthly},
+		Excludes:  nonNil(sc.Excludes),
 		NextRunAt: optionalTime(sc.NextRunAt), CreatedAt: sc.CreatedAt.UTC(), UpdatedAt: sc.UpdatedAt.UTC(),
 	}
 	if run := sc.LastRun; run != nil {
@@ -121,6 +123,7 @@ type ScheduleRequest struct {
 	Enabled      *bool             `json:"enabled,omitempty" doc:"False pauses the schedule. Omit for true."`
 	NameTemplate string            `json:"name_template,omitempty" maxLength:"200" doc:"How backups are named: {date} becomes the slot's date (2006-01-02) and {time} its time (15:04), in the schedule's zone; the result must be a valid backup name. Omit for Scheduled {date} {time}." example:"Nightly {date}"`
 	Retention    *RetentionRequest `json:"retention,omitempty" doc:"Which backups to keep; omit to keep all of them (the provision's limit then makes room by deleting the oldest)."`
+	Excludes     []string          `json:"excludes,omitempty" nullable:"false" maxItems:"256" maxLength:"256" doc:"Gitignore-style patterns, relative to the server's data directory, of paths the schedule's backups leave out, as create-backup's excludes. Omit for none." example:"[\"cache/\"]"`
 }
 
 // RetentionRequest is a retention policy in a request; an omitted rule is 0
@@ -145,7 +148,7 @@ func (r *ScheduleRequest) UnmarshalJSON(b []byte) error {
 
 // settings turns the request into the service's settings.
 func (r *ScheduleRequest) settings() backup.ScheduleSettings {
-	set := backup.ScheduleSettings{Cron: r.Cron, TimeZone: r.TimeZone, Enabled: r.Enabled == nil || *r.Enabled, NameTemplate: r.NameTemplate}
+	set := backup.ScheduleSettings{Cron: r.Cron, TimeZone: r.TimeZone, Enabled: r.Enabled == nil || *r.Enabled, NameTemplate: r.NameTemplate, Excludes: r.Excludes}
 	if p := r.Retention; p != nil {
 		set.Retention = ports.RetentionPolicy{KeepLast: p.KeepLast, KeepDaily: p.KeepDaily, KeepWeekly: p.KeepWeekly, KeepMonthly: p.KeepMonthly}
 	}
@@ -200,7 +203,7 @@ func registerSchedules(api huma.API, h *handlers) {
 		Security:           security(),
 		SkipValidateParams: true,
 		MaxBodyBytes:       scheduleBodyLimit,
-		Responses: problemResponses(reg, true, CodeInvalidInput, CodeInvalidSchedule, CodeForbidden, CodeNotFound,
+		Responses: problemResponses(reg, true, CodeInvalidInput, CodeInvalidSchedule, CodeInvalidExcludes, CodeForbidden, CodeNotFound,
 			CodeSchedulesUnavailable),
 	}, h.putSchedule)
 

@@ -251,6 +251,8 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	cur.LastRestoredAt = b.LastRestoredAt
 	cur.Skipped = b.Skipped
 	cur.SkippedCount = b.SkippedCount
+	cur.Excludes = b.Excludes
+	cur.Quiesce = b.Quiesce
 	cur.Progress = b.Progress
 	r.backups[b.ID] = normalize(cur)
 	return nil
@@ -401,8 +403,10 @@ func normalize(b ports.Backup) ports.Backup {
 	return clone(b)
 }
 
-// clone returns b with its own copy of the skipped files and progress.
+// clone returns b with its own copy of the skipped files, excludes and
+// progress.
 func clone(b ports.Backup) ports.Backup {
+	b.Excludes = cloneExcludes(b.Excludes)
 	if b.Progress != nil {
 		p := *b.Progress
 		p.StartedAt = dbTime(p.StartedAt)
@@ -414,6 +418,15 @@ func clone(b ports.Backup) ports.Backup {
 		b.Skipped = slices.Clone(b.Skipped)
 	}
 	return b
+}
+
+// cloneExcludes returns a copy of patterns; nil for none, as the database
+// reads an empty array.
+func cloneExcludes(patterns []string) []string {
+	if len(patterns) == 0 {
+		return nil
+	}
+	return slices.Clone(patterns)
 }
 
 func dbTime(t time.Time) time.Time {

@@ -58,6 +58,7 @@ func (s *Schedules) Put(ctx context.Context, sc ports.Schedule) (ports.Schedule,
 	}
 	sc.LastRun = nil
 	sc.NextRunAt, sc.CreatedAt, sc.UpdatedAt = dbTime(sc.NextRunAt), dbTime(sc.CreatedAt), dbTime(sc.UpdatedAt)
+	sc.Excludes = cloneExcludes(sc.Excludes)
 	s.schedules[sc.ID] = sc
 	s.byProv[sc.ProvisionID] = sc.ID
 	return s.withLastRunLocked(sc), nil
@@ -231,6 +232,7 @@ func (s *Schedules) ListRuns(ctx context.Context, id ports.ScheduleID, limit int
 
 // withLastRunLocked returns sc with its newest finished run.
 func (s *Schedules) withLastRunLocked(sc ports.Schedule) ports.Schedule {
+	sc.Excludes = cloneExcludes(sc.Excludes) // the caller's to change
 	sc.LastRun = nil
 	runs := s.runs[sc.ID]
 	for i := len(runs) - 1; i >= 0; i-- {

@@ -38,7 +38,8 @@ const (
 
 const backupColumns = `id, order_id, provision_id, name, status, asset_id, size_bytes, sha256,
 	error, created_at, completed_at, heartbeat_at, last_restored_at, deleting, skipped, skipped_count,
-	progress_done_bytes, progress_total_bytes, progress_started_at, locked, schedule_id`
+	progress_done_bytes, progress_total_bytes, progress_started_at, locked, schedule_id,
+	excludes, quiesce_method, quiesce_paused_ms, quiesce_warning`
 
 // repoQueries are the statements a Repository runs, rendered for its layout.
 type repoQueries struct {
@@ -97,13 +98,15 @@ func newRepoQueries(t tables) repoQueries {
 		create: r(`INSERT INTO {{.Backups}}
 			(id, order_id, provision_id, name, status, asset_id, size_bytes, sha256, error,
 			 created_at, completed_at, heartbeat_at, last_restored_at, skipped, skipped_count,
-			 progress_done_bytes, progress_total_bytes, progress_started_at, locked, schedule_id)
+			 progress_done_bytes, progress_total_bytes, progress_started_at, locked, schedule_id,
+			 excludes, quiesce_method, quiesce_paused_ms, quiesce_warning)
 			VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, coalesce($9, now()), $10, $11, $12, $13, $14,
-			 $15, $16, $17, $18, $19)`),
+			 $15, $16, $17, $18, $19, $20, $21, $22, $23)`),
 		update: r(`UPDATE {{.Backups}} SET
 			status = $3, asset_id = $4, size_bytes = $5, sha256 = $6, error = $7,
 			completed_at = $8, heartbeat_at = $9, last_restored_at = $10, skipped = $11, skipped_count = $12,
-			progress_done_bytes = $13, progress_total_bytes = $14, progress_started_at = $15
+			progress_done_bytes = $13, progress_total_bytes = $14, progress_started_at = $15,
+			excludes = $16, quiesce_method = $17, quiesce_paused_ms = $18, quiesce_warning = $19
 			WHERE id = $1 AND status = $2 AND NOT deleting`),
 		// greatest ignores nulls: without progress ($4 to $6 null) the stored one
 		// stays, and with it neither byte count can move backwards.
@@ -181,7 +184,8 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	_, err = tx.Exec(ctx, r.q.create,
 		b.ID, b.OrderID, b.ProvisionID, b.Name, b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
 		nullString(b.Error), nullTime(b.CreatedAt), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt),
-		nullTime(b.LastRestoredAt), skipped, b.SkippedCount, p.done, p.total, p.started, b.Locked, b.ScheduleID)
+		nullTime(b.LastRestoredAt), skipped, b.SkippedCount, p.done, p.total, p.started, b.Locked, b.ScheduleID,
+		excludesColumn(b.Excludes), nullString(b.Quiesce.Method), pausedMS(b.Quiesce.Paused), nullString(b.Quiesce.Warning))
 	switch {
 	case violates(err, codeUniqueViolation, oneActivePerOrder):
 		return fmt.Errorf("postgres: create backup for order %s: %w", b.OrderID, ports.ErrOperationInProgress)
@@ -338,7 +342,8 @@ func (r *Repository) HasActiveOperation(ctx context.Context, order ports.OrderID
 }
 
 // Update writes b's status and mutable fields (asset, size, sha256, error,
-// skipped files, progress, completed, heartbeat and last-restored times) in one conditional
+// skipped files, excludes, quiesce report, progress, completed, heartbeat and
+// last-restored times) in one conditional
 // UPDATE that matches only while the row is in status from and not claimed for
 // deletion. The name, IDs, schedule, creation time and lock are never changed
 // (the statement does not name them). Into an active
@@ -360,7 +365,8 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	}
 	args := []any{b.ID, string(from), string(b.Status), b.AssetID, nullInt64(b.SizeBytes), nullString(b.SHA256),
 		nullString(b.Error), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt), nullTime(b.LastRestoredAt),
-		skipped, b.SkippedCount, p.done, p.total, p.started}
+		skipped, b.SkippedCount, p.done, p.total, p.started,
+		excludesColumn(b.Excludes), nullString(b.Quiesce.Method), pausedMS(b.Quiesce.Paused), nullString(b.Quiesce.Warning)}
 	if b.Status.Active() {
 		return r.updateIntoSlot(ctx, b, from, args)
 	}
@@ -574,10 +580,14 @@ func scanBackup(row pgx.Row) (ports.Backup, error) {
 		skipped                       []skippedFile
 		done, total                   *int64
 		started                       *time.Time
+		excludes                      []string
+		method, warning               *string
+		pausedMS                      int64
 	)
 	err := row.Scan(&b.ID, &b.OrderID, &b.ProvisionID, &b.Name, &status, &b.AssetID, &size, &sha,
 		&errText, &b.CreatedAt, &completed, &heartbeat, &restore, &b.Deleting, &skipped, &b.SkippedCount,
-		&done, &total, &started, &b.Locked, &b.ScheduleID)
+		&done, &total, &started, &b.Locked, &b.ScheduleID,
+		&excludes, &method, &pausedMS, &warning)
 	if err != nil {
 		return ports.Backup{}, err
 	}
@@ -595,8 +605,25 @@ func scanBackup(row pgx.Row) (ports.Backup, error) {
 	if started != nil {
 		b.Progress = &ports.Progress{DoneBytes: int64Of(done), TotalBytes: int64Of(total), StartedAt: started.UTC()}
 	}
+	if len(excludes) > 0 {
+		b.Excludes = excludes
+	}
+	b.Quiesce = ports.QuiesceReport{Method: stringOf(method), Paused: time.Duration(pausedMS) * time.Millisecond, Warning: stringOf(warning)}
 	return b, nil
 }
+
+// excludesColumn is a list of patterns as the excludes columns store it: an
+// array, empty for none (the column is not null).
+func excludesColumn(patterns []string) []string {
+	if patterns == nil {
+		return []string{}
+	}
+	return patterns
+}
+
+// pausedMS is a pause as quiesce_paused_ms stores it: whole milliseconds, none
+// below zero whatever a sidecar reported.
+func pausedMS(d time.Duration) int64 { return max(d.Milliseconds(), 0) }
 
 // progressRow is a ports.Progress as the progress columns store it: all null
 // for none.

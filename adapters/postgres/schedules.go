@@ -33,7 +33,7 @@ func NewSchedules(db DB, layout Layout) *Schedules {
 // an outcome), joined as r.
 const scheduleColumns = `s.id, s.order_id, s.provision_id, s.cron, s.time_zone, s.enabled, s.name_template,
 	s.keep_last, s.keep_daily, s.keep_weekly, s.keep_monthly, s.next_run_at, s.created_at, s.updated_at,
-	r.slot, r.claimed_at, r.outcome, r.backup_id, r.reason`
+	s.excludes, r.slot, r.claimed_at, r.outcome, r.backup_id, r.reason`
 
 // scheduleFrom is the FROM clause of every schedule read. The last run is found
 // by walking the runs' primary key backwards from the newest slot.
@@ -57,14 +57,14 @@ func newScheduleQueries(t tables) scheduleQueries {
 	return scheduleQueries{
 		put: r(`INSERT INTO {{.Schedules}} AS s
 			(id, order_id, provision_id, cron, time_zone, enabled, name_template,
-			 keep_last, keep_daily, keep_weekly, keep_monthly, next_run_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now()), coalesce($14, now()))
+			 keep_last, keep_daily, keep_weekly, keep_monthly, next_run_at, created_at, updated_at, excludes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now()), coalesce($14, now()), $15)
 			ON CONFLICT ON CONSTRAINT backup_schedules_one_per_provision DO UPDATE SET
 				cron = excluded.cron, time_zone = excluded.time_zone, enabled = excluded.enabled,
 				name_template = excluded.name_template, keep_last = excluded.keep_last,
 				keep_daily = excluded.keep_daily, keep_weekly = excluded.keep_weekly,
 				keep_monthly = excluded.keep_monthly, next_run_at = excluded.next_run_at,
-				updated_at = excluded.updated_at
+				updated_at = excluded.updated_at, excludes = excluded.excludes
 			RETURNING s.id`),
 		find:            r(`SELECT ` + scheduleColumns + scheduleFrom + ` WHERE s.id = $1`),
 		findByProvision: r(`SELECT ` + scheduleColumns + scheduleFrom + ` WHERE s.provision_id = $1`),
@@ -106,7 +106,7 @@ func (s *Schedules) Put(ctx context.Context, sc ports.Schedule) (ports.Schedule,
 	var id ports.ScheduleID
 	err := s.db.QueryRow(ctx, s.q.put, sc.ID, sc.OrderID, sc.ProvisionID, sc.Cron, sc.TimeZone, sc.Enabled,
 		sc.NameTemplate, r.KeepLast, r.KeepDaily, r.KeepWeekly, r.KeepMonthly, nullTime(sc.NextRunAt),
-		nullTime(sc.CreatedAt), nullTime(sc.UpdatedAt)).Scan(&id)
+		nullTime(sc.CreatedAt), nullTime(sc.UpdatedAt), excludesColumn(sc.Excludes)).Scan(&id)
 	if err != nil {
 		return ports.Schedule{}, dbError("put schedule of provision "+sc.ProvisionID.String(), err)
 	}
@@ -293,12 +293,16 @@ func scanSchedule(row pgx.Row) (ports.Schedule, error) {
 	var slot, claimed *time.Time
 	var outcome, reason *string
 	var backupID ports.BackupID
+	var excludes []string
 	r := &sc.Retention
 	err := row.Scan(&sc.ID, &sc.OrderID, &sc.ProvisionID, &sc.Cron, &sc.TimeZone, &sc.Enabled, &sc.NameTemplate,
 		&r.KeepLast, &r.KeepDaily, &r.KeepWeekly, &r.KeepMonthly, &next, &sc.CreatedAt, &sc.UpdatedAt,
-		&slot, &claimed, &outcome, &backupID, &reason)
+		&excludes, &slot, &claimed, &outcome, &backupID, &reason)
 	if err != nil {
 		return ports.Schedule{}, err
+	}
+	if len(excludes) > 0 {
+		sc.Excludes = excludes
 	}
 	sc.NextRunAt = timeOf(next)
 	sc.CreatedAt, sc.UpdatedAt = sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()

@@ -28,6 +28,9 @@ var (
 	// ErrArchiveDamaged: an archive's bytes are not the ones recorded when it was
 	// stored (its SHA-256 or size differs), so it was not restored.
 	ErrArchiveDamaged = errors.New("the archive does not match its recorded checksum")
+	// ErrQuiesceFailed: the game's writes could not be paused for an archive
+	// made with QuiesceRequired, so no archive was made.
+	ErrQuiesceFailed = errors.New("the game's writes could not be paused")
 	// ErrInvalidRange: a byte range lies outside the object.
 	ErrInvalidRange = errors.New("byte range not satisfiable")
 

@@ -44,7 +44,8 @@ type Repository interface {
 	HasActiveOperation(ctx context.Context, order OrderID) (bool, error)
 
 	// Update writes b's status and every mutable field (asset, size, sha256, error,
-	// skipped files, progress, completed, heartbeat and last-restored times) if the stored row
+	// skipped files, excludes, quiesce report (its pause to the millisecond at
+	// least), progress, completed, heartbeat and last-restored times) if the stored row
 	// is still in status from and not claimed for deletion: a compare-and-set, so
 	// that two replicas can never both move one backup. It never changes Locked:
 	// a create or restore that finishes after the user locked or unlocked the

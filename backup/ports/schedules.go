@@ -80,8 +80,8 @@ const MaxRunsKept = 100
 // and each slot of a schedule claimed at most once.
 type Schedules interface {
 	// Put creates the provision's schedule from s or, if the provision has one,
-	// replaces its settings (cron, zone, enabled, template, retention, next run,
-	// updated time), keeping its ID, order, creation time and runs. s.ID names a
+	// replaces its settings (cron, zone, enabled, template, retention, excludes,
+	// next run, updated time), keeping its ID, order, creation time and runs. s.ID names a
 	// schedule being created; zero CreatedAt and UpdatedAt mean now. Returns the
 	// schedule as stored.
 	Put(ctx context.Context, s Schedule) (Schedule, error)

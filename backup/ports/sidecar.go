@@ -26,6 +26,8 @@ type FileIO interface {
 	// CompressFiles writes a gzip-compressed tar of the sources to output (staged in
 	// the pod's scratch space), leaving out what opts excludes and pausing the
 	// game's writes as opts asks, and reports what it archived, skipped and did.
+	// With QuiesceRequired, a game that cannot be paused fails the call with an
+	// error wrapping ErrQuiesceFailed, and no archive is made.
 	CompressFiles(ctx context.Context, sources []string, output string, opts ArchiveOptions) (ArchiveReport, error)
 
 	// StreamArchive streams a gzip-compressed tar of the sources as it is produced,

@@ -106,6 +106,7 @@ func newService(i do.Injector) (*backup.Service, error) {
 		StaleAfter:              cfg.StaleAfter,
 		SweepInterval:           cfg.SweepInterval,
 		OrphanGracePeriod:       cfg.OrphanGrace,
+		FailWithoutQuiesce:      cfg.FailWithoutQuiesce,
 		Logger:                  do.MustInvoke[*slog.Logger](i).With("component", "backup"),
 	})
 }

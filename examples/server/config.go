@@ -43,6 +43,9 @@ type config struct {
 	SidecarSecretFile string
 	SidecarDataDir    string
 	SidecarTempDir    string
+	// FailWithoutQuiesce fails a create whose game cannot be paused rather
+	// than archiving it unpaused with a warning.
+	FailWithoutQuiesce bool
 
 	StaleAfter        time.Duration
 	HeartbeatInterval time.Duration
@@ -111,6 +114,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.SidecarSecretFile, "sidecar-secret-file", env("SAVEPOINT_SIDECAR_SECRET_FILE", ""), "file holding the sidecar's secret (or SAVEPOINT_SIDECAR_SECRET)")
 	fs.StringVar(&c.SidecarDataDir, "sidecar-data-dir", env("SAVEPOINT_SIDECAR_DATA_DIR", "/data"), "the game data directory as the remote sidecar sees it")
 	fs.StringVar(&c.SidecarTempDir, "sidecar-temp-dir", env("SAVEPOINT_SIDECAR_TEMP_DIR", "/tmp"), "the scratch directory as the remote sidecar sees it")
+	fs.BoolVar(&c.FailWithoutQuiesce, "fail-without-quiesce", envBool("SAVEPOINT_FAIL_WITHOUT_QUIESCE", false), "fail a backup when the sidecar cannot pause the game's writes, instead of making it with a warning (SAVEPOINT_FAIL_WITHOUT_QUIESCE)")
 
 	fs.DurationVar(&c.StaleAfter, "stale-after", envDur("SAVEPOINT_STALE_AFTER", 0), "settle operations whose heartbeat is older (default 2m)")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", envDur("SAVEPOINT_HEARTBEAT_INTERVAL", 0), "heartbeat of running operations (default 15s)")

@@ -47,6 +47,24 @@ func TestParseConfig(t *testing.T) {
 		})
 	}
 
+	t.Run("creates fail without a pause only when asked, by flag or environment", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			env  string
+			want bool
+		}{{nil, "", false}, {[]string{"-fail-without-quiesce"}, "", true}, {nil, "true", true}, {[]string{"-fail-without-quiesce=false"}, "true", false}} {
+			c, err := parseConfig(tc.args, func(k string) string {
+				if k == "SAVEPOINT_FAIL_WITHOUT_QUIESCE" {
+					return tc.env
+				}
+				return ""
+			})
+			if err != nil || c.FailWithoutQuiesce != tc.want {
+				t.Errorf("args %q, environment %q: FailWithoutQuiesce %v (%v), want %v", tc.args, tc.env, c.FailWithoutQuiesce, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("a given demo token is remembered as given; a generated one is not", func(t *testing.T) {
 		given, err := parseConfig([]string{"-demo-token", "t0ken"}, noEnv)
 		if err != nil {

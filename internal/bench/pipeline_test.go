@@ -161,7 +161,7 @@ func (p *pipeline) wait(b *testing.B, id ports.BackupID) ports.Backup {
 
 func (p *pipeline) create(b *testing.B) ports.Backup {
 	b.Helper()
-	v, err := p.svc.CreateBackup(context.Background(), p.user, p.order, p.provision, "")
+	v, err := p.svc.CreateBackup(context.Background(), p.user, p.order, p.provision, backup.CreateRequest{})
 	if err != nil {
 		b.Fatal(err)
 	}

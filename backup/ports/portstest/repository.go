@@ -77,6 +77,7 @@ func RunRepositoryTests(t *testing.T, h RepositoryHarness) {
 		{"update refuses a backup claimed for deletion", repositorySuite.updateRefusesClaimed},
 		{"update refuses an invalid status", repositorySuite.updateRefusesInvalidStatus},
 		{"skipped files round-trip through create, update and find, in order and exactly", repositorySuite.skippedRoundTrip},
+		{"excludes and the quiesce report round-trip through update and find, and update replaces them", repositorySuite.excludesQuiesceRoundTrip},
 		{"create and update refuse too many skipped files, or a count below the list", repositorySuite.skippedRefused},
 		{"a backup is found by the asset that records its archive", repositorySuite.findByAsset},
 		{"list by order returns the order's backups under every provision, newest first", repositorySuite.listByOrder},
@@ -484,6 +485,38 @@ func (s repositorySuite) updateRefusesInvalidStatus(t *testing.T) {
 		t.Fatal("Update to an invalid status succeeded")
 	}
 	s.assertStored(b)
+}
+
+// excludesQuiesceRoundTrip: what a create records when its backup becomes
+// ready comes back exactly. Paused times are whole milliseconds, the
+// precision a store must keep.
+func (s repositorySuite) excludesQuiesceRoundTrip(t *testing.T) {
+	srv := s.newServer()
+	b := s.create(srv)
+	excludes := []string{"logs/", "cache/", "*.tmp", "!keep.tmp", "plugins/Ünïcödé ⛏/", `we\ird "name"`}
+	ready := s.move(b, ports.StatusCreating, func(b *ports.Backup) {
+		b.Status = ports.StatusReady
+		b.Excludes = slices.Clone(excludes)
+		b.Quiesce = ports.QuiesceReport{Method: "rcon", Paused: 1850 * time.Millisecond, Warning: "save-on failed: connection refused"}
+		b.Progress = nil
+	})
+	excludes[0] = "changed by the caller after Update"
+	s.assertStored(ready)
+	if got := s.find(b.ID); got.Quiesce != ready.Quiesce || !slices.Equal(got.Excludes, ready.Excludes) {
+		t.Errorf("found excludes %q and quiesce %+v, want %q and %+v", got.Excludes, got.Quiesce, ready.Excludes, ready.Quiesce)
+	}
+	if got := s.list(srv.prov.ID); len(got) != 1 || !sameBackup(got[0], ready) {
+		t.Errorf("listed backups differ from the stored one: %v", got)
+	}
+	// A restore that ends writes the record again; what the create recorded stays
+	// only because the record carries it, and a replacement replaces it.
+	cleared := s.move(ready, ports.StatusReady, func(b *ports.Backup) {
+		b.Excludes = nil
+		b.Quiesce = ports.QuiesceReport{Method: "exec"}
+	})
+	if got := s.find(b.ID); len(got.Excludes) != 0 || got.Quiesce != cleared.Quiesce {
+		t.Errorf("after an update without excludes: %q and %+v, want none and %+v", got.Excludes, got.Quiesce, cleared.Quiesce)
+	}
 }
 
 func (s repositorySuite) skippedRoundTrip(t *testing.T) {
@@ -1754,13 +1787,14 @@ func assertIDs(t *testing.T, what string, got []ports.Backup, want []ports.Backu
 
 // sameBackup compares backups with times as instants (stores may hand them back
 // in another location).
-// An empty list of skipped files equals none.
+// An empty list of skipped files, or of excludes, equals none.
 func sameBackup(a, b ports.Backup) bool {
 	a, b = backupInUTC(a), backupInUTC(b)
-	if !slices.Equal(a.Skipped, b.Skipped) {
+	if !slices.Equal(a.Skipped, b.Skipped) || !slices.Equal(a.Excludes, b.Excludes) {
 		return false
 	}
 	a.Skipped, b.Skipped = nil, nil
+	a.Excludes, b.Excludes = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 

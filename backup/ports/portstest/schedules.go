@@ -3,6 +3,7 @@ package portstest
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ func RunSchedulesTests(t *testing.T, h SchedulesHarness) {
 		{"a put schedule is found by ID and by provision with every field", schedulesSuite.putIsFound},
 		{"a schedule put without times is stamped with the current time", schedulesSuite.putWithoutTimes},
 		{"put replaces the provision's schedule, keeping its ID, order, creation time and runs", schedulesSuite.putReplaces},
+		{"excludes round-trip through put and find, in order and exactly, and a replacing put replaces them", schedulesSuite.excludesRoundTrip},
 		{"put refuses a schedule without IDs, cron or zone, with negative retention, or paused with a next run", schedulesSuite.putRefusesInvalid},
 		{"concurrent puts for one provision leave one schedule", schedulesSuite.racePuts},
 		{"finding an unknown schedule or a provision without one reports not found", schedulesSuite.findUnknown},
@@ -119,6 +121,35 @@ func (s schedulesSuite) putReplaces(t *testing.T) {
 	}
 	if runs := s.runs(first.ID, 10); len(runs) != 1 {
 		t.Errorf("the replaced schedule has %d runs, want its 1", len(runs))
+	}
+}
+
+func (s schedulesSuite) excludesRoundTrip(t *testing.T) {
+	sc := s.newSchedule(s.newServer())
+	sc.Excludes = []string{"cache/", "/logs/", "*.tmp", "!keep.tmp", "plugins/Ünïcödé ⛏/", `we\ird "name"`}
+	want := sc
+	want.Excludes = slices.Clone(sc.Excludes)
+	stored := s.put(sc)
+	sc.Excludes[0] = "changed by the caller after Put"
+	if !slices.Equal(stored.Excludes, want.Excludes) {
+		t.Errorf("Put's answer has excludes %q, want %q", stored.Excludes, want.Excludes)
+	}
+	got, err := s.store.FindByProvision(t.Context(), want.ProvisionID)
+	if err != nil {
+		t.Fatalf("FindByProvision: %v", err)
+	}
+	if !slices.Equal(got.Excludes, want.Excludes) || !slices.Equal(s.find(want.ID).Excludes, want.Excludes) {
+		t.Errorf("found excludes %q, want %q", got.Excludes, want.Excludes)
+	}
+	repl := want
+	repl.ID = ports.NewScheduleID()
+	repl.Excludes = []string{"world/region/"}
+	if got := s.find(s.put(repl).ID); !slices.Equal(got.Excludes, repl.Excludes) {
+		t.Errorf("after a replacing put: excludes %q, want %q", got.Excludes, repl.Excludes)
+	}
+	repl.Excludes = nil
+	if got := s.find(s.put(repl).ID); len(got.Excludes) != 0 {
+		t.Errorf("after a replacing put without excludes: %q, want none", got.Excludes)
 	}
 }
 
@@ -554,9 +585,14 @@ func (s schedulesSuite) runs(id ports.ScheduleID, limit int) []ports.ScheduleRun
 
 func isNotFound(err error) bool { return errors.Is(err, ports.ErrNotFound) }
 
-// sameSchedule compares schedules with times as instants.
+// sameSchedule compares schedules with times as instants. An empty list of
+// excludes equals none.
 func sameSchedule(a, b ports.Schedule) bool {
+	if !slices.Equal(a.Excludes, b.Excludes) {
+		return false
+	}
 	norm := func(sc ports.Schedule) ports.Schedule {
+		sc.Excludes = nil
 		sc.NextRunAt, sc.CreatedAt, sc.UpdatedAt = sc.NextRunAt.UTC(), sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()
 		if sc.LastRun != nil {
 			r := runInUTC(*sc.LastRun)

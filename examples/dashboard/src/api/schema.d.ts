@@ -197,6 +197,14 @@ export interface components {
             /** @description Why the backup failed, or (status ready) why the last restore did not complete. Null when nothing failed. */
             error: string | null;
             /**
+             * @description The gitignore-style patterns that left paths out of the archive: the data directory's .savepointignore file's, then the create's own. A restore keeps the server's current files that they match. Empty until ready, and when none applied.
+             * @example [
+             *       "logs/",
+             *       "cache/"
+             *     ]
+             */
+            excludes: string[];
+            /**
              * Format: uuid
              * @description The backup's ID.
              */
@@ -215,6 +223,8 @@ export interface components {
             name: string;
             /** @description How far the running create or restore has got; null when none runs, and possibly null for a moment after one starts. Updated at most once a second. */
             progress: components["schemas"]["ProgressView"];
+            /** @description How the game was paused while its files were archived; null when it was not (the game server has no pause method configured, or the backup is not ready). */
+            quiesce: components["schemas"]["QuiesceView"];
             /**
              * Format: uuid
              * @description The schedule that made the backup; null for a backup someone asked for.
@@ -239,8 +249,18 @@ export interface components {
              * @enum {string}
              */
             status: "creating" | "ready" | "failed" | "restoring";
+            /** @description Things to know about the backup, for people: for example that the game could not be paused, so files it wrote meanwhile may be inconsistent. Empty when none. */
+            warnings: string[];
         };
         CreateBackupRequest: {
+            /**
+             * @description Gitignore-style patterns, relative to the server's data directory, of paths to leave out, applied after the directory's .savepointignore file: cache/ leaves out every directory named cache, /logs/ only the top one, *.tmp every such file, !keep.tmp takes one back. At most 256 patterns of at most 256 bytes and 16 wildcards (* ? [) each; more is refused with 422 invalid_excludes. Omit for none.
+             * @example [
+             *       "cache/",
+             *       "plugins/dynmap/web/tiles/"
+             *     ]
+             */
+            excludes?: string[];
             /**
              * @description Printable characters, at least one; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC.
              * @example Before the 1.21 update
@@ -284,7 +304,7 @@ export interface components {
              * @description The stable, machine-readable error code: branch on this.
              * @enum {string}
              */
-            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "backup_locked" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
+            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "invalid_excludes" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "backup_locked" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
             /**
              * @description What went wrong this time, for people.
              * @example This server already holds the maximum number of backups; delete one first.
@@ -332,6 +352,19 @@ export interface components {
              * @description What done_bytes will reach: for a create, the size of the files being archived; for a restore, the archive's size. 0 means not measured yet. Never below done_bytes once measured.
              */
             total_bytes: number;
+        } | null;
+        QuiesceView: {
+            /**
+             * @description How the game was asked to pause: rcon or exec.
+             * @example rcon
+             */
+            method: string;
+            /**
+             * Format: int64
+             * @description How long the game's writes were paused, in milliseconds: what players may have noticed.
+             * @example 1850
+             */
+            paused_ms: number;
         } | null;
         RetentionRequest: {
             /**
@@ -386,6 +419,13 @@ export interface components {
             /** @description False pauses the schedule. Omit for true. */
             enabled?: boolean;
             /**
+             * @description Gitignore-style patterns, relative to the server's data directory, of paths the schedule's backups leave out, as create-backup's excludes. Omit for none.
+             * @example [
+             *       "cache/"
+             *     ]
+             */
+            excludes?: string[];
+            /**
              * @description How backups are named: {date} becomes the slot's date (2006-01-02) and {time} its time (15:04), in the schedule's zone; the result must be a valid backup name. Omit for Scheduled {date} {time}.
              * @example Nightly {date}
              */
@@ -439,6 +479,13 @@ export interface components {
             cron: string;
             /** @description False while the schedule is paused. */
             enabled: boolean;
+            /**
+             * @description Gitignore-style patterns of paths the schedule's backups leave out, after the data directory's .savepointignore file; empty when none.
+             * @example [
+             *       "cache/"
+             *     ]
+             */
+            excludes: string[];
             /**
              * Format: uuid
              * @description The schedule's ID; it stays the same when the schedule is replaced.
@@ -756,7 +803,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity: code `invalid_input` or `no_sidecar`. */
+            /** @description Unprocessable Entity: code `invalid_input` or `invalid_excludes` or `no_sidecar`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1348,7 +1395,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity: code `invalid_input` or `invalid_schedule`. */
+            /** @description Unprocessable Entity: code `invalid_input` or `invalid_schedule` or `invalid_excludes`. */
             422: {
                 headers: {
                     [name: string]: unknown;
