@@ -196,6 +196,8 @@ export interface components {
             created_at: string;
             /** @description Why the backup failed, or (status ready) why the last restore did not complete. Null when nothing failed. */
             error: string | null;
+            /** @description The exclude patterns the backup was made with (the request's or the schedule's; the server's .savepointignore applies besides). */
+            excludes: string[];
             /**
              * Format: uuid
              * @description The backup's ID.
@@ -215,6 +217,12 @@ export interface components {
             name: string;
             /** @description How far the running create or restore has got; null when none runs, and possibly null for a moment after one starts. Updated at most once a second. */
             progress: components["schemas"]["ProgressView"];
+            /** @description How the game was paused while the backup was archived; null when it was not. */
+            quiesce: {
+                method: string;
+                /** Format: int64 */
+                paused_ms: number;
+            } | null;
             /**
              * Format: uuid
              * @description The schedule that made the backup; null for a backup someone asked for.
@@ -239,8 +247,12 @@ export interface components {
              * @enum {string}
              */
             status: "creating" | "ready" | "failed" | "restoring";
+            /** @description What went wrong without failing the backup, for people, such as the game not being paused. */
+            warnings: string[];
         };
         CreateBackupRequest: {
+            /** @description Gitignore-style patterns of paths to leave out, such as logs/ or *.tmp; at most 256, each at most 256 characters. */
+            excludes?: string[];
             /**
              * @description Printable characters, at least one; surrounding spaces are trimmed. Omit for Backup YYYY-MM-DD HH:MM UTC.
              * @example Before the 1.21 update
@@ -284,7 +296,7 @@ export interface components {
              * @description The stable, machine-readable error code: branch on this.
              * @enum {string}
              */
-            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "backup_locked" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
+            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "invalid_excludes" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "backup_locked" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
             /**
              * @description What went wrong this time, for people.
              * @example This server already holds the maximum number of backups; delete one first.
@@ -385,6 +397,8 @@ export interface components {
             cron: string;
             /** @description False pauses the schedule. Omit for true. */
             enabled?: boolean;
+            /** @description Gitignore-style patterns of paths the schedule's backups leave out. */
+            excludes?: string[];
             /**
              * @description How backups are named: {date} becomes the slot's date (2006-01-02) and {time} its time (15:04), in the schedule's zone; the result must be a valid backup name. Omit for Scheduled {date} {time}.
              * @example Nightly {date}
@@ -439,6 +453,8 @@ export interface components {
             cron: string;
             /** @description False while the schedule is paused. */
             enabled: boolean;
+            /** @description Gitignore-style patterns of paths the schedule's backups leave out. */
+            excludes: string[];
             /**
              * Format: uuid
              * @description The schedule's ID; it stays the same when the schedule is replaced.
