@@ -266,7 +266,9 @@ export function BackupsContent({
     const patterns = parseExcludes(excludes);
     void run(
       async () => {
-        const created = await api.create(orderId, provisionId, name.trim() || undefined, patterns.length > 0 ? { excludes: patterns } : undefined);
+        const trimmed = name.trim() || undefined;
+        // No options at all without patterns: a host's own API need not know them.
+        const created = patterns.length > 0 ? await api.create(orderId, provisionId, trimmed, { excludes: patterns }) : await api.create(orderId, provisionId, trimmed);
         if (mounted.current) replace(created);
       },
       (err) => {

@@ -112,6 +112,7 @@ describe('ScheduleSection', () => {
         enabled: true,
         name_template: 'Scheduled {date} {time}',
         retention: { keep_last: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 },
+        excludes: [],
       });
     });
 
@@ -201,6 +202,7 @@ describe('ScheduleSection', () => {
         enabled: false,
         name_template: 'Nightly {date}',
         retention: { keep_last: 3, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
+        excludes: [],
       });
       await waitFor(() => expect(screen.queryByTestId('schedule-form')).not.toBeInTheDocument());
       expect(screen.getByTestId('schedule-when')).toHaveTextContent('Daily at 4:00');
@@ -432,6 +434,7 @@ describe('ScheduleSection', () => {
         enabled: true,
         name_template: 'Weekly {date}',
         retention: { keep_last: 2, keep_daily: 0, keep_weekly: 4, keep_monthly: 0 },
+        excludes: [],
       });
     });
 
@@ -445,7 +448,7 @@ describe('ScheduleSection', () => {
 
     it('pauses with the schedule as it is, and resumes it', async () => {
       const user = userEvent.setup();
-      const schedule = makeSchedule({ cron: '@every 2s', name_template: 'x {time}', retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 } });
+      const schedule = makeSchedule({ cron: '@every 2s', name_template: 'x {time}', retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 }, excludes: ['logs/', '*.tmp'] });
       const api = withSchedule(schedule);
       api.putSchedule.mockImplementation(async (_o, _p, s) => ({ ...schedule, enabled: s.enabled ?? true, next_run_at: s.enabled ? schedule.next_run_at : null }));
       renderSection(api);
@@ -456,13 +459,14 @@ describe('ScheduleSection', () => {
         enabled: false,
         name_template: 'x {time}',
         retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 },
+        excludes: ['logs/', '*.tmp'],
       });
       expect(await screen.findByTestId('schedule-state')).toHaveTextContent('Paused');
       expect(screen.getByTestId('schedule-next-run')).toHaveTextContent(en('schedule.next_run_paused'));
       await waitFor(() => expect(button(en('schedule.resume'))).toHaveFocus());
 
       await user.click(button(en('schedule.resume')));
-      expect(api.putSchedule).toHaveBeenLastCalledWith('order-1', 'prov-1', expect.objectContaining({ enabled: true }));
+      expect(api.putSchedule).toHaveBeenLastCalledWith('order-1', 'prov-1', expect.objectContaining({ enabled: true, excludes: ['logs/', '*.tmp'] }));
       await waitFor(() => expect(screen.getByTestId('schedule-state')).toHaveTextContent('Active'));
     });
 
