@@ -129,6 +129,8 @@ export interface ScheduleDraft {
   enabled: boolean;
   /** The exclude patterns as typed: one a line. */
   excludes: string;
+  /** Whether the schedule being edited has patterns: an emptied field must then be sent, to clear them. */
+  hadExcludes: boolean;
 }
 
 /** Returns the browser's IANA time zone, such as Europe/Berlin. */
@@ -150,6 +152,7 @@ export function draftFor(schedule: Schedule | null, timeZone: string): ScheduleD
       keep: { keep_last: '0', keep_daily: '0', keep_weekly: '0', keep_monthly: '0' },
       enabled: true,
       excludes: '',
+      hadExcludes: false,
     };
   }
   const p = presetFromCron(schedule.cron);
@@ -165,6 +168,7 @@ export function draftFor(schedule: Schedule | null, timeZone: string): ScheduleD
     keep: { keep_last: String(r.keep_last), keep_daily: String(r.keep_daily), keep_weekly: String(r.keep_weekly), keep_monthly: String(r.keep_monthly) },
     enabled: schedule.enabled,
     excludes: excludesText(schedule.excludes),
+    hadExcludes: (schedule.excludes ?? []).length > 0,
   };
 }
 
@@ -191,8 +195,9 @@ function count(value: string): number {
 
 /**
  * Returns what put-schedule is sent for the form's state. An empty name
- * template is left to the server's default; the exclude patterns are always
- * sent, since the schedule is replaced whole and an emptied field must clear them.
+ * template is left to the server's default. Exclude patterns are sent when
+ * there are some, or when the field was emptied of the schedule's own, so
+ * that a schedule without any saves on a server that does not know them.
  */
 export function settingsFromDraft(d: ScheduleDraft): ScheduleSettings {
   const preset = presetOf(d);
@@ -208,13 +213,17 @@ export function settingsFromDraft(d: ScheduleDraft): ScheduleSettings {
       keep_weekly: count(d.keep.keep_weekly),
       keep_monthly: count(d.keep.keep_monthly),
     },
-    excludes: parseExcludes(d.excludes),
+    ...withExcludes(parseExcludes(d.excludes), d.hadExcludes),
   };
+}
+
+function withExcludes(excludes: string[], clearing: boolean): Pick<ScheduleSettings, 'excludes'> {
+  return excludes.length > 0 || clearing ? { excludes } : {};
 }
 
 /** Returns a schedule's settings as put-schedule takes them, with enabled set: pausing must not drop its patterns. */
 export function settingsFromSchedule(s: Schedule, enabled: boolean): ScheduleSettings {
-  return { cron: s.cron, time_zone: s.time_zone, enabled, name_template: s.name_template, retention: { ...s.retention }, excludes: [...(s.excludes ?? [])] };
+  return { cron: s.cron, time_zone: s.time_zone, enabled, name_template: s.name_template, retention: { ...s.retention }, ...withExcludes([...(s.excludes ?? [])], false) };
 }
 
 /** Says when a cron expression runs, in words where it is one of the presets. */
