@@ -5,12 +5,6 @@ import { useId } from 'react';
 import { ApiError } from './client';
 import type { Translate } from './i18n';
 
-/** The most patterns one request may carry (the API refuses more with invalid_excludes). */
-export const MAX_EXCLUDES = 256;
-
-/** The longest pattern the API accepts, in bytes. */
-export const MAX_EXCLUDE_LENGTH = 256;
-
 /** How many patterns a summary names before it only counts the rest. */
 export const SHOWN_EXCLUDES = 5;
 
