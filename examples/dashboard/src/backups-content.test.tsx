@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { BackupsContent, estimateProgress, type BackupsContentProps, type Progress } from './backups-content';
-import type { Backup, BackupStatus } from './client';
+import { ApiError, type Backup, type BackupStatus } from './client';
 import { createTranslator } from './i18n';
 import { fakeApi, listOf, makeBackup, makeSchedule, problemError } from './test-helpers';
 
@@ -811,3 +811,156 @@ function describeRule(rule: { download: boolean; restore: boolean; delete: boole
   const on = (['download', 'restore', 'delete'] as const).filter((a) => rule[a]);
   return on.length === 0 ? 'no action' : on.join(' and ');
 }
+
+describe('BackupsContent: how a backup was made', () => {
+  const notPaused = 'the game was not paused: RCON connection refused';
+
+  it('marks a backup with warnings with a sign and the words, and no other backup', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'unpaused', warnings: [notPaused] }), makeBackup({ name: 'clean' })]));
+    await screen.findByRole('rowheader', { name: 'unpaused' });
+    const warnings = within(row('unpaused')).getByTestId('backup-warnings');
+    expect(warnings).toHaveTextContent(`⚠ Warning: ${notPaused}`);
+    // The sign is decoration: the words say it, and screen readers read them once.
+    expect(within(warnings).getByText('⚠')).toHaveAttribute('aria-hidden', 'true');
+    expect(within(row('unpaused')).getByText(`Warning: ${notPaused}`, { exact: false })).toBeVisible();
+    expect(within(row('unpaused')).getByText('Ready')).toBeInTheDocument();
+    expect(within(row('clean')).queryByTestId('backup-warnings')).not.toBeInTheDocument();
+  });
+
+  it('says how long the game was paused, and nothing when it was not', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'paused', quiesce: { method: 'rcon', paused_ms: 1234 } }), makeBackup({ name: 'live', quiesce: null })]));
+    await screen.findByRole('rowheader', { name: 'paused' });
+    expect(within(row('paused')).getByTestId('backup-quiesce')).toHaveTextContent('Game paused for 1.2 s');
+    expect(within(row('live')).queryByTestId('backup-quiesce')).not.toBeInTheDocument();
+  });
+
+  it('names the paths a backup left out, and shortens a long list', async () => {
+    const many = ['logs/', '*.tmp', 'cache/', 'crash-reports/', 'debug/', 'dynmap/', 'bluemap/', 'x'.repeat(200)];
+    renderContent(fakeApi([makeBackup({ name: 'few', excludes: ['logs/', '*.tmp'] }), makeBackup({ name: 'many', excludes: many }), makeBackup({ name: 'all' })]));
+    await screen.findByRole('rowheader', { name: 'few' });
+    expect(within(row('few')).getByTestId('backup-excludes')).toHaveTextContent(/^Excluded: logs\/, \*\.tmp$/);
+    const long = within(row('many')).getByTestId('backup-excludes');
+    expect(long).toHaveTextContent(/^Excluded: logs\/, \*\.tmp, cache\/, crash-reports\/, debug\/ and 3 more$/);
+    expect(long).toHaveAttribute('title', many.join('\n'));
+    expect(within(row('all')).queryByTestId('backup-excludes')).not.toBeInTheDocument();
+  });
+
+  it('shortens one very long pattern', async () => {
+    renderContent(fakeApi([makeBackup({ name: 'long', excludes: ['a'.repeat(256)] })]));
+    await screen.findByRole('rowheader', { name: 'long' });
+    const text = within(row('long')).getByTestId('backup-excludes').textContent ?? '';
+    expect(text).toMatch(/^Excluded: a+…$/);
+    expect(text.length).toBeLessThan(60);
+  });
+
+  it('speaks German', async () => {
+    renderContent(
+      fakeApi([makeBackup({ name: 'b', warnings: [notPaused], quiesce: { method: 'rcon', paused_ms: 1234 }, excludes: ['logs/', '*.tmp'] })]),
+      { t: createTranslator('de'), locale: 'de-DE' },
+    );
+    await screen.findByRole('rowheader', { name: 'b' });
+    expect(within(row('b')).getByTestId('backup-warnings')).toHaveTextContent(`Warnung: ${notPaused}`);
+    expect(within(row('b')).getByTestId('backup-quiesce')).toHaveTextContent('Spiel pausiert für 1,2 s');
+    expect(within(row('b')).getByTestId('backup-excludes')).toHaveTextContent('Ausgenommen: logs/, *.tmp');
+  });
+});
+
+describe('BackupsContent: excluding paths from a new backup', () => {
+  async function openCreate(api: ReturnType<typeof fakeApi>, props: Partial<BackupsContentProps> = {}) {
+    const user = userEvent.setup();
+    renderContent(api, props);
+    await user.click(await screen.findByRole('button', { name: (props.t ?? en)('backups.create_button') }));
+    return user;
+  }
+
+  it('offers an optional field that explains the syntax and the .savepointignore file', async () => {
+    await openCreate(fakeApi([]));
+    const field = within(screen.getByRole('dialog')).getByLabelText(en('backups.excludes_label'));
+    expect(field.tagName).toBe('TEXTAREA');
+    expect(field).toHaveAccessibleDescription(en('backups.excludes_hint'));
+    for (const text of ['logs/', '*.tmp', '.savepointignore']) expect(en('backups.excludes_hint')).toContain(text);
+  });
+
+  it('sends one pattern a line, trimmed, without the blank lines', async () => {
+    const api = fakeApi([]);
+    const user = await openCreate(api);
+    await user.click(within(screen.getByRole('dialog')).getByLabelText(en('backups.excludes_label')));
+    await user.paste('  logs/  \n\n*.tmp\r\n   \nworld/session.lock\n');
+    await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+    expect(api.create).toHaveBeenCalledWith('order-1', 'prov-1', undefined, { excludes: ['logs/', '*.tmp', 'world/session.lock'] });
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+  });
+
+  it('sends no excludes when the field holds only blank lines', async () => {
+    const api = fakeApi([]);
+    const user = await openCreate(api);
+    await user.click(within(screen.getByRole('dialog')).getByLabelText(en('backups.excludes_label')));
+    await user.paste('  \n\n ');
+    await user.type(within(screen.getByRole('dialog')).getByLabelText(en('backups.name_label')), 'n');
+    await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+    expect(api.create).toHaveBeenCalledTimes(1);
+    expect(api.create.mock.calls[0]).toEqual(['order-1', 'prov-1', 'n']);
+  });
+
+  const refusal = () =>
+    new ApiError('invalid', 422, {
+      type: 'urn:savepoint:problem:invalid_excludes',
+      title: 'Invalid exclude patterns',
+      status: 422,
+      detail: 'too many exclude patterns: 300, at most 256',
+      code: 'invalid_excludes',
+    });
+
+  it('shows why the server refused the patterns beside the field, and keeps what was typed', async () => {
+    const api = fakeApi([]);
+    api.create.mockRejectedValueOnce(refusal());
+    const user = await openCreate(api);
+    const dialog = screen.getByRole('dialog');
+    const field = within(dialog).getByLabelText(en('backups.excludes_label'));
+    await user.click(field);
+    await user.paste('logs/\n*.tmp');
+    await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+
+    const message = 'These patterns were not accepted: too many exclude patterns: 300, at most 256';
+    expect(await within(dialog).findByTestId('excludes-error')).toHaveTextContent(message);
+    expect(within(dialog).getAllByRole('alert')).toHaveLength(1);
+    expect(field).toHaveAttribute('aria-invalid', 'true');
+    expect(field).toHaveAccessibleDescription(`${en('backups.excludes_hint')} ${message}`);
+    expect(field).toHaveValue('logs/\n*.tmp');
+
+    // Fixed, the create goes through and the message goes.
+    await user.clear(field);
+    await user.paste('logs/');
+    await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+    expect(api.create).toHaveBeenLastCalledWith('order-1', 'prov-1', undefined, { excludes: ['logs/'] });
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+  });
+
+  it('explains the refusal in German', async () => {
+    const api = fakeApi([]);
+    api.create.mockRejectedValueOnce(refusal());
+    const de = createTranslator('de');
+    const user = await openCreate(api, { t: de, locale: 'de-DE' });
+    const field = within(screen.getByRole('dialog')).getByLabelText('Ausgenommene Pfade (optional)');
+    expect(field).toHaveAccessibleDescription(de('backups.excludes_hint'));
+    expect(de('backups.excludes_hint')).toContain('.savepointignore');
+    await user.click(field);
+    await user.paste('logs/');
+    await user.click(screen.getByRole('button', { name: de('backups.create_submit') }));
+    expect(await screen.findByTestId('excludes-error')).toHaveTextContent('Diese Muster wurden nicht angenommen: too many exclude patterns: 300, at most 256');
+  });
+
+  it('starts empty again when the dialog is opened again', async () => {
+    const api = fakeApi([]);
+    api.create.mockRejectedValueOnce(refusal());
+    const user = await openCreate(api);
+    await user.click(within(screen.getByRole('dialog')).getByLabelText(en('backups.excludes_label')));
+    await user.paste('logs/');
+    await user.click(screen.getByRole('button', { name: en('backups.create_submit') }));
+    await screen.findByTestId('excludes-error');
+    await user.click(screen.getByRole('button', { name: en('backups.cancel') }));
+    await user.click(createButton());
+    expect(within(screen.getByRole('dialog')).getByLabelText(en('backups.excludes_label'))).toHaveValue('');
+    expect(screen.queryByTestId('excludes-error')).not.toBeInTheDocument();
+  });
+});

@@ -1,12 +1,14 @@
 // The backups section of a host's order detail page.
-// A host dashboard lifts this file with client.ts, dialog.tsx, format.ts and
-// i18n.ts: it passes the order and provision, an API (createBackupsApi over
+// A host dashboard lifts this file with client.ts, dialog.tsx,
+// excludes-field.tsx, format.ts, i18n.ts, schedule-section.tsx and
+// schedule-presets.ts: it passes the order and provision, an API (createBackupsApi over
 // its own base URL and token, or its own implementation) and its translator.
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 
 import { ApiError, type Backup, type BackupStatus, type BackupsApi, type DownloadedFile } from './client';
 import { Dialog } from './dialog';
-import { formatDuration, formatPercent, formatSize, formatTime } from './format';
+import { ExcludesField, invalidExcludesText, parseExcludes, summarizeExcludes } from './excludes-field';
+import { formatDuration, formatElapsed, formatPercent, formatSize, formatTime } from './format';
 import { createTranslator, errorMessageKey, type MessageKey, type Translate } from './i18n';
 import { ScheduleSection } from './schedule-section';
 
@@ -134,6 +136,9 @@ export function BackupsContent({
   const [downloading, setDownloading] = useState<ReadonlySet<string>>(new Set());
   const [locking, setLocking] = useState<ReadonlySet<string>>(new Set());
   const [name, setName] = useState('');
+  const [excludes, setExcludes] = useState('');
+  // The server's refusal of the patterns, shown under their field.
+  const [excludesError, setExcludesError] = useState<string | null>(null);
 
   const headingId = useId();
   const reasonId = useId();
@@ -214,8 +219,12 @@ export function BackupsContent({
 
   const openDialog = (next: Exclude<DialogState, null>) => {
     setDialogError(null);
+    setExcludesError(null);
     setBanner(null);
-    if (next.kind === 'create') setName('');
+    if (next.kind === 'create') {
+      setName('');
+      setExcludes('');
+    }
     setDialog(next);
   };
   const closeDialog = () => {
@@ -231,7 +240,9 @@ export function BackupsContent({
       return list.some((b) => b.id === updated.id) ? list.map((b) => (b.id === updated.id ? updated : b)) : [updated, ...list];
     });
 
-  const run = async (action: () => Promise<void>) => {
+  // explain may show an error where it belongs (beside a field) and say so;
+  // anything it leaves gets the dialog's message.
+  const run = async (action: () => Promise<void>, explain?: (err: unknown) => boolean) => {
     setSubmitting(true);
     setDialogError(null);
     try {
@@ -239,6 +250,7 @@ export function BackupsContent({
       if (mounted.current) setDialog(null);
     } catch (err) {
       if (!mounted.current) return;
+      if (explain?.(err)) return;
       setDialogError(errorMessageKey(err instanceof ApiError ? err.code : undefined));
     } finally {
       if (mounted.current) setSubmitting(false);
@@ -250,10 +262,21 @@ export function BackupsContent({
 
   const submitCreate = (e: FormEvent) => {
     e.preventDefault();
-    void run(async () => {
-      const created = await api.create(orderId, provisionId, name.trim() || undefined);
-      if (mounted.current) replace(created);
-    });
+    setExcludesError(null);
+    const patterns = parseExcludes(excludes);
+    void run(
+      async () => {
+        const trimmed = name.trim() || undefined;
+        // No options at all without patterns: a host's own API need not know them.
+        const created = patterns.length > 0 ? await api.create(orderId, provisionId, trimmed, { excludes: patterns }) : await api.create(orderId, provisionId, trimmed);
+        if (mounted.current) replace(created);
+      },
+      (err) => {
+        const text = invalidExcludesText(err, t);
+        if (text !== null) setExcludesError(text);
+        return text !== null;
+      },
+    );
   };
 
   const confirmDelete = (backup: Backup) =>
@@ -427,7 +450,9 @@ export function BackupsContent({
                         {t(b.status === 'failed' ? 'backups.backup_failed' : 'backups.restore_failed', { error: b.error })}
                       </p>
                     ) : null}
+                    <Warnings backup={b} t={t} />
                     <SkippedFiles backup={b} t={t} />
+                    <BackupDetails backup={b} t={t} locale={locale} />
                     {isInProgress(b.status) ? <ProgressBar backup={b} t={t} locale={locale} /> : null}
                   </td>
                   <td>
@@ -511,6 +536,7 @@ export function BackupsContent({
           <p id={nameHintId} className="dialog__hint">
             {t('backups.name_hint')}
           </p>
+          <ExcludesField value={excludes} onChange={setExcludes} error={excludesError} t={t} />
           <DialogError error={dialogError} t={t} limit={limit} />
           <div className="dialog__buttons">
             <button type="button" className="button" onClick={closeDialog} disabled={submitting}>
@@ -574,6 +600,52 @@ export function BackupsContent({
         </div>
       </Dialog>
     </section>
+  );
+}
+
+/**
+ * What went wrong without failing the backup, such as the game not being
+ * paused: a warning sign with the words, so it never depends on colour.
+ */
+function Warnings({ backup, t }: { backup: Backup; t: Translate }) {
+  const warnings = backup.warnings ?? [];
+  if (warnings.length === 0) return null;
+  return (
+    <ul className="backups__warnings" data-testid="backup-warnings">
+      {warnings.map((w, i) => (
+        <li key={i}>
+          <span className="backups__warning-icon" aria-hidden="true">
+            ⚠
+          </span>{' '}
+          {t('backups.warning', { warning: w })}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * How the backup was made: how long the game was paused for it, and which
+ * paths it left out (the first few; all of them in the tooltip).
+ */
+function BackupDetails({ backup, t, locale }: { backup: Backup; t: Translate; locale?: string }) {
+  const paused = backup.quiesce ? formatElapsed(backup.quiesce.paused_ms, locale) : null;
+  const excludes = backup.excludes ?? [];
+  if (paused === null && excludes.length === 0) return null;
+  const summary = summarizeExcludes(excludes);
+  return (
+    <>
+      {paused !== null ? (
+        <p className="backups__detail" data-testid="backup-quiesce">
+          {t('backups.quiesce_paused', { duration: paused })}
+        </p>
+      ) : null}
+      {excludes.length > 0 ? (
+        <p className="backups__detail" data-testid="backup-excludes" title={summary.more > 0 || summary.shown !== excludes.join(', ') ? excludes.join('\n') : undefined}>
+          {summary.more > 0 ? t('backups.excluded_more', { patterns: summary.shown, count: summary.more }) : t('backups.excluded', { patterns: summary.shown })}
+        </p>
+      ) : null}
+    </>
   );
 }
 

@@ -48,6 +48,29 @@ describe('createBackupsApi', () => {
     expect(r.requests[0].headers.get('Content-Type')).toBe('application/json');
   });
 
+  it('sends exclude patterns only when there are some', async () => {
+    const r = recorder(() => json(202, makeBackup({ status: 'creating' })));
+    const api = createBackupsApi({ token: 't', fetch: r.fetch });
+    await api.create('o', 'p', 'nightly', { excludes: ['logs/', '*.tmp'] });
+    await api.create('o', 'p', undefined, { excludes: [] });
+    const bodies = await Promise.all(r.requests.map((q) => q.json()));
+    expect(bodies).toEqual([{ name: 'nightly', excludes: ['logs/', '*.tmp'] }, {}]);
+  });
+
+  it('keeps the problem of a refused exclude list, so that its detail can be shown', async () => {
+    const problem = {
+      type: 'urn:savepoint:problem:invalid_excludes',
+      title: 'Invalid exclude patterns',
+      status: 422,
+      detail: 'too many exclude patterns: 300, at most 256',
+      code: 'invalid_excludes',
+    };
+    const api = createBackupsApi({ fetch: recorder(() => json(422, problem, 'application/problem+json')).fetch });
+    const err = await api.create('o', 'p', undefined, { excludes: ['a'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 422, code: 'invalid_excludes', problem: { detail: 'too many exclude patterns: 300, at most 256' } });
+  });
+
   it('deletes and restores by backup ID', async () => {
     const r = recorder((req) => (req.method === 'DELETE' ? new Response(null, { status: 204 }) : json(202, makeBackup({ status: 'restoring' }))));
     const api = createBackupsApi({ token: 't', fetch: r.fetch });

@@ -37,6 +37,15 @@ type GetScheduleResponse = SchedulePath['get']['responses'][200]['content']['app
 type PutScheduleRequest = SchedulePath['put']['requestBody']['content']['application/json'];
 type PutScheduleResponse = SchedulePath['put']['responses'][200]['content']['application/json'];
 
+/** How the game was paused while a backup was archived. */
+export type Quiesce = NonNullable<Backup['quiesce']>;
+
+/** What a create may ask for besides the name. */
+export interface CreateOptions {
+  /** Gitignore-style patterns of paths to leave out of the archive, such as logs/ or *.tmp; sent only when there is one. */
+  excludes?: readonly string[];
+}
+
 /** A downloaded file, ready to be saved. */
 export interface DownloadedFile {
   blob: Blob;
@@ -51,7 +60,7 @@ export interface DownloadedFile {
  */
 export interface BackupsApi {
   list(orderId: string, provisionId: string, signal?: AbortSignal): Promise<BackupList>;
-  create(orderId: string, provisionId: string, name?: string): Promise<Backup>;
+  create(orderId: string, provisionId: string, name?: string, options?: CreateOptions): Promise<Backup>;
   remove(orderId: string, provisionId: string, backupId: string): Promise<void>;
   restore(orderId: string, provisionId: string, backupId: string): Promise<Backup>;
   /** Locks the backup (locked true), so that it cannot be deleted, or unlocks it; resolves to the backup as stored. */
@@ -135,9 +144,10 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
       });
       return (await res.json()) as ListResponse;
     },
-    async create(orderId, provisionId, name) {
+    async create(orderId, provisionId, name, options) {
       const trimmed = name?.trim();
       const body: CreateRequest = trimmed ? { name: trimmed } : {};
+      if (options?.excludes && options.excludes.length > 0) body.excludes = [...options.excludes];
       const res = await call(backupsUrl(orderId, provisionId), {
         method: 'POST',
         headers: headers({ Accept: 'application/json', 'Content-Type': 'application/json' }),

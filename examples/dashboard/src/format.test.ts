@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatCount, formatDuration, formatPercent, formatSize, formatTime, formatTimeInZone } from './format';
+import { formatCount, formatDuration, formatElapsed, formatPercent, formatSize, formatTime, formatTimeInZone } from './format';
 
 describe('formatSize', () => {
   it.each([
@@ -98,5 +98,27 @@ describe('formatTimeInZone', () => {
 
   it("falls back to the user's zone for a zone the browser does not know", () => {
     expect(formatTimeInZone('2026-03-14T09:26:53Z', 'en-US', 'Atlantis/Capital')).toBe(formatTime('2026-03-14T09:26:53Z', 'en-US'));
+  });
+});
+
+describe('formatElapsed', () => {
+  it.each([
+    [0, 'en-US', '0 ms'],
+    [350, 'en-US', '350 ms'],
+    [999.6, 'en-US', '1 s'],
+    [1000, 'en-US', '1 s'],
+    [1234, 'en-US', '1.2 s'],
+    [1234, 'de-DE', '1,2 s'],
+    [9960, 'en-US', '10 s'],
+    [12_600, 'en-US', '13 s'],
+    [59_600, 'en-US', '1 min'],
+    [65_000, 'en-US', '1 min 5 s'],
+    [125_000, 'de-DE', '2 min 5 s'],
+  ])('formats %d ms in %s as %s', (ms, locale, want) => {
+    expect(formatElapsed(ms, locale)).toBe(want);
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('returns null for %s', (ms) => {
+    expect(formatElapsed(ms)).toBeNull();
   });
 });

@@ -69,6 +69,28 @@ export function formatDuration(ms: number, locale?: string): string | null {
 }
 
 /**
+ * Formats a short measured duration, such as how long the game was paused,
+ * as exactly as a person can use it, with SI symbols that read the same in
+ * every language: 350 → "350 ms", 1234 → "1.2 s" ("1,2 s" in German), 12.6 s
+ * → "13 s", 65 s → "1 min 5 s". Unlike formatDuration, which rounds an
+ * estimate, it keeps the tenth of a second that tells a quick pause from a
+ * slow one. Returns null for a negative or invalid duration.
+ */
+export function formatElapsed(ms: number, locale?: string): string | null {
+  if (!Number.isFinite(ms) || ms < 0) return null;
+  const number = (value: number, fraction = 0) => new Intl.NumberFormat(locale, { maximumFractionDigits: fraction }).format(value);
+  if (Math.round(ms) < 1000) return `${number(Math.round(ms))} ms`;
+  // Rounded first, so that 9.96 s is "10 s" and not "10.0 s" or "1 min 0 s".
+  const tenths = Math.round(ms / 100) / 10;
+  if (tenths < 10) return `${number(tenths, 1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${number(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  return rest === 0 ? `${number(minutes)} min` : `${number(minutes)} min ${number(rest)} s`;
+}
+
+/**
  * Formats a count of calendar units in words, in the locale: (6, 'hour') →
  * "6 hours" (en), "6 Stunden" (de); (1, 'day') → "1 day".
  */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Schedule } from './client';
 import { createTranslator } from './i18n';
 import { describeRetention, ScheduleSection, scheduleErrorText, type ScheduleSectionProps } from './schedule-section';
-import { fakeApi, makeBackup, makeSchedule, problemError } from './test-helpers';
+import { fakeApi, makeBackup, makeSchedule, problemError, scheduleFrom } from './test-helpers';
 import { ApiError } from './client';
 
 const en = createTranslator('en');
@@ -239,13 +239,14 @@ describe('ScheduleSection', () => {
       for (const kind of ['daily', 'hours', 'weekly', 'custom']) {
         await user.selectOptions(field(en('schedule.repeat_label')), kind);
         const form = screen.getByTestId('schedule-form');
-        for (const control of form.querySelectorAll('input, select')) {
+        for (const control of form.querySelectorAll('input, select, textarea')) {
           expect((control as HTMLInputElement).labels?.length, `${kind}: ${control.outerHTML}`).toBe(1);
         }
       }
       expect(field(en('schedule.time_zone_label'))).toHaveAccessibleDescription(en('schedule.time_zone_hint'));
       expect(field(en('schedule.name_template_label'))).toHaveAccessibleDescription(en('schedule.name_template_hint'));
       expect(field(en('schedule.enabled_label'))).toHaveAccessibleDescription(en('schedule.enabled_hint'));
+      expect(field(en('backups.excludes_label'))).toHaveAccessibleDescription(en('backups.excludes_hint'));
     });
 
     it('shows the server\'s words when it refuses the schedule, and keeps everything typed', async () => {
@@ -445,7 +446,7 @@ describe('ScheduleSection', () => {
 
     it('pauses with the schedule as it is, and resumes it', async () => {
       const user = userEvent.setup();
-      const schedule = makeSchedule({ cron: '@every 2s', name_template: 'x {time}', retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 } });
+      const schedule = makeSchedule({ cron: '@every 2s', name_template: 'x {time}', retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 }, excludes: ['logs/', '*.tmp'] });
       const api = withSchedule(schedule);
       api.putSchedule.mockImplementation(async (_o, _p, s) => ({ ...schedule, enabled: s.enabled ?? true, next_run_at: s.enabled ? schedule.next_run_at : null }));
       renderSection(api);
@@ -456,13 +457,14 @@ describe('ScheduleSection', () => {
         enabled: false,
         name_template: 'x {time}',
         retention: { keep_last: 2, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 },
+        excludes: ['logs/', '*.tmp'],
       });
       expect(await screen.findByTestId('schedule-state')).toHaveTextContent('Paused');
       expect(screen.getByTestId('schedule-next-run')).toHaveTextContent(en('schedule.next_run_paused'));
       await waitFor(() => expect(button(en('schedule.resume'))).toHaveFocus());
 
       await user.click(button(en('schedule.resume')));
-      expect(api.putSchedule).toHaveBeenLastCalledWith('order-1', 'prov-1', expect.objectContaining({ enabled: true }));
+      expect(api.putSchedule).toHaveBeenLastCalledWith('order-1', 'prov-1', expect.objectContaining({ enabled: true, excludes: ['logs/', '*.tmp'] }));
       await waitFor(() => expect(screen.getByTestId('schedule-state')).toHaveTextContent('Active'));
     });
 
@@ -594,6 +596,103 @@ describe('ScheduleSection', () => {
       await act(() => vi.advanceTimersByTimeAsync(10 * 60 * 1000));
       expect(api.getSchedule).toHaveBeenCalledTimes(2);
     });
+  });
+});
+
+describe('ScheduleSection: exclude patterns', () => {
+  // A fake server that keeps what is put: the section looks at the schedule
+  // again after its next run time, and must then find the saved one.
+  function storing(initial: Schedule | null): Api {
+    const api = withSchedule(initial);
+    let stored = initial;
+    api.getSchedule.mockImplementation(async () => stored);
+    api.putSchedule.mockImplementation(async (_o, _p, settings) => {
+      stored = scheduleFrom(settings, stored ?? makeSchedule());
+      return stored;
+    });
+    return api;
+  }
+
+  it('saves the patterns typed, one a line, trimmed, without blank lines, and shows them once saved', async () => {
+    const api = storing(null);
+    const user = await openAddForm(api);
+    await user.click(field(en('backups.excludes_label')));
+    await user.paste(' logs/ \n\n*.tmp\n  \n');
+    await user.click(button(en('schedule.save')));
+
+    expect(sentSettings(api).excludes).toEqual(['logs/', '*.tmp']);
+    await waitFor(() => expect(screen.queryByTestId('schedule-form')).not.toBeInTheDocument());
+    expect(screen.getByTestId('schedule-excludes')).toHaveTextContent(/^logs\/, \*\.tmp$/);
+  });
+
+  it('shows the patterns of a loaded schedule, edits them as typed, and sends an emptied field as none', async () => {
+    const user = userEvent.setup();
+    const api = storing(makeSchedule({ excludes: ['logs/', '*.tmp'] }));
+    renderSection(api);
+    expect(await screen.findByTestId('schedule-excludes')).toHaveTextContent('logs/, *.tmp');
+    expect(screen.getByText(en('schedule.excludes'))).toBeInTheDocument();
+
+    await user.click(button(en('schedule.edit')));
+    const excludes = field(en('backups.excludes_label'));
+    expect(excludes).toHaveValue('logs/\n*.tmp');
+    await user.clear(excludes);
+    await user.click(button(en('schedule.save')));
+    expect(sentSettings(api).excludes).toEqual([]);
+    await waitFor(() => expect(screen.queryByTestId('schedule-form')).not.toBeInTheDocument());
+    expect(screen.queryByTestId('schedule-excludes')).not.toBeInTheDocument();
+  });
+
+  it('keeps what was saved when edited again: the round trip loses nothing', async () => {
+    const api = storing(null);
+    const user = await openAddForm(api);
+    await user.click(field(en('backups.excludes_label')));
+    await user.paste('logs/\n*.tmp');
+    await user.click(button(en('schedule.save')));
+    await waitFor(() => expect(screen.queryByTestId('schedule-form')).not.toBeInTheDocument());
+    await user.click(button(en('schedule.edit')));
+    expect(field(en('backups.excludes_label'))).toHaveValue('logs/\n*.tmp');
+    await user.click(button(en('schedule.save')));
+    expect(api.putSchedule).toHaveBeenLastCalledWith('order-1', 'prov-1', expect.objectContaining({ excludes: ['logs/', '*.tmp'] }));
+  });
+
+  it('shortens a long list in the summary', async () => {
+    const many = ['a/', 'b/', 'c/', 'd/', 'e/', 'f/', 'g/'];
+    renderSection(withSchedule(makeSchedule({ excludes: many })));
+    const summary = await screen.findByTestId('schedule-excludes');
+    expect(summary).toHaveTextContent(/^a\/, b\/, c\/, d\/, e\/ and 2 more$/);
+    expect(summary).toHaveAttribute('title', many.join('\n'));
+  });
+
+  it('shows why the server refused the patterns under their field, and keeps the form', async () => {
+    const api = withSchedule(null);
+    api.putSchedule.mockRejectedValueOnce(
+      new ApiError('invalid', 422, {
+        type: 'urn:savepoint:problem:invalid_excludes',
+        title: 'Invalid exclude patterns',
+        status: 422,
+        detail: 'exclude pattern "****" exceeds the wildcards limit: 17, at most 16',
+        code: 'invalid_excludes',
+      }),
+    );
+    const user = await openAddForm(api);
+    await user.click(field(en('backups.excludes_label')));
+    await user.paste('*****************');
+    await user.click(button(en('schedule.save')));
+
+    const message = 'These patterns were not accepted: exclude pattern "****" exceeds the wildcards limit: 17, at most 16';
+    expect(await screen.findByTestId('excludes-error')).toHaveTextContent(message);
+    expect(screen.queryByTestId('schedule-form-error')).not.toBeInTheDocument();
+    expect(field(en('backups.excludes_label'))).toHaveAccessibleDescription(`${en('backups.excludes_hint')} ${message}`);
+    expect(field(en('backups.excludes_label'))).toHaveValue('*****************');
+  });
+
+  it('speaks German', async () => {
+    renderSection(withSchedule(makeSchedule({ excludes: ['logs/'] })), { t: de, locale: 'de-DE' });
+    expect(await screen.findByTestId('schedule-excludes')).toHaveTextContent('logs/');
+    expect(screen.getByText('Nimmt aus')).toBeInTheDocument();
+    const user = userEvent.setup();
+    await user.click(button(de('schedule.edit')));
+    expect(field('Ausgenommene Pfade (optional)')).toHaveAccessibleDescription(de('backups.excludes_hint'));
   });
 });
 

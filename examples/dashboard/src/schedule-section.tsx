@@ -7,6 +7,7 @@ import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 
 
 import { ApiError, type Backup, type BackupsApi, type LastRun, type Retention, type Schedule, type ScheduleSettings } from './client';
 import { Dialog } from './dialog';
+import { ExcludesField, excludesText, invalidExcludesText, parseExcludes, summarizeExcludes } from './excludes-field';
 import { formatCount, formatTimeInZone } from './format';
 import { createTranslator, errorMessageKey, type MessageKey, type Translate } from './i18n';
 import {
@@ -126,6 +127,10 @@ export interface ScheduleDraft {
   /** The retention counts as typed; empty is 0. */
   keep: Record<RetentionKey, string>;
   enabled: boolean;
+  /** The exclude patterns as typed: one a line. */
+  excludes: string;
+  /** Whether the schedule being edited has patterns: an emptied field must then be sent, to clear them. */
+  hadExcludes: boolean;
 }
 
 /** Returns the browser's IANA time zone, such as Europe/Berlin. */
@@ -146,6 +151,8 @@ export function draftFor(schedule: Schedule | null, timeZone: string): ScheduleD
       nameTemplate: DEFAULT_NAME_TEMPLATE,
       keep: { keep_last: '0', keep_daily: '0', keep_weekly: '0', keep_monthly: '0' },
       enabled: true,
+      excludes: '',
+      hadExcludes: false,
     };
   }
   const p = presetFromCron(schedule.cron);
@@ -160,6 +167,8 @@ export function draftFor(schedule: Schedule | null, timeZone: string): ScheduleD
     nameTemplate: schedule.name_template,
     keep: { keep_last: String(r.keep_last), keep_daily: String(r.keep_daily), keep_weekly: String(r.keep_weekly), keep_monthly: String(r.keep_monthly) },
     enabled: schedule.enabled,
+    excludes: excludesText(schedule.excludes),
+    hadExcludes: (schedule.excludes ?? []).length > 0,
   };
 }
 
@@ -184,7 +193,12 @@ function count(value: string): number {
   return value.trim() === '' || !Number.isFinite(n) ? 0 : Math.trunc(n);
 }
 
-/** Returns what put-schedule is sent for the form's state. An empty name template is left to the server's default. */
+/**
+ * Returns what put-schedule is sent for the form's state. An empty name
+ * template is left to the server's default. Exclude patterns are sent when
+ * there are some, or when the field was emptied of the schedule's own, so
+ * that a schedule without any saves on a server that does not know them.
+ */
 export function settingsFromDraft(d: ScheduleDraft): ScheduleSettings {
   const preset = presetOf(d);
   const template = d.nameTemplate.trim();
@@ -199,12 +213,17 @@ export function settingsFromDraft(d: ScheduleDraft): ScheduleSettings {
       keep_weekly: count(d.keep.keep_weekly),
       keep_monthly: count(d.keep.keep_monthly),
     },
+    ...withExcludes(parseExcludes(d.excludes), d.hadExcludes),
   };
 }
 
-/** Returns a schedule's settings as put-schedule takes them, with enabled set. */
+function withExcludes(excludes: string[], clearing: boolean): Pick<ScheduleSettings, 'excludes'> {
+  return excludes.length > 0 || clearing ? { excludes } : {};
+}
+
+/** Returns a schedule's settings as put-schedule takes them, with enabled set: pausing must not drop its patterns. */
 export function settingsFromSchedule(s: Schedule, enabled: boolean): ScheduleSettings {
-  return { cron: s.cron, time_zone: s.time_zone, enabled, name_template: s.name_template, retention: { ...s.retention } };
+  return { cron: s.cron, time_zone: s.time_zone, enabled, name_template: s.name_template, retention: { ...s.retention }, ...withExcludes([...(s.excludes ?? [])], false) };
 }
 
 /** Says when a cron expression runs, in words where it is one of the presets. */
@@ -279,6 +298,8 @@ export function ScheduleSection({
   const [loads, setLoads] = useState(0);
   const [editing, setEditing] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
+  // Refused patterns are explained under their field rather than the buttons.
+  const [excludesError, setExcludesError] = useState<string | null>(null);
   const [banner, setBanner] = useState<string | null>(null);
   const [busy, setBusy] = useState<'save' | 'toggle' | 'delete' | null>(null);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
@@ -370,18 +391,21 @@ export function ScheduleSection({
 
   const openForm = () => {
     setFormError(null);
+    setExcludesError(null);
     setBanner(null);
     setEditing(true);
   };
   const closeForm = () => {
     setEditing(false);
     setFormError(null);
+    setExcludesError(null);
     focusPrimary.current = true;
   };
 
   const save = async (settings: ScheduleSettings) => {
     setBusy('save');
     setFormError(null);
+    setExcludesError(null);
     try {
       const saved = await apiRef.current.putSchedule(orderId, provisionId, settings);
       if (!mounted.current) return;
@@ -392,7 +416,9 @@ export function ScheduleSection({
       setAnnouncement(t('schedule.saved'));
     } catch (err) {
       if (!mounted.current) return;
+      const excludesText = invalidExcludesText(err, t);
       if (err instanceof ApiError && err.code === 'schedules_unavailable') setUnavailable(true);
+      else if (excludesText !== null) setExcludesError(excludesText);
       else setFormError(scheduleErrorText(err, t));
     } finally {
       if (mounted.current) setBusy(null);
@@ -537,6 +563,7 @@ export function ScheduleSection({
           isNew={schedule === null}
           busy={busy === 'save'}
           error={formError}
+          excludesError={excludesError}
           onSubmit={(settings) => void save(settings)}
           onCancel={closeForm}
           t={t}
@@ -581,6 +608,14 @@ export function ScheduleSection({
             <dt>{t('schedule.names')}</dt>
             <dd>{schedule.name_template}</dd>
           </div>
+          {schedule.excludes && schedule.excludes.length > 0 ? (
+            <div>
+              <dt>{t('schedule.excludes')}</dt>
+              <dd data-testid="schedule-excludes" title={schedule.excludes.join('\n')}>
+                <ExcludesSummaryText patterns={schedule.excludes} t={t} />
+              </dd>
+            </div>
+          ) : null}
         </dl>
       )}
 
@@ -634,11 +669,19 @@ function LastRunText({ run, name, zone, t, locale }: { run: LastRun; name: strin
   );
 }
 
+// The schedule's patterns, the first few of them, and how many more.
+function ExcludesSummaryText({ patterns, t }: { patterns: readonly string[]; t: Translate }) {
+  const { shown, more } = summarizeExcludes(patterns);
+  return <>{more > 0 ? t('schedule.excludes_more', { patterns: shown, count: more }) : shown}</>;
+}
+
 interface ScheduleFormProps {
   initial: ScheduleDraft;
   isNew: boolean;
   busy: boolean;
   error: string | null;
+  /** Why the server refused the exclude patterns. */
+  excludesError: string | null;
   onSubmit: (settings: ScheduleSettings) => void;
   onCancel: () => void;
   t: Translate;
@@ -661,7 +704,7 @@ function knownTimeZones(): string[] {
  * the buttons. Escape is left to the fields (it closes a select's list or the
  * time zone suggestions), so that it never throws the form away.
  */
-function ScheduleForm({ initial, isNew, busy, error, onSubmit, onCancel, t, locale }: ScheduleFormProps) {
+function ScheduleForm({ initial, isNew, busy, error, excludesError, onSubmit, onCancel, t, locale }: ScheduleFormProps) {
   const [draft, setDraft] = useState(initial);
   const ids = {
     title: useId(),
@@ -846,6 +889,8 @@ function ScheduleForm({ initial, isNew, busy, error, onSubmit, onCancel, t, loca
           {t('schedule.name_template_hint')}
         </p>
       </div>
+
+      <ExcludesField value={draft.excludes} onChange={(excludes) => update({ excludes })} error={excludesError} t={t} />
 
       <fieldset className="schedule__retention">
         <legend>{t('schedule.retention_legend')}</legend>

@@ -25,6 +25,9 @@ export function makeBackup(overrides: Partial<Backup> = {}): Backup {
     progress: null,
     locked: false,
     schedule_id: null,
+    excludes: [],
+    quiesce: null,
+    warnings: [],
     ...overrides,
   };
 }
@@ -54,6 +57,7 @@ export function makeSchedule(overrides: Partial<Schedule> = {}): Schedule {
     retention: { keep_last: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0 },
     next_run_at: '2026-03-15T04:00:00Z',
     last_run: null,
+    excludes: [],
     created_at: '2026-03-14T09:00:00Z',
     updated_at: '2026-03-14T09:00:00Z',
     ...overrides,
@@ -70,6 +74,7 @@ export function scheduleFrom(settings: ScheduleSettings, base: Schedule = makeSc
     enabled,
     name_template: settings.name_template || 'Scheduled {date} {time}',
     retention: { keep_last: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0, ...settings.retention },
+    excludes: [...(settings.excludes ?? [])],
     next_run_at: enabled ? base.next_run_at : null,
   };
 }
