@@ -19,9 +19,13 @@
 //
 // -quiesce says how the sidecar pauses the game's writes while it archives them,
 // for the backups that ask for it: none (the default: such backups either fail or
-// go ahead unpaused, as they ask) or exec, which runs -exec-pause before and
-// -exec-resume after each archive (JSON argv arrays, run without a shell):
+// go ahead unpaused, as they ask); rcon, which sends -rcon-pause before and
+// -rcon-resume after each archive over Source RCON (Minecraft's save-off,
+// save-all flush and save-on by default), to -rcon-addr with the password read
+// from -rcon-password-file at every use; or exec, which runs -exec-pause before
+// and -exec-resume after each archive (JSON argv arrays, run without a shell):
 //
+//	sidecar -quiesce rcon -rcon-addr 127.0.0.1:25575 -rcon-password-file /etc/savepoint/rcon-password
 //	sidecar -quiesce exec -exec-pause '["/usr/bin/game-ctl","pause"]' -exec-resume '["/usr/bin/game-ctl","resume"]'
 //
 // Each command gets -quiesce-timeout. The resume always runs, also after a failed
@@ -48,6 +52,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/rcon"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
@@ -107,7 +112,11 @@ func parseFlags(args []string) (config, error) {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long running calls get to finish on SIGTERM")
-	quiesce := fs.String("quiesce", "none", "how the game's writes are paused while an archive that asks for it is made: none or exec")
+	quiesce := fs.String("quiesce", "none", "how the game's writes are paused while an archive that asks for it is made: none, rcon or exec")
+	rconAddr := fs.String("rcon-addr", "127.0.0.1:25575", "with -quiesce rcon, the game's RCON address on the pod's loopback")
+	rconPasswordFile := fs.String("rcon-password-file", "", "with -quiesce rcon, the file holding the RCON password (read at every pause and resume, so it may rotate)")
+	rconPause := fs.String("rcon-pause", "save-off;save-all flush", "with -quiesce rcon, the commands that pause the game's writes, separated by ';'")
+	rconResume := fs.String("rcon-resume", "save-on", "with -quiesce rcon, the commands that resume them, separated by ';'")
 	var execPause, execResume argv
 	fs.Var(&execPause, "exec-pause", `with -quiesce exec, the command that pauses the game's writes, as a JSON array: ["/usr/bin/game-ctl","pause"]`)
 	fs.Var(&execResume, "exec-resume", `with -quiesce exec, the command that resumes them, as a JSON array: ["/usr/bin/game-ctl","resume"]`)
@@ -120,13 +129,27 @@ func parseFlags(args []string) (config, error) {
 	}
 	switch *quiesce {
 	case "none":
+	case "rcon":
+		if *rconPasswordFile == "" {
+			return c, errors.New("-quiesce rcon needs -rcon-password-file")
+		}
+		pause, resume := commands(*rconPause), commands(*rconResume)
+		if len(pause) == 0 || len(resume) == 0 {
+			return c, errors.New("-rcon-pause and -rcon-resume need at least one command each")
+		}
+		c.quiescer = &rcon.Quiescer{Addr: *rconAddr, PasswordFile: *rconPasswordFile, PauseCommands: pause, ResumeCommands: resume}
 	case "exec":
 		if execPause == nil || execResume == nil {
 			return c, errors.New("-quiesce exec needs -exec-pause and -exec-resume")
 		}
 		c.quiescer = &server.ExecHook{PauseCommand: execPause, ResumeCommand: execResume}
 	default:
-		return c, fmt.Errorf("-quiesce %q: want none or exec", *quiesce)
+		return c, fmt.Errorf("-quiesce %q: want none, rcon or exec", *quiesce)
+	}
+	rconSet := false
+	fs.Visit(func(f *flag.Flag) { rconSet = rconSet || strings.HasPrefix(f.Name, "rcon-") })
+	if *quiesce != "rcon" && rconSet {
+		return c, errors.New("the -rcon-* flags need -quiesce rcon")
 	}
 	if *quiesce != "exec" && (execPause != nil || execResume != nil) {
 		return c, errors.New("-exec-pause and -exec-resume need -quiesce exec")
@@ -261,6 +284,17 @@ func (b *byteSize) Set(s string) error {
 	}
 	*b = byteSize(n * factor)
 	return nil
+}
+
+// commands splits a ';'-separated list of RCON commands, dropping blank ones.
+func commands(list string) []string {
+	var out []string
+	for _, c := range strings.Split(list, ";") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // argv is a flag holding a command line as a JSON array of strings, which needs

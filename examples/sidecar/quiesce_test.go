@@ -7,11 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/rcon"
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/rcon/rcontest"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
@@ -36,11 +39,30 @@ func TestQuiesceFlags(t *testing.T) {
 		t.Fatalf("quiescer %#v, timeout %s; want %#v and 5s", c.quiescer, c.quiesceTimeout, want)
 	}
 
+	c, err = parseFlags([]string{"-quiesce", "rcon", "-rcon-password-file", "/run/secrets/rcon", "-rcon-pause", "saveworld; ", "-rcon-resume", "say backup done;"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRCON := &rcon.Quiescer{Addr: "127.0.0.1:25575", PasswordFile: "/run/secrets/rcon", PauseCommands: []string{"saveworld"}, ResumeCommands: []string{"say backup done"}}
+	if !reflect.DeepEqual(c.quiescer, wantRCON) {
+		t.Fatalf("quiescer %#v, want %#v", c.quiescer, wantRCON)
+	}
+	c, err = parseFlags([]string{"-quiesce", "rcon", "-rcon-password-file", "/run/secrets/rcon"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := c.quiescer.(*rcon.Quiescer); !slices.Equal(q.PauseCommands, []string{"save-off", "save-all flush"}) || !slices.Equal(q.ResumeCommands, []string{"save-on"}) {
+		t.Fatalf("Minecraft's commands are not the default: pause %q, resume %q", q.PauseCommands, q.ResumeCommands)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"-quiesce", "telepathy"}, "-quiesce"},
+		{[]string{"-quiesce", "rcon"}, "-rcon-password-file"},
+		{[]string{"-quiesce", "rcon", "-rcon-password-file", "/p", "-rcon-pause", " ; "}, "at least one command"},
+		{[]string{"-rcon-addr", "127.0.0.1:1"}, "need -quiesce rcon"},
 		{[]string{"-quiesce", "exec"}, "-exec-pause and -exec-resume"},
 		{[]string{"-quiesce", "exec", "-exec-pause", pause}, "-exec-pause and -exec-resume"},
 		{[]string{"-exec-pause", pause, "-exec-resume", resume}, "need -quiesce exec"},
@@ -69,28 +91,55 @@ func TestSidecarRefusesARelativeExecCommand(t *testing.T) {
 // saving is off for an archive: the sidecar that starts next on the same state
 // directory turns it back on.
 func TestRestartResumesAGameKilledWhilePaused(t *testing.T) {
-	root, state, hooks := t.TempDir(), t.TempDir(), t.TempDir()
-	saving := filepath.Join(hooks, "saving")
-	if err := os.WriteFile(saving, []byte("on"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	hook := func(name, word string) string {
-		p := filepath.Join(hooks, name)
-		if err := os.WriteFile(p, []byte("printf "+word+" > "+saving+"\n"), 0o644); err != nil {
+	t.Run("exec", func(t *testing.T) {
+		hooks := t.TempDir()
+		saving := filepath.Join(hooks, "saving")
+		if err := os.WriteFile(saving, []byte("on"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return `["/bin/sh","` + p + `"]`
-	}
-	args := []string{"-roots", root, "-archive-dir", root, "-state-dir", state,
-		"-quiesce", "exec", "-exec-pause", hook("pause.sh", "off"), "-exec-resume", hook("resume.sh", "on")}
+		hook := func(name, word string) string {
+			p := filepath.Join(hooks, name)
+			if err := os.WriteFile(p, []byte("printf "+word+" > "+saving+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return `["/bin/sh","` + p + `"]`
+		}
+		killWhilePaused(t, func() string {
+			b, err := os.ReadFile(saving)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}, "-quiesce", "exec", "-exec-pause", hook("pause.sh", "off"), "-exec-resume", hook("resume.sh", "on"))
+	})
+	t.Run("rcon", func(t *testing.T) {
+		game := rcontest.Start(t, "correct horse")
+		password := filepath.Join(t.TempDir(), "rcon-password")
+		if err := os.WriteFile(password, []byte("correct horse\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		killWhilePaused(t, func() string {
+			saving := "on"
+			for _, c := range game.Commands() {
+				switch c {
+				case "save-off":
+					saving = "off"
+				case "save-on":
+					saving = "on"
+				}
+			}
+			return saving
+		}, "-quiesce", "rcon", "-rcon-addr", game.Addr(), "-rcon-password-file", password)
+	})
+}
+
+// killWhilePaused starts the sidecar with quiesceArgs, kills it with SIGKILL in
+// the middle of an archive, when savingIs says "off", starts it again on the same
+// state directory and waits until savingIs says "on" and the resume marker is gone.
+func killWhilePaused(t *testing.T, savingIs func() string, quiesceArgs ...string) {
+	root, state := t.TempDir(), t.TempDir()
+	args := append([]string{"-roots", root, "-archive-dir", root, "-state-dir", state}, quiesceArgs...)
 	env := []string{"SAVEPOINT_SIDECAR_SECRET=" + crashSecret}
-	savingIs := func() string {
-		b, err := os.ReadFile(saving)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
 
 	p := runSidecar(t, os.Args[0], nil, env, args...)
 	c, err := sidecar.Connect(context.Background(), sidecar.Endpoint{Address: p.addr, Secret: crashSecret}, sidecar.ClientOptions{})
