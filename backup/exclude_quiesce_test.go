@@ -100,16 +100,28 @@ func TestCreateStagedCarriesTheOptionsAndRecordsTheWarning(t *testing.T) {
 	}
 }
 
-func TestCreateFailsWhenARequiredPauseFails(t *testing.T) {
+// TestCreateFailsWithTheSidecarsRefusal: a required pause the game refused, or
+// an ignore file over the limits, fails the backup saying why, in the words of
+// the refusal and without the sidecar's address.
+func TestCreateFailsWithTheSidecarsRefusal(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		stream bool // the sidecar fails the stream only once it is read
-	}{{"the sidecar refuses the archive", false}, {"the archive stream fails", true}} {
+		refuse *ports.Refusal
+		want   string
+	}{
+		{"a required pause, refused at once", false, &ports.Refusal{Err: ports.ErrQuiesceFailed, Detail: "wrong RCON password"},
+			"the game could not be paused while its files were archived (wrong RCON password), and this server makes no backup without that"},
+		{"a required pause, failing the stream", true, &ports.Refusal{Err: ports.ErrQuiesceFailed, Detail: "wrong RCON password"},
+			"the game could not be paused while its files were archived (wrong RCON password)"},
+		{"an ignore file over the limits", false, &ports.Refusal{Err: ports.ErrExcludesRefused, Detail: ".savepointignore: too many exclude patterns: 300, at most 256"},
+			"the exclude patterns were refused: .savepointignore: too many exclude patterns: 300, at most 256"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, func(o *backup.Options) { o.FailWithoutQuiesce = true })
 			f.expectCreateAccepted()
 			f.expectDial()
-			cause := fmt.Errorf("sidecar StreamArchive: %w: %w: rcon: connection refused", ports.ErrCluster, ports.ErrQuiesceFailed)
+			cause := fmt.Errorf("sidecar StreamArchive 10.0.0.7:9090: %w: %w", ports.ErrCluster, tc.refuse)
 			if tc.stream {
 				f.fio.EXPECT().StreamArchive(gomock.Any(), gomock.Any(), gomock.Any()).
 					Return(&reportingStream{Reader: io.MultiReader(bytes.NewReader(archive(8)), errReader{cause})}, nil)
@@ -125,8 +137,8 @@ func TestCreateFailsWhenARequiredPauseFails(t *testing.T) {
 			})
 			f.create()
 			b := waitFor(t, failed, "the failure to be recorded")
-			if b.Status != ports.StatusFailed || !strings.Contains(b.Error, "could not be paused") || strings.Contains(b.Error, "rcon") {
-				t.Fatalf("recorded %s with error %q; want failed, saying the game could not be paused, without the cause", b.Status, b.Error)
+			if b.Status != ports.StatusFailed || !strings.Contains(b.Error, tc.want) || strings.Contains(b.Error, "10.0.0.7") {
+				t.Fatalf("recorded %s with error %q; want failed, saying %q, without the sidecar's address", b.Status, b.Error, tc.want)
 			}
 		})
 	}

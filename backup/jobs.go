@@ -39,12 +39,31 @@ func reason(err error) string {
 	case errors.Is(err, errTimedOut):
 		return "the operation took too long and was stopped"
 	case errors.Is(err, ports.ErrQuiesceFailed):
-		return "the game could not be paused while its files were archived, and this server makes no backup without that"
+		why := refusalDetail(err)
+		if why != "" {
+			why = " (" + why + ")"
+		}
+		return "the game could not be paused while its files were archived" + why + ", and this server makes no backup without that"
+	case errors.Is(err, ports.ErrExcludesRefused):
+		if why := refusalDetail(err); why != "" {
+			return "the exclude patterns were refused: " + why
+		}
+		return "the exclude patterns were refused"
 	case errors.As(err, &f):
 		return f.reason
 	default:
 		return "the operation failed unexpectedly"
 	}
+}
+
+// refusalDetail is the customer-readable detail of a ports.Refusal in err's
+// chain, or "".
+func refusalDetail(err error) string {
+	var r *ports.Refusal
+	if errors.As(err, &r) {
+		return r.Detail
+	}
+	return ""
 }
 
 // hashingReader passes bytes through while counting and hashing them, and keeps

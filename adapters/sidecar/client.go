@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -215,7 +216,29 @@ func (c *Client) fail(op, subject string, err error) error {
 	if !ok {
 		st = status.FromContextError(err)
 	}
-	return fmt.Errorf("sidecar %s %s: %w: %w", op, subject, ports.ErrCluster, &RemoteError{Code: st.Code(), Message: st.Message()})
+	remote := &RemoteError{Code: st.Code(), Message: st.Message()}
+	if r := refusal(st); r != nil {
+		return fmt.Errorf("sidecar %s %s: %w: %w: %w", op, subject, ports.ErrCluster, r, remote)
+	}
+	return fmt.Errorf("sidecar %s %s: %w: %w", op, subject, ports.ErrCluster, remote)
+}
+
+// refusal is the ports.Refusal a status's ErrorInfo detail names, or nil.
+func refusal(st *status.Status) *ports.Refusal {
+	for _, d := range st.Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.GetDomain() != sidecarpb.ErrorDomain {
+			continue
+		}
+		detail := info.GetMetadata()["detail"]
+		switch info.GetReason() {
+		case sidecarpb.ReasonQuiesceFailed:
+			return &ports.Refusal{Err: ports.ErrQuiesceFailed, Detail: detail}
+		case sidecarpb.ReasonInvalidExcludes:
+			return &ports.Refusal{Err: ports.ErrExcludesRefused, Detail: detail}
+		}
+	}
+	return nil
 }
 
 // Close closes the connection.

@@ -31,6 +31,10 @@ var (
 	// ErrQuiesceFailed: the game's writes could not be paused for an archive
 	// made with QuiesceRequired, so no archive was made.
 	ErrQuiesceFailed = errors.New("the game's writes could not be paused")
+	// ErrExcludesRefused: an archive's exclude patterns (its source's
+	// .savepointignore file's, or the request's) break a limit or are not valid
+	// syntax, so no archive was made.
+	ErrExcludesRefused = errors.New("the exclude patterns were refused")
 	// ErrInvalidRange: a byte range lies outside the object.
 	ErrInvalidRange = errors.New("byte range not satisfiable")
 
@@ -41,3 +45,22 @@ var (
 	// ErrCluster wraps failures reaching or using the sidecar in the game-server pod.
 	ErrCluster = errors.New("game server sidecar error")
 )
+
+// Refusal is a failure whose cause a customer may read: Detail says why in
+// words that name no internal host or path (which limit an exclude pattern
+// breaks, why the game could not be paused). It wraps Err, ErrQuiesceFailed or
+// ErrExcludesRefused.
+type Refusal struct {
+	Err    error
+	Detail string
+}
+
+func (r *Refusal) Error() string {
+	if r.Detail == "" {
+		return r.Err.Error()
+	}
+	return r.Err.Error() + ": " + r.Detail
+}
+
+// Unwrap returns Err.
+func (r *Refusal) Unwrap() error { return r.Err }

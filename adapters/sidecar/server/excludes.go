@@ -2,12 +2,14 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 	"github.com/savepoint-dev/savepoint/internal/exclude"
 )
 
@@ -20,7 +22,7 @@ import (
 func withExcludes(srcs []archiveSource, req []string) ([]string, error) {
 	var limits exclude.Limits // the defaults, which the backup service checks too
 	if err := exclude.Check(req, limits); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return nil, reasoned(codes.InvalidArgument, sidecarpb.ReasonInvalidExcludes, err.Error(), err.Error())
 	}
 	var files []string
 	for i := range srcs {
@@ -48,7 +50,7 @@ func withExcludes(srcs []archiveSource, req []string) ([]string, error) {
 	}
 	reqm, err := exclude.Parse(req, limits)
 	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return nil, reasoned(codes.InvalidArgument, sidecarpb.ReasonInvalidExcludes, err.Error(), err.Error())
 	}
 	return append(files, reqm.Patterns()...), nil
 }
@@ -73,7 +75,7 @@ func excludeStatus(err error, dir string) error {
 	var le *exclude.LimitError
 	var pe *exclude.PatternError
 	if errors.As(err, &le) || errors.As(err, &pe) {
-		return status.Errorf(codes.InvalidArgument, "%s/%s: %v", dir, exclude.FileName, err)
+		return reasoned(codes.InvalidArgument, sidecarpb.ReasonInvalidExcludes, fmt.Sprintf("%s/%s: %v", dir, exclude.FileName, err), exclude.FileName+": "+err.Error())
 	}
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) {

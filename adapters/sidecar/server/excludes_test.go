@@ -179,6 +179,7 @@ func TestArchiveRefusesBrokenPatterns(t *testing.T) {
 			out := srv.path("refused.tar.gz")
 			err := second(c.CompressFiles(ctx, []string{data}, out, opts))
 			wantCode(t, err, codes.InvalidArgument, tc.mention...)
+			wantRefusal(t, err, ports.ErrExcludesRefused, tc.mention...)
 			if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("CompressFiles left %s behind: %v", out, err)
 			}
@@ -192,6 +193,7 @@ func TestArchiveRefusesBrokenPatterns(t *testing.T) {
 				}
 			}
 			wantCode(t, err, codes.InvalidArgument, tc.mention...)
+			wantRefusal(t, err, ports.ErrExcludesRefused, tc.mention...)
 		})
 	}
 }

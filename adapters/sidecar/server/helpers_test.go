@@ -15,6 +15,7 @@ import (
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar"
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/server"
+	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
 const testSecret = "correct horse battery staple"
@@ -129,6 +130,24 @@ func wantCode(t testing.TB, err error, code codes.Code, want ...string) {
 		if !strings.Contains(err.Error(), w) {
 			t.Fatalf("error %q does not mention %q", err.Error(), w)
 		}
+	}
+}
+
+// wantRefusal fails unless err carries the ports.Refusal of sentinel, whose
+// customer-readable detail mentions every want and names no path in the pod.
+func wantRefusal(t testing.TB, err error, sentinel error, want ...string) {
+	t.Helper()
+	var r *ports.Refusal
+	if !errors.Is(err, sentinel) || !errors.As(err, &r) {
+		t.Fatalf("error %v is not a refusal of %v", err, sentinel)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.Detail, w) {
+			t.Fatalf("refusal detail %q does not mention %q", r.Detail, w)
+		}
+	}
+	if strings.Contains(r.Detail, os.TempDir()) {
+		t.Fatalf("refusal detail %q names a path in the pod", r.Detail)
 	}
 }
 

@@ -10,8 +10,11 @@ import (
 	"strings"
 	"syscall"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
 
 // location is a request path split into the configured root that contains it and
@@ -65,6 +68,20 @@ func openRoot(loc location) (*os.Root, error) {
 // standard library does not export the error value.
 func isEscape(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+}
+
+// reasoned is a status with an ErrorInfo detail: reason, and detail, when not
+// empty, as the message a customer may read.
+func reasoned(code codes.Code, reason, msg, detail string) error {
+	info := &errdetails.ErrorInfo{Reason: reason, Domain: sidecarpb.ErrorDomain}
+	if detail != "" {
+		info.Metadata = map[string]string{"detail": detail}
+	}
+	st, err := status.New(code, msg).WithDetails(info)
+	if err != nil { // only for a detail that cannot be marshalled: never ours
+		return status.Error(code, msg)
+	}
+	return st.Err()
 }
 
 // fsStatus turns a file-system error into a gRPC status with a message that names

@@ -163,7 +163,7 @@ func (p *pauser) begin(ctx context.Context, policy sidecarpb.QuiescePolicy) (*pa
 	}
 	if p.q == nil {
 		if policy == sidecarpb.QuiescePolicy_QUIESCE_POLICY_REQUIRED {
-			return nil, status.Error(codes.FailedPrecondition, "the game could not be paused: this sidecar has no quiesce method configured")
+			return nil, reasoned(codes.FailedPrecondition, sidecarpb.ReasonQuiesceFailed, "the game could not be paused: this sidecar has no quiesce method configured", "")
 		}
 		// Nothing was asked of the game: the report says so by its empty method.
 		h.ended = true
@@ -184,7 +184,7 @@ func (p *pauser) begin(ctx context.Context, policy sidecarpb.QuiescePolicy) (*pa
 	if err := h.pause.err; err != nil {
 		if policy == sidecarpb.QuiescePolicy_QUIESCE_POLICY_REQUIRED {
 			h.end()
-			return nil, status.Errorf(codes.FailedPrecondition, "the game could not be paused (%s), so nothing was archived: %v", h.method, err)
+			return nil, reasoned(codes.FailedPrecondition, sidecarpb.ReasonQuiesceFailed, fmt.Sprintf("the game could not be paused (%s), so nothing was archived: %v", h.method, err), err.Error())
 		}
 		h.report = &sidecarpb.QuiesceReport{Method: h.method, Warning: "the game was not paused: " + err.Error()}
 	}

@@ -356,12 +356,14 @@ func TestQuiescePauseFailure(t *testing.T) {
 		c := srv.client(t)
 		_, err := c.CompressFiles(context.Background(), []string{data}, filepath.Join(out, "backup.tar.gz"), ports.ArchiveOptions{Quiesce: ports.QuiesceRequired})
 		wantCode(t, err, codes.FailedPrecondition, "could not be paused", "connection refused")
+		wantRefusal(t, err, ports.ErrQuiesceFailed, "connection refused")
 		wantEvents(t, ev, "pause", "resume")
 		eventuallyEmpty(t, out)
 
 		ev.reset()
 		_, err = c.StreamArchive(context.Background(), []string{data}, ports.ArchiveOptions{Quiesce: ports.QuiesceRequired})
 		wantCode(t, err, codes.FailedPrecondition, "could not be paused", "connection refused")
+		wantRefusal(t, err, ports.ErrQuiesceFailed, "connection refused")
 		wantEvents(t, ev, "pause", "resume")
 		if markerExists(t, srv) {
 			t.Fatal("the resume marker outlived a successful resume")
@@ -375,6 +377,7 @@ func TestQuiesceWithoutAMethod(t *testing.T) {
 	c := srv.client(t)
 	_, err := c.CompressFiles(context.Background(), []string{data}, srv.path("out.tar.gz"), ports.ArchiveOptions{Quiesce: ports.QuiesceRequired})
 	wantCode(t, err, codes.FailedPrecondition, "no quiesce method configured")
+	wantRefusal(t, err, ports.ErrQuiesceFailed)
 	_, err = c.StreamArchive(context.Background(), []string{data}, ports.ArchiveOptions{Quiesce: ports.QuiesceRequired})
 	wantCode(t, err, codes.FailedPrecondition, "no quiesce method configured")
 

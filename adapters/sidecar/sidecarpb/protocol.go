@@ -39,3 +39,18 @@ const (
 	// turns off gRPC's window estimation, which on loopback keeps it small.
 	StreamWindowSize = 8 << 20
 )
+
+// The reasons of the google.rpc.ErrorInfo detail some failures carry, in
+// ErrorDomain, so that the client tells them apart from other failures with
+// the same status code. Their "detail" metadata is a message a customer may
+// read: it never names a path in the pod.
+const (
+	ErrorDomain = "sidecar.savepoint.dev"
+	// ReasonQuiesceFailed: an archive required the game's writes paused and they
+	// could not be (FailedPrecondition); nothing was archived.
+	ReasonQuiesceFailed = "QUIESCE_FAILED"
+	// ReasonInvalidExcludes: an archive's exclude patterns, its request's or
+	// its source's ignore file's, break a limit or are not valid syntax
+	// (InvalidArgument); nothing was archived.
+	ReasonInvalidExcludes = "INVALID_EXCLUDES"
+)
