@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -148,7 +149,9 @@ func NewBackupView(b ports.Backup) BackupView {
 	}
 	v.Warnings = []string{}
 	if w := b.Quiesce.Warning; w != "" {
-		v.Warnings = append(v.Warnings, "The game could not be paused while its files were archived, so files it was writing may be inconsistent: "+w)
+		// The sidecar words it for customers: the game was not paused (so the
+		// archive may hold half-written files), or was not told to resume.
+		v.Warnings = append(v.Warnings, strings.ToUpper(w[:1])+w[1:])
 	}
 	return v
 }
