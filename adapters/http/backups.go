@@ -144,7 +144,9 @@ func NewBackupView(b ports.Backup) BackupView {
 		v.ScheduleID = &id
 	}
 	v.Excludes = nonNil(b.Excludes)
-	if q := b.Quiesce; q.Method != "" {
+	// A pause that failed has a warning and lasted nothing; one whose resume
+	// failed still paused the game, and says so.
+	if q := b.Quiesce; q.Method != "" && (q.Paused > 0 || q.Warning == "") {
 		v.Quiesce = &QuiesceView{Method: q.Method, PausedMS: q.Paused.Milliseconds()}
 	}
 	v.Warnings = []string{}

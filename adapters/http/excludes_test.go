@@ -104,8 +104,16 @@ func TestBackupViewShowsTheQuiesceAndItsWarning(t *testing.T) {
 		w := newWorld(t)
 		w.sidecar.quiesce = ports.QuiesceReport{Method: "rcon", Warning: "the game was not paused: connection refused"}
 		v := w.waitFor(w.order, w.prov, w.create("Unpaused").ID, "ready")
-		if len(v.Warnings) != 1 || v.Warnings[0] != "The game was not paused: connection refused" {
-			t.Fatalf("warnings %q: want the sidecar's warning", v.Warnings)
+		if v.Quiesce != nil || len(v.Warnings) != 1 || v.Warnings[0] != "The game was not paused: connection refused" {
+			t.Fatalf("quiesce %+v, warnings %q: want none, and the sidecar's warning", v.Quiesce, v.Warnings)
+		}
+	})
+	t.Run("paused, then not resumed", func(t *testing.T) {
+		w := newWorld(t)
+		w.sidecar.quiesce = ports.QuiesceReport{Method: "exec", Paused: 900 * time.Millisecond, Warning: "the game could not be told to resume saving: exit status 1; the sidecar keeps trying"}
+		v := w.waitFor(w.order, w.prov, w.create("Unresumed").ID, "ready")
+		if v.Quiesce == nil || v.Quiesce.PausedMS != 900 || len(v.Warnings) != 1 || !strings.HasPrefix(v.Warnings[0], "The game could not be told to resume saving") {
+			t.Fatalf("quiesce %+v, warnings %q: want the 900 ms pause and the resume's warning", v.Quiesce, v.Warnings)
 		}
 	})
 	t.Run("no method configured", func(t *testing.T) {
