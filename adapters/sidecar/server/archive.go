@@ -118,8 +118,10 @@ type archiver struct {
 // else. It returns what the archive holds and skipped. Errors reading a source
 // are *sourceError; any other error comes from w.
 //
-// done, when not nil, counts the bytes of file contents archived so far.
-func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, j *journal, log *slog.Logger, h *hooks, done *atomic.Int64) (archiveReport, error) {
+// done, when not nil, counts the bytes of file contents archived so far. read,
+// when not nil, is called once every file has been read, before the last
+// blocks are compressed and written: a paused game may write again from then.
+func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level int, j *journal, log *slog.Logger, h *hooks, done *atomic.Int64, read func()) (archiveReport, error) {
 	gz, err := blockgz.NewWriter(w, level)
 	if err != nil {
 		return archiveReport{}, err
@@ -138,6 +140,11 @@ func writeArchive(ctx context.Context, w io.Writer, srcs []archiveSource, level 
 			gz.Close()
 			return a.report, err
 		}
+	}
+	// Every file is read: what is left is compressing and writing the last
+	// blocks, which the game's own writes can no longer disturb.
+	if read != nil {
+		read()
 	}
 	if err := a.tw.Close(); err != nil {
 		gz.Close()

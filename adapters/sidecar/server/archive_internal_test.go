@@ -28,7 +28,7 @@ func BenchmarkWriteArchive(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := writeArchive(context.Background(), io.Discard, srcs, DefaultCompressionLevel, nil, log, nil, nil); err != nil {
+		if _, err := writeArchive(context.Background(), io.Discard, srcs, DefaultCompressionLevel, nil, log, nil, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		closeSources(srcs)

@@ -191,7 +191,7 @@ func (f *fileIOServer) CompressFiles(ctx context.Context, req *sidecarpb.Compres
 	}
 	defer hold.end()
 	cw := &countingWriter{w: out}
-	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, nil)
+	report, err := writeArchive(ctx, cw, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, nil, func() { hold.end() })
 	quiesced := hold.end()
 	if err != nil {
 		return nil, archiveStatus(err, loc.path)
@@ -241,8 +241,7 @@ func (f *fileIOServer) StreamArchive(req *sidecarpb.StreamArchiveRequest, stream
 	prog := &progress{}
 	defer f.startMeasure(stream.Context(), srcs, prog)()
 	cs := &chunkSender{send: stream.Send, buf: make([]byte, 0, f.opts.ChunkSize), progress: prog}
-	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, &prog.done)
-	// Every file is read: the game may write again while the last message goes.
+	report, err := writeArchive(stream.Context(), cs, srcs, f.opts.CompressionLevel, f.journal, f.log, f.opts.hooks, &prog.done, func() { hold.end() })
 	quiesced := hold.end()
 	report.excludes = excludes
 	if err == nil {

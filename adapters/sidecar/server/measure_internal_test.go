@@ -84,7 +84,7 @@ func TestMeasureCountsWhatTheArchiveHolds(t *testing.T) {
 	if !ok {
 		t.Fatal("measure stopped with its context alive")
 	}
-	report, err := writeArchive(context.Background(), io.Discard, srcs, DefaultCompressionLevel, j, slog.New(slog.DiscardHandler), nil, nil)
+	report, err := writeArchive(context.Background(), io.Discard, srcs, DefaultCompressionLevel, j, slog.New(slog.DiscardHandler), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
