@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
@@ -300,6 +301,11 @@ func problemTransformer(log *slog.Logger) huma.Transformer {
 			c, title = CodeInvalidExcludes, "Invalid exclude patterns"
 			detail = fmt.Sprintf("The exclude patterns break a limit: at most %d patterns of at most %d characters each.", maxExcludes, maxExcludeLength)
 		}
+		for _, d := range fp.Errors {
+			if d != nil {
+				d.Value = clipValue(d.Value)
+			}
+		}
 		p := &Problem{
 			Type:   problemTypePrefix + string(c),
 			Title:  title,
@@ -333,6 +339,27 @@ func problemTransformer(log *slog.Logger) huma.Transformer {
 		}
 		return p, nil
 	}
+}
+
+// clipValue shortens the value a validation error quotes: enough for a person
+// to see which one was wrong, never a copy of a large body (a name of
+// thousands of characters, hundreds of exclude patterns).
+func clipValue(v any) any {
+	const keep = 64
+	if s, ok := v.(string); ok {
+		if len(s) <= keep {
+			return s
+		}
+		cut := keep
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "…"
+	}
+	if b, err := json.Marshal(v); err != nil || len(b) > 4*keep {
+		return nil
+	}
+	return v
 }
 
 // excludeBoundMessages are huma's messages for the schema's bounds on exclude

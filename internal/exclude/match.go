@@ -171,14 +171,13 @@ func (m *Matcher) Empty() bool { return m == nil || len(m.rules) == 0 }
 // A path whose matching exceeds MatchBudget is reported as not excluded and
 // counted in Overruns: an archive then holds it, more rather than less.
 func (m *Matcher) Match(path string, isDir bool) bool {
-	matched, ok := m.TryMatch(path, isDir)
+	matched, ok := m.tryMatch(path, isDir)
 	return matched && ok
 }
 
-// TryMatch is Match that tells an overrun apart: ok is false when matching path
-// exceeded MatchBudget, and matched is then meaningless. For callers to whom
-// a wrong answer either way costs data.
-func (m *Matcher) TryMatch(path string, isDir bool) (matched, ok bool) {
+// tryMatch is Match that tells an overrun apart: ok is false when matching path
+// exceeded MatchBudget, and matched is then meaningless.
+func (m *Matcher) tryMatch(path string, isDir bool) (matched, ok bool) {
 	if m == nil || len(m.rules) == 0 {
 		return false, true
 	}
@@ -214,7 +213,7 @@ func (m *Matcher) TryMatch(path string, isDir bool) (matched, ok bool) {
 	return false, true
 }
 
-// Overruns is how many Match and TryMatch calls have exceeded MatchBudget.
+// Overruns is how many Match calls have exceeded MatchBudget.
 func (m *Matcher) Overruns() int64 {
 	if m == nil {
 		return 0

@@ -223,7 +223,7 @@ func TestHostileMatchStaysWithinBudget(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("one Match took %v", took)
 	}
-	if _, ok := m.TryMatch(path, false); ok {
+	if _, ok := m.tryMatch(path, false); ok {
 		t.Error("a match beyond the budget was reported as decided")
 	}
 	if m.Overruns() != 2 {

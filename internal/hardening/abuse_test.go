@@ -32,15 +32,25 @@ func nameBody(s string) []byte {
 	return b
 }
 
+func excludesBody(n int) []byte {
+	patterns := make([]string, n)
+	for i := range patterns {
+		patterns[i] = "cache/" + strings.Repeat("x", 100)
+	}
+	b, _ := json.Marshal(map[string]any{"excludes": patterns})
+	return b
+}
+
 // hostileCreateBodies are TestHostileCreateBodies's requests.
 func hostileCreateBodies() []hostileCreate {
 	const jsonType = "application/json"
 	return []hostileCreate{
-		{"a body over 4 KiB is refused as too large", jsonType, nameBody(strings.Repeat("a", 5000)), false, 413},
-		{"a body over 4 KiB sent chunked is refused as too large", jsonType, nameBody(strings.Repeat("a", 5000)), true, 413},
+		// The limit leaves room for the largest valid set of exclude patterns
+		// (256 of 256 characters), under 140 KiB.
+		{"a body over 140 KiB is refused as too large", jsonType, nameBody(strings.Repeat("a", 140<<10)), false, 413},
+		{"a body over 140 KiB sent chunked is refused as too large", jsonType, nameBody(strings.Repeat("a", 140<<10)), true, 413},
 		{"a megabyte of JSON whitespace is refused as too large", jsonType, append(bytes.Repeat([]byte(" "), 1<<20), "{}"...), true, 413},
-		// The body limit answers before the name's own rule can.
-		{"a name of 10,000 characters is refused as too large", jsonType, nameBody(strings.Repeat("x", 10000)), false, 413},
+		{"a name of 10,000 characters is refused, and not echoed", jsonType, nameBody(strings.Repeat("x", 10000)), false, 422},
 		{"a name of 101 characters is refused", jsonType, nameBody(strings.Repeat("é", 101)), false, 422},
 		{"malformed JSON is refused", jsonType, []byte(`{bad`), false, 400},
 		{"truncated JSON is refused", jsonType, []byte(`{"name":`), false, 400},
@@ -90,6 +100,19 @@ func TestHostileCreateBodies(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a thousand exclude patterns are refused, and not echoed", func(t *testing.T) {
+		before := waitIdle(t, c, u.Owner, order, provision)
+		rep := c.do(t, request{Method: http.MethodPost, Path: backupsPath(order, provision), Token: u.Owner,
+			ContentType: "application/json", Body: excludesBody(1000)})
+		wantProblem(t, rep, http.StatusUnprocessableEntity, sphttp.CodeInvalidExcludes)
+		if len(rep.Body) > 2<<10 {
+			t.Errorf("the refusal is %d bytes long: it echoes the request", len(rep.Body))
+		}
+		if diff := diffBackups(before, waitIdle(t, c, u.Owner, order, provision)); diff != "" {
+			t.Errorf("a refused create changed the backups: %s", diff)
+		}
+	})
 
 	// The control: the same route takes a name at the limit, so the refusals
 	// above are the input's doing.

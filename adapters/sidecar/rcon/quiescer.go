@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 )
 
 // Quiescer pauses a game's saving over RCON while a backup is archived, so that
@@ -23,7 +24,9 @@ type Quiescer struct {
 	PauseCommands []string
 	// ResumeCommands run in order to resume saving. Default save-on.
 	ResumeCommands []string
-	// Options tune the connection.
+	// Options tune the connection. A zero CommandTimeout lets each command run
+	// until ctx's deadline, when it has one: the caller's timeout for the whole
+	// pause, which a slow "save-all flush" of a big world may need.
 	Options Options
 }
 
@@ -56,7 +59,11 @@ func (q *Quiescer) run(ctx context.Context, commands []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := Dial(ctx, q.Addr, password, q.Options)
+	opts := q.Options
+	if deadline, ok := ctx.Deadline(); ok && opts.CommandTimeout <= 0 {
+		opts.CommandTimeout = max(time.Until(deadline), time.Millisecond)
+	}
+	c, err := Dial(ctx, q.Addr, password, opts)
 	if err != nil {
 		return err
 	}

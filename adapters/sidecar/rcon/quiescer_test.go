@@ -1,6 +1,7 @@
 package rcon_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -111,4 +112,21 @@ func TestQuiescerNamesTheCommandThatFailed(t *testing.T) {
 		t.Fatalf("Resume with the game down = %v", err)
 	}
 	t.Logf("a game that is down: %v", err)
+}
+
+// TestQuiescerCommandsMayTakeTheWholeTimeout: a flush slower than a command's
+// default timeout still pauses the game when the caller allows the time.
+func TestQuiescerCommandsMayTakeTheWholeTimeout(t *testing.T) {
+	t.Parallel()
+	s := rcontest.Start(t, password)
+	q := &rcon.Quiescer{Addr: s.Addr(), PasswordFile: passwordFile(t, password), PauseCommands: []string{"save-all flush"}}
+	s.SetDelay(10*time.Second + 300*time.Millisecond) // over the 10s default
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := q.Pause(ctx); err != nil {
+		t.Fatalf("a flush of 10.3s within a 20s pause timeout failed: %v", err)
+	}
+	if got := s.Commands(); !slices.Equal(got, []string{"save-all flush"}) {
+		t.Fatalf("commands %q", got)
+	}
 }

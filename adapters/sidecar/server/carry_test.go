@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -224,6 +225,37 @@ func TestRestoreRefusesBrokenKeep(t *testing.T) {
 			wantCode(t, restore(t, srv, data, archive, many), codes.InvalidArgument, "keep", "patterns", "600")
 			wantCode(t, restore(t, srv, data, archive, []string{"[oops"}), codes.InvalidArgument, "keep", "[oops")
 			sameTree(t, "the data", snapshot(t, data), before)
+		})
+	}
+}
+
+// TestRestoreTakesWhatThePatternsCannotDecide: a path the patterns cannot
+// decide within the matching budget was archived, so a restore brings it back
+// from the archive rather than refusing to restore.
+func TestRestoreTakesWhatThePatternsCannotDecide(t *testing.T) {
+	patterns := make([]string, 200)
+	for i := range patterns {
+		patterns[i] = "*" + strings.Repeat("a", 120) + "b" + strconv.Itoa(i)
+	}
+	slow := "world/" + strings.Repeat("a", 250)
+	for how, restore := range restoreWays {
+		t.Run(how, func(t *testing.T) {
+			srv := startServer(t, server.Options{})
+			data := srv.mkdir(t, "data")
+			writeFiles(t, data, map[string]string{slow: "at backup", "level.dat": "at backup"})
+			archive, files, report, _ := archiveWith(t, srv, "StreamArchive", data, ports.ArchiveOptions{Excludes: patterns})
+			if _, ok := files[slow]; !ok {
+				t.Fatalf("the archive left out %s, which the patterns cannot decide", slow)
+			}
+			writeFiles(t, data, map[string]string{slow: "current", "level.dat": "current"})
+			if err := restore(t, srv, data, archive, report.Excludes); err != nil {
+				t.Fatalf("restore: %v", err)
+			}
+			for _, name := range []string{slow, "level.dat"} {
+				if b, err := os.ReadFile(filepath.Join(data, name)); err != nil || string(b) != "at backup" {
+					t.Errorf("%s after the restore: %q, %v; want the archive's", name, b, err)
+				}
+			}
 		})
 	}
 }

@@ -36,8 +36,9 @@ func DisableMeasure(o *Options) {
 // RemoveTree is removeTree, the removal of a restore's previous contents.
 var RemoveTree = removeTree
 
-// SetResumeRetry makes the server built from o wait d, rather than a second,
-// before it first retries a failed Resume.
+// SetResumeRetry makes the server built from o wait d between its retries of a
+// failed Resume, rather than a second growing to 30, and log that it needs a
+// hand after 10d rather than minutes.
 func SetResumeRetry(o *Options, d time.Duration) {
 	if o.hooks == nil {
 		o.hooks = &hooks{}

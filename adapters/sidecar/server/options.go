@@ -168,8 +168,9 @@ type hooks struct {
 	// noMeasure leaves StreamArchive's total unmeasured, to measure what
 	// measuring costs.
 	noMeasure bool
-	// resumeRetry, when positive, replaces the first delay of the background
-	// resume, so that tests need not wait a second.
+	// resumeRetry, when positive, is every delay of the background resume,
+	// which calls for a hand after ten of them, so that tests need not wait
+	// seconds or minutes.
 	resumeRetry time.Duration
 }
 

@@ -42,9 +42,9 @@ const DefaultQuiesceTimeout = 30 * time.Second
 // the game's saving is off turns it back on when it starts again.
 const ResumeMarker = "quiesce-resume-owed.json"
 
-// How long, after a failed Resume, the server keeps trying in the background: at
-// start the game may still be booting, and a Resume owed after an archive must
-// not be given up at the first network blip.
+// How the server retries a failed Resume in the background (at start the game
+// may still be booting; a network blip must not leave its saving off), and
+// after how long it logs an error that asks for a hand.
 const (
 	resumeRetryFirst = time.Second
 	resumeRetryMax   = 30 * time.Second
@@ -68,6 +68,7 @@ type pauser struct {
 	marker     string // path of the resume marker
 	log        *slog.Logger
 	retryFirst time.Duration
+	retryMax   time.Duration
 	retryFor   time.Duration
 
 	mu       sync.Mutex
@@ -89,10 +90,11 @@ type pause struct {
 func newPauser(o Options) *pauser {
 	p := &pauser{
 		q: o.Quiescer, timeout: o.QuiesceTimeout, marker: filepath.Join(o.StateDir, ResumeMarker), log: o.Logger,
-		retryFirst: resumeRetryFirst, retryFor: resumeRetryFor, stop: make(chan struct{}),
+		retryFirst: resumeRetryFirst, retryMax: resumeRetryMax, retryFor: resumeRetryFor, stop: make(chan struct{}),
 	}
 	if o.hooks != nil && o.hooks.resumeRetry > 0 {
-		p.retryFirst = o.hooks.resumeRetry
+		d := o.hooks.resumeRetry
+		p.retryFirst, p.retryMax, p.retryFor = d, d, 10*d
 	}
 	return p
 }
@@ -173,22 +175,42 @@ func (p *pauser) begin(ctx context.Context, policy sidecarpb.QuiescePolicy) (*pa
 	h.method = p.q.Method()
 	p.mu.Lock()
 	if p.cur == nil {
-		p.cur = &pause{}
-		p.cur.err = p.pauseLocked(ctx)
-		p.cur.start = time.Now()
+		if err := p.pauseLocked(ctx); err != nil {
+			// A failed Pause may have half taken effect (saving off, the flush
+			// not done): undo it now, not after an archive that is not paused
+			// anyway, and leave no pause behind, so the next archive tries
+			// afresh.
+			rerr := p.resumeLocked(&pause{err: err})
+			p.mu.Unlock()
+			if policy == sidecarpb.QuiescePolicy_QUIESCE_POLICY_REQUIRED {
+				return nil, reasoned(codes.FailedPrecondition, sidecarpb.ReasonQuiesceFailed, fmt.Sprintf("the game could not be paused (%s), so nothing was archived: %v", h.method, err), err.Error())
+			}
+			h.ended = true
+			h.report = &sidecarpb.QuiesceReport{Method: h.method, Warning: "the game was not paused: " + err.Error()}
+			addResumeWarning(h.report, rerr)
+			return h, nil
+		}
+		p.cur = &pause{start: time.Now()}
 	}
 	h.pause = p.cur
 	h.pause.holders++
 	h.joined = time.Now()
 	p.mu.Unlock()
-	if err := h.pause.err; err != nil {
-		if policy == sidecarpb.QuiescePolicy_QUIESCE_POLICY_REQUIRED {
-			h.end()
-			return nil, reasoned(codes.FailedPrecondition, sidecarpb.ReasonQuiesceFailed, fmt.Sprintf("the game could not be paused (%s), so nothing was archived: %v", h.method, err), err.Error())
-		}
-		h.report = &sidecarpb.QuiesceReport{Method: h.method, Warning: "the game was not paused: " + err.Error()}
-	}
 	return h, nil
+}
+
+// addResumeWarning adds to r's warning that the game could not be told to
+// resume saving, when err says so.
+func addResumeWarning(r *sidecarpb.QuiesceReport, err error) {
+	if err == nil {
+		return
+	}
+	warn := "the game could not be told to resume saving: " + err.Error() + "; the sidecar keeps trying"
+	if r.Warning != "" {
+		r.Warning += "; " + warn
+	} else {
+		r.Warning = warn
+	}
 }
 
 // pauseLocked records that a Resume is owed, then pauses the game. p.mu is held.
@@ -233,17 +255,8 @@ func (h *pauseHold) end() *sidecarpb.QuiesceReport {
 		p.cur = nil
 		rerr = p.resumeLocked(h.pause)
 	}
-	if h.report == nil {
-		h.report = &sidecarpb.QuiesceReport{Method: h.method, PausedMs: paused.Milliseconds()}
-	}
-	if rerr != nil {
-		warn := "the game could not be told to resume saving: " + rerr.Error() + "; the sidecar keeps trying"
-		if h.report.Warning != "" {
-			h.report.Warning += "; " + warn
-		} else {
-			h.report.Warning = warn
-		}
-	}
+	h.report = &sidecarpb.QuiesceReport{Method: h.method, PausedMs: paused.Milliseconds()}
+	addResumeWarning(h.report, rerr)
 	return h.report
 }
 
@@ -295,11 +308,14 @@ func (p *pauser) startRetry(now bool) {
 	go p.retry(now)
 }
 
-// retry resumes the game until a Resume succeeds, with a growing delay, for
-// retryFor; an archive that pauses meanwhile takes over (its own end resumes).
+// retry resumes the game until a Resume succeeds or the server stops, with a
+// growing delay, and says so loudly once it has failed for retryFor: a game left
+// with its saving off loses everything since the last save when it crashes, so
+// the sidecar never gives up on it. An archive that pauses meanwhile takes over
+// (its own end resumes).
 func (p *pauser) retry(now bool) {
 	defer p.bg.Done()
-	deadline := time.Now().Add(p.retryFor)
+	deadline, warned := time.Now().Add(p.retryFor), false
 	delay := p.retryFirst
 	if now {
 		delay = 0
@@ -327,15 +343,13 @@ func (p *pauser) retry(now bool) {
 				return
 			}
 		}
-		if time.Now().After(deadline) {
-			p.retrying = false
-			p.mu.Unlock()
-			p.log.Error("quiesce: gave up resuming the game; the sidecar tries again at its next start: turn the game's saving back on by hand if it stays off (for Minecraft, save-on)",
-				"method", p.q.Method(), "marker", p.marker)
-			return
+		if !warned && time.Now().After(deadline) {
+			warned = true
+			p.log.Error("quiesce: the game has not been told to resume saving for a while; the sidecar keeps trying: turn its saving back on by hand if this lasts (for Minecraft, save-on)",
+				"method", p.q.Method(), "for", p.retryFor)
 		}
 		p.mu.Unlock()
-		delay = min(max(2*delay, p.retryFirst), resumeRetryMax)
+		delay = min(max(2*delay, p.retryFirst), p.retryMax)
 	}
 }
 

@@ -67,11 +67,11 @@ func (e *events) waitFor(t *testing.T, s string) {
 // fakeQuiescer records its calls. Pause fails with pauseErr; the first
 // resumeFails calls of Resume fail.
 type fakeQuiescer struct {
-	ev       *events
-	marker   string // the resume marker, which must exist whenever Pause runs
-	pauseErr error
+	ev     *events
+	marker string // the resume marker, which must exist whenever Pause runs
 
 	mu          sync.Mutex
+	pauseErr    error
 	resumeFails int
 }
 
@@ -82,7 +82,15 @@ func (q *fakeQuiescer) Pause(ctx context.Context) error {
 		q.ev.add("pause without a marker")
 	}
 	q.ev.add("pause")
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.pauseErr
+}
+
+func (q *fakeQuiescer) setPauseErr(err error) {
+	q.mu.Lock()
+	q.pauseErr = err
+	q.mu.Unlock()
 }
 
 func (q *fakeQuiescer) Resume(ctx context.Context) error {
@@ -328,11 +336,13 @@ func TestQuiesceConcurrentArchivesShareOnePause(t *testing.T) {
 func TestQuiescePauseFailure(t *testing.T) {
 	pauseErr := errors.New("connection refused")
 
-	t.Run("continue archives anyway, with a warning, and still resumes", func(t *testing.T) {
+	t.Run("continue undoes a half-done pause at once, archives anyway with a warning, and pauses afresh next time", func(t *testing.T) {
 		ev := &events{}
-		srv, data := quiesceServer(t, &fakeQuiescer{ev: ev, pauseErr: pauseErr}, ev, nil)
+		q := &fakeQuiescer{ev: ev, pauseErr: pauseErr}
+		srv, data := quiesceServer(t, q, ev, nil)
 		out := srv.path("out.tar.gz")
-		rep, err := srv.client(t).CompressFiles(context.Background(), []string{data}, out, ports.ArchiveOptions{Quiesce: ports.QuiesceContinue})
+		c := srv.client(t)
+		rep, err := c.CompressFiles(context.Background(), []string{data}, out, ports.ArchiveOptions{Quiesce: ports.QuiesceContinue})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,13 +350,21 @@ func TestQuiescePauseFailure(t *testing.T) {
 		if rep.Quiesce != want {
 			t.Fatalf("quiesce report %+v, want %+v", rep.Quiesce, want)
 		}
-		wantEvents(t, ev, "pause", "archive a.txt", "archive b.txt", "resume")
+		wantEvents(t, ev, "pause", "resume", "archive a.txt", "archive b.txt")
 		if _, err := os.Stat(out); err != nil {
 			t.Fatalf("no archive: %v", err)
 		}
 		if markerExists(t, srv) {
 			t.Fatal("the resume marker outlived a successful resume")
 		}
+
+		ev.reset()
+		q.setPauseErr(nil)
+		rep, err = c.CompressFiles(context.Background(), []string{data}, out, ports.ArchiveOptions{Quiesce: ports.QuiesceRequired})
+		if err != nil || rep.Quiesce.Warning != "" {
+			t.Fatalf("the next archive, with the game answering again: %v, report %+v", err, rep.Quiesce)
+		}
+		wantEvents(t, ev, "pause", "archive a.txt", "archive b.txt", "resume")
 	})
 
 	t.Run("required fails the call, archives nothing and resumes", func(t *testing.T) {
@@ -403,6 +421,28 @@ func TestQuiesceResumeFailure(t *testing.T) {
 	// Retried in the background until it works.
 	ev.waitFor(t, "resume")
 	wantEvents(t, ev, "pause", "archive a.txt", "archive b.txt", "resume failed", "resume failed", "resume")
+	deadline := time.Now().Add(5 * time.Second)
+	for markerExists(t, srv) {
+		if time.Now().After(deadline) {
+			t.Fatal("the resume marker outlived a successful resume")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestQuiesceNeverGivesUpResuming: a game that refuses the resume for long
+// (a rotated password it has not reloaded, a port blocked for a while) is asked
+// again until it answers, long after the log has called for a hand.
+func TestQuiesceNeverGivesUpResuming(t *testing.T) {
+	ev := &events{}
+	srv, data := quiesceServer(t, &fakeQuiescer{ev: ev, resumeFails: 40}, ev, nil)
+	if _, err := srv.client(t).CompressFiles(context.Background(), []string{data}, srv.path("out.tar.gz"), ports.ArchiveOptions{Quiesce: ports.QuiesceContinue}); err != nil {
+		t.Fatal(err)
+	}
+	ev.waitFor(t, "resume")
+	if n := ev.count("resume failed"); n != 40 {
+		t.Fatalf("%d failed resumes before the one that worked, want 40", n)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for markerExists(t, srv) {
 		if time.Now().After(deadline) {
