@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path"
-	"time"
 
 	"github.com/savepoint-dev/savepoint/internal/exclude"
 )
@@ -46,14 +45,8 @@ type carrier struct {
 	// fixes are the staging directories whose mode and time to set once
 	// everything is carried, in the order they were first touched: parents
 	// before their children.
-	fixes []dirFix
+	fixes []dirMeta
 	fixed map[string]bool
-}
-
-type dirFix struct {
-	name  string // in the staging directory
-	mode  fs.FileMode
-	mtime time.Time
 }
 
 // carryOver carries into r's staging directory the paths of dest that keep
@@ -64,21 +57,15 @@ func carryOver(ctx context.Context, dest *os.Root, staging string, keep *exclude
 	if err := c.walk(".", skip); err != nil {
 		return c.carried, err
 	}
-	return c.carried, c.finish()
+	// Only now: writing into a directory changes its time, and a read-only
+	// mode would have stopped the writes.
+	return c.carried, setDirMeta(c.dest, c.fixes)
 }
 
 // walk decides, top-down, which entries of the current directory rel are kept,
 // carrying those and descending into the others.
 func (c *carrier) walk(rel string, skip func(string) bool) error {
-	d, err := c.dest.Open(rel)
-	if err != nil {
-		return err
-	}
-	entries, err := d.ReadDir(-1)
-	if err == nil {
-		entries = withoutLive(c.j, d, entries)
-	}
-	d.Close()
+	entries, err := c.list(rel)
 	if err != nil {
 		return err
 	}
@@ -183,7 +170,7 @@ func (c *carrier) touch(to string) error {
 
 func (c *carrier) fix(to string, info fs.FileInfo) {
 	c.fixed[to] = true
-	c.fixes = append(c.fixes, dirFix{name: to, mode: info.Mode().Perm(), mtime: info.ModTime()})
+	c.fixes = append(c.fixes, dirMeta{name: to, mode: info.Mode().Perm(), mtime: info.ModTime()})
 }
 
 // carry carries name, whatever it is, into the same place in the staging
@@ -225,21 +212,28 @@ func (c *carrier) carry(name string) error {
 	return c.copyFile(name, to, info)
 }
 
+// list reads the directory rel of dest, without the entities of calls
+// running now.
+func (c *carrier) list(rel string) ([]fs.DirEntry, error) {
+	d, err := c.dest.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	return withoutLive(c.j, d, entries), nil
+}
+
 // carryDir carries a kept directory whole.
 func (c *carrier) carryDir(name, to string, info fs.FileInfo) error {
 	if err := c.dest.Mkdir(to, 0o700); err != nil {
 		return err
 	}
 	c.fix(to, info)
-	d, err := c.dest.Open(name)
-	if err != nil {
-		return err
-	}
-	entries, err := d.ReadDir(-1)
-	if err == nil {
-		entries = withoutLive(c.j, d, entries)
-	}
-	d.Close()
+	entries, err := c.list(name)
 	if err != nil {
 		return err
 	}
@@ -277,20 +271,4 @@ func (c *carrier) copyFile(name, to string, info fs.FileInfo) error {
 		err = cerr
 	}
 	return err
-}
-
-// finish gives the directories it created or wrote into their modes and
-// times, children first: writing into a directory changes its time, and a
-// read-only mode would have stopped the writes.
-func (c *carrier) finish() error {
-	for i := len(c.fixes) - 1; i >= 0; i-- {
-		f := c.fixes[i]
-		if err := c.dest.Chmod(f.name, f.mode); err != nil {
-			return err
-		}
-		if err := c.dest.Chtimes(f.name, f.mtime, f.mtime); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -21,9 +21,11 @@ import (
 // A single-file source takes no patterns: they are relative to a directory.
 func withExcludes(srcs []archiveSource, req []string) ([]string, error) {
 	var limits exclude.Limits // the defaults, which the backup service checks too
-	if err := exclude.Check(req, limits); err != nil {
+	reqm, err := exclude.Parse(req, limits)
+	if err != nil {
 		return nil, reasoned(codes.InvalidArgument, sidecarpb.ReasonInvalidExcludes, err.Error(), err.Error())
 	}
+	reqPatterns := reqm.Patterns()
 	var files []string
 	for i := range srcs {
 		src := &srcs[i]
@@ -42,17 +44,11 @@ func withExcludes(srcs []archiveSource, req []string) ([]string, error) {
 			continue // the walk then takes exactly the path it took before patterns existed
 		}
 		src.match = m
-		own, err := exclude.Parse(lines, limits)
-		if err != nil {
-			return nil, excludeStatus(err, src.loc.path)
-		}
-		files = append(files, own.Patterns()...)
+		// The matcher's patterns are the file's, then the request's.
+		all := m.Patterns()
+		files = append(files, all[:len(all)-len(reqPatterns)]...)
 	}
-	reqm, err := exclude.Parse(req, limits)
-	if err != nil {
-		return nil, reasoned(codes.InvalidArgument, sidecarpb.ReasonInvalidExcludes, err.Error(), err.Error())
-	}
-	return append(files, reqm.Patterns()...), nil
+	return append(files, reqPatterns...), nil
 }
 
 // keepMatcher compiles the keep patterns of a restore: a backup's recorded

@@ -598,15 +598,19 @@ func (x *extractor) symlink(hdr *tar.Header, name string) error {
 
 // finishDirs gives directories their archived modes and times, last: creating their
 // contents would change the times, and a read-only mode would stop the writes.
-// In reverse archive order, which puts children before their parents.
-func (x *extractor) finishDirs() error {
-	for i := len(x.dirMeta) - 1; i >= 0; i-- {
-		d := x.dirMeta[i]
-		if err := x.root.Chmod(d.name, d.mode); err != nil {
+func (x *extractor) finishDirs() error { return setDirMeta(x.root, x.dirMeta) }
+
+// setDirMeta gives the directories of dirs, in root, their modes and times (a
+// zero time leaves it), in reverse order, which puts children before their
+// parents when dirs lists them top-down.
+func setDirMeta(root *os.Root, dirs []dirMeta) error {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		if err := root.Chmod(d.name, d.mode); err != nil {
 			return err
 		}
 		if !d.mtime.IsZero() {
-			if err := x.root.Chtimes(d.name, d.mtime, d.mtime); err != nil {
+			if err := root.Chtimes(d.name, d.mtime, d.mtime); err != nil {
 				return err
 			}
 		}

@@ -143,6 +143,21 @@ func markerExists(t *testing.T, srv *testServer) bool {
 	return err == nil
 }
 
+// waitMarkerGone waits until the background resume has removed marker.
+func waitMarkerGone(t *testing.T, marker string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(marker); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the resume marker outlived a successful resume")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func wantEvents(t *testing.T, ev *events, want ...string) {
 	t.Helper()
 	if got := ev.get(); !slices.Equal(got, want) {
@@ -421,13 +436,7 @@ func TestQuiesceResumeFailure(t *testing.T) {
 	// Retried in the background until it works.
 	ev.waitFor(t, "resume")
 	wantEvents(t, ev, "pause", "archive a.txt", "archive b.txt", "resume failed", "resume failed", "resume")
-	deadline := time.Now().Add(5 * time.Second)
-	for markerExists(t, srv) {
-		if time.Now().After(deadline) {
-			t.Fatal("the resume marker outlived a successful resume")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitMarkerGone(t, filepath.Join(srv.Opts.StateDir, server.ResumeMarker))
 }
 
 // TestQuiesceNeverGivesUpResuming: a game that refuses the resume for long
@@ -443,13 +452,7 @@ func TestQuiesceNeverGivesUpResuming(t *testing.T) {
 	if n := ev.count("resume failed"); n != 40 {
 		t.Fatalf("%d failed resumes before the one that worked, want 40", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for markerExists(t, srv) {
-		if time.Now().After(deadline) {
-			t.Fatal("the resume marker outlived a successful resume")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitMarkerGone(t, filepath.Join(srv.Opts.StateDir, server.ResumeMarker))
 }
 
 func TestQuiesceResumesWhatAnEarlierRunLeftPaused(t *testing.T) {
@@ -468,16 +471,7 @@ func TestQuiesceResumesWhatAnEarlierRunLeftPaused(t *testing.T) {
 		if n := ev.count("resume failed"); n != fails {
 			t.Fatalf("%d failed resumes before the one that worked, want %d", n, fails)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			if _, err := os.Stat(marker); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the resume marker outlived a successful resume")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitMarkerGone(t, marker)
 	}
 
 	t.Run("without a method the marker stays", func(t *testing.T) {
