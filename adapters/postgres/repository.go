@@ -60,7 +60,7 @@ type repoQueries struct {
 	create, update, heartbeat, setLocked, claim string
 	// The writes whose events need the row as stored: update and delete with
 	// RETURNING, and the lock's current value, locked for the change.
-	updateReturning, deleteReturning, lockedState string
+	updateReturning, deleteReturning, lockedState           string
 	acquireFence, heartbeatFence, releaseFence, expireFence string
 }
 
