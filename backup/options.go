@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -99,6 +102,14 @@ type Options struct {
 	// (ports.QuiesceContinue). Either way a sidecar with no pause method
 	// configured archives without pausing, and says so in no warning.
 	FailWithoutQuiesce bool
+	// MeterProvider receives the service's metrics (savepoint.operation.* and
+	// the others the package documentation lists). Nil means otel's global
+	// provider, a no-op unless the host set one.
+	MeterProvider metric.MeterProvider
+	// TracerProvider receives a span per create, restore and delete, a child of
+	// the span of the request that started it (the job outlives the request).
+	// Nil means otel's global provider, a no-op unless the host set one.
+	TracerProvider trace.TracerProvider
 	// Logger receives structured logs with backup_id and order_id. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

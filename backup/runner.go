@@ -40,6 +40,9 @@ type job struct {
 	// interrupted the job. It may be called twice for one job (by the job and by
 	// Shutdown), so it must be idempotent; a compare-and-set on the status makes it so.
 	Fail func(ctx context.Context, cause error)
+	// Op is what the job's metrics and span need: its kind and the trace of the
+	// request that started it.
+	Op jobOp
 }
 
 // runnerOptions configure a runner. Zero (or negative) values mean the defaults
@@ -62,6 +65,8 @@ type runnerOptions struct {
 	Heartbeat func(ctx context.Context, id ports.BackupID, status ports.Status, progress *ports.Progress) error
 	// Logger receives warnings about heartbeats, panics and interrupted jobs.
 	Logger *slog.Logger
+	// Telemetry measures and traces each job; nil records nothing.
+	Telemetry *telemetry
 }
 
 // runner runs background jobs on its own context with bounded concurrency,
@@ -154,11 +159,13 @@ func (r *runner) run(jp *job) {
 	log := r.opts.Logger.With("backup_id", j.ID, "status", j.Status)
 	ctx, cancel := context.WithTimeout(r.base, r.opts.OperationTimeout)
 	defer cancel()
+	var err error
+	ctx, op := r.opts.Telemetry.startJob(ctx, j.Op, j.ID)
+	defer func() { op.end(context.WithoutCancel(ctx), err) }()
 
 	settledElsewhere := make(chan struct{})
 	stopHeartbeat := r.heartbeat(ctx, j, log, func() { close(settledElsewhere); cancel() })
 
-	var err error
 	select {
 	case r.sem <- struct{}{}:
 		err = r.protect(ctx, j, log)
@@ -176,6 +183,7 @@ func (r *runner) run(jp *job) {
 	select {
 	case <-settledElsewhere:
 		log.Warn("operation was settled elsewhere while running; its result is discarded", "err", err)
+		op.settledElsewhere()
 		return
 	default:
 	}
