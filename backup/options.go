@@ -102,9 +102,12 @@ type Options struct {
 	// (ports.QuiesceContinue). Either way a sidecar with no pause method
 	// configured archives without pausing, and says so in no warning.
 	FailWithoutQuiesce bool
-	// MeterProvider receives the service's metrics (savepoint.operation.* and
-	// the others the package documentation lists). Nil means otel's global
-	// provider, a no-op unless the host set one.
+	// MeterProvider receives the service's metrics: savepoint.operation.started,
+	// .finished, .duration, .active, .recovered, .progress.done and
+	// .progress.total, savepoint.data.archived, savepoint.archive.uploaded and
+	// .restored, savepoint.sidecar.errors and savepoint.storage.errors. Their
+	// attributes are kinds, outcomes and causes, never an ID. Nil means otel's
+	// global provider, a no-op unless the host set one.
 	MeterProvider metric.MeterProvider
 	// TracerProvider receives a span per create, restore and delete, a child of
 	// the span of the request that started it (the job outlives the request).
