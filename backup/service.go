@@ -55,7 +55,7 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 			return deps.Repository.Heartbeat(ctx, id, status, opts.Now(), progress)
 		},
 	})
-	if err := tel.observeProgress(opts.MeterProvider, s.runner); err != nil {
+	if err := tel.observeProgress(s.runner); err != nil {
 		return nil, fmt.Errorf("backup: creating the metrics: %w", err)
 	}
 	return s, nil

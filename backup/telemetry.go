@@ -44,6 +44,7 @@ var errSettledElsewhere = errors.New("settled elsewhere")
 // providers. Its methods are the one-line hooks the service calls.
 type telemetry struct {
 	tracer trace.Tracer
+	meter  metric.Meter
 
 	started   metric.Int64Counter
 	finished  metric.Int64Counter
@@ -67,7 +68,7 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry,
 		tp = otel.GetTracerProvider()
 	}
 	m := mp.Meter(instrumentationName)
-	t := &telemetry{tracer: tp.Tracer(instrumentationName)}
+	t := &telemetry{tracer: tp.Tracer(instrumentationName), meter: m}
 	var errs []error
 	counter := func(name, unit, desc string) metric.Int64Counter {
 		c, err := m.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
@@ -100,11 +101,8 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry,
 
 // observeProgress registers the progress gauges, which sum the running
 // operations' progress by kind when a reader collects.
-func (t *telemetry) observeProgress(mp metric.MeterProvider, r *runner) error {
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	m := mp.Meter(instrumentationName)
+func (t *telemetry) observeProgress(r *runner) error {
+	m := t.meter
 	done, err := m.Int64ObservableGauge("savepoint.operation.progress.done", metric.WithUnit("By"),
 		metric.WithDescription("Bytes done by the running creates and restores, summed by kind."))
 	if err != nil {
@@ -187,7 +185,7 @@ func (t *telemetry) startJob(ctx context.Context, op jobOp, id ports.BackupID) (
 		return ctx, nil
 	}
 	if op.parent.IsValid() {
-		ctx = trace.ContextWithRemoteSpanContext(ctx, op.parent)
+		ctx = trace.ContextWithSpanContext(ctx, op.parent)
 	}
 	ctx, o := t.start(ctx, op.kind, id)
 	o.background = true

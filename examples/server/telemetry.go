@@ -96,6 +96,15 @@ func (t *telemetry) wrap(next http.Handler) http.Handler {
 	}
 	opts := []otelhttp.Option{
 		otelhttp.WithPropagators(propagation.TraceContext{}),
+		// Probes and scrapes every few seconds would drown the traces that
+		// matter.
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		}),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 			if r.Pattern != "" {
 				return r.Pattern // e.g. "POST /api/v1/orders/{order_id}/provisions/{provision_id}/backups"
