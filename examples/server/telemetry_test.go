@@ -183,7 +183,8 @@ func TestTelemetryRealMode(t *testing.T) {
 }
 
 // TestMetricsEndpoint scrapes a zero-config example server's /metrics after a
-// create, on the API's listener (the default) and on a listener of its own.
+// create, on the API's listener (the default) and on a listener of its own, and
+// finds none when -metrics-addr is off.
 func TestMetricsEndpoint(t *testing.T) {
 	finished := regexp.MustCompile(`(?m)^savepoint_operation_finished_total\{[^}]*savepoint_operation_kind="create"[^}]*savepoint_operation_outcome="ok"[^}]*\} 1$`)
 	scrape := func(t *testing.T, url string) (int, string) {
@@ -231,6 +232,13 @@ func TestMetricsEndpoint(t *testing.T) {
 		createAndScrape(t, srv, "http://"+addr+"/metrics")
 		if code, _ := scrape(t, srv.URL+"/metrics"); code != http.StatusNotFound {
 			t.Errorf("the API's listener answers /metrics with %d, want 404", code)
+		}
+	})
+
+	t.Run("turned off", func(t *testing.T) {
+		srv := e2e.StartServer(t, e2e.ServerOptions{Args: []string{"-metrics-addr", "off"}})
+		if code, _ := scrape(t, srv.URL+"/metrics"); code != http.StatusNotFound {
+			t.Errorf("/metrics answers %d with -metrics-addr off, want 404", code)
 		}
 	})
 }
