@@ -20,6 +20,8 @@ import (
 type failure struct {
 	reason string
 	err    error
+	// call is the dependency call that failed, if one did (see failOn).
+	call call
 }
 
 func (f *failure) Error() string { return f.reason + ": " + f.err.Error() }
@@ -135,14 +137,14 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 	src := newHashingReader(&archiveProgress{s: archive, t: p})
 	if err := s.deps.Objects.Put(ctx, key, src); err != nil {
 		if src.err != nil {
-			return fail("reading the archive from the game server failed", src.err)
+			return failOn(callRead, "reading the archive from the game server failed", src.err)
 		}
-		return fail("uploading the archive to storage failed", err)
+		return failOn(callUpload, "uploading the archive to storage failed", err)
 	}
 	if src.err != nil {
 		// The store kept what it got, but the archive was cut short (the sidecar
 		// reports an unfinished archive only as a read error): never mark it ready.
-		return fail("reading the archive from the game server failed", src.err)
+		return failOn(callRead, "reading the archive from the game server failed", src.err)
 	}
 
 	now := s.opts.Now()
@@ -169,6 +171,7 @@ func (s *Service) runCreate(ctx context.Context, b ports.Backup, order ports.Ord
 		return fail("recording the finished backup failed", err)
 	}
 	stored = true
+	s.tel.stored(ctx, b, p.snapshot().DoneBytes, src.n)
 	log.Info("backup ready", "size_bytes", ready.SizeBytes, "sha256", ready.SHA256, "skipped_files", ready.SkippedCount,
 		"excludes", len(ready.Excludes), "quiesce_method", ready.Quiesce.Method, "paused", ready.Quiesce.Paused)
 	if ready.Quiesce.Warning != "" {
@@ -205,7 +208,7 @@ func (s *Service) archiveIsReady(log *slog.Logger, id ports.BackupID, asset port
 func (s *Service) dial(ctx context.Context, sidecar ports.Provision) (ports.FileIO, ports.SidecarDirs, error) {
 	fio, err := s.deps.Sidecars.Dial(ctx, sidecar)
 	if err != nil {
-		return nil, ports.SidecarDirs{}, fail("could not reach the game server's file service", err)
+		return nil, ports.SidecarDirs{}, failOn(callDial, "could not reach the game server's file service", err)
 	}
 	dirs := fio.Dirs()
 	if dirs.Data == "" {
@@ -243,16 +246,16 @@ func (s *Service) openArchive(ctx context.Context, fio ports.FileIO, dirs ports.
 		return stream, "", nil
 	}
 	if !errors.Is(err, ports.ErrUnsupported) {
-		return nil, "", fail("compressing the server files failed", err)
+		return nil, "", failOn(callArchive, "compressing the server files failed", err)
 	}
 	tempFile := tempBackupPath(dirs.Temp, id)
 	report, err := fio.CompressFiles(ctx, sources, tempFile, opts)
 	if err != nil {
-		return nil, tempFile, fail("compressing the server files failed", err)
+		return nil, tempFile, failOn(callArchive, "compressing the server files failed", err)
 	}
 	rc, err := fio.ReadFile(ctx, tempFile)
 	if err != nil {
-		return nil, tempFile, fail("reading the archive from the game server failed", err)
+		return nil, tempFile, failOn(callRead, "reading the archive from the game server failed", err)
 	}
 	return stagedArchive{ReadCloser: rc, report: report}, tempFile, nil
 }
@@ -287,7 +290,7 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 
 	obj, info, err := s.deps.Objects.Get(ctx, asset.Key, nil)
 	if err != nil {
-		return fail("downloading the archive from storage failed", err)
+		return failOn(callDownload, "downloading the archive from storage failed", err)
 	}
 	defer obj.Close()
 
@@ -303,11 +306,11 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 		err = s.restoreStaged(ctx, b, fio, dirs, obj, info.SizeBytes, p)
 	case err != nil && src.err != nil:
 		// A download cut short explains whatever the sidecar made of it.
-		err = fail("downloading the archive from storage failed"+untouched, src.err)
+		err = failOn(callDownload, "downloading the archive from storage failed"+untouched, src.err)
 	case errors.Is(err, ports.ErrArchiveDamaged):
-		err = fail("the stored archive is damaged (its checksum does not match)"+untouched, err)
+		err = failOn(callDownload, "the stored archive is damaged (its checksum does not match)"+untouched, err)
 	case err != nil:
-		err = fail("restoring the archive on the game server failed"+untouched, err)
+		err = failOn(callRestore, "restoring the archive on the game server failed"+untouched, err)
 	}
 	if err != nil {
 		return err
@@ -320,6 +323,7 @@ func (s *Service) runRestore(ctx context.Context, b ports.Backup, sidecar ports.
 	if err := s.finish(ctx, done, ports.StatusRestoring); err != nil {
 		return fail("recording it failed after your server files were restored", err)
 	}
+	s.tel.restoredBytes(ctx, b.SizeBytes)
 	log.Info("restore done")
 	return nil
 }
@@ -336,16 +340,16 @@ func (s *Service) restoreStaged(ctx context.Context, b ports.Backup, fio ports.F
 	src := newHashingReader(countingReader{r: obj, t: p})
 	if err := fio.WriteFile(ctx, tempFile, size, src); err != nil {
 		if src.err != nil {
-			return fail("downloading the archive from storage failed"+untouched, src.err)
+			return failOn(callDownload, "downloading the archive from storage failed"+untouched, src.err)
 		}
-		return fail("copying the archive to the game server failed"+untouched, err)
+		return failOn(callWrite, "copying the archive to the game server failed"+untouched, err)
 	}
 	if got := src.sum(); got != b.SHA256 {
-		return fail("the stored archive is damaged (its checksum does not match)"+untouched,
+		return failOn(callDownload, "the stored archive is damaged (its checksum does not match)"+untouched,
 			fmt.Errorf("%w: sha256 %s, recorded %s", ports.ErrArchiveDamaged, got, b.SHA256))
 	}
 	if err := fio.ExtractTo(ctx, tempFile, dirs.Data, b.Excludes); err != nil {
-		return fail("extracting the archive failed"+untouched, err)
+		return failOn(callExtract, "extracting the archive failed"+untouched, err)
 	}
 	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -103,6 +106,17 @@ type Options struct {
 	// (ports.QuiesceContinue). Either way a sidecar with no pause method
 	// configured archives without pausing, and says so in no warning.
 	FailWithoutQuiesce bool
+	// MeterProvider receives the service's metrics: savepoint.operation.started,
+	// .finished, .duration, .active, .recovered, .progress.done and
+	// .progress.total, savepoint.data.archived, savepoint.archive.uploaded and
+	// .restored, savepoint.sidecar.errors and savepoint.storage.errors. Their
+	// attributes are kinds, outcomes and causes, never an ID. Nil means otel's
+	// global provider, a no-op unless the host set one.
+	MeterProvider metric.MeterProvider
+	// TracerProvider receives a span per create, restore and delete, a child of
+	// the span of the request that started it (the job outlives the request).
+	// Nil means otel's global provider, a no-op unless the host set one.
+	TracerProvider trace.TracerProvider
 	// Logger receives structured logs with backup_id and order_id. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

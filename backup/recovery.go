@@ -53,6 +53,7 @@ func (s *Service) RecoverStale(ctx context.Context) (int, error) {
 			continue
 		}
 		settled++
+		s.tel.recoveredOp(ctx, b)
 		log.Warn("settled stale operation", "was", b.Status, "now", failed.Status, "heartbeat_at", b.HeartbeatAt)
 		s.cleanupStale(ctx, b)
 	}

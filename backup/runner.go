@@ -43,6 +43,9 @@ type job struct {
 	// Actor is who the job works for; Run's, Fail's and the heartbeats'
 	// contexts carry it, so the events the job's changes record name them.
 	Actor ports.Actor
+	// Op is what the job's metrics and span need: its kind and the trace of the
+	// request that started it.
+	Op jobOp
 }
 
 // runnerOptions configure a runner. Zero (or negative) values mean the defaults
@@ -65,6 +68,8 @@ type runnerOptions struct {
 	Heartbeat func(ctx context.Context, id ports.BackupID, status ports.Status, progress *ports.Progress) error
 	// Logger receives warnings about heartbeats, panics and interrupted jobs.
 	Logger *slog.Logger
+	// Telemetry measures and traces each job; nil records nothing.
+	Telemetry *telemetry
 }
 
 // runner runs background jobs on its own context with bounded concurrency,
@@ -157,11 +162,13 @@ func (r *runner) run(jp *job) {
 	log := r.opts.Logger.With("backup_id", j.ID, "status", j.Status)
 	ctx, cancel := context.WithTimeout(ports.WithActor(r.base, j.Actor), r.opts.OperationTimeout)
 	defer cancel()
+	var err error
+	ctx, op := r.opts.Telemetry.startJob(ctx, j.Op, j.ID)
+	defer func() { op.end(context.WithoutCancel(ctx), err) }()
 
 	settledElsewhere := make(chan struct{})
 	stopHeartbeat := r.heartbeat(ctx, j, log, func() { close(settledElsewhere); cancel() })
 
-	var err error
 	select {
 	case r.sem <- struct{}{}:
 		err = r.protect(ctx, j, log)
@@ -179,6 +186,7 @@ func (r *runner) run(jp *job) {
 	select {
 	case <-settledElsewhere:
 		log.Warn("operation was settled elsewhere while running; its result is discarded", "err", err)
+		op.settledElsewhere()
 		return
 	default:
 	}

@@ -25,6 +25,7 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	runner *runner
+	tel    *telemetry
 }
 
 // NewService returns a Service using deps. Zero options mean the defaults (see
@@ -38,8 +39,13 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	s := &Service{deps: deps, opts: opts, log: opts.Logger}
+	tel, err := newTelemetry(opts.MeterProvider, opts.TracerProvider)
+	if err != nil {
+		return nil, fmt.Errorf("backup: creating the metrics: %w", err)
+	}
+	s := &Service{deps: deps, opts: opts, log: opts.Logger, tel: tel}
 	s.runner = newRunner(runnerOptions{
+		Telemetry:         tel,
 		MaxConcurrent:     opts.MaxConcurrentOperations,
 		HeartbeatInterval: opts.HeartbeatInterval,
 		OperationTimeout:  opts.OperationTimeout,
@@ -49,6 +55,9 @@ func NewService(deps Deps, opts Options) (*Service, error) {
 			return deps.Repository.Heartbeat(ctx, id, status, opts.Now(), progress)
 		},
 	})
+	if err := tel.observeProgress(s.runner); err != nil {
+		return nil, fmt.Errorf("backup: creating the metrics: %w", err)
+	}
 	return s, nil
 }
 
@@ -277,11 +286,13 @@ func (s *Service) LockBackup(ctx context.Context, user ports.UserID, orderID por
 // remove deletes a backup the caller may delete, for the reason why
 // (EventDeleteRequested or EventOrderDeleted): claims it, then removes its
 // archive, asset and record, in an order a retry can always finish.
-func (s *Service) remove(ctx context.Context, b ports.Backup, why EventKind) error {
+func (s *Service) remove(ctx context.Context, b ports.Backup, why EventKind) (err error) {
 	if _, err := Apply(b, Event{Kind: why, At: s.opts.Now()}); err != nil {
 		return err
 	}
-	b, err := s.deps.Repository.ClaimForDelete(ctx, b.ID, why == EventOrderDeleted)
+	ctx, op := s.tel.startDelete(ctx, b.ID)
+	defer func() { op.end(ctx, err) }()
+	b, err = s.deps.Repository.ClaimForDelete(ctx, b.ID, why == EventOrderDeleted)
 	if err != nil {
 		return wrapInfra(ErrDatabase, "claiming backup for deletion", s.notFound(err, ErrBackupNotFound))
 	}
@@ -484,10 +495,12 @@ func (s *Service) notFound(err, specific error) error {
 }
 
 // start hands an accepted operation to the runner, on behalf of the actor in
-// ctx (who the operation's events are for). If the runner refuses (shutting
-// down), the operation is settled at once rather than left active.
+// ctx (who the operation's events are for); the job's span joins ctx's trace.
+// If the runner refuses (shutting down), the operation is settled at once
+// rather than left active.
 func (s *Service) start(ctx context.Context, b ports.Backup, j job) error {
 	j.Actor = ports.ActorFrom(ctx)
+	j.Op = opFor(ctx, b)
 	if err := s.runner.Go(j); err != nil {
 		ctx, cancel := context.WithTimeout(ports.WithActor(context.Background(), j.Actor), s.opts.CleanupTimeout)
 		defer cancel()

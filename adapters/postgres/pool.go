@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config says how Open reaches the database and prepares its schema.
@@ -24,6 +25,9 @@ type Config struct {
 	// SkipMigrations leaves the schema alone, for hosts that migrate in a separate
 	// deployment step.
 	SkipMigrations bool
+	// TracerProvider receives a span per statement (see QueryTracer), a child
+	// of the caller's span. Nil means otel's global provider.
+	TracerProvider trace.TracerProvider
 }
 
 // Pool is a pgx connection pool with the lifecycle methods samber/do calls on
@@ -43,6 +47,7 @@ func Open(ctx context.Context, cfg Config) (*Pool, error) {
 		// pgx's message never contains the password.
 		return nil, fmt.Errorf("postgres: open: parsing the connection URL: %w", err)
 	}
+	pcfg.ConnConfig.Tracer = NewQueryTracer(cfg.TracerProvider)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, dbError("open", err)

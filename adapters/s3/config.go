@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Limits that S3 imposes on multipart uploads.
@@ -158,6 +160,11 @@ type Config struct {
 	// Logger receives the SDK's warnings and the store's own messages (aborted
 	// uploads). Nil discards them. Credentials are never logged.
 	Logger *slog.Logger
+
+	// TracerProvider receives a client span per S3 operation (S3.PutObject,
+	// S3.UploadPart, ...), a child of the caller's span. Nil means otel's
+	// global provider.
+	TracerProvider trace.TracerProvider
 }
 
 // withDefaults validates the configuration and fills in defaults.

@@ -105,6 +105,7 @@ func newClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 		// No request/response/signing dumps: they could contain credentials.
 		o.ClientLogMode = 0
 		o.Logger = sdkLogger{cfg.Logger}
+		o.APIOptions = append(o.APIOptions, tracing(cfg.TracerProvider))
 	}
 
 	if cfg.Credentials != nil {

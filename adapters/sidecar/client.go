@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -65,6 +68,15 @@ type ClientOptions struct {
 	ChunkSize int
 	// DialOptions are added to the connection's options (interceptors, tracing).
 	DialOptions []grpc.DialOption
+	// TracerProvider receives a client span per call (otelgrpc). Nil means
+	// otel's global provider.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives otelgrpc's RPC metrics. Nil means otel's global
+	// provider.
+	MeterProvider metric.MeterProvider
+	// Propagators carry the caller's trace context to the sidecar. Nil means
+	// W3C trace context, whatever otel's global propagator is.
+	Propagators propagation.TextMapPropagator
 }
 
 func (o ClientOptions) withDefaults() ClientOptions {
@@ -137,6 +149,7 @@ func Connect(ctx context.Context, ep Endpoint, opts ClientOptions) (*Client, err
 	if ep.Secret != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer{secret: ep.Secret, tls: opts.TLS != nil}))
 	}
+	dopts = append(dopts, opts.statsHandler())
 	dopts = append(dopts, opts.DialOptions...)
 	conn, err := grpc.NewClient(ep.Address, dopts...)
 	if err != nil {

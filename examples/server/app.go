@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/samber/do/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/savepoint-dev/savepoint/adapters/local"
 	"github.com/savepoint-dev/savepoint/adapters/postgres"
@@ -43,13 +44,15 @@ type catalog interface {
 // the services down in reverse dependency order: the HTTP server first, then the
 // backup service (which waits for running operations), then the sidecar,
 // storage and the database pool.
-func newInjector(cfg config, s3cfg s3.Config, log *slog.Logger) *do.RootScope {
+func newInjector(cfg config, s3cfg s3.Config, tel *telemetry, log *slog.Logger) *do.RootScope {
 	i := do.New()
 	do.ProvideValue(i, cfg)
 	do.ProvideValue(i, log)
+	do.ProvideValue(i, tel)
+	s3cfg.TracerProvider = tel.tracers
 
 	if cfg.DatabaseURL != "" {
-		postgres.Package(postgres.Config{URL: cfg.DatabaseURL, Standalone: true})(i)
+		postgres.Package(postgres.Config{URL: cfg.DatabaseURL, Standalone: true, TracerProvider: tel.tracers})(i)
 		do.MustAs[*postgres.Catalog, catalog](i)
 	} else {
 		local.Package()(i)
@@ -60,7 +63,7 @@ func newInjector(cfg config, s3cfg s3.Config, log *slog.Logger) *do.RootScope {
 	} else {
 		local.ObjectStorePackage(filepath.Join(cfg.Dir, "objects"))(i)
 	}
-	sidecar.Package(sidecarResolver(i, cfg, log), sidecar.ClientOptions{})(i)
+	sidecar.Package(sidecarResolver(i, cfg, log), sidecar.ClientOptions{TracerProvider: tel.tracers, MeterProvider: tel.meters})(i)
 
 	do.Provide(i, newService)
 	if cfg.DatabaseURL != "" {
@@ -80,13 +83,14 @@ func newInjector(cfg config, s3cfg s3.Config, log *slog.Logger) *do.RootScope {
 		do.MustAs[*backup.Service, spriver.Scheduler](i)
 		spriver.Package(ropts)(i)
 	}
-	do.Provide(i, newWebServer)
+	do.Provide(i, newObservedWebServer)
 	return i
 }
 
 // newService builds the backup service from the ports in the injector.
 func newService(i do.Injector) (*backup.Service, error) {
 	cfg := do.MustInvoke[config](i)
+	tel := do.MustInvoke[*telemetry](i)
 	var err error
 	deps := backup.Deps{
 		Repository:  invoke[ports.Repository](i, &err),
@@ -108,6 +112,8 @@ func newService(i do.Injector) (*backup.Service, error) {
 		SweepInterval:           cfg.SweepInterval,
 		OrphanGracePeriod:       cfg.OrphanGrace,
 		FailWithoutQuiesce:      cfg.FailWithoutQuiesce,
+		MeterProvider:           tel.meters,
+		TracerProvider:          tel.tracers,
 		Logger:                  do.MustInvoke[*slog.Logger](i).With("component", "backup"),
 	})
 }
@@ -132,7 +138,9 @@ func sidecarResolver(i do.Injector, cfg config, log *slog.Logger) sidecar.Resolv
 			Dirs: ports.SidecarDirs{Data: cfg.SidecarDataDir, Temp: cfg.SidecarTempDir}}
 		return func(context.Context, ports.Provision) (sidecar.Endpoint, error) { return ep, nil }
 	}
-	do.Provide(i, func(do.Injector) (*inprocSidecar, error) { return startInprocSidecar(cfg, log) })
+	do.Provide(i, func(i do.Injector) (*inprocSidecar, error) {
+		return startInprocSidecar(cfg, log, do.MustInvoke[*telemetry](i).tracers)
+	})
 	return func(context.Context, ports.Provision) (sidecar.Endpoint, error) {
 		sc, err := do.Invoke[*inprocSidecar](i)
 		if err != nil {
@@ -171,7 +179,7 @@ type inprocSidecar struct {
 	endpoint sidecar.Endpoint
 }
 
-func startInprocSidecar(cfg config, log *slog.Logger) (*inprocSidecar, error) {
+func startInprocSidecar(cfg config, log *slog.Logger, tp trace.TracerProvider) (*inprocSidecar, error) {
 	dirs := ports.SidecarDirs{Data: filepath.Join(cfg.Dir, "data"), Temp: filepath.Join(cfg.Dir, "tmp")}
 	if err := os.MkdirAll(dirs.Temp, 0o700); err != nil {
 		return nil, err
@@ -189,7 +197,7 @@ func startInprocSidecar(cfg config, log *slog.Logger) (*inprocSidecar, error) {
 	rand.Read(secret)
 	srv, err := server.New(server.Options{
 		Roots: []string{dirs.Data, dirs.Temp}, ArchiveDir: dirs.Temp, StateDir: filepath.Join(cfg.Dir, "sidecar-state"),
-		Secret: hex.EncodeToString(secret), Logger: log.With("component", "sidecar"),
+		Secret: hex.EncodeToString(secret), Logger: log.With("component", "sidecar"), TracerProvider: tp,
 	})
 	if err != nil {
 		return nil, err

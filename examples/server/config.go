@@ -23,6 +23,8 @@ type config struct {
 	OtherToken string
 	DemoOrders int
 	LogFormat  string
+	// MetricsAddr is where /metrics is served: "" on Addr, "off" nowhere.
+	MetricsAddr string
 	// demoTokenGiven records that the demo token came from a flag or the
 	// environment: the banner then does not print it, since whoever started the
 	// server already knows it and the output may end up in a shared log.
@@ -98,6 +100,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.OtherToken, "other-token", env("SAVEPOINT_OTHER_TOKEN", ""), "API token of a second user who owns one order of their own, to try authorization with; none when empty (SAVEPOINT_OTHER_TOKEN)")
 	fs.IntVar(&c.DemoOrders, "demo-orders", envInt("SAVEPOINT_DEMO_ORDERS", 1), "number of demo orders (SAVEPOINT_DEMO_ORDERS)")
 	fs.StringVar(&c.LogFormat, "log-format", env("SAVEPOINT_LOG_FORMAT", "text"), "text or json (SAVEPOINT_LOG_FORMAT)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("SAVEPOINT_METRICS_ADDR", ""), "where Prometheus scrapes GET /metrics: empty for the API's own listener, host:port for a listener of its own, off for none (SAVEPOINT_METRICS_ADDR)")
 
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL connection string; runs migrations (DATABASE_URL)")
 

@@ -60,7 +60,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-	injector := newInjector(cfg, s3cfg, log)
+	tel, err := newTelemetry(cfg, log)
+	if err != nil {
+		return err
+	}
+	injector := newInjector(cfg, s3cfg, tel, log)
 	do.ProvideValue(injector, toks)
 	do.ProvideValue[readyCheck](injector, injector.HealthCheckWithContext)
 	shutdown := func() error {

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/flate"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/savepoint-dev/savepoint/adapters/sidecar/sidecarpb"
 )
@@ -147,6 +150,17 @@ type Options struct {
 	// Logger receives one line per call and the start-up cleanup. Nil means
 	// slog.Default(). The secret is never logged.
 	Logger *slog.Logger
+
+	// TracerProvider receives a server span per call (otelgrpc), the child of
+	// the backup service's span when the call carries its trace context. Nil
+	// means otel's global provider.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives otelgrpc's RPC metrics. Nil means otel's global
+	// provider.
+	MeterProvider metric.MeterProvider
+	// Propagators read the caller's trace context. Nil means W3C trace
+	// context, whatever otel's global propagator is.
+	Propagators propagation.TextMapPropagator
 
 	hooks *hooks
 }

@@ -69,6 +69,7 @@ func New(opts Options) (*Server, error) {
 		// Stop returns once every handler has: the journal's lock is released
 		// only when no call can write to the roots any more.
 		grpc.WaitForHandlers(true),
+		o.statsHandler(),
 	}
 	if o.TLS != nil {
 		sopts = append(sopts, grpc.Creds(credentials.NewTLS(o.TLS)))
