@@ -1,6 +1,7 @@
 // A small typed client for the savepoint backups API. The request and response
 // shapes come from src/api/schema.d.ts, which is generated from openapi.yaml, so
 // a change to the API that this client does not follow fails the typecheck.
+import type { ActivityPageView } from './activity-types';
 import type { components, paths } from './api/schema';
 
 /** One backup as the API returns it. */
@@ -36,6 +37,32 @@ type UnlockResponse = LockPath['delete']['responses'][200]['content']['applicati
 type GetScheduleResponse = SchedulePath['get']['responses'][200]['content']['application/json'];
 type PutScheduleRequest = SchedulePath['put']['requestBody']['content']['application/json'];
 type PutScheduleResponse = SchedulePath['put']['responses'][200]['content']['application/json'];
+
+/** A page of an order's activity log, newest first, and the cursor of the next (older) page. */
+export type ActivityPage = ActivityPageView;
+/** One event of an order's activity log. */
+export type ActivityEvent = ActivityPage['items'][number];
+/** What an event says happened. */
+export type ActivityType = ActivityEvent['type'];
+/** Who caused an event. */
+export type ActivityActor = ActivityEvent['actor'];
+
+/** How the activity log is asked for a page. */
+export interface ActivityPageRequest {
+  /** How many events at most; the server's default (50) when absent. */
+  limit?: number;
+  /** A page's next_before: the events older than the page; the newest when absent. */
+  before?: number | null;
+}
+
+/**
+ * What the activity panel needs from the API. createBackupsApi implements it
+ * too; it is apart from BackupsApi so that a host's own BackupsApi need not.
+ */
+export interface ActivityApi {
+  /** Fetches a page of the order's activity log, newest first. */
+  listActivity(orderId: string, page?: ActivityPageRequest, signal?: AbortSignal): Promise<ActivityPage>;
+}
 
 /** How the game was paused while a backup was archived. */
 export type Quiesce = NonNullable<Backup['quiesce']>;
@@ -107,8 +134,8 @@ export interface BackupsApiOptions {
   fetch?: typeof fetch;
 }
 
-/** Returns a BackupsApi that calls the savepoint HTTP API with fetch and a bearer token. */
-export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
+/** Returns a BackupsApi (and ActivityApi) that calls the savepoint HTTP API with fetch and a bearer token. */
+export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi & ActivityApi {
   const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
@@ -208,6 +235,17 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
         method: 'DELETE',
         headers: headers({ Accept: 'application/problem+json' }),
       });
+    },
+    async listActivity(orderId, page, signal) {
+      const query = new URLSearchParams();
+      if (page?.limit !== undefined) query.set('limit', String(page.limit));
+      if (page?.before != null) query.set('before', String(page.before));
+      const search = query.toString() === '' ? '' : `?${query.toString()}`;
+      const res = await call(`${baseUrl}/api/v1/orders/${encodeURIComponent(orderId)}/activity${search}`, {
+        headers: headers({ Accept: 'application/json' }),
+        signal,
+      });
+      return (await res.json()) as ActivityPage;
     },
   };
 }
