@@ -8,7 +8,7 @@ import panelSource from './activity-panel.tsx?raw';
 import { BackupsContent } from './backups-content';
 import { ApiError, type ActivityApi, type ActivityEvent, type ActivityPage, type ActivityType } from './client';
 import { catalogues, createTranslator } from './i18n';
-import { fakeApi, makeBackup } from './test-helpers';
+import { fakeApi, makeBackup, problemError } from './test-helpers';
 
 const en = createTranslator('en');
 const de = createTranslator('de');
@@ -300,6 +300,15 @@ describe('ActivityPanel', () => {
     await user.click(within(alert).getByRole('button', { name: en('activity.retry') }));
     expect(await screen.findByRole('rowheader', { name: 'Backup “later” started' })).toBeInTheDocument();
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+
+  it('says, without an error, that a server without an activity log keeps none', async () => {
+    const log = fakeLog();
+    log.api.listActivity.mockRejectedValue(problemError('activity_unavailable', 501));
+    renderPanel(log.api);
+    expect(await screen.findByText(en('activity.unavailable'))).toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    expect(screen.queryByRole('status')).not.toBeInTheDocument();
   });
 
   it('brings "how long ago" up to date as time passes', async () => {

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 
 import { formatRelativeTime } from './activity-format';
-import type { ActivityActor, ActivityApi, ActivityEvent, ActivityPage } from './client';
+import { ApiError, type ActivityActor, type ActivityApi, type ActivityEvent, type ActivityPage, type ActivityType } from './client';
 import { formatTime } from './format';
 import { createTranslator, type MessageKey, type Translate } from './i18n';
 
@@ -45,7 +45,7 @@ export interface ActivityLogState {
 
 // The sentence for each type the server records. A type added to the server
 // later gets activity.type_other rather than nothing.
-const typeKeys: Record<string, MessageKey> = {
+const typeKeys: Record<ActivityType, MessageKey> = {
   'backup.created': 'activity.type_backup_created',
   'backup.ready': 'activity.type_backup_ready',
   'backup.failed': 'activity.type_backup_failed',
@@ -61,7 +61,7 @@ const typeKeys: Record<string, MessageKey> = {
 
 /** Returns the sentence that says what an event is, with its backup's name. */
 export function describeActivity(event: ActivityEvent, t: Translate): string {
-  const key = Object.prototype.hasOwnProperty.call(typeKeys, event.type) ? typeKeys[event.type] : undefined;
+  const key: MessageKey | undefined = Object.prototype.hasOwnProperty.call(typeKeys, event.type) ? typeKeys[event.type] : undefined;
   return key ? t(key, { name: event.backup_name ?? '' }) : t('activity.type_other', { type: event.type });
 }
 
@@ -69,7 +69,7 @@ export function describeActivity(event: ActivityEvent, t: Translate): string {
 export function describeActor(actor: ActivityActor, userId: string | undefined, t: Translate): string {
   switch (actor.kind) {
     case 'user':
-      return t(userId !== undefined && 'user_id' in actor && actor.user_id === userId ? 'activity.actor_you' : 'activity.actor_user');
+      return t(userId !== undefined && actor.user_id === userId ? 'activity.actor_you' : 'activity.actor_user');
     case 'schedule':
       return t('activity.actor_schedule');
     default:
@@ -128,7 +128,8 @@ export function ActivityPanel({
 }: ActivityPanelProps) {
   // The order the log belongs to, so that another order's rows are never shown for this one.
   const [log, setLog] = useState<(ActivityLogState & { orderId: string }) | null>(null);
-  const [loadError, setLoadError] = useState(false);
+  // What the first load ran into: an error, or a server that keeps no log (activity_unavailable).
+  const [loadError, setLoadError] = useState<'failed' | 'unavailable' | null>(null);
   const [moreError, setMoreError] = useState(false);
   const [loadingMore, setLoadingMore] = useState(false);
   const [nowMs, setNowMs] = useState(() => Date.now());
@@ -164,12 +165,12 @@ export function ActivityPanel({
         const next = mergeNewest(current, page);
         return next === current ? prev : { ...next, orderId };
       });
-      setLoadError(false);
-    } catch {
+      setLoadError(null);
+    } catch (err) {
       if (!mounted.current || seq !== latestRefresh.current || controller.signal.aborted) return;
       // Shown only while there is nothing to show: a refresh that fails
       // leaves the rows as they are, and the next one tries again.
-      setLoadError(true);
+      setLoadError(err instanceof ApiError && err.code === 'activity_unavailable' ? 'unavailable' : 'failed');
     }
   }, [orderId, pageSize]);
 
@@ -224,7 +225,9 @@ export function ActivityPanel({
         {t('activity.heading')}
       </h2>
       {shown === null ? (
-        loadError ? (
+        loadError === 'unavailable' ? (
+          <p className="activity__empty">{t('activity.unavailable')}</p>
+        ) : loadError === 'failed' ? (
           <div role="alert" className="notice notice--error">
             <span>{t('activity.error_load')}</span>{' '}
             <button type="button" className="button button--link" onClick={() => void loadNewest()}>

@@ -1,7 +1,6 @@
 // A small typed client for the savepoint backups API. The request and response
 // shapes come from src/api/schema.d.ts, which is generated from openapi.yaml, so
 // a change to the API that this client does not follow fails the typecheck.
-import type { ActivityPageView } from './activity-types';
 import type { components, paths } from './api/schema';
 
 /** One backup as the API returns it. */
@@ -27,6 +26,7 @@ type BackupsPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/ba
 type RestorePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore'];
 type LockPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock'];
 type SchedulePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/schedule'];
+type ActivityPath = paths['/api/v1/orders/{order_id}/activity'];
 
 type ListResponse = BackupsPath['get']['responses'][200]['content']['application/json'];
 type CreateRequest = NonNullable<BackupsPath['post']['requestBody']>['content']['application/json'];
@@ -37,9 +37,11 @@ type UnlockResponse = LockPath['delete']['responses'][200]['content']['applicati
 type GetScheduleResponse = SchedulePath['get']['responses'][200]['content']['application/json'];
 type PutScheduleRequest = SchedulePath['put']['requestBody']['content']['application/json'];
 type PutScheduleResponse = SchedulePath['put']['responses'][200]['content']['application/json'];
+type ActivityQuery = NonNullable<ActivityPath['get']['parameters']['query']>;
+type ActivityResponse = ActivityPath['get']['responses'][200]['content']['application/json'];
 
 /** A page of an order's activity log, newest first, and the cursor of the next (older) page. */
-export type ActivityPage = ActivityPageView;
+export type ActivityPage = components['schemas']['ActivityList'];
 /** One event of an order's activity log. */
 export type ActivityEvent = ActivityPage['items'][number];
 /** What an event says happened. */
@@ -60,7 +62,11 @@ export interface ActivityPageRequest {
  * too; it is apart from BackupsApi so that a host's own BackupsApi need not.
  */
 export interface ActivityApi {
-  /** Fetches a page of the order's activity log, newest first. */
+  /**
+   * Fetches a page of the order's activity log, newest first. A server
+   * without an activity log rejects with code activity_unavailable: a host
+   * whose API has none can do the same.
+   */
   listActivity(orderId: string, page?: ActivityPageRequest, signal?: AbortSignal): Promise<ActivityPage>;
 }
 
@@ -237,15 +243,16 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi & 
       });
     },
     async listActivity(orderId, page, signal) {
-      const query = new URLSearchParams();
-      if (page?.limit !== undefined) query.set('limit', String(page.limit));
-      if (page?.before != null) query.set('before', String(page.before));
+      const params: ActivityQuery = {};
+      if (page?.limit !== undefined) params.limit = page.limit;
+      if (page?.before != null) params.before = page.before;
+      const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
       const search = query.toString() === '' ? '' : `?${query.toString()}`;
       const res = await call(`${baseUrl}/api/v1/orders/${encodeURIComponent(orderId)}/activity${search}`, {
         headers: headers({ Accept: 'application/json' }),
         signal,
       });
-      return (await res.json()) as ActivityPage;
+      return (await res.json()) as ActivityResponse;
     },
   };
 }
