@@ -83,6 +83,9 @@ describe.each(languages)('the Activity panel in Chromium, in $lang', ({ lang, lo
     writeFileSync(join(data, 'world', 'region', 'r.0.0.mca'), randomBytes(256 * 1024));
     server = await startServer(state, `server-activity-${lang}.log`);
     demo = await srv().api<typeof demo>('GET', '/api/v1/demo');
+    // Fail here, once, rather than in every test after its timeouts.
+    const probe = await fetch(`${srv().baseUrl}/api/v1/orders/${demo.order_id}/activity`, { headers: { Authorization: `Bearer ${srv().token}` } });
+    if (probe.status !== 200) throw new Error(`the example server keeps no activity log: GET activity answered ${probe.status}: ${await probe.text()}`);
 
     if (!browser) throw new Error('no browser');
     context = await browser.newContext({ locale, timezoneId: 'UTC', viewport: { width: 1100, height: 900 } });
