@@ -1,5 +1,5 @@
-// The example page: the order detail page's backups section, mounted against
-// the example server. Open it as /#token=<demo token> (optionally &lang=de);
+// The example page: the order detail page's backups section and its activity
+// panel, mounted against the example server. Open it as /#token=<demo token> (optionally &lang=de);
 // the token moves to sessionStorage and out of the address bar at once.
 import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
