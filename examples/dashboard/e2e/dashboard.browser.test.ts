@@ -353,7 +353,9 @@ describe('the backups dashboard in Chromium against the example server', () => {
     const create = page.getByRole('button', { name: de('backups.create_button') });
     expect(await create.isDisabled()).toBe(true);
     await page.getByText(de('backups.limit_reached', { limit: 10 })).waitFor();
-    expect(await page.getByRole('columnheader').allTextContents()).toEqual(['Name', 'Größe', 'Status', 'Erstellt', 'Aktionen']);
+    // The backups table's: the activity panel below has a table of its own.
+    const backupsTable = page.getByRole('table', { name: de('backups.heading'), exact: true });
+    expect(await backupsTable.getByRole('columnheader').allTextContents()).toEqual(['Name', 'Größe', 'Status', 'Erstellt', 'Aktionen']);
     await page.getByRole('button', { name: 'limit 1: Sperren' }).waitFor();
     const schedule = page.getByRole('region', { name: de('schedule.heading') });
     await schedule.getByText(de('schedule.none'), { exact: true }).waitFor();

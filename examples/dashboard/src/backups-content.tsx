@@ -44,6 +44,12 @@ export interface BackupsContentProps {
   pollIntervalMs?: number;
   /** Hands a downloaded archive to the user; defaults to saveFile (a download via an object URL). */
   onDownloaded?: (file: DownloadedFile, fallbackName: string) => void;
+  /**
+   * Called with the list each time the section has a new one: after every
+   * load (every poll too) and every change the customer made. A host bumps
+   * ActivityPanel's refreshKey here, so the log follows the table.
+   */
+  onBackupsChange?: (backups: Backup[]) => void;
 }
 
 /** Whether a backup's status means an operation is running on it. */
@@ -121,6 +127,7 @@ export function BackupsContent({
   timeZone,
   pollIntervalMs = DEFAULT_POLL_INTERVAL_MS,
   onDownloaded = saveFile,
+  onBackupsChange,
 }: BackupsContentProps) {
   const [backups, setBackups] = useState<Backup[] | null>(null);
   // How many backups the provision may hold: the server says, with every list.
@@ -183,6 +190,13 @@ export function BackupsContent({
       inFlight.current?.abort();
     };
   }, [load]);
+
+  // Through a ref: a host's new callback on every render must not count as a change of the list.
+  const onBackupsChangeRef = useRef(onBackupsChange);
+  onBackupsChangeRef.current = onBackupsChange;
+  useEffect(() => {
+    if (backups) onBackupsChangeRef.current?.(backups);
+  }, [backups]);
 
   // Polling changes the table silently; say what changed for screen readers.
   const [announcement, setAnnouncement] = useState('');

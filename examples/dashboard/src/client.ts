@@ -26,6 +26,7 @@ type BackupsPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/ba
 type RestorePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/restore'];
 type LockPath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/backups/{backup_id}/lock'];
 type SchedulePath = paths['/api/v1/orders/{order_id}/provisions/{provision_id}/schedule'];
+type ActivityPath = paths['/api/v1/orders/{order_id}/activity'];
 
 type ListResponse = BackupsPath['get']['responses'][200]['content']['application/json'];
 type CreateRequest = NonNullable<BackupsPath['post']['requestBody']>['content']['application/json'];
@@ -36,6 +37,38 @@ type UnlockResponse = LockPath['delete']['responses'][200]['content']['applicati
 type GetScheduleResponse = SchedulePath['get']['responses'][200]['content']['application/json'];
 type PutScheduleRequest = SchedulePath['put']['requestBody']['content']['application/json'];
 type PutScheduleResponse = SchedulePath['put']['responses'][200]['content']['application/json'];
+type ActivityQuery = NonNullable<ActivityPath['get']['parameters']['query']>;
+type ActivityResponse = ActivityPath['get']['responses'][200]['content']['application/json'];
+
+/** A page of an order's activity log, newest first, and the cursor of the next (older) page. */
+export type ActivityPage = components['schemas']['ActivityList'];
+/** One event of an order's activity log. */
+export type ActivityEvent = ActivityPage['items'][number];
+/** What an event says happened. */
+export type ActivityType = ActivityEvent['type'];
+/** Who caused an event. */
+export type ActivityActor = ActivityEvent['actor'];
+
+/** How the activity log is asked for a page. */
+export interface ActivityPageRequest {
+  /** How many events at most; the server's default (50) when absent. */
+  limit?: number;
+  /** A page's next_before: the events older than the page; the newest when absent. */
+  before?: number | null;
+}
+
+/**
+ * What the activity panel needs from the API. createBackupsApi implements it
+ * too; it is apart from BackupsApi so that a host's own BackupsApi need not.
+ */
+export interface ActivityApi {
+  /**
+   * Fetches a page of the order's activity log, newest first. A server
+   * without an activity log rejects with code activity_unavailable: a host
+   * whose API has none can do the same.
+   */
+  listActivity(orderId: string, page?: ActivityPageRequest, signal?: AbortSignal): Promise<ActivityPage>;
+}
 
 /** How the game was paused while a backup was archived. */
 export type Quiesce = NonNullable<Backup['quiesce']>;
@@ -107,8 +140,8 @@ export interface BackupsApiOptions {
   fetch?: typeof fetch;
 }
 
-/** Returns a BackupsApi that calls the savepoint HTTP API with fetch and a bearer token. */
-export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
+/** Returns a BackupsApi (and ActivityApi) that calls the savepoint HTTP API with fetch and a bearer token. */
+export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi & ActivityApi {
   const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
@@ -208,6 +241,18 @@ export function createBackupsApi(options: BackupsApiOptions = {}): BackupsApi {
         method: 'DELETE',
         headers: headers({ Accept: 'application/problem+json' }),
       });
+    },
+    async listActivity(orderId, page, signal) {
+      const params: ActivityQuery = {};
+      if (page?.limit !== undefined) params.limit = page.limit;
+      if (page?.before != null) params.before = page.before;
+      const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+      const search = query.toString() === '' ? '' : `?${query.toString()}`;
+      const res = await call(`${baseUrl}/api/v1/orders/${encodeURIComponent(orderId)}/activity${search}`, {
+        headers: headers({ Accept: 'application/json' }),
+        signal,
+      });
+      return (await res.json()) as ActivityResponse;
     },
   };
 }

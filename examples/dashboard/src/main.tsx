@@ -1,9 +1,10 @@
-// The example page: the order detail page's backups section, mounted against
-// the example server. Open it as /#token=<demo token> (optionally &lang=de);
+// The example page: the order detail page's backups section and its activity
+// panel, mounted against the example server. Open it as /#token=<demo token> (optionally &lang=de);
 // the token moves to sessionStorage and out of the address bar at once.
-import { StrictMode, useEffect, useMemo, useState } from 'react';
+import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
+import { ActivityPanel } from './activity-panel';
 import { BackupsContent } from './backups-content';
 import { ApiError, createBackupsApi } from './client';
 import { createTranslator, pickLanguage } from './i18n';
@@ -40,6 +41,9 @@ function App() {
   const api = useMemo(() => createBackupsApi({ token: token ?? undefined }), [token]);
   const [demo, setDemo] = useState<Demo | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
+  // Bumped whenever the backups section has a new list: the activity panel then looks for new events.
+  const [backupsChanges, setBackupsChanges] = useState(0);
+  const onBackupsChange = useCallback(() => setBackupsChanges((n) => n + 1), []);
 
   useEffect(() => {
     document.documentElement.lang = language;
@@ -74,7 +78,10 @@ function App() {
           {t('backups.error_load')} ({failed})
         </p>
       ) : demo ? (
-        <BackupsContent orderId={demo.order_id} provisionId={demo.provision_id} api={api} t={t} locale={locale} />
+        <>
+          <BackupsContent orderId={demo.order_id} provisionId={demo.provision_id} api={api} t={t} locale={locale} onBackupsChange={onBackupsChange} />
+          <ActivityPanel orderId={demo.order_id} userId={demo.user_id} api={api} t={t} locale={locale} refreshKey={backupsChanges} />
+        </>
       ) : (
         <p role="status">{t('backups.loading')}</p>
       )}
