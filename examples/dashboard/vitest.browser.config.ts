@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // The browser tests: Node drives Debian's Chromium through playwright-core
-// against the example server. One file, run in order; the setup builds the
-// server with `go build`, so its hook timeout is generous.
+// against the example server. Only *.browser.test.ts are tests (e2e/harness.ts
+// is what they share); the files run one after another, each in order, and
+// each setup builds the server with `go build`, so its hook timeout is generous.
 export default defineConfig({
   test: {
     environment: 'node',

@@ -10,50 +10,29 @@
 // then grows past a page behind the page's back, and "Load more" brings the
 // oldest rows back below.
 // Screenshots go to test-results/ (gitignored) as artefacts.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { formatRelativeTime } from '../src/activity-format';
 import { RELATIVE_TIME_TICK_MS } from '../src/activity-panel';
 import type { ActivityPage, Backup } from '../src/client';
 import { createTranslator, type Language, type Translate } from '../src/i18n';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const dashboardDir = resolve(here, '..');
-const repoRoot = resolve(dashboardDir, '../..');
-const distDir = join(dashboardDir, 'dist');
-const resultsDir = join(dashboardDir, 'test-results');
-const chromiumPath = process.env.SAVEPOINT_CHROMIUM ?? '/usr/bin/chromium';
+import { buildServer, launchChromium, requireBuildAndBrowser, shot, startServer, watchErrors, type RunningServer } from './harness';
 
 let work: string;
 let binary: string;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(join(distDir, 'index.html'))) {
-    throw new Error(`no built dashboard in ${distDir}: run \`npm run build\` (scripts/test-dashboard.sh does) first`);
-  }
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`${chromiumPath} is missing: run scripts/install-chromium.sh`);
-  }
-  mkdirSync(resultsDir, { recursive: true });
+  requireBuildAndBrowser();
   work = mkdtempSync(join(tmpdir(), 'savepoint-activity-e2e-'));
-  binary = join(work, 'server');
-  await promisify(execFile)('go', ['build', '-o', binary, './examples/server'], { cwd: repoRoot, timeout: 600_000 });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  binary = await buildServer(work);
+  browser = await launchChromium();
 }, 600_000);
 
 afterAll(async () => {
@@ -83,7 +62,7 @@ describe.each(languages)('the Activity panel in Chromium, in $lang', ({ lang, lo
     writeFileSync(join(data, 'server.properties'), `motd=savepoint activity ${lang}\n`);
     writeFileSync(join(data, 'world', 'level.dat'), randomBytes(4096));
     writeFileSync(join(data, 'world', 'region', 'r.0.0.mca'), randomBytes(256 * 1024));
-    server = await startServer(state, `server-activity-${lang}.log`);
+    server = await startServer(binary, state, `server-activity-${lang}.log`);
     demo = await srv().api<typeof demo>('GET', '/api/v1/demo');
     // Fail here, once, rather than in every test after its timeouts.
     const probe = await fetch(`${srv().baseUrl}/api/v1/orders/${demo.order_id}/activity`, { headers: { Authorization: `Bearer ${srv().token}` } });
@@ -216,99 +195,3 @@ describe.each(languages)('the Activity panel in Chromium, in $lang', ({ lang, lo
     expect(errors).toEqual([]);
   });
 });
-
-// watchErrors collects what a page logs as an error. Chromium logs every
-// response of 400 or more as "Failed to load resource"; a 404 for the
-// schedule is expected (a provision without one).
-function watchErrors(on: Page, errors: string[]) {
-  on.on('pageerror', (err) => errors.push(String(err)));
-  on.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = msg.location().url;
-    const expected = /^Failed to load resource: the server responded with a status of 404\b/.test(msg.text()) && url !== '' && new URL(url).pathname.endsWith('/schedule');
-    if (!expected) errors.push(msg.text());
-  });
-}
-
-async function shot(on: Page, name: string) {
-  await on.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
-}
-
-/** An example server started by the tests, with its demo token. */
-interface RunningServer {
-  baseUrl: string;
-  token: string;
-  /** Calls the API with the demo token; throws on an error status. */
-  api<T = unknown>(method: string, path: string): Promise<T>;
-  /** Stops the server: SIGTERM, then SIGKILL after 10 s. */
-  stop(): Promise<void>;
-}
-
-// startServer starts the built example server on a free loopback port with its
-// zero-config state in dir, serving the built dashboard, and waits until it is
-// healthy. Its output goes to test-results/<logName>.
-async function startServer(dir: string, logName: string): Promise<RunningServer> {
-  const serverToken = randomBytes(16).toString('hex');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logPath = join(resultsDir, logName);
-  const log = createWriteStream(logPath);
-  const proc: ChildProcess = spawn(binary, ['-addr', `127.0.0.1:${port}`, '-dir', dir, '-demo-token', serverToken, '-dashboard', distDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout?.pipe(log);
-  proc.stderr?.pipe(log);
-  const exit = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  await waitHealthy(url, exit, logPath);
-  return {
-    baseUrl: url,
-    token: serverToken,
-    async api<T>(method: string, path: string): Promise<T> {
-      const res = await fetch(`${url}${path}`, { method, headers: { Authorization: `Bearer ${serverToken}` } });
-      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${await res.text()}`);
-      return (await res.json()) as T;
-    },
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const stopped = await Promise.race([exit, sleep(10_000).then(() => 'timeout' as const)]);
-      if (stopped === 'timeout') proc.kill('SIGKILL');
-    },
-  };
-}
-
-async function waitHealthy(url: string, exit: Promise<number | null>, logPath: string) {
-  const deadline = Date.now() + 60_000;
-  let exited = false;
-  void exit.then(() => {
-    exited = true;
-  });
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`the example server exited before it was healthy; see ${logPath}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    // Polling is the only way to learn that a port has started listening.
-    await sleep(100);
-  }
-  throw new Error('the example server was not healthy within 60 s');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
-
-function sleep(ms: number) {
-  return new Promise((res) => setTimeout(res, ms));
-}

@@ -12,30 +12,20 @@
 // scheduled backups appear, marked, and retention deletes the old ones →
 // pause → delete.
 // Screenshots of each state go to test-results/ (gitignored) as artefacts.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Backup, Problem, Schedule } from '../src/client';
 import { createTranslator } from '../src/i18n';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const dashboardDir = resolve(here, '..');
-const repoRoot = resolve(dashboardDir, '../..');
-const distDir = join(dashboardDir, 'dist');
-const resultsDir = join(dashboardDir, 'test-results');
-const chromiumPath = process.env.SAVEPOINT_CHROMIUM ?? '/usr/bin/chromium';
+import { buildServer, launchChromium, requireBuildAndBrowser, shot, startServer, watchErrors, type RunningServer } from './harness';
 
 // The first backups are of a world with one large, incompressible region file,
 // so that creating and restoring take long enough (about a second here) to be
@@ -44,6 +34,10 @@ const bigWorldBytes = Number(process.env.SAVEPOINT_E2E_WORLD_BYTES ?? 192 * 1024
 // The progress test adds a second file of this size, so that its create and
 // restore last several of the page's one-second polls.
 const progressWorldBytes = Number(process.env.SAVEPOINT_E2E_PROGRESS_BYTES ?? 768 * 1024 * 1024);
+
+// The schedule answers a page may log without it being an error: 404 (no
+// schedule yet) and 422, which the schedule tests have the server give.
+const scheduleAnswers = [404, 422];
 
 const en = createTranslator('en');
 const de = createTranslator('de');
@@ -60,17 +54,9 @@ let demo: { order_id: string; provision_id: string };
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(join(distDir, 'index.html'))) {
-    throw new Error(`no built dashboard in ${distDir}: run \`npm run build\` (scripts/test-dashboard.sh does) first`);
-  }
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`${chromiumPath} is missing: run scripts/install-chromium.sh`);
-  }
-  mkdirSync(resultsDir, { recursive: true });
+  requireBuildAndBrowser();
   work = mkdtempSync(join(tmpdir(), 'savepoint-dashboard-e2e-'));
-
-  binary = join(work, 'server');
-  await promisify(execFile)('go', ['build', '-o', binary, './examples/server'], { cwd: repoRoot, timeout: 600_000 });
+  binary = await buildServer(work);
 
   const dataDir = join(work, 'state', 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -82,28 +68,15 @@ beforeAll(async () => {
   await writeRandomFile(join(dataDir, 'world', 'region', 'r.0.0.mca'), 3 * 1024 * 1024);
   await writeRandomFile(join(dataDir, 'world', 'region', 'r.9.9.mca'), bigWorldBytes);
 
-  main = await startServer(join(work, 'state'), 'server.log');
+  main = await startServer(binary, join(work, 'state'), 'server.log');
   ({ baseUrl, token } = main);
 
   demo = await api<{ order_id: string; provision_id: string }>('GET', '/api/v1/demo');
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    // Playwright gives every launch a fresh, empty profile directory itself.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ acceptDownloads: true, locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1100, height: 760 } });
   page = await context.newPage();
-  watchErrors(page, pageErrors);
+  watchErrors(page, pageErrors, scheduleAnswers);
   // Record every status each row shows, as the DOM changes: proof that the
   // page itself moved from creating to ready, with no reload in between. The
   // same for what each row's progress bar says, so that no value it showed
@@ -161,7 +134,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
   it('shows the empty state, and the create dialog opens and closes from the keyboard', async () => {
     await page.getByText(en('backups.empty_state')).waitFor();
     expect(new URL(page.url()).hash, 'the token leaves the address bar').toBe('');
-    await shot('01-empty');
+    await shot(page, '01-empty');
 
     const create = createButton();
     await create.focus();
@@ -182,7 +155,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
 
     const row = rowNamed('Before the 1.21 update');
     await page.locator('tr[data-status="creating"]').waitFor();
-    await shot('02-creating', row, 'creating');
+    await shot(page, '02-creating', { row, status: 'creating' });
 
     await page.locator('tr[data-status="ready"]', { hasText: 'Before the 1.21 update' }).waitFor({ timeout: 60_000 });
     const id = (await row.getAttribute('data-backup-id')) ?? '';
@@ -190,7 +163,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
     expect(await page.evaluate(() => (window as unknown as { __loadedOnce?: boolean }).__loadedOnce), 'no reload').toBe(true);
     expect(await row.getByRole('cell').nth(0).textContent()).toMatch(/^\d+(\.\d)? MiB$/);
     expect(await createButton().isEnabled()).toBe(true);
-    await shot('03-ready');
+    await shot(page, '03-ready');
   });
 
   it('downloads the archive: a gzip-compressed tar whose SHA-256 is the one the API reports', async () => {
@@ -223,7 +196,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
 
     const row = rowNamed('Before the 1.21 update');
     await page.locator('tr[data-status="restoring"]').waitFor();
-    await shot('04-restoring', row, 'restoring');
+    await shot(page, '04-restoring', { row, status: 'restoring' });
     await page.locator('tr[data-status="ready"]', { hasText: 'Before the 1.21 update' }).waitFor({ timeout: 60_000 });
 
     const id = (await row.getAttribute('data-backup-id')) ?? '';
@@ -247,7 +220,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
       en('backups.delete_locked_hint'),
     );
     expect((await backupNamed('Before the 1.21 update')).locked, 'the server has it locked').toBe(true);
-    await shot('09-locked', row);
+    await shot(page, '09-locked');
 
     // A client that ignores the disabled button gets 409 backup_locked, and the backup stays.
     const id = (await row.getAttribute('data-backup-id')) ?? '';
@@ -266,7 +239,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
     await del.click();
     const dialog = page.getByRole('dialog', { name: en('backups.confirm_delete_title') });
     await dialog.waitFor();
-    await shot('confirm-delete');
+    await shot(page, 'confirm-delete');
     await dialog.getByRole('button', { name: en('backups.action_delete') }).click();
     await page.getByText(en('backups.empty_state')).waitFor();
     expect(await api<{ backups: Backup[]; limit: number }>('GET', backupsPath())).toEqual({ backups: [], limit: 10 });
@@ -282,7 +255,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
       const row = rowNamed('Progress');
       await page.locator('tr[data-status="creating"]').waitFor();
       await row.getByRole('progressbar', { name: en('backups.progress_label', { name: 'Progress' }) }).waitFor();
-      await shot('07-progress-creating', row, 'creating');
+      await shot(page, '07-progress-creating', { row, status: 'creating' });
       await page.locator('tr[data-status="ready"]', { hasText: 'Progress' }).waitFor({ timeout: 120_000 });
       const id = (await row.getAttribute('data-backup-id')) ?? '';
       const created = await progressShown(id, 'creating');
@@ -297,7 +270,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
       // value at once; a look after a poll must find it no lower.
       const bar = row.getByRole('progressbar', { name: en('backups.progress_label', { name: 'Progress' }) });
       const first = await valueNow(bar);
-      await shot('08-progress-restoring', row, 'restoring');
+      await shot(page, '08-progress-restoring', { row, status: 'restoring' });
       await page.locator('tr[data-status="ready"]', { hasText: 'Progress' }).waitFor({ timeout: 120_000 });
       const restored = await progressShown(id, 'restoring');
       const values = expectSteadyValues(restored);
@@ -334,7 +307,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
     const reason = en('backups.limit_reached', { limit: 10 });
     await page.getByText(reason).waitFor();
     expect(await createButton().evaluate((b) => document.getElementById(b.getAttribute('aria-describedby') ?? '')?.textContent)).toBe(reason);
-    await shot('05-limit-reached');
+    await shot(page, '05-limit-reached');
 
     // The server agrees: an eleventh is refused with limit_reached.
     const refused = await fetch(`${baseUrl}${backupsPath()}`, {
@@ -360,7 +333,7 @@ describe('the backups dashboard in Chromium against the example server', () => {
     const schedule = page.getByRole('region', { name: de('schedule.heading') });
     await schedule.getByText(de('schedule.none'), { exact: true }).waitFor();
     await schedule.getByRole('button', { name: de('schedule.add') }).waitFor();
-    await shot('06-limit-reached-de');
+    await shot(page, '06-limit-reached-de');
   });
 
   it('logged no errors in the page', () => {
@@ -386,7 +359,7 @@ describe('the schedule section in Chromium against a server that runs schedules'
     writeFileSync(join(data, 'server.properties'), 'motd=savepoint schedules\n');
     await writeRandomFile(join(data, 'world', 'level.dat'), 4096);
     await writeRandomFile(join(data, 'world', 'region', 'r.0.0.mca'), 256 * 1024);
-    sched = await startServer(state, 'server-schedules.log', ['-schedule-tick', '200ms']);
+    sched = await startServer(binary, state, 'server-schedules.log', ['-schedule-tick', '200ms']);
     const d = await sched.api<{ order_id: string; provision_id: string }>('GET', '/api/v1/demo');
     provisionBackupsPath = `/api/v1/orders/${d.order_id}/provisions/${d.provision_id}/backups`;
     schedulePath = `/api/v1/orders/${d.order_id}/provisions/${d.provision_id}/schedule`;
@@ -394,7 +367,7 @@ describe('the schedule section in Chromium against a server that runs schedules'
     if (!browser) throw new Error('no browser');
     schedContext = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1100, height: 900 } });
     p = await schedContext.newPage();
-    watchErrors(p, errors);
+    watchErrors(p, errors, scheduleAnswers);
     // Every scheduled backup any row has shown, and the most shown at once.
     await p.addInitScript(() => {
       const seen = new Set<string>();
@@ -457,7 +430,7 @@ describe('the schedule section in Chromium against a server that runs schedules'
     expect(await form().getByLabel(en('schedule.custom_label')).inputValue(), 'the expression is kept').toBe('61 * * * *');
     expect(await form().getByLabel(en('schedule.keep_last')).inputValue(), 'the retention is kept').toBe('2');
     expect(await form().getByLabel(en('schedule.time_zone_label')).inputValue(), "the browser's zone").toBe('UTC');
-    await shot('10-schedule-invalid', undefined, undefined, p);
+    await shot(p, '10-schedule-invalid');
 
     const none = await fetch(`${srv().baseUrl}${schedulePath}`, { headers: { Authorization: `Bearer ${srv().token}` } });
     expect(none.status, 'nothing was saved').toBe(404);
@@ -489,7 +462,7 @@ describe('the schedule section in Chromium against a server that runs schedules'
     // The text after the outcome's shape (an aria-hidden ✓).
     await expect.poll(() => outcome.textContent(), { timeout: 60_000 }).toMatch(new RegExp(`${en('schedule.outcome_started')}$`));
     await p.locator('tr[data-status="ready"]', { has: p.getByTestId('scheduled-badge') }).first().waitFor({ timeout: 60_000 });
-    await shot('11-schedule-running', undefined, undefined, p);
+    await shot(p, '11-schedule-running');
 
     // Retention keeps the last 2 (and one being made): the table shows more
     // and more scheduled backups come and the old ones go.
@@ -511,7 +484,7 @@ describe('the schedule section in Chromium against a server that runs schedules'
     const stored = await srv().api<Schedule>('GET', schedulePath);
     expect(stored.enabled).toBe(false);
     expect(stored.next_run_at).toBeNull();
-    await shot('12-schedule-paused', undefined, undefined, p);
+    await shot(p, '12-schedule-paused');
   });
 
   it('deletes the schedule after confirmation; the backups it made stay', async () => {
@@ -528,7 +501,7 @@ describe('the schedule section in Chromium against a server that runs schedules'
     expect(gone.status).toBe(404);
     expect(((await gone.json()) as Problem).code).toBe('schedule_not_found');
     expect(await scheduledRows().count(), 'the scheduled backups stay').toBeGreaterThan(0);
-    await shot('13-schedule-deleted', undefined, undefined, p);
+    await shot(p, '13-schedule-deleted');
   });
 
   it('logged no errors in the page', () => {
@@ -625,109 +598,9 @@ async function focusedText(): Promise<string | null> {
   return page.evaluate(() => document.activeElement?.textContent ?? null);
 }
 
-// shot saves a screenshot; when it is meant to show a row in a passing state
-// (creating, restoring) it notes whether the row was still in it afterwards.
-async function shot(name: string, row?: Locator, status?: string, on: Page = page) {
-  await on.screenshot({ path: join(resultsDir, `${name}.png`), fullPage: true });
-  if (row && status) {
-    const after = await row.getAttribute('data-status');
-    if (after !== status) console.warn(`screenshot ${name}: the row was ${after} by the time it was taken`);
-  }
-}
-
 async function api<T>(method: string, path: string): Promise<T> {
   if (!main) throw new Error('the example server is not running');
   return main.api<T>(method, path);
-}
-
-// watchErrors collects what a page logs as an error. Chromium logs every
-// response of 400 or more as "Failed to load resource"; two are answers the
-// schedule section expects and shows: 404 for a provision without a schedule
-// (schedule_not_found, shown as "No schedule") and 422 for a schedule the
-// server refuses (shown in the form).
-function watchErrors(on: Page, errors: string[]) {
-  on.on('pageerror', (err) => errors.push(String(err)));
-  on.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = msg.location().url;
-    const expected =
-      /^Failed to load resource: the server responded with a status of (404|422)\b/.test(msg.text()) && url !== '' && new URL(url).pathname.endsWith('/schedule');
-    if (!expected) errors.push(msg.text());
-  });
-}
-
-/** An example server started by the tests, with its demo token. */
-interface RunningServer {
-  baseUrl: string;
-  token: string;
-  /** Calls the API with the demo token; throws on an error status. */
-  api<T>(method: string, path: string): Promise<T>;
-  /** Stops the server: SIGTERM, then SIGKILL after 10 s. */
-  stop(): Promise<void>;
-}
-
-// startServer starts the built example server on a free loopback port with its
-// zero-config state in dir, serving the built dashboard, and waits until it is
-// healthy. Its output goes to test-results/<logName>.
-async function startServer(dir: string, logName: string, extraArgs: string[] = []): Promise<RunningServer> {
-  const serverToken = randomBytes(16).toString('hex');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logPath = join(resultsDir, logName);
-  const log = createWriteStream(logPath);
-  const proc: ChildProcess = spawn(binary, ['-addr', `127.0.0.1:${port}`, '-dir', dir, '-demo-token', serverToken, '-dashboard', distDir, ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout?.pipe(log);
-  proc.stderr?.pipe(log);
-  const exit = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  await waitHealthy(url, exit, logPath);
-  return {
-    baseUrl: url,
-    token: serverToken,
-    async api<T>(method: string, path: string): Promise<T> {
-      const res = await fetch(`${url}${path}`, { method, headers: { Authorization: `Bearer ${serverToken}` } });
-      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${await res.text()}`);
-      return (await res.json()) as T;
-    },
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const stopped = await Promise.race([exit, sleep(10_000).then(() => 'timeout' as const)]);
-      if (stopped === 'timeout') proc.kill('SIGKILL');
-    },
-  };
-}
-
-async function waitHealthy(url: string, exit: Promise<number | null>, logPath: string) {
-  const deadline = Date.now() + 60_000;
-  let exited = false;
-  void exit.then(() => {
-    exited = true;
-  });
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`the example server exited before it was healthy; see ${logPath}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(100);
-  }
-  throw new Error('the example server was not healthy within 60 s');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 async function writeRandomFile(path: string, bytes: number) {
@@ -760,8 +633,4 @@ async function gunzipHead(path: string, n: number): Promise<Buffer> {
   });
   await pipeline(createReadStream(path), gunzip);
   return Buffer.concat(parts).subarray(0, n);
-}
-
-function sleep(ms: number) {
-  return new Promise((res) => setTimeout(res, ms));
 }
