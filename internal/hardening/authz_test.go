@@ -214,6 +214,25 @@ func matrixRoutes() []route {
 			return request{Method: http.MethodDelete, Path: schedulePath(f.order, f.provision)}
 		}, want: []outcome{ok(204), forbidden, ok(204), unauthenticated, unauthenticated, unauthenticated},
 			accepted: func(*testing.T, fixture, reply, []sphttp.BackupView, []sphttp.BackupView) {}},
+		{name: "list the order's activity", op: "list-activity", req: func(f fixture) request {
+			return request{Method: http.MethodGet, Path: "/api/v1/orders/" + f.order + "/activity?limit=200"}
+		}, want: []outcome{ok(200), forbidden, ok(200), unauthenticated, unauthenticated, unauthenticated},
+			accepted: func(t *testing.T, f fixture, rep reply, _, _ []sphttp.BackupView) {
+				var l sphttp.ActivityList
+				if json.Unmarshal(rep.Body, &l) != nil {
+					t.Fatalf("list-activity answered %s", truncate(rep.Body))
+				}
+				ready := false
+				for _, a := range l.Items {
+					if a.OrderID != f.order {
+						t.Errorf("list-activity of order %s lists an event of order %s", f.order, a.OrderID)
+					}
+					ready = ready || (a.Type == "backup.ready" && a.BackupID != nil && *a.BackupID == f.backup.ID)
+				}
+				if !ready {
+					t.Errorf("list-activity has no backup.ready event of the fixture's backup %s: %s", f.backup.ID, truncate(rep.Body))
+				}
+			}},
 		{name: "reprovision the server", req: func(f fixture) request {
 			return request{Method: http.MethodPost, Path: reprovisionPath(f.order)}
 		}, want: []outcome{ok(202), forbidden, forbidden, unauthenticated, unauthenticated, unauthenticated},
