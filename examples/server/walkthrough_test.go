@@ -47,15 +47,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	first, rest, _ := strings.Cut(string(out), between+"\n")
 	second, third, _ := strings.Cut(rest, beforeSchedules+"\n")
-	lines := strings.Split(strings.TrimSpace(first), "\n")
-	if last := lines[len(lines)-1]; last != "204" {
-		t.Errorf("the walkthrough's delete answered %q, want 204:\n%s", last, out)
+	// The delete's 204, then the activity log: the walkthrough's steps, newest first.
+	want := regexp.MustCompile(`\n204\n"type":"backup.deleted"\n"type":"restore.finished"\n"type":"restore.started"\n"type":"backup.ready"\n"type":"backup.created"\n$`)
+	if !want.MatchString(first) {
+		t.Errorf("the walkthrough printed\n%s\nwant the delete's 204, then the activity of the delete, the restore and the create, newest first", first)
 	}
 	if !strings.Contains(first, "world/level.dat") {
 		t.Errorf("the downloaded archive's listing shows no world directory:\n%s", out)
 	}
 	// The lock, the refused delete's problem, the unlock and the delete.
-	want := regexp.MustCompile(`(?s)^"locked":true\n\{.*"status":409.*"code":"backup_locked".*\}\n"locked":false\n204\n$`)
+	want = regexp.MustCompile(`(?s)^"locked":true\n\{.*"status":409.*"code":"backup_locked".*\}\n"locked":false\n204\n$`)
 	if !want.MatchString(second) {
 		t.Errorf("the locking examples printed\n%s\nwant the lock, a 409 backup_locked, the unlock and a 204", second)
 	}
