@@ -9,7 +9,7 @@ import (
 // Package registers a new in-memory *Repository, *Assets, *Schedules and
 // *Catalog in a samber/do injector, with the repository as ports.Repository, the
 // assets as ports.Assets and the schedules as ports.Schedules, as the postgres
-// package does. The catalog stays a *Catalog: a
+// package does, and *WebhookCursors, also as ports.WebhookCursors. The catalog stays a *Catalog: a
 // host that uses it as its ports.Orders and ports.Permissions binds it so itself
 // (do.As), and one with its own catalog is not in its way.
 //
@@ -24,6 +24,8 @@ func Package() func(do.Injector) {
 		do.Lazy(func(do.Injector) (*Schedules, error) { return NewSchedules(), nil }),
 		do.Lazy(func(i do.Injector) (ports.Schedules, error) { return do.Invoke[*Schedules](i) }),
 		do.Lazy(func(do.Injector) (*Catalog, error) { return NewCatalog(), nil }),
+		do.Lazy(func(do.Injector) (*WebhookCursors, error) { return NewWebhookCursors(), nil }),
+		do.Lazy(func(i do.Injector) (ports.WebhookCursors, error) { return do.Invoke[*WebhookCursors](i) }),
 	)
 }
 

@@ -15,7 +15,7 @@ import (
 type Layout struct {
 	// Schema is the PostgreSQL schema that holds savepoint's own tables (backups,
 	// backup_assets, backup_fences, backup_schedules, backup_schedule_runs,
-	// savepoint_migrations), so that they cannot clash with the host's; Migrate
+	// webhook_cursors, savepoint_migrations), so that they cannot clash with the host's; Migrate
 	// creates it if missing. It is a name, not SQL: it is
 	// quoted wherever it is used, so "Savepoint" and "savepoint" are different
 	// schemas. Empty means the first schema on search_path, with unqualified names.
@@ -51,6 +51,9 @@ type tables struct {
 	Schedules    string
 	ScheduleRuns string
 	Migrations   string
+
+	// WebhookCursors holds the webhook dispatcher's place per endpoint.
+	WebhookCursors string
 }
 
 func (l Layout) tables() tables {
@@ -67,6 +70,8 @@ func (l Layout) tables() tables {
 		Schedules:    name("backup_schedules"),
 		ScheduleRuns: name("backup_schedule_runs"),
 		Migrations:   name("savepoint_migrations"),
+
+		WebhookCursors: name("webhook_cursors"),
 	}
 }
 
