@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -77,6 +79,9 @@ type Options struct {
 	// link-local and other internal addresses (for tests and demos on one
 	// machine). Without it such connections are refused.
 	AllowPrivateTargets bool
+	// RootCAs are the roots receivers' TLS certificates are checked against.
+	// Default: the system's.
+	RootCAs *x509.CertPool
 	// Owner names this dispatcher in the endpoints' leases. Default: random,
 	// which is what replicas need; a fixed name lets a restarted process take
 	// back the leases of its previous run at once.
@@ -170,6 +175,7 @@ func New(activity ports.ActivityLog, endpoints ports.WebhookEndpoints, cursors p
 		Proxy:                  nil,
 		DialContext:            dialer.DialContext,
 		ForceAttemptHTTP2:      true,
+		TLSClientConfig:        &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    opts.Timeout,
 		ResponseHeaderTimeout:  opts.Timeout,
 		MaxResponseHeaderBytes: 64 << 10,
