@@ -242,18 +242,60 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// Start runs Run in a goroutine until Shutdown.
-func (d *Dispatcher) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
+// Start places every new endpoint's cursor (at the newest event, or the
+// log's start for Backfill), so that the events recorded once it returns are
+// delivered, then runs Run in a goroutine until Shutdown. A host that starts
+// the dispatcher before serving requests thus loses none of their events.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	if err := d.placeCursors(ctx); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
 	d.mu.Lock()
 	d.stop = cancel
 	d.mu.Unlock()
 	go func() {
 		defer close(d.stopped)
-		if err := d.Run(ctx); err != nil {
+		if err := d.Run(runCtx); err != nil {
 			d.log.Error("webhook dispatcher did not start", "err", err)
 		}
 	}()
+	return nil
+}
+
+// placeCursors creates the cursors of the endpoints that have none, as their
+// first delivery would.
+func (d *Dispatcher) placeCursors(ctx context.Context) error {
+	eps, err := d.endpoints.List(ctx)
+	if err != nil {
+		return fmt.Errorf("webhook: listing the endpoints: %w", err)
+	}
+	latest, err := d.activity.LatestActivity(ctx)
+	if err != nil {
+		return fmt.Errorf("webhook: reading the newest activity: %w", err)
+	}
+	for _, ep := range eps {
+		if ep.ID == "" {
+			continue
+		}
+		start := latest
+		if ep.Backfill {
+			start = 0
+		}
+		cur, ok, err := d.cursors.Claim(ctx, ep.ID, d.opts.Owner, start, d.lease())
+		if err != nil {
+			return fmt.Errorf("webhook: placing the cursor of endpoint %q: %w", ep.ID, err)
+		}
+		if ok { // else another replica holds it: it exists
+			if err := d.cursors.Save(ctx, d.opts.Owner, cur, 0); err != nil {
+				return fmt.Errorf("webhook: placing the cursor of endpoint %q: %w", ep.ID, err)
+			}
+		}
+		d.mu.Lock()
+		d.created[ep.ID] = true
+		d.mu.Unlock()
+	}
+	return nil
 }
 
 // Shutdown stops what Start started, cancelling deliveries in flight (their

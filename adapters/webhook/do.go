@@ -1,13 +1,20 @@
 package webhook
 
 import (
+	"context"
+	"time"
+
 	"github.com/samber/do/v2"
 
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
+// startTimeout bounds Start inside Package, whose providers get no context
+// from do.
+const startTimeout = time.Minute
+
 // Package returns a samber/do package that provides a *Dispatcher for opts,
-// started when first invoked, on the injector's ports.ActivityLog,
+// started (Start) when first invoked, on the injector's ports.ActivityLog,
 // ports.WebhookEndpoints and ports.WebhookCursors (the postgres and local
 // packages provide the cursors; the host provides its endpoints, for example
 // with do.ProvideValue[ports.WebhookEndpoints](i, webhook.Static(…))). The
@@ -34,7 +41,11 @@ func Package(opts Options) func(do.Injector) {
 			if err != nil {
 				return nil, err
 			}
-			d.Start()
+			ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+			defer cancel()
+			if err := d.Start(ctx); err != nil {
+				return nil, err
+			}
 			return d, nil
 		}),
 	)

@@ -80,6 +80,7 @@ func newInjector(cfg config, s3cfg s3.Config, log *slog.Logger) *do.RootScope {
 		do.MustAs[*backup.Service, spriver.Scheduler](i)
 		spriver.Package(ropts)(i)
 	}
+	provideWebhooks(i, cfg, log)
 	do.Provide(i, newWebServer)
 	return i
 }
