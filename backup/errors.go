@@ -47,6 +47,12 @@ var (
 	// ErrSchedulesUnavailable: the host gave the service no Deps.Schedules, so
 	// schedules cannot be stored or run.
 	ErrSchedulesUnavailable = errors.New("backup schedules are not available on this server")
+	// ErrActivityUnavailable: the host gave the service no Deps.Activity, so
+	// there is no activity log to read.
+	ErrActivityUnavailable = errors.New("the activity log is not available on this server")
+	// ErrInvalidPage: a page of a list was asked for with a size outside 1 to
+	// its maximum, or a negative cursor; the message says which.
+	ErrInvalidPage = errors.New("invalid page")
 
 	// ErrOperationInProgress: the order already has a backup being created or
 	// restored; only one operation runs per order.
@@ -80,6 +86,7 @@ var known = []error{
 	ErrOrderNotFound, ErrProvisionNotFound, ErrBackupNotFound, ErrAssetNotFound, ErrNoSidecar,
 	ErrUnauthorized, ErrBackupInProgress, ErrInvalidName, ErrShuttingDown,
 	ErrScheduleNotFound, ErrInvalidSchedule, ErrInvalidExcludes, ErrSchedulesUnavailable,
+	ErrActivityUnavailable, ErrInvalidPage,
 	ErrOperationInProgress, ErrLimitReached, ErrReprovisioning, ErrStatusConflict, ErrBackupLocked, ErrInvalidRange,
 	ErrDatabase, ErrStorage, ErrCluster,
 }

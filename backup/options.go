@@ -11,7 +11,8 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// Deps are the ports the Service uses. All are required but Schedules.
+// Deps are the ports the Service uses. All are required but Schedules and
+// Activity.
 type Deps struct {
 	// Repository stores the backups and enforces their invariants.
 	Repository ports.Repository
@@ -28,6 +29,9 @@ type Deps struct {
 	// Schedules stores backup schedules. Optional: without it the schedule
 	// methods return ErrSchedulesUnavailable.
 	Schedules ports.Schedules
+	// Activity reads the activity log the Repository and Schedules write.
+	// Optional: without it ListActivity returns ErrActivityUnavailable.
+	Activity ports.ActivityLog
 }
 
 func (d Deps) validate() error {

@@ -30,6 +30,7 @@ type service interface {
 	PutSchedule(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID, set backup.ScheduleSettings) (ports.Schedule, error)
 	DeleteSchedule(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) error
 	ListScheduleRuns(ctx context.Context, user ports.UserID, order ports.OrderID, provision ports.ProvisionID) ([]ports.ScheduleRun, error)
+	ListActivity(ctx context.Context, user ports.UserID, order ports.OrderID, before ports.ActivityID, limit int) (backup.ActivityPage, error)
 }
 
 var _ service = (*backup.Service)(nil)

@@ -35,6 +35,7 @@ const (
 	CodeInvalidExcludes      Code = "invalid_excludes"
 	CodeScheduleNotFound     Code = "schedule_not_found"
 	CodeSchedulesUnavailable Code = "schedules_unavailable"
+	CodeActivityUnavailable  Code = "activity_unavailable"
 	CodeNoSidecar            Code = "no_sidecar"
 	CodeOperationInProgress  Code = "operation_in_progress"
 	CodeBackupInProgress     Code = "backup_in_progress"
@@ -92,6 +93,10 @@ var errorTable = []errorRow{
 		title: "Invalid exclude patterns", detail: "The exclude patterns break a limit.", specific: true},
 	{err: backup.ErrSchedulesUnavailable, status: http.StatusNotImplemented, code: CodeSchedulesUnavailable,
 		title: "Schedules unavailable", detail: "This server does not offer backup schedules."},
+	{err: backup.ErrActivityUnavailable, status: http.StatusNotImplemented, code: CodeActivityUnavailable,
+		title: "Activity unavailable", detail: "This server does not keep an activity log."},
+	{err: backup.ErrInvalidPage, status: http.StatusUnprocessableEntity, code: CodeInvalidInput,
+		title: "Invalid input", detail: "The page size or cursor is out of range.", specific: true},
 	{err: backup.ErrNoSidecar, status: http.StatusUnprocessableEntity, code: CodeNoSidecar,
 		title: "No sidecar", detail: "The game server has no sidecar to read and write its files, so it cannot be backed up or restored."},
 	{err: backup.ErrOperationInProgress, status: http.StatusConflict, code: CodeOperationInProgress,

@@ -102,6 +102,7 @@ func register(api huma.API, svc service, opts Options) (err error) {
 	registerBackups(grp, h)
 	registerSchedules(grp, h)
 	registerDownload(grp, h)
+	registerActivity(grp, h)
 	return nil
 }
 
@@ -125,6 +126,7 @@ const (
 	tagBackups   = "Backups"
 	tagSchedules = "Schedules"
 	tagAssets    = "Assets"
+	tagActivity  = "Activity"
 )
 
 func addTags(oapi *huma.OpenAPI) {
@@ -134,6 +136,8 @@ func addTags(oapi *huma.OpenAPI) {
 		{Name: tagSchedules, Description: "A game server's backup schedule: when backups are made, how they are named, " +
 			"and which are kept. Each run's outcome is recorded on the schedule."},
 		{Name: tagAssets, Description: "Downloadable files, such as the archive of a ready backup."},
+		{Name: tagActivity, Description: "What happened to an order's backups, newest first: each create, restore, " +
+			"lock, unlock and delete, each schedule run that made no backup, and who caused it."},
 	} {
 		if !slices.ContainsFunc(oapi.Tags, func(have *huma.Tag) bool { return have.Name == t.Name }) {
 			oapi.Tags = append(oapi.Tags, t)

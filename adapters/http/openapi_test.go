@@ -79,6 +79,8 @@ func TestOpenAPIDescribesEveryOperation(t *testing.T) {
 		"put-schedule":       "PUT /api/v1/orders/{order_id}/provisions/{provision_id}/schedule",
 		"delete-schedule":    "DELETE /api/v1/orders/{order_id}/provisions/{provision_id}/schedule",
 		"list-schedule-runs": "GET /api/v1/orders/{order_id}/provisions/{provision_id}/schedule/runs",
+
+		"list-activity": "GET /api/v1/orders/{order_id}/activity",
 	}
 	seen := map[string]bool{}
 	for path, item := range doc.Paths {

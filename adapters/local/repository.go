@@ -18,22 +18,34 @@ import (
 // Repository is an in-memory ports.Repository. One mutex guards every method, so
 // each check and the write that depends on it happen atomically, which is what the
 // database's index and locks give the PostgreSQL adapter: in particular a fence
-// and an active backup of one order never coexist.
+// and an active backup of one order never coexist. Each change that is an event
+// (ports.BackupChange, and a delete) is recorded in its activity log under the
+// same lock, for the actor in the call's context (ports.WithActor).
 type Repository struct {
 	mu      sync.Mutex
 	backups map[ports.BackupID]ports.Backup
 	fences  map[ports.OrderID]ports.Fence // the fence holding each fenced order's slot
+	log     *ActivityLog
 }
 
 var _ ports.Repository = (*Repository)(nil)
 
-// NewRepository returns an empty Repository.
-func NewRepository() *Repository {
+// NewRepository returns an empty Repository with an activity log of its own
+// (ActivityLog).
+func NewRepository() *Repository { return NewRepositoryWithLog(NewActivityLog()) }
+
+// NewRepositoryWithLog returns an empty Repository that records its events in
+// log, which a Schedules store may share (NewSchedulesWithLog).
+func NewRepositoryWithLog(log *ActivityLog) *Repository {
 	return &Repository{
 		backups: make(map[ports.BackupID]ports.Backup),
 		fences:  make(map[ports.OrderID]ports.Fence),
+		log:     log,
 	}
 }
+
+// ActivityLog returns the log the repository records its events in.
+func (r *Repository) ActivityLog() *ActivityLog { return r.log }
 
 // Create stores b in status creating if the order's operation slot is free and
 // the provision holds fewer than limit backups; when several rules refuse,
@@ -84,6 +96,7 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 	}
 	b.Deleting = false
 	r.backups[b.ID] = normalize(b)
+	r.log.recordBackup(ctx, nil, r.backups[b.ID])
 	return nil
 }
 
@@ -241,6 +254,7 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	case b.Status.Active() && r.fencedLocked(cur.OrderID):
 		return fmt.Errorf("local: update backup %s to %s: %w", b.ID, b.Status, ports.ErrFenced)
 	}
+	before := cur
 	cur.Status = b.Status
 	cur.AssetID = b.AssetID
 	cur.SizeBytes = b.SizeBytes
@@ -255,6 +269,7 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 	cur.Quiesce = b.Quiesce
 	cur.Progress = b.Progress
 	r.backups[b.ID] = normalize(cur)
+	r.log.recordBackup(ctx, &before, r.backups[b.ID])
 	return nil
 }
 
@@ -332,8 +347,10 @@ func (r *Repository) SetLocked(ctx context.Context, id ports.BackupID, locked bo
 	case cur.Deleting:
 		return ports.Backup{}, fmt.Errorf("local: lock backup %s: is %s: %w", id, state(cur), ports.ErrStatusConflict)
 	}
+	before := cur
 	cur.Locked = locked
 	r.backups[id] = cur
+	r.log.recordBackup(ctx, &before, cur)
 	return clone(cur), nil
 }
 
@@ -377,6 +394,7 @@ func (r *Repository) Delete(ctx context.Context, id ports.BackupID) error {
 		return fmt.Errorf("local: delete backup %s: is %s, not claimed for deletion: %w", id, state(cur), ports.ErrStatusConflict)
 	}
 	delete(r.backups, id)
+	r.log.record(ports.NewBackupActivity(ports.ActivityBackupDeleted, cur, ports.ActorFrom(ctx), time.Now()))
 	return nil
 }
 

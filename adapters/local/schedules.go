@@ -13,24 +13,36 @@ import (
 
 // Schedules is an in-memory ports.Schedules. One mutex guards every method, so
 // that a claim and the check that the slot is free happen atomically, as the
-// primary key and the schedule's row lock make them in PostgreSQL.
+// primary key and the schedule's row lock make them in PostgreSQL. A run's
+// skipped or failed outcome is recorded in its activity log under the same
+// lock (ports.NewRunActivity).
 type Schedules struct {
 	mu        sync.Mutex
 	schedules map[ports.ScheduleID]ports.Schedule // LastRun not kept: derived from runs
 	byProv    map[ports.ProvisionID]ports.ScheduleID
 	runs      map[ports.ScheduleID][]ports.ScheduleRun // by slot, oldest first
+	log       *ActivityLog
 }
 
 var _ ports.Schedules = (*Schedules)(nil)
 
-// NewSchedules returns an empty Schedules.
-func NewSchedules() *Schedules {
+// NewSchedules returns an empty Schedules with an activity log of its own.
+func NewSchedules() *Schedules { return NewSchedulesWithLog(NewActivityLog()) }
+
+// NewSchedulesWithLog returns an empty Schedules that records its runs'
+// events in log: pass the Repository's (Repository.ActivityLog), so that one
+// log holds an order's whole history.
+func NewSchedulesWithLog(log *ActivityLog) *Schedules {
 	return &Schedules{
 		schedules: make(map[ports.ScheduleID]ports.Schedule),
 		byProv:    make(map[ports.ProvisionID]ports.ScheduleID),
 		runs:      make(map[ports.ScheduleID][]ports.ScheduleRun),
+		log:       log,
 	}
 }
+
+// ActivityLog returns the log the store records its runs' events in.
+func (s *Schedules) ActivityLog() *ActivityLog { return s.log }
 
 // Put creates the provision's schedule, or replaces its settings keeping its
 // ID, order, creation time and runs. Zero CreatedAt and UpdatedAt mean now.
@@ -214,6 +226,9 @@ func (s *Schedules) FinishRun(ctx context.Context, id ports.ScheduleID, run port
 	}
 	if runs[i].Outcome == "" {
 		runs[i].Outcome, runs[i].BackupID, runs[i].Reason = run.Outcome, run.BackupID, run.Reason
+		if a, ok := ports.NewRunActivity(s.schedules[id], runs[i], time.Now()); ok && !a.OrderID.IsZero() {
+			s.log.record(a)
+		}
 	}
 	return nil
 }

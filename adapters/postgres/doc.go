@@ -44,7 +44,7 @@
 // refer to, and Layout.NoForeignKeys creates no foreign keys at all, for hosts
 // whose orders live elsewhere; deleting an order then leaves its backups to the
 // service's order-deletion call and orphan sweep. Give Migrate, NewRepository,
-// NewAssets, NewSchedules and Config the same Layout.
+// NewAssets, NewSchedules, NewActivityLog and Config the same Layout.
 //
 // Backups refer to no assets table: Assets keeps the archives' records in
 // backup_assets, whatever the host's own assets table looks like, and a host may
@@ -54,8 +54,11 @@
 //
 // # Types
 //
-// Repository implements ports.Repository, Assets ports.Assets, and Schedules
-// ports.Schedules, on savepoint's tables. Catalog (ports.Orders and ports.Permissions, plus methods
+// Repository implements ports.Repository, Assets ports.Assets, Schedules
+// ports.Schedules, and ActivityLog ports.ActivityLog, on savepoint's tables.
+// Repository and Schedules write each event into the activity table in the
+// transaction of the change it records, so the log is an outbox: no event is
+// lost or recorded for a change that did not happen. Catalog (ports.Orders and ports.Permissions, plus methods
 // to record orders, provisions and permissions) works on the standalone host
 // tables in the search path; a host platform usually implements those ports over
 // its own tables instead. All of them take a DB, which *pgxpool.Pool satisfies.

@@ -37,6 +37,12 @@ func TestQueryPlans(t *testing.T) {
 				now() - g * interval '1 minute',
 				CASE WHEN g <= 20 THEN now() - g * interval '1 second' END
 			FROM generate_series(1, 20000) g;
+		-- Two events per backup, in the order they happened.
+		INSERT INTO activity (order_id, provision_id, backup_id, backup_name, type, actor_kind)
+			SELECT md5('order' || (g / 2 % 2000 + 1))::uuid, md5('provision' || (g / 2 % 2000 + 1))::uuid,
+				md5('backup' || (g / 2))::uuid, 'Backup ' || (g / 2),
+				CASE WHEN g % 2 = 0 THEN 'backup.created' ELSE 'backup.ready' END, 'system'
+			FROM generate_series(40000, 2, -1) g;
 		ANALYZE`)
 
 	var provision uuid.UUID
@@ -68,10 +74,17 @@ func TestQueryPlans(t *testing.T) {
 		{"listing an order's backups", postgres.ListByOrderSQL, order, "backups_order_id_idx"},
 		{"finding a backup by its asset", postgres.FindByAssetSQL, asset, "backups_asset_id_idx"},
 		{"finding a batch of missing backups", postgres.MissingSQL, batch, "backups_pkey"},
+		{"paging an order's activity", postgres.ListActivitySQL, []any{order, int64(30000), 50}, "activity_order_id_idx"},
+		{"following one order's activity", postgres.ActivitySinceOrderSQL, []any{int64(30000), 100, order}, "activity_order_id_idx"},
+		{"following every order's activity", postgres.ActivitySinceSQL, []any{int64(39000), 100}, "activity_pkey"},
 	} {
 		t.Run(tc.query+" uses an index, not a sequential scan", func(t *testing.T) {
+			args := []any{tc.arg}
+			if many, ok := tc.arg.([]any); ok {
+				args = many
+			}
 			var out []byte
-			if err := pool.QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+tc.sql, tc.arg).Scan(&out); err != nil {
+			if err := pool.QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+tc.sql, args...).Scan(&out); err != nil {
 				t.Fatalf("EXPLAIN: %v", err)
 			}
 			var plans []struct{ Plan planNode }

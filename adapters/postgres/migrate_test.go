@@ -59,6 +59,9 @@ func TestMigrate(t *testing.T) {
 			"constraint backup_schedule_runs.backup_schedule_runs_pkey: PRIMARY KEY (schedule_id, slot)",
 			"constraint backup_schedule_runs.backup_schedule_runs_schedule_id_fkey: FOREIGN KEY (schedule_id) REFERENCES backup_schedules(id) ON DELETE CASCADE",
 			"constraint backups.backups_progress_check: CHECK ((((progress_started_at IS NULL) AND (progress_done_bytes IS NULL) AND (progress_total_bytes IS NULL)) OR ((progress_started_at IS NOT NULL) AND (progress_done_bytes >= 0) AND (progress_total_bytes >= 0))))",
+			"migration backups 7 0007_activity.sql",
+			"index activity_order_id_idx: CREATE INDEX activity_order_id_idx ON activity USING btree (order_id, id DESC)",
+			"constraint activity.activity_order_id_fkey: FOREIGN KEY (order_id) REFERENCES orders(id) ON DELETE CASCADE",
 			"migration host 1 0001_host_tables.sql",
 			"migration host 2 0002_provisions_has_sidecar.sql",
 		} {

@@ -15,10 +15,13 @@ import (
 // Repository implements ports.Repository on savepoint's backups and backup_fences
 // tables (see Migrate). It is safe for concurrent use, also from several processes
 // sharing one database: the invariants are enforced by the database, not by this
-// process.
+// process. Each change that is an event (ports.BackupChange, and a delete) is
+// recorded in the activity table in the change's own transaction, for the actor
+// in the call's context (ports.WithActor); read them with ActivityLog.
 type Repository struct {
 	db DB
 	q  repoQueries
+	a  activityQueries
 }
 
 var _ ports.Repository = (*Repository)(nil)
@@ -26,7 +29,7 @@ var _ ports.Repository = (*Repository)(nil)
 // NewRepository returns a Repository that runs its queries on db, on the tables
 // Migrate created with the same layout.
 func NewRepository(db DB, layout Layout) *Repository {
-	return &Repository{db: db, q: newRepoQueries(layout.tables())}
+	return &Repository{db: db, q: newRepoQueries(layout.tables()), a: newActivityQueries(layout.tables())}
 }
 
 // Names of the constraints whose violations mean something to the service.
@@ -54,7 +57,10 @@ type repoQueries struct {
 	// The slot: its lock, and what holds it.
 	lockOrder, lockProvision, slot, orderSlot, orderOf, fenced string
 
-	create, update, heartbeat, setLocked, claim, delete     string
+	create, update, heartbeat, setLocked, claim string
+	// The writes whose events need the row as stored: update and delete with
+	// RETURNING, and the lock's current value, locked for the change.
+	updateReturning, deleteReturning, lockedState           string
 	acquireFence, heartbeatFence, releaseFence, expireFence string
 }
 
@@ -124,7 +130,15 @@ func newRepoQueries(t tables) repoQueries {
 		claim: r(`UPDATE {{.Backups}} SET deleting = true
 			WHERE id = $1 AND status IN ('ready', 'failed') AND (NOT locked OR $2)
 			RETURNING ` + backupColumns),
-		delete: r(`DELETE FROM {{.Backups}} WHERE id = $1 AND deleting`),
+		updateReturning: r(`UPDATE {{.Backups}} SET
+			status = $3, asset_id = $4, size_bytes = $5, sha256 = $6, error = $7,
+			completed_at = $8, heartbeat_at = $9, last_restored_at = $10, skipped = $11, skipped_count = $12,
+			progress_done_bytes = $13, progress_total_bytes = $14, progress_started_at = $15,
+			excludes = $16, quiesce_method = $17, quiesce_paused_ms = $18, quiesce_warning = $19
+			WHERE id = $1 AND status = $2 AND NOT deleting
+			RETURNING ` + backupColumns),
+		deleteReturning: r(`DELETE FROM {{.Backups}} WHERE id = $1 AND deleting RETURNING ` + backupColumns),
+		lockedState:     r(`SELECT locked FROM {{.Backups}} WHERE id = $1 AND NOT deleting FOR UPDATE`),
 
 		acquireFence: r(`INSERT INTO {{.Fences}} (order_id, id, acquired_at, heartbeat_at)
 			VALUES ($1, $2, coalesce($3, now()), coalesce($4, $3, now()))`),
@@ -193,6 +207,9 @@ func (r *Repository) Create(ctx context.Context, b ports.Backup, limit int) erro
 		return dbError("create backup", fmt.Errorf("backup %s already exists: %w", b.ID, err))
 	case err != nil:
 		return dbError("create backup "+b.ID.String(), err)
+	}
+	if err := r.a.record(ctx, tx, ports.NewBackupActivity(ports.ActivityBackupCreated, b, ports.ActorFrom(ctx), time.Time{})); err != nil {
+		return dbError("create backup: record activity", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return dbError("create backup: commit", err)
@@ -367,22 +384,53 @@ func (r *Repository) Update(ctx context.Context, b ports.Backup, from ports.Stat
 		nullString(b.Error), nullTime(b.CompletedAt), nullTime(b.HeartbeatAt), nullTime(b.LastRestoredAt),
 		skipped, b.SkippedCount, p.done, p.total, p.started,
 		excludesColumn(b.Excludes), nullString(b.Quiesce.Method), pausedMS(b.Quiesce.Paused), nullString(b.Quiesce.Warning)}
+	// The stored status is from wherever the update applies, and Update never
+	// changes the lock, so whether it is an event is known before it runs.
+	before := b
+	before.Status = from
+	event, isEvent := ports.BackupChange(&before, b)
 	if b.Status.Active() {
-		return r.updateIntoSlot(ctx, b, from, args)
+		return r.updateIntoSlot(ctx, b, from, args, event, isEvent)
 	}
-	tag, err := r.db.Exec(ctx, r.q.update, args...)
+	if !isEvent {
+		tag, err := r.db.Exec(ctx, r.q.update, args...)
+		if err != nil {
+			return dbError("update backup "+b.ID.String(), err)
+		}
+		if tag.RowsAffected() == 0 {
+			return r.explainMiss(ctx, r.db, "update backup", b.ID, from)
+		}
+		return nil
+	}
+	tx, err := begin(ctx, r.db)
 	if err != nil {
+		return dbError("update backup: begin", err)
+	}
+	defer rollback(tx)
+	stored, err := scanBackup(tx.QueryRow(ctx, r.q.updateReturning, args...))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return r.explainMiss(ctx, tx, "update backup", b.ID, from)
+	case err != nil:
 		return dbError("update backup "+b.ID.String(), err)
 	}
-	if tag.RowsAffected() == 0 {
-		return r.explainMiss(ctx, r.db, "update backup", b.ID, from)
+	return r.commitWithEvent(ctx, tx, "update backup", ports.NewBackupActivity(event, stored, ports.ActorFrom(ctx), time.Time{}))
+}
+
+// commitWithEvent records a in tx and commits it.
+func (r *Repository) commitWithEvent(ctx context.Context, tx pgx.Tx, op string, a ports.Activity) error {
+	if err := r.a.record(ctx, tx, a); err != nil {
+		return dbError(op+": record activity", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return dbError(op+": commit", err)
 	}
 	return nil
 }
 
 // updateIntoSlot is Update into creating or restoring: the backup takes its
 // order's operation slot.
-func (r *Repository) updateIntoSlot(ctx context.Context, b ports.Backup, from ports.Status, args []any) error {
+func (r *Repository) updateIntoSlot(ctx context.Context, b ports.Backup, from ports.Status, args []any, event ports.ActivityType, isEvent bool) error {
 	tx, err := begin(ctx, r.db)
 	if err != nil {
 		return dbError("update backup: begin", err)
@@ -413,19 +461,22 @@ func (r *Repository) updateIntoSlot(ctx context.Context, b ports.Backup, from po
 		}
 		return fmt.Errorf("postgres: update backup %s to %s: %w", b.ID, b.Status, ports.ErrFenced)
 	}
-	tag, err := tx.Exec(ctx, r.q.update, args...)
+	stored, err := scanBackup(tx.QueryRow(ctx, r.q.updateReturning, args...))
 	switch {
 	case violates(err, codeUniqueViolation, oneActivePerOrder):
 		return fmt.Errorf("postgres: update backup %s to %s: %w", b.ID, b.Status, ports.ErrOperationInProgress)
+	case errors.Is(err, pgx.ErrNoRows):
+		return r.explainMiss(ctx, tx, "update backup", b.ID, from)
 	case err != nil:
 		return dbError("update backup "+b.ID.String(), err)
-	case tag.RowsAffected() == 0:
-		return r.explainMiss(ctx, tx, "update backup", b.ID, from)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return dbError("update backup: commit", err)
+	if !isEvent {
+		if err := tx.Commit(ctx); err != nil {
+			return dbError("update backup: commit", err)
+		}
+		return nil
 	}
-	return nil
+	return r.commitWithEvent(ctx, tx, "update backup", ports.NewBackupActivity(event, stored, ports.ActorFrom(ctx), time.Time{}))
 }
 
 // Heartbeat sets the backup's heartbeat time, and its progress when given
@@ -457,15 +508,39 @@ func (r *Repository) ListStale(ctx context.Context, before time.Time) ([]ports.B
 }
 
 // SetLocked locks or unlocks the backup unless a delete has claimed it, and
-// returns it, in one conditional UPDATE. Returns ErrNotFound or
-// ErrStatusConflict.
+// returns it: it locks the row, reads the lock it has, and writes the new one,
+// recording the event when the value changes, in one transaction. Returns
+// ErrNotFound or ErrStatusConflict.
 func (r *Repository) SetLocked(ctx context.Context, id ports.BackupID, locked bool) (ports.Backup, error) {
-	b, err := scanBackup(r.db.QueryRow(ctx, r.q.setLocked, id, locked))
+	tx, err := begin(ctx, r.db)
+	if err != nil {
+		return ports.Backup{}, dbError("lock backup: begin", err)
+	}
+	defer rollback(tx)
+	var was bool
+	err = tx.QueryRow(ctx, r.q.lockedState, id).Scan(&was)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ports.Backup{}, r.explainMiss(ctx, r.db, "lock backup", id, "")
+		return ports.Backup{}, r.explainMiss(ctx, tx, "lock backup", id, "")
 	}
 	if err != nil {
 		return ports.Backup{}, dbError("lock backup "+id.String(), err)
+	}
+	b, err := scanBackup(tx.QueryRow(ctx, r.q.setLocked, id, locked))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ports.Backup{}, r.explainMiss(ctx, tx, "lock backup", id, "")
+	}
+	if err != nil {
+		return ports.Backup{}, dbError("lock backup "+id.String(), err)
+	}
+	before := b
+	before.Locked = was
+	if event, ok := ports.BackupChange(&before, b); ok {
+		err = r.commitWithEvent(ctx, tx, "lock backup", ports.NewBackupActivity(event, b, ports.ActorFrom(ctx), time.Time{}))
+	} else if err = tx.Commit(ctx); err != nil {
+		err = dbError("lock backup: commit", err)
+	}
+	if err != nil {
+		return ports.Backup{}, err
 	}
 	return b, nil
 }
@@ -507,17 +582,23 @@ func (r *Repository) explainClaimMiss(ctx context.Context, id ports.BackupID, ev
 	return fmt.Errorf("postgres: %s %s: the backup changed while the statement ran: %w", op, id, ports.ErrStatusConflict)
 }
 
-// Delete removes a backup claimed by ClaimForDelete. Returns ErrNotFound, or
+// Delete removes a backup claimed by ClaimForDelete, and records its
+// ActivityBackupDeleted, in one transaction. Returns ErrNotFound, or
 // ErrStatusConflict if it was not claimed.
 func (r *Repository) Delete(ctx context.Context, id ports.BackupID) error {
-	tag, err := r.db.Exec(ctx, r.q.delete, id)
+	tx, err := begin(ctx, r.db)
 	if err != nil {
+		return dbError("delete backup: begin", err)
+	}
+	defer rollback(tx)
+	b, err := scanBackup(tx.QueryRow(ctx, r.q.deleteReturning, id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return r.explainMiss(ctx, tx, "delete backup", id, "")
+	case err != nil:
 		return dbError("delete backup "+id.String(), err)
 	}
-	if tag.RowsAffected() == 0 {
-		return r.explainMiss(ctx, r.db, "delete backup", id, "")
-	}
-	return nil
+	return r.commitWithEvent(ctx, tx, "delete backup", ports.NewBackupActivity(ports.ActivityBackupDeleted, b, ports.ActorFrom(ctx), time.Time{}))
 }
 
 // querier is what explainMiss and checkState read with: the pool, or the

@@ -15,10 +15,13 @@ import (
 // backup_schedule_runs tables (see Migrate). Like Repository it is safe for
 // concurrent use from several processes sharing one database: one schedule per
 // provision is a unique constraint, a slot runs once because (schedule, slot) is
-// the runs' primary key, and next-run times move by compare-and-set.
+// the runs' primary key, and next-run times move by compare-and-set. A run's
+// skipped or failed outcome is recorded in the activity table in the same
+// transaction as the outcome (ports.NewRunActivity).
 type Schedules struct {
 	db DB
 	q  scheduleQueries
+	a  activityQueries
 }
 
 var _ ports.Schedules = (*Schedules)(nil)
@@ -26,7 +29,7 @@ var _ ports.Schedules = (*Schedules)(nil)
 // NewSchedules returns a Schedules that runs its queries on db, on the tables
 // Migrate created with the same layout.
 func NewSchedules(db DB, layout Layout) *Schedules {
-	return &Schedules{db: db, q: newScheduleQueries(layout.tables())}
+	return &Schedules{db: db, q: newScheduleQueries(layout.tables()), a: newActivityQueries(layout.tables())}
 }
 
 // scheduleColumns are a schedule's columns and its last run (the newest run with
@@ -86,8 +89,11 @@ func newScheduleQueries(t tables) scheduleQueries {
 		prune: r(`DELETE FROM {{.ScheduleRuns}} WHERE schedule_id = $1 AND slot < (
 			SELECT slot FROM {{.ScheduleRuns}} WHERE schedule_id = $1
 			ORDER BY slot DESC OFFSET $2 LIMIT 1)`),
-		finish: r(`UPDATE {{.ScheduleRuns}} SET outcome = $3, backup_id = $4, reason = $5
-			WHERE schedule_id = $1 AND slot = $2 AND outcome IS NULL`),
+		// The schedule's order and provision are for the run's event.
+		finish: r(`UPDATE {{.ScheduleRuns}} r SET outcome = $3, backup_id = $4, reason = $5
+			FROM {{.Schedules}} s
+			WHERE r.schedule_id = $1 AND r.slot = $2 AND r.outcome IS NULL AND s.id = r.schedule_id
+			RETURNING s.order_id, s.provision_id`),
 		runExists: r(`SELECT EXISTS (SELECT 1 FROM {{.ScheduleRuns}} WHERE schedule_id = $1 AND slot = $2)`),
 		listRuns: r(`SELECT ` + runColumns + ` FROM {{.ScheduleRuns}}
 			WHERE schedule_id = $1 ORDER BY slot DESC LIMIT $2`),
@@ -257,12 +263,27 @@ func (s *Schedules) FinishRun(ctx context.Context, id ports.ScheduleID, run port
 	if !run.Outcome.Valid() {
 		return fmt.Errorf("postgres: finish run of schedule %s: invalid outcome %q", id, run.Outcome)
 	}
-	tag, err := s.db.Exec(ctx, s.q.finish, id, run.Slot, string(run.Outcome), run.BackupID, nullString(run.Reason))
+	tx, err := begin(ctx, s.db)
 	if err != nil {
-		return dbError("finish run of schedule "+id.String(), err)
+		return dbError("finish run of schedule "+id.String()+": begin", err)
 	}
-	if tag.RowsAffected() == 1 {
+	defer rollback(tx)
+	sc := ports.Schedule{ID: id}
+	err = tx.QueryRow(ctx, s.q.finish, id, run.Slot, string(run.Outcome), run.BackupID, nullString(run.Reason)).
+		Scan(&sc.OrderID, &sc.ProvisionID)
+	switch {
+	case err == nil:
+		if a, ok := ports.NewRunActivity(sc, run, time.Time{}); ok {
+			if err := s.a.record(ctx, tx, a); err != nil {
+				return dbError("finish run of schedule "+id.String()+": record activity", err)
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return dbError("finish run of schedule "+id.String()+": commit", err)
+		}
 		return nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return dbError("finish run of schedule "+id.String(), err)
 	}
 	var exists bool
 	if err := s.db.QueryRow(ctx, s.q.runExists, id, run.Slot).Scan(&exists); err != nil {

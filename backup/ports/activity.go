@@ -167,6 +167,26 @@ func NewBackupActivity(t ActivityType, b Backup, actor Actor, at time.Time) Acti
 	return a
 }
 
+// NewRunActivity returns the event a Schedules store records when it records
+// run's outcome on sc (FinishRun, the first outcome only), at at, and false
+// when the outcome is not an event: a run that started a backup is told by
+// the backup's own events. The actor is the schedule; the store sets the ID.
+func NewRunActivity(sc Schedule, run ScheduleRun, at time.Time) (Activity, bool) {
+	var t ActivityType
+	switch run.Outcome {
+	case RunSkipped:
+		t = ActivityScheduleRunSkipped
+	case RunFailed:
+		t = ActivityScheduleRunFailed
+	default:
+		return Activity{}, false
+	}
+	return Activity{
+		Type: t, OrderID: sc.OrderID, ProvisionID: sc.ProvisionID, BackupID: run.BackupID,
+		Actor: ScheduleActor(sc.ID), At: at, Reason: run.Reason,
+	}, true
+}
+
 // DefaultActivityPage is how many events a page of the activity log holds
 // unless the caller asks for another number; MaxActivityPage is the most.
 const (

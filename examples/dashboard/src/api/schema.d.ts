@@ -24,6 +24,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/{order_id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the order's activity
+         * @description Returns what happened to the order's backups, newest first, a page at a time: creates, restores, locks, unlocks and deletes, and schedule runs that made no backup, each with who caused it. Events stay when their backup is deleted.
+         */
+        get: operations["list-activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders/{order_id}/provisions/{provision_id}/backups": {
         parameters: {
             query?: never;
@@ -168,6 +188,74 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ActivityList: {
+            /** @description The events, newest first. */
+            items: components["schemas"]["ActivityView"][];
+            /**
+             * Format: int64
+             * @description Pass as before to get the next, older page; null when there is none.
+             */
+            next_before: number | null;
+        };
+        ActivityView: {
+            /** @description Who caused the event. */
+            actor: components["schemas"]["ActorView"];
+            /**
+             * Format: date-time
+             * @description When it happened (RFC 3339, UTC).
+             */
+            at: string;
+            /**
+             * Format: uuid
+             * @description The backup; null for a schedule's run that made none. It may since have been deleted.
+             */
+            backup_id: string | null;
+            /**
+             * @description The backup's name when the event happened; empty for a schedule's run that made none.
+             * @example Before the 1.21 update
+             */
+            backup_name: string;
+            /**
+             * Format: int64
+             * @description The event's ID. IDs grow: a later event has a larger one.
+             * @example 123
+             */
+            id: number;
+            /**
+             * Format: uuid
+             * @description The order.
+             */
+            order_id: string;
+            /**
+             * Format: uuid
+             * @description The game-server provision.
+             */
+            provision_id: string;
+            /** @description Why an operation failed or a run was skipped, for people; absent for other events. */
+            reason?: string;
+            /**
+             * @description What happened. New types may be added; treat an unknown one as informational.
+             * @enum {string}
+             */
+            type: "backup.created" | "backup.ready" | "backup.failed" | "restore.started" | "restore.finished" | "restore.failed" | "backup.deleted" | "backup.locked" | "backup.unlocked" | "schedule.run_skipped" | "schedule.run_failed";
+        };
+        ActorView: {
+            /**
+             * @description user: a user's request (user_id), or the work it started. schedule: a backup schedule (schedule_id). system: savepoint settling an operation whose worker died, or the host deleting the order.
+             * @enum {string}
+             */
+            kind: "user" | "schedule" | "system";
+            /**
+             * Format: uuid
+             * @description The schedule, when kind is schedule.
+             */
+            schedule_id?: string;
+            /**
+             * Format: uuid
+             * @description The user, when kind is user.
+             */
+            user_id?: string;
+        };
         BackupList: {
             /** @description The provision's backups, newest first. */
             backups: components["schemas"]["BackupView"][];
@@ -304,7 +392,7 @@ export interface components {
              * @description The stable, machine-readable error code: branch on this.
              * @enum {string}
              */
-            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "invalid_excludes" | "schedules_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "backup_locked" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
+            code: "unauthenticated" | "forbidden" | "not_found" | "invalid_input" | "schedule_not_found" | "invalid_schedule" | "invalid_excludes" | "schedules_unavailable" | "activity_unavailable" | "no_sidecar" | "operation_in_progress" | "backup_in_progress" | "reprovisioning" | "backup_locked" | "status_conflict" | "limit_reached" | "range_not_satisfiable" | "unavailable" | "upstream_unavailable" | "internal";
             /**
              * @description What went wrong this time, for people.
              * @example This server already holds the maximum number of backups; delete one first.
@@ -643,6 +731,88 @@ export interface operations {
             };
             /** @description Bad Gateway: code `upstream_unavailable`. */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-activity": {
+        parameters: {
+            query?: {
+                /** @description How many events to return at most. */
+                limit?: number;
+                /** @description Return only events older than this ID: the next_before of the previous page. Omit for the newest. */
+                before?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The order (the customer's game server). */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityList"];
+                };
+            };
+            /** @description Unauthorized: code `unauthenticated`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: code `forbidden`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found: code `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity: code `invalid_input`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error: code `internal`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Implemented: code `activity_unavailable`. */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };
