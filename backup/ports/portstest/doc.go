@@ -21,7 +21,7 @@
 // ("create refuses a backup while the order has one being restored"), so that
 // a failure reads as the rule that was broken. The behaviours are all listed in
 // one table in the entry point, each name with the method that checks it.
-// The Repository, Schedules, Assets and Catalog suites run their subtests in parallel, so
+// The Repository, Schedules, WebhookCursors, Assets and Catalog suites run their subtests in parallel, so
 // their harnesses' New must be safe to call concurrently; the ObjectStore and
 // FileIO suites run theirs one at a time.
 //
@@ -73,6 +73,17 @@
 //   - FinishRun refuses an outcome that is not one of the three.
 //   - The runs of a schedule that is deleted go with it: a new schedule of the
 //     provision starts with none.
+//
+// # WebhookCursors
+//
+//   - Claim, Save and Cursor are safe to call concurrently; Claim refuses an
+//     empty endpoint ID or owner, or a lease that is not positive, with an
+//     error.
+//   - A lease may be claimed by another owner once it has expired, however
+//     short it was (the suite waits for one of 300 ms to expire).
+//   - LastError round-trips unless it is longer than MaxWebhookErrorLen, is not
+//     valid UTF-8 or holds NUL bytes: it is stored as TruncateWebhookError
+//     returns it. NextAttemptAt round-trips at microsecond precision.
 //
 // # ObjectStore
 //

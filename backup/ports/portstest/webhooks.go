@@ -43,6 +43,7 @@ func RunWebhookCursorsTests(t *testing.T, h WebhookCursorsHarness) {
 		{"a save with renewal keeps the lease", webhookSuite.saveRenews},
 		{"a save by an owner without the lease is refused as lease lost, of an unknown endpoint as not found", webhookSuite.saveRefused},
 		{"the cursor of an unknown endpoint is not found", webhookSuite.cursorUnknown},
+		{"a claim without an endpoint ID, an owner or a positive lease is refused", webhookSuite.claimRefusesInvalid},
 		{"a last error is stored as valid text without NUL bytes, cut to MaxWebhookErrorLen", webhookSuite.lastErrorCut},
 		{"exactly one of 20 concurrent claims of one endpoint wins, 5 rounds", webhookSuite.raceClaims},
 	})
@@ -215,6 +216,20 @@ func (s webhookSuite) saveRefused(t *testing.T) {
 func (s webhookSuite) cursorUnknown(t *testing.T) {
 	if _, err := s.store.Cursor(t.Context(), "unknown"); !errors.Is(err, ports.ErrNotFound) {
 		t.Errorf("Cursor of an unknown endpoint: got %v, want ErrNotFound", err)
+	}
+}
+
+func (s webhookSuite) claimRefusesInvalid(t *testing.T) {
+	for _, c := range []struct {
+		endpoint, owner string
+		lease           time.Duration
+	}{{"", "a", longLease}, {"ep", "", longLease}, {"ep", "a", 0}, {"ep", "a", -time.Second}} {
+		if _, ok, err := s.store.Claim(t.Context(), c.endpoint, c.owner, 1, c.lease); err == nil || ok {
+			t.Errorf("Claim(%q, %q, lease %v) = %v, %v; want an error", c.endpoint, c.owner, c.lease, ok, err)
+		}
+	}
+	if _, err := s.store.Cursor(t.Context(), ""); !errors.Is(err, ports.ErrNotFound) {
+		t.Errorf("a refused claim left a cursor, or Cursor(\"\") = %v", err)
 	}
 }
 
