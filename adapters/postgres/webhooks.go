@@ -60,10 +60,16 @@ func (w *WebhookCursors) Claim(ctx context.Context, endpointID, owner string, st
 	if endpointID == "" || owner == "" || lease <= 0 {
 		return ports.WebhookCursor{}, false, errors.New("postgres: claim webhook cursor: endpoint ID, owner and a positive lease are required")
 	}
-	if _, err := w.db.Exec(ctx, w.q.create, endpointID, int64(start)); err != nil {
-		return ports.WebhookCursor{}, false, dbError("create webhook cursor", err)
-	}
+	// The lease is taken first, since the cursor usually exists; only when
+	// no row answers is it created (unless another claimant just did), and
+	// the lease taken again, which then tells a held cursor from a new one.
 	c, err := scanWebhookCursor(w.db.QueryRow(ctx, w.q.claim, endpointID, owner, lease.Microseconds()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := w.db.Exec(ctx, w.q.create, endpointID, int64(start)); err != nil {
+			return ports.WebhookCursor{}, false, dbError("create webhook cursor", err)
+		}
+		c, err = scanWebhookCursor(w.db.QueryRow(ctx, w.q.claim, endpointID, owner, lease.Microseconds()))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ports.WebhookCursor{}, false, nil
 	}

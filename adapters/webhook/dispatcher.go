@@ -146,10 +146,11 @@ type Dispatcher struct {
 
 	mu        sync.Mutex
 	running   bool
-	busy      map[string]bool      // endpoints being delivered by this dispatcher
-	notBefore map[string]time.Time // endpoints backing off, as last seen here
-	created   map[string]bool      // endpoints whose cursor exists
-	gaps      map[string]gap       // holes endpoints are waiting at
+	busy      map[string]bool             // endpoints being delivered by this dispatcher
+	notBefore map[string]time.Time        // endpoints backing off, as last seen here
+	created   map[string]bool             // endpoints whose cursor exists
+	caughtUp  map[string]ports.ActivityID // endpoints with nothing left after this ID, as last seen here
+	gaps      map[string]gap              // holes endpoints are waiting at
 
 	stop     context.CancelFunc // of Start's Run
 	stopped  chan struct{}
@@ -196,6 +197,7 @@ func New(activity ports.ActivityLog, endpoints ports.WebhookEndpoints, cursors p
 		busy:      map[string]bool{},
 		notBefore: map[string]time.Time{},
 		created:   map[string]bool{},
+		caughtUp:  map[string]ports.ActivityID{},
 		gaps:      map[string]gap{},
 		stopped:   make(chan struct{}),
 	}, nil
@@ -317,7 +319,9 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 }
 
 // poll starts a delivery for every endpoint that is not being delivered here,
-// is not backing off, and fits in MaxConcurrent; the rest wait for a later poll.
+// is not backing off, may have events to deliver, and fits in MaxConcurrent;
+// the rest wait for a later poll. An idle poll costs one read of the newest
+// ID, however many endpoints there are.
 func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 	eps, err := d.endpoints.List(ctx)
 	if err != nil {
@@ -326,11 +330,19 @@ func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		return
 	}
+	latest, err := d.activity.LatestActivity(ctx)
+	if err != nil {
+		d.storeFailed(ctx, d.log, "reading the newest activity", err)
+		return
+	}
 	now := d.opts.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, ep := range eps {
 		if d.busy[ep.ID] || now.Before(d.notBefore[ep.ID]) {
+			continue
+		}
+		if pos, ok := d.caughtUp[ep.ID]; ok && pos >= latest {
 			continue
 		}
 		select {
@@ -384,6 +396,7 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 	}
 	d.mu.Lock()
 	d.created[ep.ID] = true
+	delete(d.caughtUp, ep.ID)
 	d.mu.Unlock()
 
 	lost := false
@@ -411,6 +424,9 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 			return
 		}
 		if len(events) == 0 {
+			d.mu.Lock()
+			d.caughtUp[ep.ID] = cur.Delivered
+			d.mu.Unlock()
 			return
 		}
 		for _, e := range events {

@@ -312,6 +312,30 @@ func TestLargeAnswerIsCut(t *testing.T) {
 	}
 }
 
+// TestIdleEndpointsAreNotClaimed: once an endpoint has every event, polls
+// leave its cursor alone until the log grows.
+func TestIdleEndpointsAreNotClaimed(t *testing.T) {
+	t.Parallel()
+	log, rcv := &memLog{}, newReceiver(t)
+	cursors := newMemCursors()
+	want := backupEvents(log, ports.NewOrderID(), "idle")
+	d := startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), cursors, testOptions())
+	rcv.waitAccepted(len(want))
+	waitFor(t, "the endpoint's last event recorded", func() bool {
+		c, err := cursors.Cursor(t.Context(), "ep")
+		return err == nil && c.Delivered == want[len(want)-1].ID
+	})
+	before := cursors.claimCount()
+	time.Sleep(20 * testOptions().PollInterval) // the idle time being measured
+	if n := cursors.claimCount() - before; n > 1 {
+		t.Errorf("%d claims of an endpoint with nothing to deliver in 20 polls", n)
+	}
+	more := log.add(ports.Activity{Type: ports.ActivityBackupCreated, OrderID: ports.NewOrderID(), ProvisionID: ports.NewProvisionID(),
+		BackupID: ports.NewBackupID(), Actor: ports.SystemActor})
+	d.Wake()
+	wantIDs(t, "after the log grew", rcv.waitAccepted(len(want)+1), append(want, more))
+}
+
 // waitFor polls cond until it holds, failing the test after waitTimeout.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -77,6 +77,7 @@ func (l *memLog) LatestActivity(context.Context) (ports.ActivityID, error) {
 // the portstest suite; the adapters do not import each other).
 type memCursors struct {
 	mu      sync.Mutex
+	claims  int
 	cursors map[string]ports.WebhookCursor
 	owners  map[string]string
 	until   map[string]time.Time
@@ -89,6 +90,7 @@ func newMemCursors() *memCursors {
 func (m *memCursors) Claim(_ context.Context, ep, owner string, start ports.ActivityID, lease time.Duration) (ports.WebhookCursor, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.claims++
 	c, ok := m.cursors[ep]
 	if !ok {
 		c = ports.WebhookCursor{EndpointID: ep, Delivered: start}
@@ -322,4 +324,10 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func (m *memCursors) claimCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.claims
 }
