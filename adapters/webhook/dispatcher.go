@@ -68,8 +68,10 @@ type Options struct {
 	// going past it: an ID is taken when an event is written but becomes
 	// visible when its transaction commits, so a hole is usually an event
 	// about to appear, which must not be overtaken; a hole left by a
-	// transaction that rolled back is passed after GapWait. Default
-	// DefaultGapWait (5 s).
+	// transaction that rolled back (or by a deleted order's events) is passed
+	// after GapWait, or at once when the event after it is older than
+	// GapWait, as a transaction that started before it would have committed
+	// by then. Default DefaultGapWait (5 s).
 	GapWait time.Duration
 	// AllowHTTP lets endpoints use http:// URLs. Without it only https:// is
 	// accepted, so that the signature's secret-derived MAC and the events are
@@ -430,7 +432,7 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 			return
 		}
 		for _, e := range events {
-			if e.ID != cur.Delivered+1 && !d.gapPassed(ep.ID, cur.Delivered) {
+			if e.ID != cur.Delivered+1 && d.opts.Now().Sub(e.At) < d.opts.GapWait && !d.gapPassed(ep.ID, cur.Delivered) {
 				return // a poll comes back to it
 			}
 			if !ep.OrderID.IsZero() && e.OrderID != ep.OrderID {

@@ -215,6 +215,24 @@ func TestHoleInTheLogIsWaitedFor(t *testing.T) {
 	wantIDs(t, "after a hole that never fills", rcv.waitAccepted(4), []ports.Activity{e1, e2, e3, e5})
 }
 
+// TestOldHoleIsPassedAtOnce: a hole followed by an event older than GapWait
+// (a deleted order's events, or a rolled-back write, found by an endpoint
+// catching up) does not hold the endpoint up.
+func TestOldHoleIsPassedAtOnce(t *testing.T) {
+	t.Parallel()
+	log, rcv := &memLog{}, newReceiver(t)
+	old := time.Now().Add(-time.Hour)
+	var want []ports.Activity
+	for _, id := range []ports.ActivityID{1, 3, 6} {
+		want = append(want, log.add(ports.Activity{ID: id, Type: ports.ActivityBackupCreated, OrderID: ports.NewOrderID(),
+			ProvisionID: ports.NewProvisionID(), BackupID: ports.NewBackupID(), Actor: ports.SystemActor, At: old}))
+	}
+	opts := testOptions()
+	opts.GapWait = time.Hour
+	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), newMemCursors(), opts)
+	wantIDs(t, "past old holes", rcv.waitAccepted(len(want)), want)
+}
+
 // TestReplicasNeverDeliverOneEndpointAtOnce: three dispatchers on one store
 // deliver one endpoint's events one at a time, in order.
 func TestReplicasNeverDeliverOneEndpointAtOnce(t *testing.T) {

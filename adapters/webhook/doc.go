@@ -50,8 +50,9 @@
 // one order (WebhookEndpoint.OrderID) passes the others over. That keeps holes
 // in the IDs visible: an ID is taken when an event is written but appears when
 // its transaction commits, so a hole is usually an event about to appear, and
-// the endpoint waits for it (Options.GapWait) rather than let the next overtake
-// it, and for ever lose it.
+// the endpoint waits for it (up to Options.GapWait, less when the events after
+// the hole are older than that) rather than let the next overtake it, and for
+// ever lose it.
 //
 // Several replicas may run a dispatcher on the same stores: each endpoint's
 // cursor is leased to one of them at a time (Claim), for a delivery's timeout
