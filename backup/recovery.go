@@ -20,6 +20,7 @@ const staleReason = "the server running the operation stopped responding"
 // each settle is a compare-and-set. Returns how many operations and fences it
 // settled, and an error wrapping ErrDatabase if they could not be listed.
 func (s *Service) RecoverStale(ctx context.Context) (int, error) {
+	ctx = ports.WithActor(ctx, ports.SystemActor)
 	before := s.opts.Now().Add(-s.opts.StaleAfter)
 	expired, err := s.deps.Repository.ExpireFences(ctx, before)
 	if err != nil {

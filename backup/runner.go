@@ -40,6 +40,9 @@ type job struct {
 	// interrupted the job. It may be called twice for one job (by the job and by
 	// Shutdown), so it must be idempotent; a compare-and-set on the status makes it so.
 	Fail func(ctx context.Context, cause error)
+	// Actor is who the job works for; Run's, Fail's and the heartbeats'
+	// contexts carry it, so the events the job's changes record name them.
+	Actor ports.Actor
 }
 
 // runnerOptions configure a runner. Zero (or negative) values mean the defaults
@@ -152,7 +155,7 @@ func (r *runner) run(jp *job) {
 		r.mu.Unlock()
 	}()
 	log := r.opts.Logger.With("backup_id", j.ID, "status", j.Status)
-	ctx, cancel := context.WithTimeout(r.base, r.opts.OperationTimeout)
+	ctx, cancel := context.WithTimeout(ports.WithActor(r.base, j.Actor), r.opts.OperationTimeout)
 	defer cancel()
 
 	settledElsewhere := make(chan struct{})
@@ -185,7 +188,7 @@ func (r *runner) run(jp *job) {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		err = fmt.Errorf("%w: %w", errTimedOut, err)
 	}
-	fctx, fcancel := context.WithTimeout(context.Background(), r.opts.CleanupTimeout)
+	fctx, fcancel := context.WithTimeout(ports.WithActor(context.Background(), j.Actor), r.opts.CleanupTimeout)
 	defer fcancel()
 	j.Fail(fctx, err)
 }
@@ -293,7 +296,7 @@ func (r *runner) Shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, j := range left {
 		r.opts.Logger.Warn("interrupting background operation at shutdown", "backup_id", j.ID, "status", j.Status)
-		wg.Go(func() { j.Fail(fctx, fmt.Errorf("%w: %w", errInterrupted, ctx.Err())) })
+		wg.Go(func() { j.Fail(ports.WithActor(fctx, j.Actor), fmt.Errorf("%w: %w", errInterrupted, ctx.Err())) })
 	}
 	wg.Wait()
 

@@ -104,6 +104,7 @@ func (s *Service) AdvanceSchedule(ctx context.Context, run ScheduledRun) error {
 // ErrShuttingDown (nothing was claimed: retry, on another replica), or an error
 // wrapping ErrDatabase.
 func (s *Service) RunScheduledBackup(ctx context.Context, run ScheduledRun) error {
+	ctx = ports.WithActor(ctx, ports.ScheduleActor(run.ScheduleID))
 	store, err := s.schedules()
 	if err != nil {
 		return err

@@ -77,6 +77,7 @@ type CreateRequest struct {
 // ErrNoSidecar, ErrOperationInProgress, ErrReprovisioning, ErrLimitReached,
 // ErrShuttingDown, or an error wrapping ErrDatabase.
 func (s *Service) CreateBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, req CreateRequest) (ports.Backup, error) {
+	ctx = ports.WithActor(ctx, ports.UserActor(user))
 	now := s.opts.Now()
 	if strings.TrimSpace(req.Name) == "" {
 		req.Name = DefaultName(now)
@@ -137,7 +138,7 @@ func (s *Service) create(ctx context.Context, order ports.Order, prov ports.Prov
 	}
 	s.logFor(b).Info("backup accepted", "name", b.Name, "schedule_id", schedule, "excludes", len(req.Excludes))
 	opts := ports.ArchiveOptions{Excludes: slices.Clone(req.Excludes), Quiesce: s.quiescePolicy()}
-	if err := s.start(b, s.createJob(b, order, sidecar, opts)); err != nil {
+	if err := s.start(ctx, b, s.createJob(b, order, sidecar, opts)); err != nil {
 		return ports.Backup{}, err
 	}
 	// Answer with the times as stored, so that this answer and every later read
@@ -198,6 +199,7 @@ func (s *Service) GetBackup(ctx context.Context, user ports.UserID, orderID port
 // ErrOperationInProgress, ErrReprovisioning, ErrShuttingDown, or an error wrapping
 // ErrDatabase.
 func (s *Service) RestoreBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID) (ports.Backup, error) {
+	ctx = ports.WithActor(ctx, ports.UserActor(user))
 	order, prov, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	if err != nil {
 		return ports.Backup{}, err
@@ -217,7 +219,7 @@ func (s *Service) RestoreBackup(ctx context.Context, user ports.UserID, orderID 
 		return ports.Backup{}, wrapInfra(ErrDatabase, "starting restore", s.notFound(err, ErrBackupNotFound))
 	}
 	s.logFor(next).Info("restore accepted")
-	if err := s.start(next, s.restoreJob(next, sidecar)); err != nil {
+	if err := s.start(ctx, next, s.restoreJob(next, sidecar)); err != nil {
 		return ports.Backup{}, err
 	}
 	return next, nil
@@ -231,6 +233,7 @@ func (s *Service) RestoreBackup(ctx context.Context, user ports.UserID, orderID 
 // ErrBackupLocked (whatever its status), ErrStatusConflict (creating or
 // restoring), or an error wrapping ErrStorage or ErrDatabase.
 func (s *Service) DeleteBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID) error {
+	ctx = ports.WithActor(ctx, ports.UserActor(user))
 	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	if err != nil {
 		return err
@@ -247,6 +250,7 @@ func (s *Service) DeleteBackup(ctx context.Context, user ports.UserID, orderID p
 // ErrUnauthorized, ErrProvisionNotFound, ErrBackupNotFound, ErrStatusConflict (a
 // delete has claimed the backup), or an error wrapping ErrDatabase.
 func (s *Service) LockBackup(ctx context.Context, user ports.UserID, orderID ports.OrderID, provisionID ports.ProvisionID, id ports.BackupID, locked bool) (ports.Backup, error) {
+	ctx = ports.WithActor(ctx, ports.UserActor(user))
 	_, _, b, err := s.authorizeBackup(ctx, user, orderID, provisionID, id)
 	if err != nil {
 		return ports.Backup{}, err
@@ -308,6 +312,7 @@ func (s *Service) remove(ctx context.Context, b ports.Backup, why EventKind) err
 // ErrReprovisioning (the host holds the fence itself), or an error wrapping
 // ErrDatabase or ErrStorage.
 func (s *Service) DeleteOrderBackups(ctx context.Context, orderID ports.OrderID) (int, error) {
+	ctx = ports.WithActor(ctx, ports.SystemActor)
 	fence, err := s.FenceOrder(ctx, orderID)
 	if err != nil {
 		return 0, err
@@ -478,11 +483,13 @@ func (s *Service) notFound(err, specific error) error {
 	return err
 }
 
-// start hands an accepted operation to the runner. If the runner refuses
-// (shutting down), the operation is settled at once rather than left active.
-func (s *Service) start(b ports.Backup, j job) error {
+// start hands an accepted operation to the runner, on behalf of the actor in
+// ctx (who the operation's events are for). If the runner refuses (shutting
+// down), the operation is settled at once rather than left active.
+func (s *Service) start(ctx context.Context, b ports.Backup, j job) error {
+	j.Actor = ports.ActorFrom(ctx)
 	if err := s.runner.Go(j); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.CleanupTimeout)
+		ctx, cancel := context.WithTimeout(ports.WithActor(context.Background(), j.Actor), s.opts.CleanupTimeout)
 		defer cancel()
 		j.Fail(ctx, err)
 		return err

@@ -39,12 +39,14 @@ type twin struct {
 	objects *local.ObjectStore
 	// schedules is nil when the twin has none (twinConfig.noSchedules).
 	schedules *local.Schedules
-	dialer    *gatedDialer
-	clock     *clock
-	faults    *faults
-	catalog   *faultyCatalog
-	deps      backup.Deps
-	opts      backup.Options
+	// activity is the log the repository and schedules write.
+	activity *local.ActivityLog
+	dialer   *gatedDialer
+	clock    *clock
+	faults   *faults
+	catalog  *faultyCatalog
+	deps     backup.Deps
+	opts     backup.Options
 
 	owner, stranger, admin ports.UserID
 	order                  ports.Order
@@ -70,6 +72,8 @@ type twinConfig struct {
 	dirs func(ports.Provision) ports.SidecarDirs
 	// noSchedules: the host gives the service no schedule store.
 	noSchedules bool
+	// noActivity: the host gives the service no activity log to read.
+	noActivity bool
 }
 
 func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
@@ -79,8 +83,9 @@ func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
 		c(&cfg)
 	}
 	dir := t.TempDir()
+	activity := local.NewActivityLog()
 	tw := &twin{
-		t: t, repo: local.NewRepository(), cat: local.NewCatalog(), assets: local.NewAssets(),
+		t: t, repo: local.NewRepositoryWithLog(activity), activity: activity, cat: local.NewCatalog(), assets: local.NewAssets(),
 		clock: &clock{t: fixedNow}, faults: &faults{},
 		owner: ports.NewUserID(), stranger: ports.NewUserID(), admin: ports.NewUserID(),
 		data: filepath.Join(dir, "data"), tmp: filepath.Join(dir, "tmp"),
@@ -110,8 +115,11 @@ func newTwin(t *testing.T, cfgs ...func(*twinConfig)) *twin {
 		Assets: faultyAssets{tw.assets, tw.faults}, Objects: faultyObjects{objects, tw.faults}, Sidecars: tw.dialer,
 	}
 	if !cfg.noSchedules {
-		tw.schedules = local.NewSchedules()
+		tw.schedules = local.NewSchedulesWithLog(activity)
 		tw.deps.Schedules = faultySchedules{tw.schedules, tw.faults}
+	}
+	if !cfg.noActivity {
+		tw.deps.Activity = activity
 	}
 	t.Cleanup(func() {
 		if n := tw.faults.open.Load(); n != 0 {

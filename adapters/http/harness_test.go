@@ -73,7 +73,8 @@ func newWorldOn(t *testing.T, api humatest.TestAPI) *world {
 	return newWorldWith(t, api, true)
 }
 
-// newWorldWith is newWorldOn with a schedule store or without one.
+// newWorldWith is newWorldOn with the optional stores (schedules, and the
+// activity log they share with the repository) or without them.
 func newWorldWith(t *testing.T, api humatest.TestAPI, schedules bool) *world {
 	t.Helper()
 	ctx := context.Background()
@@ -84,7 +85,7 @@ func newWorldWith(t *testing.T, api humatest.TestAPI, schedules bool) *world {
 	t.Cleanup(func() { store.Close() })
 	w := &world{
 		t:       t,
-		repo:    local.NewRepository(),
+		repo:    local.NewRepositoryWithLog(local.NewActivityLog()),
 		assets:  local.NewAssets(),
 		objects: &flakyStore{ObjectStore: store},
 		catalog: &flakyCatalog{Catalog: local.NewCatalog()},
@@ -109,8 +110,9 @@ func newWorldWith(t *testing.T, api humatest.TestAPI, schedules bool) *world {
 		Objects: w.objects, Sidecars: w.sidecar,
 	}
 	if schedules {
-		w.schedules = local.NewSchedules()
+		w.schedules = local.NewSchedulesWithLog(w.repo.ActivityLog())
 		deps.Schedules = w.schedules
+		deps.Activity = w.repo.ActivityLog()
 	}
 	w.svc, err = backup.NewService(deps, backup.Options{Logger: log})
 	if err != nil {

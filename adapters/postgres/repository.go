@@ -58,10 +58,12 @@ type repoQueries struct {
 	lockOrder, lockProvision, slot, orderSlot, orderOf, fenced string
 
 	create, update, heartbeat, setLocked, claim string
+	acquireFence, heartbeatFence, releaseFence  string
+	expireFence                                 string
+
 	// The writes whose events need the row as stored: update and delete with
 	// RETURNING, and the lock's current value, locked for the change.
-	updateReturning, deleteReturning, lockedState           string
-	acquireFence, heartbeatFence, releaseFence, expireFence string
+	updateReturning, deleteReturning, lockedState string
 }
 
 func newRepoQueries(t tables) repoQueries {

@@ -204,7 +204,9 @@ type ActivityLog interface {
 
 	// ActivitySince returns events with an ID above after, oldest first, at
 	// most limit of them: every order's, or only order's when it is not zero.
-	// It is how a follower (the webhook dispatcher) reads the log as an outbox.
+	// It is how a follower (the webhook dispatcher) reads the log as an outbox:
+	// an event becomes visible only once every event with a smaller ID has, so
+	// a follower that remembers the last ID it read misses none.
 	ActivitySince(ctx context.Context, after ActivityID, order OrderID, limit int) ([]Activity, error)
 
 	// LatestActivity returns the largest ID recorded so far, 0 when none.

@@ -97,6 +97,7 @@ func newService(i do.Injector) (*backup.Service, error) {
 		Objects:     invoke[ports.ObjectStore](i, &err),
 		Sidecars:    invoke[ports.SidecarDialer](i, &err),
 		Schedules:   invoke[ports.Schedules](i, &err),
+		Activity:    invoke[ports.ActivityLog](i, &err),
 	}
 	if err != nil {
 		return nil, err

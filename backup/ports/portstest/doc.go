@@ -21,7 +21,7 @@
 // ("create refuses a backup while the order has one being restored"), so that
 // a failure reads as the rule that was broken. The behaviours are all listed in
 // one table in the entry point, each name with the method that checks it.
-// The Repository, Schedules, WebhookCursors, Assets and Catalog suites run their subtests in parallel, so
+// The Repository, Schedules, Activity, WebhookCursors, Assets and Catalog suites run their subtests in parallel, so
 // their harnesses' New must be safe to call concurrently; the ObjectStore and
 // FileIO suites run theirs one at a time.
 //
@@ -73,6 +73,15 @@
 //   - FinishRun refuses an outcome that is not one of the three.
 //   - The runs of a schedule that is deleted go with it: a new schedule of the
 //     provision starts with none.
+//
+// # Activity
+//
+//   - The Repository and the Schedules store write into the one log the harness
+//     returns, and an event's actor is ports.ActorFrom of the change's context,
+//     except a run's, which is always its schedule's.
+//   - Every event has an ID above 0 and a time; a change refused for any reason,
+//     a heartbeat, an update that changes no status, a claim for deletion and a
+//     fence record none.
 //
 // # WebhookCursors
 //
