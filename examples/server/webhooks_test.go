@@ -219,8 +219,8 @@ func TestWebhooksDeliverABackupsLife(t *testing.T) {
 			events := rcv.waitEvents(id, lifeEvents)
 			for _, e := range events {
 				if e.OrderID.String() != srv.Order || e.ProvisionID.String() != srv.Provision || e.BackupName != "watched" ||
-					e.Actor.Kind == "" || e.At.IsZero() {
-					t.Errorf("event %+v lacks its order, provision, name, time or actor", e)
+					e.Actor.Kind != "user" || e.Actor.UserID == nil || e.At.IsZero() {
+					t.Errorf("event %+v lacks its order, provision, name, time or user", e)
 				}
 			}
 			rcv.checkAscending()
