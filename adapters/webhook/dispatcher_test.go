@@ -201,7 +201,7 @@ func TestHoleInTheLogIsWaitedFor(t *testing.T) {
 	}
 	e1, e3 := log.add(ev(1)), log.add(ev(3))
 	opts := testOptions()
-	opts.GapWait = 2 * time.Second
+	opts.GapWait = 5 * time.Second
 	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), newMemCursors(), opts)
 	rcv.waitAccepted(1)
 	time.Sleep(200 * time.Millisecond) // within GapWait: event 3 must wait
