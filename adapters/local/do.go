@@ -10,7 +10,8 @@ import (
 // *ActivityLog and *Catalog in a samber/do injector, with the repository as
 // ports.Repository, the assets as ports.Assets, the schedules as
 // ports.Schedules and the log, which the repository and the schedules both
-// write, as ports.ActivityLog, as the postgres package does. The catalog stays a *Catalog: a
+// write, as ports.ActivityLog, as the postgres package does, and
+// *WebhookCursors, also as ports.WebhookCursors. The catalog stays a *Catalog: a
 // host that uses it as its ports.Orders and ports.Permissions binds it so itself
 // (do.As), and one with its own catalog is not in its way.
 //
@@ -33,6 +34,8 @@ func Package() func(do.Injector) {
 		}),
 		do.Lazy(func(i do.Injector) (ports.Schedules, error) { return do.Invoke[*Schedules](i) }),
 		do.Lazy(func(do.Injector) (*Catalog, error) { return NewCatalog(), nil }),
+		do.Lazy(func(do.Injector) (*WebhookCursors, error) { return NewWebhookCursors(), nil }),
+		do.Lazy(func(i do.Injector) (ports.WebhookCursors, error) { return do.Invoke[*WebhookCursors](i) }),
 	)
 }
 

@@ -16,8 +16,8 @@ const openTimeout = time.Minute
 // Package returns a samber/do package that provides *Pool (opened from cfg on
 // first use, migrated as cfg says), and on that pool *Repository, *Assets,
 // *Schedules and *ActivityLog (on cfg.Layout's tables), also as
-// ports.Repository, ports.Assets, ports.Schedules and ports.ActivityLog, and
-// *Catalog.
+// ports.Repository, ports.Assets, ports.Schedules and ports.ActivityLog,
+// *WebhookCursors (also as ports.WebhookCursors), and *Catalog.
 // The catalog stays a *Catalog: a deployment that uses it as its ports.Orders and
 // ports.Permissions binds it so itself (do.As), and a host with its own catalog
 // is not in its way. The injector's Shutdown closes the pool and its HealthCheck
@@ -64,6 +64,14 @@ func Package(cfg Config) func(do.Injector) {
 			return NewActivityLog(pool, cfg.Layout), nil
 		}),
 		do.Lazy(func(i do.Injector) (ports.ActivityLog, error) { return do.Invoke[*ActivityLog](i) }),
+		do.Lazy(func(i do.Injector) (*WebhookCursors, error) {
+			pool, err := do.Invoke[*Pool](i)
+			if err != nil {
+				return nil, err
+			}
+			return NewWebhookCursors(pool, cfg.Layout), nil
+		}),
+		do.Lazy(func(i do.Injector) (ports.WebhookCursors, error) { return do.Invoke[*WebhookCursors](i) }),
 		do.Lazy(func(i do.Injector) (*Catalog, error) {
 			pool, err := do.Invoke[*Pool](i)
 			if err != nil {

@@ -63,6 +63,10 @@
 // tables in the search path; a host platform usually implements those ports over
 // its own tables instead. All of them take a DB, which *pgxpool.Pool satisfies.
 //
+// WebhookCursors implements ports.WebhookCursors on the webhook_cursors table:
+// each webhook endpoint's place in the activity log, leased to one replica's
+// dispatcher at a time by a conditional update judged by the database's clock.
+//
 // Pool wraps a *pgxpool.Pool with the Shutdown and HealthCheck methods samber/do
 // calls, and Package provides all of the above to a do injector.
 //

@@ -15,7 +15,7 @@ import (
 type Layout struct {
 	// Schema is the PostgreSQL schema that holds savepoint's own tables (backups,
 	// backup_assets, backup_fences, backup_schedules, backup_schedule_runs,
-	// activity, savepoint_migrations), so that they cannot clash with the host's; Migrate
+	// activity, webhook_cursors, savepoint_migrations), so that they cannot clash with the host's; Migrate
 	// creates it if missing. It is a name, not SQL: it is
 	// quoted wherever it is used, so "Savepoint" and "savepoint" are different
 	// schemas. Empty means the first schema on search_path, with unqualified names.
@@ -52,6 +52,9 @@ type tables struct {
 	ScheduleRuns string
 	Activity     string
 	Migrations   string
+
+	// WebhookCursors holds the webhook dispatcher's place per endpoint.
+	WebhookCursors string
 }
 
 func (l Layout) tables() tables {
@@ -69,6 +72,8 @@ func (l Layout) tables() tables {
 		ScheduleRuns: name("backup_schedule_runs"),
 		Activity:     name("activity"),
 		Migrations:   name("savepoint_migrations"),
+
+		WebhookCursors: name("webhook_cursors"),
 	}
 }
 

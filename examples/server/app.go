@@ -83,6 +83,7 @@ func newInjector(cfg config, s3cfg s3.Config, tel *telemetry, log *slog.Logger) 
 		do.MustAs[*backup.Service, spriver.Scheduler](i)
 		spriver.Package(ropts)(i)
 	}
+	provideWebhooks(i, cfg, log)
 	do.Provide(i, newObservedWebServer)
 	return i
 }

@@ -61,6 +61,12 @@ type config struct {
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
+
+	// A platform-wide webhook endpoint; see webhooks.go.
+	WebhookURL          string
+	WebhookSecretFile   string
+	WebhookSecret       []byte
+	WebhookAllowPrivate bool
 }
 
 // parseConfig reads flags, each defaulting to its environment variable.
@@ -132,6 +138,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", envDur("SAVEPOINT_READ_TIMEOUT", time.Minute), "how long a client may take to send a whole request, body included (SAVEPOINT_READ_TIMEOUT)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", envDur("SAVEPOINT_IDLE_TIMEOUT", 2*time.Minute), "how long an idle keep-alive connection stays open (SAVEPOINT_IDLE_TIMEOUT)")
 
+	fs.StringVar(&c.WebhookURL, "webhook-url", env("WEBHOOK_URL", ""), "endpoint every backup event is POSTed to, signed; none when empty (WEBHOOK_URL)")
+	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", env("WEBHOOK_SECRET_FILE", ""), "file holding the webhook's signing secret (WEBHOOK_SECRET_FILE)")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", envBool("WEBHOOK_ALLOW_PRIVATE", false), "let the webhook URL be http:// and reach loopback or private addresses, for demos on one machine (WEBHOOK_ALLOW_PRIVATE)")
+
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -191,6 +201,7 @@ func (c *config) finish() error {
 			errs = append(errs, errors.New("-sidecar-addr needs -sidecar-secret-file or SAVEPOINT_SIDECAR_SECRET"))
 		}
 	}
+	errs = append(errs, c.finishWebhook()...)
 	dir, err := filepath.Abs(c.Dir)
 	if err != nil {
 		errs = append(errs, err)

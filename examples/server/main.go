@@ -5,7 +5,9 @@
 // archives in a local directory, and the real FileIO sidecar on a loopback port
 // serving a sample game world under -dir. Flags (or environment variables) switch
 // in the real pieces: -database-url (PostgreSQL; migrations run at start), -s3-*
-// (any S3-compatible storage), -sidecar-addr (a sidecar in the game pod).
+// (any S3-compatible storage), -sidecar-addr (a sidecar in the game pod), and
+// -webhook-url with -webhook-secret-file sends every backup event, signed, to
+// an endpoint of the platform's.
 //
 //	go run ./examples/server            # then follow the printed instructions
 //	go run ./examples/server -h         # every flag
@@ -100,6 +102,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		go runSchedules(recoveryCtx, svc, cfg.ScheduleTick, log)
 	} else if _, err := do.Invoke[*spriver.Runner](injector); err != nil {
 		return errors.Join(fmt.Errorf("starting the schedules: %w", err), shutdown())
+	}
+
+	if err := startWebhooks(injector, cfg); err != nil {
+		return errors.Join(err, shutdown())
 	}
 
 	serveErr := make(chan error, 1)

@@ -21,7 +21,7 @@
 // ("create refuses a backup while the order has one being restored"), so that
 // a failure reads as the rule that was broken. The behaviours are all listed in
 // one table in the entry point, each name with the method that checks it.
-// The Repository, Schedules, Activity, Assets and Catalog suites run their subtests in parallel, so
+// The Repository, Schedules, Activity, WebhookCursors, Assets and Catalog suites run their subtests in parallel, so
 // their harnesses' New must be safe to call concurrently; the ObjectStore and
 // FileIO suites run theirs one at a time.
 //
@@ -82,6 +82,17 @@
 //   - Every event has an ID above 0 and a time; a change refused for any reason,
 //     a heartbeat, an update that changes no status, a claim for deletion and a
 //     fence record none.
+//
+// # WebhookCursors
+//
+//   - Claim, Save and Cursor are safe to call concurrently; Claim refuses an
+//     empty endpoint ID or owner, or a lease that is not positive, with an
+//     error.
+//   - A lease may be claimed by another owner once it has expired, however
+//     short it was (the suite waits for one of 300 ms to expire).
+//   - LastError round-trips unless it is longer than MaxWebhookErrorLen, is not
+//     valid UTF-8 or holds NUL bytes: it is stored as TruncateWebhookError
+//     returns it. NextAttemptAt round-trips at microsecond precision.
 //
 // # ObjectStore
 //
