@@ -33,6 +33,14 @@
 //     (openapi.yaml) and RFC 9457 errors carrying a stable code.
 //   - adapters/local: in-memory and directory-backed implementations of the ports,
 //     keeping the same invariants; the example server's zero-config default.
+//   - adapters/river: runs backup schedules on River, each slot once across replicas.
+//   - adapters/webhook: delivers the activity log (every state change, written by
+//     the stores in the change's own transaction) to the host's endpoints, signed,
+//     in order and at least once.
+//
+// Operations are observable through the host's OpenTelemetry providers
+// (backup.Options.MeterProvider and TracerProvider, and each adapter's own
+// option): one trace per create or restore, across the platform and the sidecar.
 //
 // # Data path
 //
