@@ -49,10 +49,12 @@
 // the files it had to skip; the service pipes it into object storage while hashing
 // it, records an asset and marks the backup ready with its size, SHA-256 and the
 // skipped files. Nothing is held whole in memory, and a create writes nothing to
-// the customer's volume. Restore: the archive streams from
-// storage to the sidecar's /tmp while being hashed; only if the hash matches is it
-// extracted, safely (no entry can escape the destination), and on success the data
-// directory holds exactly the archive's contents.
+// the customer's volume. Restore: the archive streams from storage into the
+// sidecar's extraction, safely (no entry can escape the destination), into a
+// staging directory, hashed as it arrives; only if its SHA-256 and size match
+// those recorded at create is the staged tree swapped in (an older sidecar gets
+// it staged in its /tmp, verified, then extracted). On success the data
+// directory holds exactly the archive's contents; otherwise it is as it was.
 //
 // # Status lifecycle
 //
