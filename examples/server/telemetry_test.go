@@ -347,32 +347,27 @@ func sumOf(t *testing.T, rm metricdata.ResourceMetrics, name, kind, outcome stri
 
 // attributeSets are the attribute sets of every data point of a metric.
 func attributeSets(data metricdata.Aggregation) []attribute.Set {
-	var sets []attribute.Set
 	switch d := data.(type) {
 	case metricdata.Sum[int64]:
-		for _, dp := range d.DataPoints {
-			sets = append(sets, dp.Attributes)
-		}
+		return setsOf(d.DataPoints, func(p metricdata.DataPoint[int64]) attribute.Set { return p.Attributes })
 	case metricdata.Sum[float64]:
-		for _, dp := range d.DataPoints {
-			sets = append(sets, dp.Attributes)
-		}
+		return setsOf(d.DataPoints, func(p metricdata.DataPoint[float64]) attribute.Set { return p.Attributes })
 	case metricdata.Gauge[int64]:
-		for _, dp := range d.DataPoints {
-			sets = append(sets, dp.Attributes)
-		}
+		return setsOf(d.DataPoints, func(p metricdata.DataPoint[int64]) attribute.Set { return p.Attributes })
 	case metricdata.Gauge[float64]:
-		for _, dp := range d.DataPoints {
-			sets = append(sets, dp.Attributes)
-		}
+		return setsOf(d.DataPoints, func(p metricdata.DataPoint[float64]) attribute.Set { return p.Attributes })
 	case metricdata.Histogram[float64]:
-		for _, dp := range d.DataPoints {
-			sets = append(sets, dp.Attributes)
-		}
+		return setsOf(d.DataPoints, func(p metricdata.HistogramDataPoint[float64]) attribute.Set { return p.Attributes })
 	case metricdata.Histogram[int64]:
-		for _, dp := range d.DataPoints {
-			sets = append(sets, dp.Attributes)
-		}
+		return setsOf(d.DataPoints, func(p metricdata.HistogramDataPoint[int64]) attribute.Set { return p.Attributes })
+	}
+	return nil
+}
+
+func setsOf[P any](points []P, attrs func(P) attribute.Set) []attribute.Set {
+	sets := make([]attribute.Set, len(points))
+	for i, p := range points {
+		sets[i] = attrs(p)
 	}
 	return sets
 }
