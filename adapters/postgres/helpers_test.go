@@ -65,3 +65,40 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// forEachLayout runs a contract suite in a parallel subtest per way a host may
+// lay savepoint's tables out. The suite gets migrated, which returns a fresh
+// database migrated in that layout.
+func forEachLayout(t *testing.T, suite func(t *testing.T, migrated func(t *testing.T) (*pgxpool.Pool, postgres.Layout))) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// layout prepares the host's side of a fresh test schema and returns the
+		// layout to migrate.
+		layout func(t *testing.T, pool *pgxpool.Pool) postgres.Layout
+	}{
+		{"in the default layout", func(*testing.T, *pgxpool.Pool) postgres.Layout { return postgres.Layout{} }},
+		{"in a schema of its own beside the host's backups table", func(t *testing.T, pool *pgxpool.Pool) postgres.Layout {
+			// Any statement that reaches this table instead of savepoint's fails on
+			// its columns.
+			exec(t, pool, `CREATE TABLE backups (id serial PRIMARY KEY, server text NOT NULL);
+				INSERT INTO backups (server) VALUES ('mc-1')`)
+			return postgres.Layout{Schema: ownSchema(t, pool)}
+		}},
+		{"without foreign keys", func(*testing.T, *pgxpool.Pool) postgres.Layout {
+			return postgres.Layout{NoForeignKeys: true}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			suite(t, func(t *testing.T) (*pgxpool.Pool, postgres.Layout) {
+				pool := testenv.Postgres(t)
+				layout := tc.layout(t, pool)
+				if err := postgres.MigrateStandalone(t.Context(), pool, layout); err != nil {
+					t.Fatalf("MigrateStandalone: %v", err)
+				}
+				return pool, layout
+			})
+		})
+	}
+}
