@@ -86,11 +86,17 @@
 //
 //   - only https:// URLs, unless Options.AllowHTTP; no user name or password
 //     in the URL;
-//   - connections to loopback (127/8, ::1), private (10/8, 172.16/12,
-//     192.168/16, fc00::/7), link-local (169.254/16 with the cloud metadata
-//     address, fe80::/10), shared (100.64/10), unspecified, this-network
-//     (0/8), broadcast and multicast addresses, also written IPv4-mapped or
-//     NAT64, are refused unless Options.AllowPrivateTargets. The check runs on
+//   - connections are made only to global unicast addresses outside IANA's
+//     special-purpose ranges: loopback (127/8, ::1), private (10/8,
+//     172.16/12, 192.168/16, fc00::/7), link-local (169.254/16 with the cloud
+//     metadata address, fe80::/10), shared (100.64/10), unspecified,
+//     this-network (0/8), benchmarking (198.18/15), reserved (240/4),
+//     documentation, site-local (fec0::/10), broadcast and multicast
+//     addresses among others are refused unless Options.AllowPrivateTargets.
+//     An IPv6 address that carries an IPv4 one (IPv4-mapped ::ffff:0:0/96,
+//     IPv4-compatible ::/96, 6to4 2002::/16, NAT64 64:ff9b::/96 and
+//     64:ff9b:1::/48 with the IPv4 address in its last four bytes) is refused
+//     when that IPv4 address is; Teredo (2001::/32) always is. The check runs on
 //     the address being connected to, after name resolution
 //     (net.Dialer.Control), so a name that resolves to such an address —
 //     at once, or only later (DNS rebinding) — is refused too. No proxy is
