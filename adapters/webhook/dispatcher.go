@@ -62,7 +62,8 @@ type Options struct {
 	// ports.MaxActivityPage. Default DefaultBatchSize (100).
 	BatchSize int
 	// MaxConcurrent is how many endpoints are delivered to at once by this
-	// dispatcher. Default DefaultMaxConcurrent (16).
+	// dispatcher; when more have events, they take turns, a batch at a time.
+	// Default DefaultMaxConcurrent (16).
 	MaxConcurrent int
 	// GapWait is how long an endpoint waits at a hole in the log's IDs before
 	// going past it: an ID is taken when an event is written but becomes
@@ -153,6 +154,7 @@ type Dispatcher struct {
 	created   map[string]bool             // endpoints whose cursor exists
 	caughtUp  map[string]ports.ActivityID // endpoints with nothing left after this ID, as last seen here
 	gaps      map[string]gap              // holes endpoints are waiting at
+	next      int                         // where in the endpoints' list the next poll starts
 
 	stop     context.CancelFunc // of Start's Run
 	stopped  chan struct{}
@@ -322,8 +324,11 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 
 // poll starts a delivery for every endpoint that is not being delivered here,
 // is not backing off, may have events to deliver, and fits in MaxConcurrent;
-// the rest wait for a later poll. An idle poll costs one read of the newest
-// ID, however many endpoints there are.
+// the rest wait for a later poll. Each poll starts after the endpoint the last
+// one started, and a delivery gives its slot back after one batch (waking the
+// next poll when it left events behind), so that when more endpoints have
+// events than there are slots they take turns, however steady the stream. An
+// idle poll costs one read of the newest ID, however many endpoints there are.
 func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 	eps, err := d.endpoints.List(ctx)
 	if err != nil {
@@ -340,7 +345,12 @@ func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 	now := d.opts.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, ep := range eps {
+	first := 0
+	if len(eps) > 0 {
+		first = d.next % len(eps)
+	}
+	for i := range eps {
+		ep := eps[(first+i)%len(eps)]
 		if d.busy[ep.ID] || now.Before(d.notBefore[ep.ID]) {
 			continue
 		}
@@ -353,14 +363,19 @@ func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 			return
 		}
 		d.busy[ep.ID] = true
+		d.next = (first + i + 1) % len(eps)
 		wg.Go(func() {
+			more := false
 			defer func() {
 				<-d.slots
 				d.mu.Lock()
 				delete(d.busy, ep.ID)
 				d.mu.Unlock()
+				if more {
+					d.Wake()
+				}
 			}()
-			d.deliverEndpoint(ctx, ep)
+			more = d.deliverEndpoint(ctx, ep)
 		})
 	}
 }
@@ -368,9 +383,11 @@ func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 func (d *Dispatcher) lease() time.Duration { return d.opts.Timeout + leaseSlack }
 
 // deliverEndpoint claims ep's cursor and delivers its events after it, oldest
-// first, until none is left, one fails, or a hole in the IDs is to be waited
-// at. The cursor moves past an event only once the receiver answered 2xx.
-func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoint) {
+// first, until none is left, one fails, a hole in the IDs is to be waited at,
+// or one batch was delivered while more events followed: then it reports
+// more, and the endpoint waits its turn for the next batch. The cursor moves
+// past an event only once the receiver answered 2xx.
+func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoint) (more bool) {
 	log := d.log.With("endpoint_id", ep.ID)
 	if ep.ID == "" {
 		log.Warn("a webhook endpoint has no ID; it is skipped")
@@ -419,7 +436,7 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 		d.setNotBefore(ep.ID, cur.NextAttemptAt)
 		return
 	}
-	for ctx.Err() == nil {
+	for batches := 0; ctx.Err() == nil; batches++ {
 		events, err := d.activity.ActivitySince(ctx, cur.Delivered, ports.OrderID{}, d.opts.BatchSize)
 		if err != nil {
 			d.storeFailed(ctx, log, "reading the activity log", err)
@@ -430,6 +447,9 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 			d.caughtUp[ep.ID] = cur.Delivered
 			d.mu.Unlock()
 			return
+		}
+		if batches > 0 {
+			return true // the other endpoints' turn
 		}
 		for _, e := range events {
 			if e.ID != cur.Delivered+1 && d.opts.Now().Sub(e.At) < d.opts.GapWait && !d.gapPassed(ep.ID, cur.Delivered) {
@@ -461,6 +481,7 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 			cur.Delivered, cur.Attempts, cur.NextAttemptAt, cur.LastError = e.ID, 0, time.Time{}, ""
 		}
 	}
+	return false // shutting down
 }
 
 // gapPassed reports whether the endpoint, at after, has waited GapWait at the

@@ -76,8 +76,9 @@
 //
 // Deliveries never hold up backups: they follow the log from Run's goroutine,
 // after the changes have committed, each bounded by Options.Timeout; endpoints
-// are delivered concurrently (up to Options.MaxConcurrent), so a slow or dead
-// receiver delays only its own events.
+// are delivered concurrently (up to Options.MaxConcurrent, beyond which they
+// take turns a batch at a time), so a slow or dead receiver delays only its
+// own events, and a busy endpoint never starves the others.
 //
 // # Targets
 //
