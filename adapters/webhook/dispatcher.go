@@ -156,10 +156,21 @@ type Dispatcher struct {
 	gaps      map[string]gap              // holes endpoints are waiting at
 	next      int                         // where in the endpoints' list the next poll starts
 
-	stop     context.CancelFunc // of Start's Run
-	stopped  chan struct{}
-	stopOnce sync.Once
+	lifecycle lifecycle          // of Start and Shutdown
+	stop      context.CancelFunc // of Start's Run
+	stopped   chan struct{}
+	stopOnce  sync.Once
 }
+
+// lifecycle is where a Dispatcher is between Start and Shutdown: each happens
+// once, in that order, so that one Run is started and stopped.
+type lifecycle int
+
+const (
+	notStarted lifecycle = iota
+	started
+	shutDown
+)
 
 // gap is a hole after cursor position after, first seen at seen.
 type gap struct {
@@ -217,7 +228,8 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run delivers events until ctx ends, then waits for the deliveries in flight
-// (which ctx cancels) and returns nil. Failures of the log, the cursors or the
+// (which ctx cancels), closes the idle connections to receivers and returns
+// nil. Failures of the log, the cursors or the
 // receivers are logged and retried, never returned. A Dispatcher runs once at
 // a time: a second Run while one runs returns an error.
 func (d *Dispatcher) Run(ctx context.Context) error {
@@ -231,6 +243,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
+		// No keep-alive connection, nor its goroutines, outlives Run.
+		d.client.CloseIdleConnections()
 		d.mu.Lock()
 		d.running = false
 		d.mu.Unlock()
@@ -252,12 +266,35 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // log's start for Backfill), so that the events recorded once it returns are
 // delivered, then runs Run in a goroutine until Shutdown. A host that starts
 // the dispatcher before serving requests thus loses none of their events.
+// Start succeeds once: called again, or after Shutdown, it returns an error;
+// after it failed it may be called again.
 func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	switch d.lifecycle {
+	case started:
+		d.mu.Unlock()
+		return errors.New("webhook: the dispatcher was already started")
+	case shutDown:
+		d.mu.Unlock()
+		return errors.New("webhook: the dispatcher was shut down")
+	}
+	d.lifecycle = started
+	d.mu.Unlock()
 	if err := d.placeCursors(ctx); err != nil {
+		d.mu.Lock()
+		if d.lifecycle == started {
+			d.lifecycle = notStarted
+		}
+		d.mu.Unlock()
 		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.mu.Lock()
+	if d.lifecycle == shutDown { // Shutdown came while the cursors were placed
+		d.mu.Unlock()
+		cancel()
+		return errors.New("webhook: the dispatcher was shut down")
+	}
 	d.stop = cancel
 	d.mu.Unlock()
 	go func() {
@@ -305,11 +342,14 @@ func (d *Dispatcher) placeCursors(ctx context.Context) error {
 }
 
 // Shutdown stops what Start started, cancelling deliveries in flight (their
-// events are delivered again later), and waits for it until ctx ends.
+// events are delivered again later), waits for it until ctx ends, and closes
+// the idle connections to receivers. The dispatcher cannot be started again.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
+	d.lifecycle = shutDown
 	stop := d.stop
 	d.mu.Unlock()
+	defer d.client.CloseIdleConnections()
 	if stop == nil {
 		return nil
 	}
