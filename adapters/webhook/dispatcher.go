@@ -66,13 +66,15 @@ type Options struct {
 	// Default DefaultMaxConcurrent (16).
 	MaxConcurrent int
 	// GapWait is how long an endpoint waits at a hole in the log's IDs before
-	// going past it: an ID is taken when an event is written but becomes
-	// visible when its transaction commits, so a hole is usually an event
-	// about to appear, which must not be overtaken; a hole left by a
-	// transaction that rolled back (or by a deleted order's events) is passed
-	// after GapWait, or at once when the event after it is older than
-	// GapWait, as a transaction that started before it would have committed
-	// by then. Default DefaultGapWait (5 s).
+	// going past it. With the postgres package's log, whose writers make
+	// events visible in ID order, a hole is never an event still to appear,
+	// only one that never will: a write that rolled back, or a deleted
+	// order's events. The wait guards logs without that ordering, where an ID
+	// taken when an event is written becomes visible only when its
+	// transaction commits, so a hole may be an event about to appear, which
+	// must not be overtaken. A hole is passed after GapWait, or at once when
+	// the event after it is older than GapWait, as a transaction that started
+	// before it would have committed by then. Default DefaultGapWait (5 s).
 	GapWait time.Duration
 	// AllowHTTP lets endpoints use http:// URLs. Without it only https:// is
 	// accepted, so that the signature's secret-derived MAC and the events are

@@ -48,21 +48,31 @@
 //
 // The log is read as a whole, every order's events, and an endpoint limited to
 // one order (WebhookEndpoint.OrderID) passes the others over. That keeps holes
-// in the IDs visible: an ID is taken when an event is written but appears when
-// its transaction commits, so a hole is usually an event about to appear, and
-// the endpoint waits for it (up to Options.GapWait, less when the events after
-// the hole are older than that) rather than let the next overtake it, and for
-// ever lose it.
+// in the IDs visible. The postgres package's writers make events visible in
+// the order of their IDs, so there a hole is an event that will never appear
+// (a write that rolled back, or a deleted order's events). A log without that
+// ordering may show an event before one with a smaller ID whose transaction
+// has not committed yet; for such a log the endpoint waits at a hole (up to
+// Options.GapWait, less when the events after the hole are older than that)
+// rather than let the next event overtake the missing one, and for ever lose
+// it.
 //
 // Several replicas may run a dispatcher on the same stores: each endpoint's
 // cursor is leased to one of them at a time (Claim), for a delivery's timeout
-// plus a margin and renewed before each delivery, so one endpoint's events are
-// never sent by two replicas at once, which could reorder them. A lease rather
-// than a row lock held through the delivery, because a transaction open for as
-// long as a slow receiver takes would hold one of the pool's connections, which
-// the backups need. A replica killed mid-delivery holds its endpoints until
-// their leases expire; then another replica, or the restarted one, sends the
-// unacknowledged event again.
+// plus a margin and renewed before each delivery, so that one endpoint's
+// events are sent by one replica at a time, in order. A lease relies on
+// clocks, it is not a lock: a replica stalled for longer than the lease (a
+// long garbage-collection pause, a stopped virtual machine) may still send
+// the POST it was about to make, or have it in flight, when another replica
+// has taken the endpoint over and sent that event and maybe later ones. The
+// stalled replica sends nothing more and cannot move the cursor (its Save
+// fails: the lease is no longer its), so such an overlap costs one duplicate
+// of an event already sent, possibly arriving after later events, which its
+// idempotency key identifies. A lease rather than a row lock held through the
+// delivery, because a transaction open for as long as a slow receiver takes
+// would hold one of the pool's connections, which the backups need. A replica
+// killed mid-delivery holds its endpoints until their leases expire; then
+// another replica, or the restarted one, sends the unacknowledged event again.
 //
 // The events are not River jobs, although the project runs River
 // (adapters/river): independent jobs, one per event, would retry a failed
