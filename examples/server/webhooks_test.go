@@ -68,7 +68,7 @@ func (h *hookReceiver) args(t *testing.T) []string {
 	if err := os.WriteFile(secretFile, append(h.secret, '\n'), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return []string{"-webhook-url", h.url, "-webhook-secret-file", secretFile, "-webhook-allow-private"}
+	return []string{"-webhook-url-file", webhookURLFile(t, h.url), "-webhook-secret-file", secretFile, "-webhook-allow-private"}
 }
 
 func (h *hookReceiver) setHold(f func(r *http.Request, key string) int) {
