@@ -56,18 +56,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 	t.Parallel()
 	log, rcv := &memLog{}, newReceiver(t)
 	cursors := newMemCursors()
-	var (
-		mu   sync.Mutex
-		down = true
-	)
-	rcv.SetAnswer(func(context.Context, int, string, webhook.Event) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			return http.StatusServiceUnavailable
-		}
-		return 0
-	})
+	rcv.SetAnswer(func(context.Context, int, string, webhook.Event) int { return http.StatusServiceUnavailable })
 	order := ports.NewOrderID()
 	want := append(backupEvents(log, order, "a"), backupEvents(log, ports.NewOrderID(), "b")...)
 	startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), cursors, testOptions())
@@ -93,9 +82,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 	})
 
 	// Back on the same address.
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	rcv.SetAnswer(nil) // accepting again
 	rcv.Up()
 
 	got := rcv.WaitAccepted(len(want), waitTimeout)

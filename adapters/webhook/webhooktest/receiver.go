@@ -16,6 +16,7 @@ package webhooktest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -314,20 +315,12 @@ func (r *Receiver) MaxInFlight() int {
 // returns their idempotency keys; it fails the test after timeout.
 func (r *Receiver) WaitArrivals(n int, timeout time.Duration) []string {
 	r.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		r.mu.Lock()
-		got, changed := slices.Clone(r.arrivals), r.changed
-		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			r.t.Fatalf("webhooktest: after %v the receiver had %d requests, want %d", timeout, len(got), n)
-		}
-	}
+	var got []string
+	r.await(timeout, func() (bool, string, string) {
+		got = slices.Clone(r.arrivals)
+		return len(got) >= n, "", fmt.Sprintf("the receiver had %d requests, want %d", len(got), n)
+	})
+	return got
 }
 
 // WaitAccepted waits until at least n distinct events were accepted and
@@ -335,20 +328,12 @@ func (r *Receiver) WaitArrivals(n int, timeout time.Duration) []string {
 // timeout.
 func (r *Receiver) WaitAccepted(n int, timeout time.Duration) []webhook.Event {
 	r.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		r.mu.Lock()
-		got, changed := slices.Clone(r.accepted), r.changed
-		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			r.t.Fatalf("webhooktest: after %v the receiver accepted %d events, want %d: %v", timeout, len(got), n, eventIDs(got))
-		}
-	}
+	var got []webhook.Event
+	r.await(timeout, func() (bool, string, string) {
+		got = slices.Clone(r.accepted)
+		return len(got) >= n, "", fmt.Sprintf("the receiver accepted %d events, want %d: %v", len(got), n, eventIDs(got))
+	})
+	return got
 }
 
 // WaitBackupEvents waits until the accepted events of the backup with ID
@@ -357,25 +342,42 @@ func (r *Receiver) WaitAccepted(n int, timeout time.Duration) []webhook.Event {
 // repeated or out of order), or after timeout.
 func (r *Receiver) WaitBackupEvents(backupID string, want []string, timeout time.Duration) []webhook.Event {
 	r.t.Helper()
+	var got []webhook.Event
+	r.await(timeout, func() (bool, string, string) {
+		got = backupEvents(r.accepted, backupID)
+		types := eventTypes(got)
+		switch {
+		case len(types) >= len(want) && !slices.Equal(types, want):
+			return false, fmt.Sprintf("backup %s's events arrived as %v, want %v", backupID, types, want), ""
+		case len(types) < len(want) && !slices.Equal(types, want[:len(types)]):
+			return false, fmt.Sprintf("backup %s's events so far are %v, want a start of %v", backupID, types, want), ""
+		}
+		return len(types) >= len(want), "", fmt.Sprintf("backup %s's events are %v, want %v", backupID, types, want)
+	})
+	return got
+}
+
+// await calls check, with the receiver locked, until it reports done, then
+// again at every change. It fails the test at once when check reports
+// something wrong, and with check's progress after timeout.
+func (r *Receiver) await(timeout time.Duration, check func() (done bool, wrong, progress string)) {
+	r.t.Helper()
 	deadline := time.After(timeout)
 	for {
 		r.mu.Lock()
-		got, changed := backupEvents(r.accepted, backupID), r.changed
+		done, wrong, progress := check()
+		changed := r.changed
 		r.mu.Unlock()
-		types := eventTypes(got)
-		if len(types) >= len(want) {
-			if !slices.Equal(types, want) {
-				r.t.Fatalf("webhooktest: backup %s's events arrived as %v, want %v", backupID, types, want)
-			}
-			return got
-		}
-		if !slices.Equal(types, want[:len(types)]) {
-			r.t.Fatalf("webhooktest: backup %s's events so far are %v, want a start of %v", backupID, types, want)
+		switch {
+		case wrong != "":
+			r.t.Fatalf("webhooktest: %s", wrong)
+		case done:
+			return
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			r.t.Fatalf("webhooktest: after %v backup %s's events are %v, want %v", timeout, backupID, types, want)
+			r.t.Fatalf("webhooktest: after %v %s", timeout, progress)
 		}
 	}
 }
