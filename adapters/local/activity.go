@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -17,7 +18,8 @@ import (
 // (NewRepositoryWithLog, NewSchedulesWithLog) to see an order's whole history.
 type ActivityLog struct {
 	mu     sync.Mutex
-	events []ports.Activity // by ID, oldest first; an event's ID is its index plus one
+	events []ports.Activity // by ID, oldest first
+	last   ports.ActivityID // the largest ID handed out, erased or not
 }
 
 var _ ports.ActivityLog = (*ActivityLog)(nil)
@@ -30,7 +32,8 @@ func NewActivityLog() *ActivityLog { return &ActivityLog{} }
 func (l *ActivityLog) record(a ports.Activity) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a.ID = ports.ActivityID(len(l.events) + 1)
+	l.last++
+	a.ID = l.last
 	a.At = dbTime(a.At)
 	l.events = append(l.events, a)
 }
@@ -53,7 +56,7 @@ func (l *ActivityLog) ListActivity(ctx context.Context, order ports.OrderID, bef
 	defer l.mu.Unlock()
 	end := len(l.events)
 	if before > 0 {
-		end = min(end, int(before)-1)
+		end = l.above(before - 1)
 	}
 	var out []ports.Activity
 	for i := end - 1; i >= 0 && len(out) < limit; i-- {
@@ -73,7 +76,7 @@ func (l *ActivityLog) ActivitySince(ctx context.Context, after ports.ActivityID,
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []ports.Activity
-	for i := max(int(after), 0); i < len(l.events) && len(out) < limit; i++ {
+	for i := l.above(after); i < len(l.events) && len(out) < limit; i++ {
 		if order.IsZero() || l.events[i].OrderID == order {
 			out = append(out, l.events[i])
 		}
@@ -88,5 +91,31 @@ func (l *ActivityLog) LatestActivity(ctx context.Context) (ports.ActivityID, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return ports.ActivityID(len(l.events)), nil
+	if len(l.events) == 0 {
+		return 0, nil
+	}
+	return l.events[len(l.events)-1].ID, nil
+}
+
+// DeleteOrderActivity erases the order's events and returns how many there
+// were. Events are history and outlive their order, so that a follower still
+// reads the backup.deleted events of DeleteOrderBackups; call it when the
+// history must go too, once the followers that need its events have read
+// them. The other events keep their IDs.
+func (l *ActivityLog) DeleteOrderActivity(ctx context.Context, order ports.OrderID) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("local: delete activity of order %s: %w", order, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.events)
+	l.events = slices.DeleteFunc(l.events, func(a ports.Activity) bool { return a.OrderID == order })
+	return n - len(l.events), nil
+}
+
+// above returns the index of the first event whose ID is above id. Callers
+// hold l.mu.
+func (l *ActivityLog) above(id ports.ActivityID) int {
+	i, _ := slices.BinarySearchFunc(l.events, id+1, func(a ports.Activity, id ports.ActivityID) int { return cmp.Compare(a.ID, id) })
+	return i
 }

@@ -45,6 +45,8 @@ type activityQueries struct {
 	// list (an order's page, newest first) is served by activity_order_id_idx,
 	// as is since for one order; since for every order by the primary key.
 	list, since, sinceOrder, latest string
+	// deleteOrder erases an order's events (DeleteOrderActivity).
+	deleteOrder string
 }
 
 func newActivityQueries(t tables) activityQueries {
@@ -63,7 +65,8 @@ func newActivityQueries(t tables) activityQueries {
 		sinceOrder: r(`SELECT ` + activityColumns + ` FROM {{.Activity}}
 			WHERE order_id = $3 AND id > $1
 			ORDER BY id LIMIT $2`),
-		latest: r(`SELECT coalesce(max(id), 0) FROM {{.Activity}}`),
+		latest:      r(`SELECT coalesce(max(id), 0) FROM {{.Activity}}`),
+		deleteOrder: r(`DELETE FROM {{.Activity}} WHERE order_id = $1`),
 	}
 }
 
@@ -113,6 +116,20 @@ func (l *ActivityLog) LatestActivity(ctx context.Context) (ports.ActivityID, err
 		return 0, dbError("latest activity", err)
 	}
 	return ports.ActivityID(id), nil
+}
+
+// DeleteOrderActivity erases the order's events and returns how many there
+// were. Events are history and outlive their order (deleting the order's row
+// leaves them, so that a follower still reads the backup.deleted events of
+// DeleteOrderBackups); call it when the history must go too, once the
+// followers that need its events have read them. Events recorded after it
+// are kept.
+func (l *ActivityLog) DeleteOrderActivity(ctx context.Context, order ports.OrderID) (int, error) {
+	tag, err := l.db.Exec(ctx, l.q.deleteOrder, order)
+	if err != nil {
+		return 0, dbError("delete activity of order "+order.String(), err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 func (l *ActivityLog) query(ctx context.Context, op, sql string, args ...any) ([]ports.Activity, error) {

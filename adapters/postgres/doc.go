@@ -58,7 +58,9 @@
 // ports.Schedules, and ActivityLog ports.ActivityLog, on savepoint's tables.
 // Repository and Schedules write each event into the activity table in the
 // transaction of the change it records, so the log is an outbox: no event is
-// lost or recorded for a change that did not happen. Catalog (ports.Orders and ports.Permissions, plus methods
+// lost or recorded for a change that did not happen. Events refer to no host
+// table, so they outlive their order; ActivityLog.DeleteOrderActivity erases
+// an order's history when the host must. Catalog (ports.Orders and ports.Permissions, plus methods
 // to record orders, provisions and permissions) works on the standalone host
 // tables in the search path; a host platform usually implements those ports over
 // its own tables instead. All of them take a DB, which *pgxpool.Pool satisfies.

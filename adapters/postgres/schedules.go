@@ -286,7 +286,9 @@ func (s *Schedules) FinishRun(ctx context.Context, id ports.ScheduleID, run port
 		return dbError("finish run of schedule "+id.String(), err)
 	}
 	var exists bool
-	if err := s.db.QueryRow(ctx, s.q.runExists, id, run.Slot).Scan(&exists); err != nil {
+	// In the transaction, whose connection is held: a second one from the pool
+	// could wait forever for a pool that this call and others like it exhaust.
+	if err := tx.QueryRow(ctx, s.q.runExists, id, run.Slot).Scan(&exists); err != nil {
 		return dbError("finish run of schedule "+id.String(), err)
 	}
 	if !exists {

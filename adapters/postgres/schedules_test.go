@@ -1,15 +1,17 @@
 package postgres_test
 
 import (
-	"time"
-
+	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/savepoint-dev/savepoint/adapters/postgres"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 	"github.com/savepoint-dev/savepoint/backup/ports/portstest"
+	"github.com/savepoint-dev/savepoint/internal/testenv"
 )
 
 func TestSchedulesContract(t *testing.T) {
@@ -54,5 +56,32 @@ func TestSchedulesGoWithTheirProvision(t *testing.T) {
 				t.Errorf("%d runs outlived their schedule", runs)
 			}
 		})
+	}
+}
+
+// TestFinishRunOnOneConnection: FinishRun of a run that was never claimed
+// answers ErrNotFound from a pool of one connection. It asks whether the run
+// exists on the connection its transaction holds; a second connection would
+// never come, and a pool exhausted by such calls would hang them all.
+func TestFinishRunOnOneConnection(t *testing.T) {
+	t.Parallel()
+	url := testenv.PostgresURL(t)
+	if err := postgres.MigrateStandalone(t.Context(), openPool(t, url), postgres.Layout{}); err != nil {
+		t.Fatalf("MigrateStandalone: %v", err)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	must(t, err)
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	must(t, err)
+	t.Cleanup(pool.Close)
+
+	// The bound only turns a hang into a failure; the call takes milliseconds.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	run := ports.ScheduleRun{Slot: time.Now().UTC().Truncate(time.Minute), Outcome: ports.RunSkipped, Reason: "busy"}
+	err = postgres.NewSchedules(pool, postgres.Layout{}).FinishRun(ctx, ports.NewScheduleID(), run)
+	if !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("FinishRun of an unclaimed run on a pool of one connection = %v; want ErrNotFound", err)
 	}
 }

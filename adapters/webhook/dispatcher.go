@@ -68,11 +68,11 @@ type Options struct {
 	// GapWait is how long an endpoint waits at a hole in the log's IDs before
 	// going past it. With the postgres package's log, whose writers make
 	// events visible in ID order, a hole is never an event still to appear,
-	// only one that never will: a write that rolled back, or a deleted
-	// order's events. The wait guards logs without that ordering, where an ID
-	// taken when an event is written becomes visible only when its
-	// transaction commits, so a hole may be an event about to appear, which
-	// must not be overtaken. A hole is passed after GapWait, or at once when
+	// only one that never will: a write that rolled back, or an order's
+	// erased history (DeleteOrderActivity). The wait guards logs without that
+	// ordering, where an ID taken when an event is written becomes visible
+	// only when its transaction commits, so a hole may be an event about to
+	// appear, which must not be overtaken. A hole is passed after GapWait, or at once when
 	// the event after it is older than GapWait, as a transaction that started
 	// before it would have committed by then. Default DefaultGapWait (5 s).
 	GapWait time.Duration

@@ -1,7 +1,7 @@
 package webhook_test
 
 import (
-	"net"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,13 +22,13 @@ func TestDeliversEveryEventSignedAndInOrder(t *testing.T) {
 	log, rcv := &memLog{}, newReceiver(t)
 	order := ports.NewOrderID()
 	want := backupEvents(log, order, "first")
-	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), newMemCursors(), testOptions())
-	rcv.waitAccepted(len(want))
+	startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), newMemCursors(), testOptions())
+	rcv.WaitAccepted(len(want), waitTimeout)
 	want = append(want, backupEvents(log, order, "second")...)
 	skipped := log.add(ports.Activity{Type: ports.ActivityScheduleRunSkipped, OrderID: order, ProvisionID: ports.NewProvisionID(),
 		Actor: ports.ScheduleActor(ports.NewScheduleID()), Reason: "busy"})
 	want = append(want, skipped)
-	got := rcv.waitAccepted(len(want))
+	got := rcv.WaitAccepted(len(want), waitTimeout)
 	wantIDs(t, "accepted", got, want)
 
 	for i, e := range got {
@@ -44,7 +44,7 @@ func TestDeliversEveryEventSignedAndInOrder(t *testing.T) {
 	if e := got[len(got)-1]; e.BackupID != nil || e.Actor.ScheduleID == nil || e.Actor.UserID != nil {
 		t.Errorf("a skipped run's event = %+v, want a null backup and the schedule as actor", e)
 	}
-	if _, requests := rcv.snapshot(); requests != len(want) {
+	if requests := len(rcv.Arrivals()); requests != len(want) {
 		t.Errorf("%d requests for %d events with a receiver that never failed", requests, len(want))
 	}
 }
@@ -56,21 +56,10 @@ func TestReceiverDownThenUp(t *testing.T) {
 	t.Parallel()
 	log, rcv := &memLog{}, newReceiver(t)
 	cursors := newMemCursors()
-	var (
-		mu   sync.Mutex
-		down = true
-	)
-	rcv.setAnswer(func(int, webhook.Event) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			return http.StatusServiceUnavailable
-		}
-		return 0
-	})
+	rcv.SetAnswer(func(context.Context, int, string, webhook.Event) int { return http.StatusServiceUnavailable })
 	order := ports.NewOrderID()
 	want := append(backupEvents(log, order, "a"), backupEvents(log, ports.NewOrderID(), "b")...)
-	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), cursors, testOptions())
+	startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), cursors, testOptions())
 
 	// Failing: the first event is tried again and again, nothing after it.
 	waitFor(t, "three failed attempts recorded", func() bool {
@@ -81,30 +70,22 @@ func TestReceiverDownThenUp(t *testing.T) {
 	if c.Delivered != 0 || !strings.Contains(c.LastError, "503") || c.NextAttemptAt.IsZero() {
 		t.Errorf("cursor while the receiver answers 503 = %+v", c)
 	}
-	if got, _ := rcv.snapshot(); len(got) != 0 {
+	if got := rcv.Accepted(); len(got) != 0 {
 		t.Errorf("events accepted while the receiver refused: %v", ids(got))
 	}
 
 	// Not listening: connections are refused.
-	addr := rcv.srv.Listener.Addr().String()
-	rcv.srv.Listener.Close()
-	rcv.srv.CloseClientConnections()
+	rcv.Down()
 	waitFor(t, "a refused connection recorded", func() bool {
 		c, err := cursors.Cursor(t.Context(), "ep")
 		return err == nil && strings.Contains(c.LastError, "refused")
 	})
 
 	// Back on the same address.
-	mu.Lock()
-	down = false
-	mu.Unlock()
-	ln, err := net.Listen("tcp", addr)
-	must(t, err)
-	back := &http.Server{Handler: rcv}
-	go back.Serve(ln)
-	t.Cleanup(func() { back.Close() })
+	rcv.SetAnswer(nil) // accepting again
+	rcv.Up()
 
-	got := rcv.waitAccepted(len(want))
+	got := rcv.WaitAccepted(len(want), waitTimeout)
 	wantIDs(t, "accepted after the receiver came back", got, want)
 	waitFor(t, "the cursor cleared of the failure", func() bool {
 		c, err := cursors.Cursor(t.Context(), "ep")
@@ -119,7 +100,7 @@ func TestSlowReceiverHoldsUpOnlyItself(t *testing.T) {
 	log, fast, slow := &memLog{}, newReceiver(t), newReceiver(t)
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	slow.setAnswer(func(int, webhook.Event) int {
+	slow.SetAnswer(func(context.Context, int, string, webhook.Event) int {
 		select {
 		case <-release:
 		case <-time.After(time.Minute):
@@ -129,10 +110,10 @@ func TestSlowReceiverHoldsUpOnlyItself(t *testing.T) {
 	opts := testOptions()
 	opts.Timeout = 500 * time.Millisecond
 	cursors := newMemCursors()
-	startDispatcher(t, log, webhook.Static(slow.endpoint("slow"), fast.endpoint("fast")), cursors, opts)
+	startDispatcher(t, log, webhook.Static(slow.Endpoint("slow"), fast.Endpoint("fast")), cursors, opts)
 	want := backupEvents(log, ports.NewOrderID(), "x")
 	start := time.Now()
-	got := fast.waitAccepted(len(want))
+	got := fast.WaitAccepted(len(want), waitTimeout)
 	wantIDs(t, "the fast endpoint", got, want)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the fast endpoint took %v beside a slow one", d)
@@ -149,15 +130,15 @@ func TestNewEndpointStartsAtTheNewestEvent(t *testing.T) {
 	t.Parallel()
 	log, rcv, all := &memLog{}, newReceiver(t), newReceiver(t)
 	history := backupEvents(log, ports.NewOrderID(), "old")
-	ep := rcv.endpoint("new")
+	ep := rcv.Endpoint("new")
 	ep.Backfill = false
-	d := startDispatcher(t, log, webhook.Static(ep, all.endpoint("all")), newMemCursors(), testOptions())
-	all.waitAccepted(len(history)) // both endpoints have been seen
+	d := startDispatcher(t, log, webhook.Static(ep, all.Endpoint("all")), newMemCursors(), testOptions())
+	all.WaitAccepted(len(history), waitTimeout) // both endpoints have been seen
 	fresh := log.add(ports.Activity{Type: ports.ActivityBackupCreated, OrderID: ports.NewOrderID(), ProvisionID: ports.NewProvisionID(),
 		BackupID: ports.NewBackupID(), Actor: ports.SystemActor})
 	d.Wake()
-	wantIDs(t, "the new endpoint", rcv.waitAccepted(1), []ports.Activity{fresh})
-	wantIDs(t, "the backfilled endpoint", all.waitAccepted(len(history)+1), append(history, fresh))
+	wantIDs(t, "the new endpoint", rcv.WaitAccepted(1, waitTimeout), []ports.Activity{fresh})
+	wantIDs(t, "the backfilled endpoint", all.WaitAccepted(len(history)+1, waitTimeout), append(history, fresh))
 }
 
 // TestOrderEndpointGetsOnlyItsOrder: an endpoint limited to one order is
@@ -172,18 +153,18 @@ func TestOrderEndpointGetsOnlyItsOrder(t *testing.T) {
 		want = append(want, backupEvents(log, mine, "mine")...)
 	}
 	last := backupEvents(log, other, "theirs")
-	ep := rcv.endpoint("mine")
+	ep := rcv.Endpoint("mine")
 	ep.OrderID = mine
 	cursors := newMemCursors()
 	opts := testOptions()
 	opts.BatchSize = 4 // several reads, each mostly the other order's
 	startDispatcher(t, log, webhook.Static(ep), cursors, opts)
-	wantIDs(t, "the order's endpoint", rcv.waitAccepted(len(want)), want)
+	wantIDs(t, "the order's endpoint", rcv.WaitAccepted(len(want), waitTimeout), want)
 	waitFor(t, "the cursor past the other order's events", func() bool {
 		c, err := cursors.Cursor(t.Context(), "mine")
 		return err == nil && c.Delivered == last[len(last)-1].ID
 	})
-	if got, _ := rcv.snapshot(); len(got) != len(want) {
+	if got := rcv.Accepted(); len(got) != len(want) {
 		t.Errorf("the endpoint got %d events, want %d", len(got), len(want))
 	}
 }
@@ -202,17 +183,17 @@ func TestHoleInTheLogIsWaitedFor(t *testing.T) {
 	e1, e3 := log.add(ev(1)), log.add(ev(3))
 	opts := testOptions()
 	opts.GapWait = 5 * time.Second
-	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), newMemCursors(), opts)
-	rcv.waitAccepted(1)
+	startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), newMemCursors(), opts)
+	rcv.WaitAccepted(1, waitTimeout)
 	time.Sleep(200 * time.Millisecond) // within GapWait: event 3 must wait
-	if got, _ := rcv.snapshot(); len(got) != 1 {
+	if got := rcv.Accepted(); len(got) != 1 {
 		t.Fatalf("event 3 overtook the hole at 2: %v", ids(got))
 	}
 	e2 := log.add(ev(2))
-	wantIDs(t, "after the hole filled", rcv.waitAccepted(3), []ports.Activity{e1, e2, e3})
+	wantIDs(t, "after the hole filled", rcv.WaitAccepted(3, waitTimeout), []ports.Activity{e1, e2, e3})
 
 	e5 := log.add(ev(5)) // 4 never comes
-	wantIDs(t, "after a hole that never fills", rcv.waitAccepted(4), []ports.Activity{e1, e2, e3, e5})
+	wantIDs(t, "after a hole that never fills", rcv.WaitAccepted(4, waitTimeout), []ports.Activity{e1, e2, e3, e5})
 }
 
 // TestOldHoleIsPassedAtOnce: a hole followed by an event older than GapWait
@@ -229,8 +210,8 @@ func TestOldHoleIsPassedAtOnce(t *testing.T) {
 	}
 	opts := testOptions()
 	opts.GapWait = time.Hour
-	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), newMemCursors(), opts)
-	wantIDs(t, "past old holes", rcv.waitAccepted(len(want)), want)
+	startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), newMemCursors(), opts)
+	wantIDs(t, "past old holes", rcv.WaitAccepted(len(want), waitTimeout), want)
 }
 
 // TestReplicasNeverDeliverOneEndpointAtOnce: three dispatchers on one store
@@ -238,23 +219,21 @@ func TestOldHoleIsPassedAtOnce(t *testing.T) {
 func TestReplicasNeverDeliverOneEndpointAtOnce(t *testing.T) {
 	t.Parallel()
 	log, rcv := &memLog{}, newReceiver(t)
-	rcv.setAnswer(func(int, webhook.Event) int {
+	rcv.SetAnswer(func(context.Context, int, string, webhook.Event) int {
 		time.Sleep(5 * time.Millisecond) // a receiver that takes a moment, so overlaps would show
 		return 0
 	})
 	cursors := newMemCursors()
 	for range 3 {
-		startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), cursors, testOptions())
+		startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), cursors, testOptions())
 	}
 	var want []ports.Activity
 	for range 4 {
 		want = append(want, backupEvents(log, ports.NewOrderID(), "r")...)
 	}
-	wantIDs(t, "three replicas", rcv.waitAccepted(len(want)), want)
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	if rcv.maxFlight != 1 {
-		t.Errorf("up to %d deliveries to the endpoint at once, want 1", rcv.maxFlight)
+	wantIDs(t, "three replicas", rcv.WaitAccepted(len(want), waitTimeout), want)
+	if n := rcv.MaxInFlight(); n != 1 {
+		t.Errorf("up to %d deliveries to the endpoint at once, want 1", n)
 	}
 }
 
@@ -267,7 +246,7 @@ func TestRetryCarriesTheSameKey(t *testing.T) {
 		mu   sync.Mutex
 		seen []ports.ActivityID
 	)
-	rcv.setAnswer(func(n int, e webhook.Event) int {
+	rcv.SetAnswer(func(_ context.Context, n int, _ string, e webhook.Event) int {
 		mu.Lock()
 		seen = append(seen, e.ID)
 		mu.Unlock()
@@ -277,8 +256,8 @@ func TestRetryCarriesTheSameKey(t *testing.T) {
 		return 0
 	})
 	want := backupEvents(log, ports.NewOrderID(), "k")[:2]
-	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), newMemCursors(), testOptions())
-	rcv.waitAccepted(7)
+	startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), newMemCursors(), testOptions())
+	rcv.WaitAccepted(7, waitTimeout)
 	mu.Lock()
 	defer mu.Unlock()
 	if !slices.Equal(seen[:4], []ports.ActivityID{want[0].ID, want[0].ID, want[0].ID, want[1].ID}) {
@@ -291,10 +270,10 @@ func TestRetryCarriesTheSameKey(t *testing.T) {
 func TestRedirectIsAFailure(t *testing.T) {
 	t.Parallel()
 	log, target := &memLog{}, newReceiver(t)
-	redirector := httptest.NewServer(http.RedirectHandler(target.srv.URL+"/hooks/ep", http.StatusTemporaryRedirect))
+	redirector := httptest.NewServer(http.RedirectHandler(target.Endpoint("ep").URL, http.StatusTemporaryRedirect))
 	t.Cleanup(redirector.Close)
 	backupEvents(log, ports.NewOrderID(), "r")
-	ep := target.endpoint("ep")
+	ep := target.Endpoint("ep")
 	ep.URL = redirector.URL + "/hooks/ep"
 	cursors := newMemCursors()
 	startDispatcher(t, log, webhook.Static(ep), cursors, testOptions())
@@ -302,7 +281,7 @@ func TestRedirectIsAFailure(t *testing.T) {
 		c, err := cursors.Cursor(t.Context(), "ep")
 		return err == nil && c.Attempts >= 2 && strings.Contains(c.LastError, "307")
 	})
-	if _, requests := target.snapshot(); requests != 0 {
+	if requests := len(target.Arrivals()); requests != 0 {
 		t.Errorf("the redirect was followed: the target got %d requests", requests)
 	}
 }
@@ -337,8 +316,8 @@ func TestIdleEndpointsAreNotClaimed(t *testing.T) {
 	log, rcv := &memLog{}, newReceiver(t)
 	cursors := newMemCursors()
 	want := backupEvents(log, ports.NewOrderID(), "idle")
-	d := startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), cursors, testOptions())
-	rcv.waitAccepted(len(want))
+	d := startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), cursors, testOptions())
+	rcv.WaitAccepted(len(want), waitTimeout)
 	waitFor(t, "the endpoint's last event recorded", func() bool {
 		c, err := cursors.Cursor(t.Context(), "ep")
 		return err == nil && c.Delivered == want[len(want)-1].ID
@@ -351,7 +330,7 @@ func TestIdleEndpointsAreNotClaimed(t *testing.T) {
 	more := log.add(ports.Activity{Type: ports.ActivityBackupCreated, OrderID: ports.NewOrderID(), ProvisionID: ports.NewProvisionID(),
 		BackupID: ports.NewBackupID(), Actor: ports.SystemActor})
 	d.Wake()
-	wantIDs(t, "after the log grew", rcv.waitAccepted(len(want)+1), append(want, more))
+	wantIDs(t, "after the log grew", rcv.WaitAccepted(len(want)+1, waitTimeout), append(want, more))
 }
 
 // waitFor polls cond until it holds, failing the test after waitTimeout.

@@ -16,7 +16,7 @@ func TestPackage(t *testing.T) {
 	t.Parallel()
 	log, rcv := &memLog{}, newReceiver(t)
 	backupEvents(log, ports.NewOrderID(), "history")
-	ep := rcv.endpoint("ep")
+	ep := rcv.Endpoint("ep")
 	ep.Backfill = false
 	i := do.New()
 	do.ProvideValue[ports.ActivityLog](i, log)
@@ -27,7 +27,7 @@ func TestPackage(t *testing.T) {
 
 	first := log.add(ports.Activity{Type: ports.ActivityBackupCreated, OrderID: ports.NewOrderID(), ProvisionID: ports.NewProvisionID(),
 		BackupID: ports.NewBackupID(), Actor: ports.SystemActor})
-	wantIDs(t, "after the invoke", rcv.waitAccepted(1), []ports.Activity{first})
+	wantIDs(t, "after the invoke", rcv.WaitAccepted(1, waitTimeout), []ports.Activity{first})
 	if report := i.Shutdown(); report != nil && !report.Succeed {
 		t.Fatalf("Shutdown: %v", report.Error())
 	}

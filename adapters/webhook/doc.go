@@ -50,7 +50,7 @@
 // one order (WebhookEndpoint.OrderID) passes the others over. That keeps holes
 // in the IDs visible. The postgres package's writers make events visible in
 // the order of their IDs, so there a hole is an event that will never appear
-// (a write that rolled back, or a deleted order's events). A log without that
+// (a write that rolled back, or an order's erased history). A log without that
 // ordering may show an event before one with a smaller ID whose transaction
 // has not committed yet; for such a log the endpoint waits at a hole (up to
 // Options.GapWait, less when the events after the hole are older than that)

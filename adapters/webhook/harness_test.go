@@ -2,19 +2,15 @@ package webhook_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/savepoint-dev/savepoint/adapters/webhook"
+	"github.com/savepoint-dev/savepoint/adapters/webhook/webhooktest"
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
@@ -132,124 +128,9 @@ func (m *memCursors) Cursor(_ context.Context, ep string) (ports.WebhookCursor, 
 	return c, nil
 }
 
-// receiver is a webhook endpoint on loopback that verifies every request's
-// signature and headers, and keeps the events it accepted, once per
-// idempotency key.
-type receiver struct {
-	t      *testing.T
-	srv    *httptest.Server
-	secret []byte
-
-	mu        sync.Mutex
-	requests  int
-	accepted  []webhook.Event
-	keys      map[string]int // idempotency key → requests carrying it
-	inFlight  int
-	maxFlight int
-	changed   chan struct{}
-	// answer, when set, decides the status of the request (n counts
-	// requests from 1); 0 accepts.
-	answer func(n int, e webhook.Event) int
-}
-
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{t: t, secret: []byte("secret-" + t.Name()), keys: map[string]int{}, changed: make(chan struct{}, 1)}
-	r.srv = httptest.NewServer(r)
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *receiver) endpoint(id string) ports.WebhookEndpoint {
-	return ports.WebhookEndpoint{ID: id, URL: r.srv.URL + "/hooks/" + id, Secret: r.secret, Backfill: true}
-}
-
-func (r *receiver) setAnswer(f func(n int, e webhook.Event) int) {
-	r.mu.Lock()
-	r.answer = f
-	r.mu.Unlock()
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return
-	}
-	if err := webhook.Verify(r.secret, req.Header.Get(webhook.SignatureHeader), body, time.Now(), time.Minute); err != nil {
-		r.t.Errorf("a delivery's signature did not verify: %v", err)
-		http.Error(w, "bad signature", http.StatusUnauthorized)
-		return
-	}
-	key := req.Header.Get("Idempotency-Key")
-	for h, want := range map[string]string{"Content-Type": "application/json", "User-Agent": "savepoint-webhook", "Savepoint-Event-Id": key} {
-		if got := req.Header.Get(h); got != want {
-			r.t.Errorf("header %s = %q, want %q", h, got, want)
-		}
-	}
-	if req.Method != http.MethodPost {
-		r.t.Errorf("method %s, want POST", req.Method)
-	}
-	var e webhook.Event
-	if err := json.Unmarshal(body, &e); err != nil {
-		r.t.Errorf("body %s: %v", body, err)
-	}
-	if want := strings.TrimPrefix(req.URL.Path, "/hooks/") + ":" + strconv.FormatInt(int64(e.ID), 10); key != want {
-		r.t.Errorf("idempotency key %q, want %q", key, want)
-	}
-
-	r.mu.Lock()
-	r.requests++
-	n, answer := r.requests, r.answer
-	r.inFlight++
-	r.maxFlight = max(r.maxFlight, r.inFlight)
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.inFlight--
-		r.mu.Unlock()
-	}()
-	if answer != nil {
-		if status := answer(n, e); status != 0 {
-			w.WriteHeader(status)
-			return
-		}
-	}
-	r.mu.Lock()
-	r.keys[key]++
-	if r.keys[key] == 1 {
-		r.accepted = append(r.accepted, e)
-	}
-	r.mu.Unlock()
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// waitAccepted waits until n distinct events were accepted and returns them in
-// the order they arrived.
-func (r *receiver) waitAccepted(n int) []webhook.Event {
-	r.t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		r.mu.Lock()
-		got := slices.Clone(r.accepted)
-		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-r.changed:
-		case <-deadline:
-			r.t.Fatalf("after %v the receiver accepted %d events, want %d: %v", waitTimeout, len(got), n, ids(got))
-		}
-	}
-}
-
-func (r *receiver) snapshot() (accepted []webhook.Event, requests int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.accepted), r.requests
+// newReceiver starts a receiver with a secret of the test's own.
+func newReceiver(t *testing.T) *webhooktest.Receiver {
+	return webhooktest.NewReceiver(t, []byte("secret-"+t.Name()))
 }
 
 func ids(events []webhook.Event) []ports.ActivityID {

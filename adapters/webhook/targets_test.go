@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -69,11 +68,11 @@ func TestValidateURL(t *testing.T) {
 func TestPrivateTargetsRefusedWhenDialled(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
-	_, port, err := net.SplitHostPort(rcv.srv.Listener.Addr().String())
+	_, port, err := net.SplitHostPort(rcv.Addr())
 	must(t, err)
 	urls := map[string]string{
 		"localhost": "http://localhost:" + port + "/hooks/localhost",
-		"v4":        rcv.srv.URL + "/hooks/v4",
+		"v4":        rcv.Endpoint("v4").URL,
 	}
 	if ln, err := net.Listen("tcp", "[::1]:0"); err == nil {
 		v6 := httptest.NewUnstartedServer(rcv)
@@ -90,7 +89,9 @@ func TestPrivateTargetsRefusedWhenDialled(t *testing.T) {
 	backupEvents(log, ports.NewOrderID(), "ssrf")
 	var eps []ports.WebhookEndpoint
 	for id, u := range urls {
-		eps = append(eps, ports.WebhookEndpoint{ID: id, URL: u, Secret: rcv.secret, Backfill: true})
+		ep := rcv.Endpoint(id)
+		ep.URL = u
+		eps = append(eps, ep)
 	}
 	cursors := newMemCursors()
 	opts := testOptions()
@@ -106,14 +107,14 @@ func TestPrivateTargetsRefusedWhenDialled(t *testing.T) {
 			t.Errorf("endpoint %s: cursor %+v, want a loopback refusal", id, c)
 		}
 	}
-	if _, requests := rcv.snapshot(); requests != 0 {
+	if requests := len(rcv.Arrivals()); requests != 0 {
 		t.Errorf("the receiver on loopback got %d requests without AllowPrivateTargets", requests)
 	}
 
 	// The same endpoints, allowed: the refusal was the check, not the network.
 	lax := testOptions()
 	startDispatcher(t, log, webhook.Static(eps...), newMemCursors(), lax)
-	rcv.waitAccepted(7)
+	rcv.WaitAccepted(7, waitTimeout)
 }
 
 // TestHTTPSRequired: an http:// endpoint is refused without AllowHTTP, and
@@ -126,31 +127,31 @@ func TestHTTPSRequired(t *testing.T) {
 	cursors := newMemCursors()
 	opts := testOptions()
 	opts.AllowHTTP = false
-	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), cursors, opts)
+	startDispatcher(t, log, webhook.Static(rcv.Endpoint("ep")), cursors, opts)
 	waitFor(t, "the refusal recorded", func() bool {
 		c, err := cursors.Cursor(t.Context(), "ep")
 		return err == nil && c.Attempts >= 1 && strings.Contains(c.LastError, "AllowHTTP")
 	})
-	if _, requests := rcv.snapshot(); requests != 0 {
+	if requests := len(rcv.Arrivals()); requests != 0 {
 		t.Errorf("an http:// endpoint got %d requests without AllowHTTP", requests)
 	}
 }
-
-var _ http.Handler = (*receiver)(nil)
 
 // TestDeliversOverHTTPS: an https:// receiver whose certificate the roots
 // vouch for is delivered to without AllowHTTP.
 func TestDeliversOverHTTPS(t *testing.T) {
 	t.Parallel()
-	rcv := &receiver{t: t, secret: []byte("tls-secret"), keys: map[string]int{}, changed: make(chan struct{}, 1)}
-	rcv.srv = httptest.NewTLSServer(rcv)
-	t.Cleanup(rcv.srv.Close)
+	rcv := newReceiver(t)
+	srv := httptest.NewTLSServer(rcv)
+	t.Cleanup(srv.Close)
 	roots := x509.NewCertPool()
-	roots.AddCert(rcv.srv.Certificate())
+	roots.AddCert(srv.Certificate())
 	log := &memLog{}
 	want := backupEvents(log, ports.NewOrderID(), "tls")
 	opts := testOptions()
 	opts.AllowHTTP, opts.RootCAs = false, roots
-	startDispatcher(t, log, webhook.Static(rcv.endpoint("ep")), newMemCursors(), opts)
-	wantIDs(t, "over https", rcv.waitAccepted(len(want)), want)
+	ep := rcv.Endpoint("ep")
+	ep.URL = srv.URL + "/hooks/ep"
+	startDispatcher(t, log, webhook.Static(ep), newMemCursors(), opts)
+	wantIDs(t, "over https", rcv.WaitAccepted(len(want), waitTimeout), want)
 }
