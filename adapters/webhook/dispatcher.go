@@ -62,16 +62,19 @@ type Options struct {
 	// ports.MaxActivityPage. Default DefaultBatchSize (100).
 	BatchSize int
 	// MaxConcurrent is how many endpoints are delivered to at once by this
-	// dispatcher. Default DefaultMaxConcurrent (16).
+	// dispatcher; when more have events, they take turns, a batch at a time.
+	// Default DefaultMaxConcurrent (16).
 	MaxConcurrent int
 	// GapWait is how long an endpoint waits at a hole in the log's IDs before
-	// going past it: an ID is taken when an event is written but becomes
-	// visible when its transaction commits, so a hole is usually an event
-	// about to appear, which must not be overtaken; a hole left by a
-	// transaction that rolled back (or by a deleted order's events) is passed
-	// after GapWait, or at once when the event after it is older than
-	// GapWait, as a transaction that started before it would have committed
-	// by then. Default DefaultGapWait (5 s).
+	// going past it. With the postgres package's log, whose writers make
+	// events visible in ID order, a hole is never an event still to appear,
+	// only one that never will: a write that rolled back, or an order's
+	// erased history (DeleteOrderActivity). The wait guards logs without that
+	// ordering, where an ID taken when an event is written becomes visible
+	// only when its transaction commits, so a hole may be an event about to
+	// appear, which must not be overtaken. A hole is passed after GapWait, or at once when
+	// the event after it is older than GapWait, as a transaction that started
+	// before it would have committed by then. Default DefaultGapWait (5 s).
 	GapWait time.Duration
 	// AllowHTTP lets endpoints use http:// URLs. Without it only https:// is
 	// accepted, so that the signature's secret-derived MAC and the events are
@@ -153,11 +156,23 @@ type Dispatcher struct {
 	created   map[string]bool             // endpoints whose cursor exists
 	caughtUp  map[string]ports.ActivityID // endpoints with nothing left after this ID, as last seen here
 	gaps      map[string]gap              // holes endpoints are waiting at
+	next      int                         // where in the endpoints' list the next poll starts
 
-	stop     context.CancelFunc // of Start's Run
-	stopped  chan struct{}
-	stopOnce sync.Once
+	lifecycle lifecycle          // of Start and Shutdown
+	stop      context.CancelFunc // of Start's Run
+	stopped   chan struct{}
+	stopOnce  sync.Once
 }
+
+// lifecycle is where a Dispatcher is between Start and Shutdown: each happens
+// once, in that order, so that one Run is started and stopped.
+type lifecycle int
+
+const (
+	notStarted lifecycle = iota
+	started
+	shutDown
+)
 
 // gap is a hole after cursor position after, first seen at seen.
 type gap struct {
@@ -215,7 +230,8 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run delivers events until ctx ends, then waits for the deliveries in flight
-// (which ctx cancels) and returns nil. Failures of the log, the cursors or the
+// (which ctx cancels), closes the idle connections to receivers and returns
+// nil. Failures of the log, the cursors or the
 // receivers are logged and retried, never returned. A Dispatcher runs once at
 // a time: a second Run while one runs returns an error.
 func (d *Dispatcher) Run(ctx context.Context) error {
@@ -229,6 +245,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
+		// No keep-alive connection, nor its goroutines, outlives Run.
+		d.client.CloseIdleConnections()
 		d.mu.Lock()
 		d.running = false
 		d.mu.Unlock()
@@ -250,12 +268,35 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // log's start for Backfill), so that the events recorded once it returns are
 // delivered, then runs Run in a goroutine until Shutdown. A host that starts
 // the dispatcher before serving requests thus loses none of their events.
+// Start succeeds once: called again, or after Shutdown, it returns an error;
+// after it failed it may be called again.
 func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	switch d.lifecycle {
+	case started:
+		d.mu.Unlock()
+		return errors.New("webhook: the dispatcher was already started")
+	case shutDown:
+		d.mu.Unlock()
+		return errors.New("webhook: the dispatcher was shut down")
+	}
+	d.lifecycle = started
+	d.mu.Unlock()
 	if err := d.placeCursors(ctx); err != nil {
+		d.mu.Lock()
+		if d.lifecycle == started {
+			d.lifecycle = notStarted
+		}
+		d.mu.Unlock()
 		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.mu.Lock()
+	if d.lifecycle == shutDown { // Shutdown came while the cursors were placed
+		d.mu.Unlock()
+		cancel()
+		return errors.New("webhook: the dispatcher was shut down")
+	}
 	d.stop = cancel
 	d.mu.Unlock()
 	go func() {
@@ -303,11 +344,14 @@ func (d *Dispatcher) placeCursors(ctx context.Context) error {
 }
 
 // Shutdown stops what Start started, cancelling deliveries in flight (their
-// events are delivered again later), and waits for it until ctx ends.
+// events are delivered again later), waits for it until ctx ends, and closes
+// the idle connections to receivers. The dispatcher cannot be started again.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
+	d.lifecycle = shutDown
 	stop := d.stop
 	d.mu.Unlock()
+	defer d.client.CloseIdleConnections()
 	if stop == nil {
 		return nil
 	}
@@ -322,8 +366,11 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 
 // poll starts a delivery for every endpoint that is not being delivered here,
 // is not backing off, may have events to deliver, and fits in MaxConcurrent;
-// the rest wait for a later poll. An idle poll costs one read of the newest
-// ID, however many endpoints there are.
+// the rest wait for a later poll. Each poll starts after the endpoint the last
+// one started, and a delivery gives its slot back after one batch (waking the
+// next poll when it left events behind), so that when more endpoints have
+// events than there are slots they take turns, however steady the stream. An
+// idle poll costs one read of the newest ID, however many endpoints there are.
 func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 	eps, err := d.endpoints.List(ctx)
 	if err != nil {
@@ -340,7 +387,12 @@ func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 	now := d.opts.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, ep := range eps {
+	first := 0
+	if len(eps) > 0 {
+		first = d.next % len(eps)
+	}
+	for i := range eps {
+		ep := eps[(first+i)%len(eps)]
 		if d.busy[ep.ID] || now.Before(d.notBefore[ep.ID]) {
 			continue
 		}
@@ -353,14 +405,19 @@ func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 			return
 		}
 		d.busy[ep.ID] = true
+		d.next = (first + i + 1) % len(eps)
 		wg.Go(func() {
+			more := false
 			defer func() {
 				<-d.slots
 				d.mu.Lock()
 				delete(d.busy, ep.ID)
 				d.mu.Unlock()
+				if more {
+					d.Wake()
+				}
 			}()
-			d.deliverEndpoint(ctx, ep)
+			more = d.deliverEndpoint(ctx, ep)
 		})
 	}
 }
@@ -368,9 +425,11 @@ func (d *Dispatcher) poll(ctx context.Context, wg *sync.WaitGroup) {
 func (d *Dispatcher) lease() time.Duration { return d.opts.Timeout + leaseSlack }
 
 // deliverEndpoint claims ep's cursor and delivers its events after it, oldest
-// first, until none is left, one fails, or a hole in the IDs is to be waited
-// at. The cursor moves past an event only once the receiver answered 2xx.
-func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoint) {
+// first, until none is left, one fails, a hole in the IDs is to be waited at,
+// or one batch was delivered while more events followed: then it reports
+// more, and the endpoint waits its turn for the next batch. The cursor moves
+// past an event only once the receiver answered 2xx.
+func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoint) (more bool) {
 	log := d.log.With("endpoint_id", ep.ID)
 	if ep.ID == "" {
 		log.Warn("a webhook endpoint has no ID; it is skipped")
@@ -419,7 +478,7 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 		d.setNotBefore(ep.ID, cur.NextAttemptAt)
 		return
 	}
-	for ctx.Err() == nil {
+	for batches := 0; ctx.Err() == nil; batches++ {
 		events, err := d.activity.ActivitySince(ctx, cur.Delivered, ports.OrderID{}, d.opts.BatchSize)
 		if err != nil {
 			d.storeFailed(ctx, log, "reading the activity log", err)
@@ -430,6 +489,9 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 			d.caughtUp[ep.ID] = cur.Delivered
 			d.mu.Unlock()
 			return
+		}
+		if batches > 0 {
+			return true // the other endpoints' turn
 		}
 		for _, e := range events {
 			if e.ID != cur.Delivered+1 && d.opts.Now().Sub(e.At) < d.opts.GapWait && !d.gapPassed(ep.ID, cur.Delivered) {
@@ -461,6 +523,7 @@ func (d *Dispatcher) deliverEndpoint(ctx context.Context, ep ports.WebhookEndpoi
 			cur.Delivered, cur.Attempts, cur.NextAttemptAt, cur.LastError = e.ID, 0, time.Time{}, ""
 		}
 	}
+	return false // shutting down
 }
 
 // gapPassed reports whether the endpoint, at after, has waited GapWait at the

@@ -48,21 +48,31 @@
 //
 // The log is read as a whole, every order's events, and an endpoint limited to
 // one order (WebhookEndpoint.OrderID) passes the others over. That keeps holes
-// in the IDs visible: an ID is taken when an event is written but appears when
-// its transaction commits, so a hole is usually an event about to appear, and
-// the endpoint waits for it (up to Options.GapWait, less when the events after
-// the hole are older than that) rather than let the next overtake it, and for
-// ever lose it.
+// in the IDs visible. The postgres package's writers make events visible in
+// the order of their IDs, so there a hole is an event that will never appear
+// (a write that rolled back, or an order's erased history). A log without that
+// ordering may show an event before one with a smaller ID whose transaction
+// has not committed yet; for such a log the endpoint waits at a hole (up to
+// Options.GapWait, less when the events after the hole are older than that)
+// rather than let the next event overtake the missing one, and for ever lose
+// it.
 //
 // Several replicas may run a dispatcher on the same stores: each endpoint's
 // cursor is leased to one of them at a time (Claim), for a delivery's timeout
-// plus a margin and renewed before each delivery, so one endpoint's events are
-// never sent by two replicas at once, which could reorder them. A lease rather
-// than a row lock held through the delivery, because a transaction open for as
-// long as a slow receiver takes would hold one of the pool's connections, which
-// the backups need. A replica killed mid-delivery holds its endpoints until
-// their leases expire; then another replica, or the restarted one, sends the
-// unacknowledged event again.
+// plus a margin and renewed before each delivery, so that one endpoint's
+// events are sent by one replica at a time, in order. A lease relies on
+// clocks, it is not a lock: a replica stalled for longer than the lease (a
+// long garbage-collection pause, a stopped virtual machine) may still send
+// the POST it was about to make, or have it in flight, when another replica
+// has taken the endpoint over and sent that event and maybe later ones. The
+// stalled replica sends nothing more and cannot move the cursor (its Save
+// fails: the lease is no longer its), so such an overlap costs one duplicate
+// of an event already sent, possibly arriving after later events, which its
+// idempotency key identifies. A lease rather than a row lock held through the
+// delivery, because a transaction open for as long as a slow receiver takes
+// would hold one of the pool's connections, which the backups need. A replica
+// killed mid-delivery holds its endpoints until their leases expire; then
+// another replica, or the restarted one, sends the unacknowledged event again.
 //
 // The events are not River jobs, although the project runs River
 // (adapters/river): independent jobs, one per event, would retry a failed
@@ -76,8 +86,9 @@
 //
 // Deliveries never hold up backups: they follow the log from Run's goroutine,
 // after the changes have committed, each bounded by Options.Timeout; endpoints
-// are delivered concurrently (up to Options.MaxConcurrent), so a slow or dead
-// receiver delays only its own events.
+// are delivered concurrently (up to Options.MaxConcurrent, beyond which they
+// take turns a batch at a time), so a slow or dead receiver delays only its
+// own events, and a busy endpoint never starves the others.
 //
 // # Targets
 //
@@ -86,11 +97,17 @@
 //
 //   - only https:// URLs, unless Options.AllowHTTP; no user name or password
 //     in the URL;
-//   - connections to loopback (127/8, ::1), private (10/8, 172.16/12,
-//     192.168/16, fc00::/7), link-local (169.254/16 with the cloud metadata
-//     address, fe80::/10), shared (100.64/10), unspecified, this-network
-//     (0/8), broadcast and multicast addresses, also written IPv4-mapped or
-//     NAT64, are refused unless Options.AllowPrivateTargets. The check runs on
+//   - connections are made only to global unicast addresses outside IANA's
+//     special-purpose ranges: loopback (127/8, ::1), private (10/8,
+//     172.16/12, 192.168/16, fc00::/7), link-local (169.254/16 with the cloud
+//     metadata address, fe80::/10), shared (100.64/10), unspecified,
+//     this-network (0/8), benchmarking (198.18/15), reserved (240/4),
+//     documentation, site-local (fec0::/10), broadcast and multicast
+//     addresses among others are refused unless Options.AllowPrivateTargets.
+//     An IPv6 address that carries an IPv4 one (IPv4-mapped ::ffff:0:0/96,
+//     IPv4-compatible ::/96, 6to4 2002::/16, NAT64 64:ff9b::/96 and
+//     64:ff9b:1::/48 with the IPv4 address in its last four bytes) is refused
+//     when that IPv4 address is; Teredo (2001::/32) always is. The check runs on
 //     the address being connected to, after name resolution
 //     (net.Dialer.Control), so a name that resolves to such an address —
 //     at once, or only later (DNS rebinding) — is refused too. No proxy is

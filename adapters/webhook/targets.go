@@ -12,28 +12,71 @@ import (
 // is one the dispatcher does not send to (see the package doc's SSRF rules).
 var ErrTargetRefused = errors.New("webhook: target refused")
 
-// refusedPrefixes are the ranges netip's predicates do not name, refused
+// refusedPrefixes are the special-purpose ranges (IANA's registries) that are
+// not globally reachable and that netip's predicates do not name, refused
 // besides loopback, private, link-local, multicast and unspecified addresses.
 var refusedPrefixes = []struct {
 	prefix netip.Prefix
 	what   string
 }{
-	{netip.MustParsePrefix("100.64.0.0/10"), "shared (carrier-grade NAT)"},
 	{netip.MustParsePrefix("0.0.0.0/8"), "this-network"},
+	{netip.MustParsePrefix("100.64.0.0/10"), "shared (carrier-grade NAT)"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignment"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation"},
+	{netip.MustParsePrefix("192.88.99.0/24"), "6to4 relay"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
 	{netip.MustParsePrefix("255.255.255.255/32"), "broadcast"},
+	{netip.MustParsePrefix("100::/64"), "discard-only"},
+	// Teredo (2001::/32) among them: its server and relays, not the
+	// dispatcher, decide where a packet to it ends up.
+	{netip.MustParsePrefix("2001::/23"), "IETF protocol assignment (Teredo, benchmarking, ORCHID)"},
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+	{netip.MustParsePrefix("3fff::/20"), "documentation"},
+	{netip.MustParsePrefix("5f00::/16"), "segment routing"},
+	{netip.MustParsePrefix("fec0::/10"), "site-local"},
 }
 
-// nat64 is the well-known NAT64 prefix: its addresses reach the IPv4 address
-// in their last four bytes, which is checked in turn.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// embeddings are the IPv6 ranges whose addresses reach, or are routed by,
+// the IPv4 address they carry: that address is checked in turn. NAT64
+// addresses carry it in their last four bytes, the form DNS64 synthesises
+// with a /96 prefix (the well-known one is a /96; a site's translator on the
+// local-use /48 is expected to use a /96 of it too).
+var embeddings = []struct {
+	prefix netip.Prefix
+	at     int // the IPv4 address's first byte
+	what   string
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), 12, "NAT64"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), 12, "NAT64"},
+	{netip.MustParsePrefix("2002::/16"), 2, "6to4"},
+	{netip.MustParsePrefix("::/96"), 12, "IPv4-compatible"},
+}
 
-// refusedAddr says why a may not be dialled, or "" when it may.
+// refusedAddr says why a may not be dialled, or "" when it may: it must be a
+// global unicast address outside the special-purpose ranges, and so must the
+// IPv4 address it embeds, if any.
 func refusedAddr(a netip.Addr) string {
 	a = a.Unmap()
-	if nat64.Contains(a) {
-		b := a.As16()
-		a = netip.AddrFrom4([4]byte(b[12:]))
+	if why := refusedRange(a); why != "" {
+		return why
 	}
+	for _, e := range embeddings {
+		if e.prefix.Contains(a) {
+			b := a.As16()
+			if why := refusedRange(netip.AddrFrom4([4]byte(b[e.at : e.at+4]))); why != "" {
+				return e.what + "-embedded " + why
+			}
+			break
+		}
+	}
+	return ""
+}
+
+// refusedRange says why a, not looking inside it, may not be dialled.
+func refusedRange(a netip.Addr) string {
 	switch {
 	case a.IsLoopback():
 		return "loopback"
@@ -50,6 +93,9 @@ func refusedAddr(a netip.Addr) string {
 		if p.prefix.Contains(a) {
 			return p.what
 		}
+	}
+	if !a.IsGlobalUnicast() {
+		return "non-unicast"
 	}
 	return ""
 }

@@ -62,8 +62,10 @@ type config struct {
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
 
-	// A platform-wide webhook endpoint; see webhooks.go.
+	// A platform-wide webhook endpoint; see webhooks.go. The URL, which may
+	// carry a token, comes from WEBHOOK_URL or a file, never a flag.
 	WebhookURL          string
+	WebhookURLFile      string
 	WebhookSecretFile   string
 	WebhookSecret       []byte
 	WebhookAllowPrivate bool
@@ -138,7 +140,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", envDur("SAVEPOINT_READ_TIMEOUT", time.Minute), "how long a client may take to send a whole request, body included (SAVEPOINT_READ_TIMEOUT)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", envDur("SAVEPOINT_IDLE_TIMEOUT", 2*time.Minute), "how long an idle keep-alive connection stays open (SAVEPOINT_IDLE_TIMEOUT)")
 
-	fs.StringVar(&c.WebhookURL, "webhook-url", env("WEBHOOK_URL", ""), "endpoint every backup event is POSTed to, signed; none when empty (WEBHOOK_URL)")
+	c.WebhookURL = getenv("WEBHOOK_URL") // never a flag: flags show up in ps, and the URL may carry a token
+	fs.StringVar(&c.WebhookURLFile, "webhook-url-file", env("WEBHOOK_URL_FILE", ""), "file holding the endpoint every backup event is POSTed to, signed (or WEBHOOK_URL); none when both are empty")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", env("WEBHOOK_SECRET_FILE", ""), "file holding the webhook's signing secret (WEBHOOK_SECRET_FILE)")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", envBool("WEBHOOK_ALLOW_PRIVATE", false), "let the webhook URL be http:// and reach loopback or private addresses, for demos on one machine (WEBHOOK_ALLOW_PRIVATE)")
 

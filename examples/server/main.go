@@ -6,8 +6,8 @@
 // serving a sample game world under -dir. Flags (or environment variables) switch
 // in the real pieces: -database-url (PostgreSQL; migrations run at start), -s3-*
 // (any S3-compatible storage), -sidecar-addr (a sidecar in the game pod), and
-// -webhook-url with -webhook-secret-file sends every backup event, signed, to
-// an endpoint of the platform's.
+// WEBHOOK_URL (or -webhook-url-file) with -webhook-secret-file sends every
+// backup event, signed, to an endpoint of the platform's.
 //
 //	go run ./examples/server            # then follow the printed instructions
 //	go run ./examples/server -h         # every flag

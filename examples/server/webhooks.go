@@ -13,7 +13,7 @@ import (
 	"github.com/savepoint-dev/savepoint/backup/ports"
 )
 
-// platformEndpointID names the -webhook-url endpoint for good: its place in
+// platformEndpointID names the WEBHOOK_URL endpoint for good: its place in
 // the activity log is kept under it, so a restarted server, or one given a new
 // URL, carries on where the last delivery stopped.
 const platformEndpointID = "platform"
@@ -28,20 +28,34 @@ func webhookOptions(cfg config, log *slog.Logger) webhook.Options {
 	}
 }
 
-// finishWebhook reads the webhook's secret and checks its URL.
+// finishWebhook reads the webhook's URL (from WEBHOOK_URL or
+// -webhook-url-file) and secret, and checks the URL. No error repeats the URL,
+// which may carry a token.
 func (c *config) finishWebhook() []error {
+	if c.WebhookURLFile != "" {
+		if c.WebhookURL != "" {
+			return []error{errors.New("WEBHOOK_URL and -webhook-url-file both given: one URL, please")}
+		}
+		b, err := os.ReadFile(c.WebhookURLFile)
+		if err != nil {
+			return []error{fmt.Errorf("reading the webhook URL: %w", err)}
+		}
+		if c.WebhookURL = string(bytes.TrimSpace(b)); c.WebhookURL == "" {
+			return []error{fmt.Errorf("-webhook-url-file %s is empty", c.WebhookURLFile)}
+		}
+	}
 	if c.WebhookURL == "" {
 		if c.WebhookSecretFile != "" {
-			return []error{errors.New("-webhook-secret-file given without -webhook-url")}
+			return []error{errors.New("-webhook-secret-file given without a webhook URL (WEBHOOK_URL or -webhook-url-file)")}
 		}
 		return nil
 	}
 	var errs []error
 	if err := webhookOptions(*c, slog.Default()).ValidateURL(c.WebhookURL); err != nil {
-		errs = append(errs, fmt.Errorf("-webhook-url: %w", err))
+		errs = append(errs, fmt.Errorf("the webhook URL: %w", err))
 	}
 	if c.WebhookSecretFile == "" {
-		return append(errs, errors.New("-webhook-url needs -webhook-secret-file, holding the secret deliveries are signed with"))
+		return append(errs, errors.New("a webhook URL needs -webhook-secret-file, holding the secret deliveries are signed with"))
 	}
 	b, err := os.ReadFile(c.WebhookSecretFile)
 	if err != nil {
@@ -53,7 +67,7 @@ func (c *config) finishWebhook() []error {
 	return errs
 }
 
-// provideWebhooks adds the dispatcher of the -webhook-url endpoint to the
+// provideWebhooks adds the dispatcher of the WEBHOOK_URL endpoint to the
 // injector, on the activity log and the webhook cursors of the repository the
 // server runs on (in memory, or PostgreSQL, where every replica shares them).
 func provideWebhooks(i do.Injector, cfg config, log *slog.Logger) {

@@ -42,7 +42,7 @@ func hookArgs(t *testing.T, rcv *webhooktest.Receiver) []string {
 	if err := os.WriteFile(secretFile, slices.Concat(ep.Secret, []byte("\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return []string{"-webhook-url", ep.URL, "-webhook-secret-file", secretFile, "-webhook-allow-private"}
+	return []string{"-webhook-url-file", webhookURLFile(t, ep.URL), "-webhook-secret-file", secretFile, "-webhook-allow-private"}
 }
 
 // checkAscending fails unless the accepted events' IDs grow: in order, none
