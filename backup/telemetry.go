@@ -242,7 +242,13 @@ func (o *operation) end(ctx context.Context, err error) {
 	}
 	o.span.SetAttributes(attrOutcome.String(o.outcome))
 	if err != nil && o.outcome != "ok" {
-		o.span.RecordError(err)
+		// The error's class and the call that failed, not its text: that can
+		// quote an object key or a database error's argument. The text is the
+		// backup's error and in the activity log, found by savepoint.backup.id.
+		o.span.SetAttributes(attrError.String(errorType(err)))
+		if f != nil && f.call.name != "" {
+			o.span.SetAttributes(attrCall.String(f.call.name))
+		}
 		o.span.SetStatus(codes.Error, o.outcome)
 	}
 	o.span.End()

@@ -2,6 +2,8 @@ package backup_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +103,17 @@ func TestTelemetry(t *testing.T) {
 		}
 		if job == nil || job.Status().Code.String() != "Error" {
 			t.Fatalf("no failed job span among %v", spans.GetSpans().Snapshots())
+		}
+		got := map[string]string{}
+		for _, kv := range job.Attributes() {
+			got[string(kv.Key)] = kv.Value.Emit()
+		}
+		if got["error.type"] != "other" || got["savepoint.call"] != "dial" {
+			t.Errorf("failed job span attributes %v, want error.type other, savepoint.call dial", got)
+		}
+		// The error's text may quote an object key or a database value.
+		if text := fmt.Sprint(job.Attributes(), job.Events(), job.Status()); strings.Contains(text, "disk quota exceeded") {
+			t.Errorf("the job span holds the error's text: %s", text)
 		}
 	})
 

@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -50,11 +53,18 @@ func (t *QueryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx
 	return ctx
 }
 
-// TraceQueryEnd ends the statement's span, recording its error and row count.
+// TraceQueryEnd ends the statement's span, recording its row count or how it
+// failed. A failure is described by its SQLSTATE (db.response.status_code and
+// error.type), the SQLSTATE's class and the violated constraint's name, never
+// by its message: PostgreSQL quotes the offending value there (invalid input
+// syntax for type uuid: "…", Key (id)=(…) already exists), and an argument
+// must not reach the traces. An error that is not PostgreSQL's (a lost
+// connection, a cancelled context, an argument pgx could not encode) is named
+// by its Go type alone.
 func (t *QueryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
 	span := trace.SpanFromContext(ctx)
 	if data.Err != nil {
-		span.RecordError(data.Err)
+		span.SetAttributes(errorAttributes(data.Err)...)
 		span.SetStatus(codes.Error, "statement failed")
 	} else {
 		span.SetAttributes(attribute.Int64("db.response.returned_rows", data.CommandTag.RowsAffected()))
@@ -76,4 +86,26 @@ func operationName(sql string) string {
 		return "postgresql"
 	}
 	return strings.ToUpper(strings.TrimRight(word, ";("))
+}
+
+// errorAttributes describe a statement's failure without its message.
+func errorAttributes(err error) []attribute.KeyValue {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr):
+		attrs := []attribute.KeyValue{
+			attribute.String("error.type", pgErr.Code),
+			attribute.String("db.response.status_code", pgErr.Code),
+			attribute.String("db.postgresql.sqlstate_class", pgErr.Code[:min(2, len(pgErr.Code))]),
+		}
+		if pgErr.ConstraintName != "" {
+			attrs = append(attrs, attribute.String("db.postgresql.constraint", pgErr.ConstraintName))
+		}
+		return attrs
+	case errors.Is(err, context.Canceled):
+		return []attribute.KeyValue{attribute.String("error.type", "canceled")}
+	case errors.Is(err, context.DeadlineExceeded):
+		return []attribute.KeyValue{attribute.String("error.type", "timeout")}
+	}
+	return []attribute.KeyValue{attribute.String("error.type", fmt.Sprintf("%T", err))}
 }

@@ -2,8 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -55,5 +58,80 @@ func TestQueryTracer(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no span under the caller's span")
+	}
+}
+
+// TestQueryTracerFailure checks that a failed statement's span says how it
+// failed (SQLSTATE, its class, the constraint) but holds nothing of the
+// statement's arguments, which PostgreSQL's messages quote.
+func TestQueryTracerFailure(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	pool, err := postgres.Open(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Standalone: true, TracerProvider: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	secret := "argument-" + ports.NewBackupID().String()
+
+	cases := []struct {
+		name       string
+		run        func(ctx context.Context) error
+		code       string
+		constraint string
+	}{
+		{"invalid input", func(ctx context.Context) error {
+			_, err := pool.Exec(ctx, "SELECT $1::text::uuid", secret)
+			return err
+		}, "22P02", ""},
+		{"unique violation", func(ctx context.Context) error {
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(context.Background())
+			if _, err := tx.Exec(ctx, "CREATE TEMPORARY TABLE traced (v text CONSTRAINT traced_v_key UNIQUE) ON COMMIT DROP"); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if _, err := tx.Exec(ctx, "INSERT INTO traced (v) VALUES ($1)", secret); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, "23505", "traced_v_key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, parent := tp.Tracer("test").Start(context.Background(), "caller")
+			if err := tc.run(ctx); err == nil || !strings.Contains(err.Error(), tc.code) {
+				t.Fatalf("the statement returned %v, want SQLSTATE %s", err, tc.code)
+			}
+			parent.End()
+
+			var failed sdktrace.ReadOnlySpan
+			for _, s := range spans.GetSpans().Snapshots() {
+				if s.Parent().SpanID() != parent.SpanContext().SpanID() {
+					continue
+				}
+				if s.Status().Code == codes.Error {
+					failed = s
+				}
+				if leak := fmt.Sprint(s.Name(), s.Attributes(), s.Events(), s.Status(), s.Links()); strings.Contains(leak, secret) {
+					t.Errorf("span %s holds the statement's argument: %s", s.Name(), leak)
+				}
+			}
+			if failed == nil {
+				t.Fatal("no failed span under the caller's span")
+			}
+			got := map[string]string{}
+			for _, kv := range failed.Attributes() {
+				got[string(kv.Key)] = kv.Value.Emit()
+			}
+			if got["error.type"] != tc.code || got["db.response.status_code"] != tc.code ||
+				got["db.postgresql.sqlstate_class"] != tc.code[:2] || got["db.postgresql.constraint"] != tc.constraint {
+				t.Errorf("failed span attributes %v, want SQLSTATE %s, constraint %q", got, tc.code, tc.constraint)
+			}
+		})
 	}
 }

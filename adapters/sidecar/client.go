@@ -71,8 +71,15 @@ type ClientOptions struct {
 	// TracerProvider receives a client span per call (otelgrpc). Nil means
 	// otel's global provider.
 	TracerProvider trace.TracerProvider
-	// MeterProvider receives otelgrpc's RPC metrics. Nil means otel's global
-	// provider.
+	// MeterProvider receives otelgrpc's RPC metrics (rpc.client.*). Nil means
+	// none are recorded, not even to otel's global provider: otelgrpc puts the
+	// dialled sidecar's server.address and server.port on every series, one
+	// series set per game server, which makes a platform's thousands of
+	// sidecars thousands of series (and runs into the SDK's cardinality limit).
+	// A host that passes one should drop those attributes with a View:
+	//
+	//	sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: "rpc.client.*"},
+	//		sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter("server.address", "server.port")}))
 	MeterProvider metric.MeterProvider
 	// Propagators carry the caller's trace context to the sidecar. Nil means
 	// W3C trace context, whatever otel's global propagator is.

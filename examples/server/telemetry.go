@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/samber/do/v2"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -56,7 +57,7 @@ func newTelemetry(cfg config, log *slog.Logger) (*telemetry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	t.sdk = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	t.sdk = newMeterProvider(sdkmetric.WithReader(exp))
 	t.meters = t.sdk
 	handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 	if cfg.MetricsAddr == "" {
@@ -80,10 +81,25 @@ func newTelemetry(cfg config, log *slog.Logger) (*telemetry, error) {
 	return t, nil
 }
 
+// newMeterProvider is the MeterProvider the example server gives every piece,
+// with the given reader. Its View drops the dialled sidecar's address and port
+// from otelgrpc's rpc.client.* metrics: they name one game server each, so
+// with them a platform's thousands of sidecars would each make series of their
+// own (the spans keep them).
+func newMeterProvider(opts ...sdkmetric.Option) *sdkmetric.MeterProvider {
+	return sdkmetric.NewMeterProvider(append(opts, sdkmetric.WithView(sdkmetric.NewView(
+		sdkmetric.Instrument{Name: "rpc.client.*"},
+		sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter("server.address", "server.port")},
+	)))...)
+}
+
 // wrap traces every request (otelhttp: a server span named by the route,
 // the parent of whatever the request starts, background jobs included) and
-// answers GET /metrics when the metrics share the API's listener.
-func (t *telemetry) wrap(next http.Handler) http.Handler {
+// answers GET /metrics when the metrics share the API's listener. addr, the
+// listener's address, is the server.address and server.port of the request
+// metrics: otelhttp would otherwise take them from the Host header, and any
+// client could mint series by sending a new one.
+func (t *telemetry) wrap(next http.Handler, addr string) http.Handler {
 	h := next
 	if t.metrics != nil {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -96,6 +112,7 @@ func (t *telemetry) wrap(next http.Handler) http.Handler {
 	}
 	opts := []otelhttp.Option{
 		otelhttp.WithPropagators(propagation.TraceContext{}),
+		otelhttp.WithServerName(addr),
 		// Probes and scrapes every few seconds would drown the traces that
 		// matter.
 		otelhttp.WithFilter(func(r *http.Request) bool {
@@ -140,6 +157,6 @@ func newObservedWebServer(i do.Injector) (*webServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.srv.Handler = do.MustInvoke[*telemetry](i).wrap(w.srv.Handler)
+	w.srv.Handler = do.MustInvoke[*telemetry](i).wrap(w.srv.Handler, w.ln.Addr().String())
 	return w, nil
 }

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +34,11 @@ func TestTelemetryRealMode(t *testing.T) {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	mp := newMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { tp.Shutdown(context.Background()); mp.Shutdown(context.Background()) })
 
 	store := testenv.S3(t, testenv.S3Options{})
-	c, order, prov := startInProcess(t, &telemetry{meters: mp, tracers: tp}, map[string]string{"SAVEPOINT_S3_SECRET_KEY": store.SecretKey}, "-database-url", testenv.PostgresURL(t),
+	c, order, prov, injector := startInProcess(t, &telemetry{meters: mp, tracers: tp}, map[string]string{"SAVEPOINT_S3_SECRET_KEY": store.SecretKey}, "-database-url", testenv.PostgresURL(t),
 		"-s3-endpoint", store.Endpoint, "-s3-bucket", store.Bucket, "-s3-region", store.Region, "-s3-access-key", store.AccessKey)
 
 	created := c.Create(t, order, prov, "traced")
@@ -118,6 +122,27 @@ func TestTelemetryRealMode(t *testing.T) {
 		t.Fatalf("restore did not complete: %s", e2e.Describe(done))
 	}
 
+	// A request whose Host header no client of this server would send: otelhttp
+	// must not make it a series.
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	forgedHost, forgedPort := "h"+hex.EncodeToString(rnd[:])+".invalid", strconv.Itoa(20000+int(rnd[0])*100+int(rnd[1])%100)
+	req, err := http.NewRequest(http.MethodGet, c.BaseURL+"/api/v1/demo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = net.JoinHostPort(forgedHost, forgedPort)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	sidecarAddr := do.MustInvoke[*inprocSidecar](injector).endpoint.Address
+	_, sidecarPort, err := net.SplitHostPort(sidecarAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	t.Run("after a create and a restore the metrics count both, without an ID", func(t *testing.T) {
 		var rm metricdata.ResourceMetrics
 		collect := func() {
@@ -167,17 +192,32 @@ func TestTelemetryRealMode(t *testing.T) {
 		if got := metricOf(t, rm, "savepoint.operation.duration").Unit; got != "s" {
 			t.Errorf("duration unit %q, want s", got)
 		}
+		// Nor a game server's sidecar (one series each, a provision in
+		// disguise), nor whatever Host a client sent.
 		uuid := regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+		var rpcClient, httpServer bool
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
+				rpcClient = rpcClient || strings.HasPrefix(m.Name, "rpc.client.")
+				httpServer = httpServer || strings.HasPrefix(m.Name, "http.server.")
 				for _, set := range attributeSets(m.Data) {
 					for _, kv := range set.ToSlice() {
-						if v := kv.Value.Emit(); uuid.MatchString(v) {
+						v := kv.Value.Emit()
+						switch {
+						case uuid.MatchString(v):
 							t.Errorf("metric %s has an ID as attribute %s=%s", m.Name, kv.Key, v)
+						case strings.Contains(v, sidecarAddr), kv.Key == "server.port" && v == sidecarPort,
+							strings.HasPrefix(m.Name, "rpc.client.") && kv.Key == "server.address":
+							t.Errorf("metric %s has the sidecar's address as attribute %s=%s", m.Name, kv.Key, v)
+						case strings.Contains(v, forgedHost), kv.Key == "server.port" && v == forgedPort:
+							t.Errorf("metric %s has the request's Host header as attribute %s=%s", m.Name, kv.Key, v)
 						}
 					}
 				}
 			}
+		}
+		if !rpcClient || !httpServer {
+			t.Errorf("rpc.client.* metrics: %t, http.server.* metrics: %t; want both", rpcClient, httpServer)
 		}
 	})
 }
@@ -245,8 +285,9 @@ func TestMetricsEndpoint(t *testing.T) {
 
 // startInProcess starts the example server in this process with the given
 // telemetry, flags and environment, and returns a client of the demo user and
-// the demo order's IDs. The server is shut down when the test ends.
-func startInProcess(t *testing.T, tel *telemetry, env map[string]string, args ...string) (*e2e.Client, string, string) {
+// the demo order's IDs, and its injector. The server is shut down when the test
+// ends.
+func startInProcess(t *testing.T, tel *telemetry, env map[string]string, args ...string) (*e2e.Client, string, string, *do.RootScope) {
 	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-dir", t.TempDir(), "-dashboard", "", "-demo-token", "telemetry-token"}, args...)
 	cfg, err := parseConfig(args, func(name string) string { return env[name] })
@@ -282,7 +323,7 @@ func startInProcess(t *testing.T, tel *telemetry, env map[string]string, args ..
 	go web.Serve()
 	o := demoOrders(1)[0]
 	c := &e2e.Client{BaseURL: web.URL(), Token: cfg.DemoToken, HTTP: &http.Client{Timeout: time.Minute}}
-	return c, o.OrderID.String(), o.ProvisionID.String()
+	return c, o.OrderID.String(), o.ProvisionID.String(), injector
 }
 
 // waitFor polls ok until it holds, failing the test after a minute.
