@@ -20,13 +20,7 @@ import (
 // makes a client span per statement under the caller's span, named by the
 // statement's operation, carrying its text but none of its arguments.
 func TestQueryTracer(t *testing.T) {
-	spans := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	pool, err := postgres.Open(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Standalone: true, TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, tp, spans := tracedPool(t)
 	repo := postgres.NewRepository(pool, postgres.Layout{})
 
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "caller")
@@ -65,13 +59,7 @@ func TestQueryTracer(t *testing.T) {
 // failed (SQLSTATE, its class, the constraint) but holds nothing of the
 // statement's arguments, which PostgreSQL's messages quote.
 func TestQueryTracerFailure(t *testing.T) {
-	spans := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	pool, err := postgres.Open(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Standalone: true, TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, tp, spans := tracedPool(t)
 	secret := "argument-" + ports.NewBackupID().String()
 
 	cases := []struct {
@@ -134,4 +122,18 @@ func TestQueryTracerFailure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tracedPool opens a pool whose statements are traced by tp, which records
+// its spans in spans.
+func tracedPool(t *testing.T) (*postgres.Pool, *sdktrace.TracerProvider, *tracetest.InMemoryExporter) {
+	t.Helper()
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	pool, err := postgres.Open(t.Context(), postgres.Config{URL: testenv.PostgresURL(t), Standalone: true, TracerProvider: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, tp, spans
 }
